@@ -1,0 +1,274 @@
+// Contracts shared by sources, model, rules and formatters.
+// Sources produce the *Data types; the model builds Runs from them; rules read Runs and emit Findings.
+
+export type Severity = 'error' | 'warning' | 'info';
+export const SEVERITY_RANK: Record<Severity, number> = { info: 1, warning: 2, error: 3 };
+
+// ---------------------------------------------------------------- evidence locations
+
+export interface KvLocation {
+  kind: 'kv';
+  bucket: string;
+  key: string;
+  revision: number;
+  /** JSON pointer into the value, e.g. "/phases/execute". */
+  pointer?: string;
+}
+export interface FileLocation {
+  kind: 'file';
+  /** Path relative to the project root (forward slashes). */
+  path: string;
+  line?: number;
+  endLine?: number;
+}
+export interface LogLocation {
+  kind: 'log';
+  /** Path relative to the project root when inside it, else absolute. */
+  path: string;
+  /** 1-based physical line in the JSONL file. */
+  line: number;
+  uuid?: string;
+  timestamp?: string;
+}
+export type Location = KvLocation | FileLocation | LogLocation;
+
+export interface Evidence {
+  location: Location;
+  /** A short, human-checkable quote of what is at the location. */
+  excerpt: string;
+  /** What this piece of evidence shows. */
+  note?: string;
+}
+
+export interface Subject {
+  spec?: string;
+  cycle?: number;
+  keyPrefix?: string;
+  /** Spec folder path relative to the project root. */
+  folder?: string;
+  session?: string;
+}
+
+export interface Finding {
+  ruleId: string;
+  severity: Severity;
+  message: string;
+  subject: Subject;
+  evidence: Evidence[];
+  /** Stable across runs: rule id + subject + target, never line text. */
+  fingerprint: string;
+}
+
+// ---------------------------------------------------------------- source coverage
+
+export type SourceKind = 'kv' | 'kv-snapshot' | 'specs' | 'logs';
+
+export interface SourceProblem {
+  /** File path, key, or other place the problem is at. */
+  where: string;
+  line?: number;
+  reason: string;
+}
+
+export interface SourceReport {
+  kind: SourceKind;
+  /** What was asked for: server URL + bucket, snapshot path, spec root, log glob. */
+  ref: string;
+  /** False when the source could not be read at all, or evidence in it was lost. */
+  ok: boolean;
+  /** One line: why the source could not be read. */
+  error?: string;
+  stats: Record<string, number>;
+  /** Readable-but-damaged pieces (corrupt lines, unreadable files). Not fatal by themselves. */
+  problems: SourceProblem[];
+}
+
+// ---------------------------------------------------------------- KV data
+
+export type KvOperation = 'PUT' | 'DEL' | 'PURGE';
+
+export interface KvRevision {
+  key: string;
+  revision: number;
+  operation: KvOperation;
+  /** ISO-8601 with milliseconds, from the server's message time. */
+  created: string;
+  /** Exact bytes of the value (empty for DEL/PURGE markers). */
+  value: Uint8Array;
+}
+
+export interface BucketConfig {
+  history?: number;
+  replicas?: number;
+  ttlMs?: number;
+  storage?: string;
+  description?: string;
+  maxValueSize?: number;
+}
+
+export interface KvData {
+  bucket: string;
+  origin: 'live' | 'snapshot';
+  /** Server URL (live) or snapshot file path. */
+  originRef: string;
+  takenAt: string;
+  config?: BucketConfig;
+  serverVersion?: string;
+  /** Every retained revision per key, ascending by revision. */
+  keys: Map<string, KvRevision[]>;
+}
+
+// ---------------------------------------------------------------- spec folders
+
+export interface SpecFile {
+  /** Path relative to the project root. */
+  path: string;
+  /** Path relative to the spec folder (e.g. "sub-specs/technical-spec.md"). */
+  name: string;
+  text: string;
+  /** Lines split on \n (a trailing \r is kept off); no phantom last line after a final newline. */
+  lines: string[];
+  endsWithNewline: boolean;
+  bytes: number;
+}
+
+export interface TaskItem {
+  number: string;
+  text: string;
+  checked: boolean;
+  line: number;
+  subtasks: TaskItem[];
+  blockingNote?: { line: number; text: string };
+}
+
+export interface TasksDoc {
+  path: string;
+  tasks: TaskItem[];
+}
+
+export interface SpecFolder {
+  /** Folder name, e.g. "2025-08-05-wal-operation-handling-fix". */
+  folderName: string;
+  /** "2025-08-05" when the name has a date prefix. */
+  date?: string;
+  /** The name without its date prefix: the spec segment of a KV key. */
+  slug: string;
+  /** Folder path relative to the project root. */
+  path: string;
+  files: SpecFile[];
+  tasks?: TasksDoc;
+}
+
+export interface SpecData {
+  /** Spec root relative to the project root (e.g. ".agent-os/specs"). */
+  root: string;
+  folders: SpecFolder[];
+  /** Files under .agent-os/product/ (also checked for residue). */
+  productFiles: SpecFile[];
+}
+
+// ---------------------------------------------------------------- logs
+
+export interface LogRef {
+  path: string;
+  line: number;
+  uuid?: string;
+  timestamp?: string;
+}
+
+/** Who produced a record: the main agent, or the subagent spawned by a Task/Agent call. */
+export type Actor = 'main' | { spawnId: string };
+
+export interface ToolResult {
+  isError: boolean;
+  /** Result text (tool_result content flattened), cut to a bounded length. */
+  text: string;
+  ref: LogRef;
+}
+
+export interface ToolCall {
+  kind: 'tool';
+  /** tool_use id. */
+  id: string;
+  name: string;
+  /** Bash command, when name is Bash. */
+  command?: string;
+  /** file_path for Write/Edit/Read/MultiEdit. */
+  filePath?: string;
+  /** Other input fields, each string cut to a bounded length. */
+  input: Record<string, unknown>;
+  actor: Actor;
+  ref: LogRef;
+  result?: ToolResult;
+}
+
+export interface Spawn {
+  kind: 'spawn';
+  /** tool_use id of the Task/Agent call. */
+  id: string;
+  toolName: 'Task' | 'Agent';
+  /** subagent_type with any "plugin:" prefix removed; "" when absent. */
+  subagentType: string;
+  description?: string;
+  prompt?: string;
+  agentId?: string;
+  actor: Actor;
+  ref: LogRef;
+  /** The Task/Agent tool_result in the parent. Absent: the spawn never returned. */
+  result?: ToolResult;
+  /** The subagent's last assistant text, if its records were found. */
+  finalText?: { text: string; ref: LogRef };
+  /** Where the subagent's own records came from. */
+  transcript?: 'inline' | 'sibling-file' | 'subagents-dir' | 'stream-json' | 'progress-mirror' | 'none';
+}
+
+export interface TextEvent {
+  kind: 'text';
+  role: 'assistant' | 'user';
+  /** True for a human turn (user text that is not a tool result and not meta). */
+  human?: boolean;
+  text: string;
+  actor: Actor;
+  ref: LogRef;
+}
+
+export interface StreamResultEvent {
+  kind: 'result';
+  subtype: string;
+  isError: boolean;
+  text?: string;
+  ref: LogRef;
+}
+
+export type LogEvent = ToolCall | Spawn | TextEvent | StreamResultEvent;
+
+export interface CorruptLine {
+  path: string;
+  line: number;
+  byteOffset: number;
+  reason: string;
+  /** First bytes of the line, escaped. */
+  excerpt: string;
+}
+
+export interface LogSession {
+  sessionId: string;
+  format: 'transcript' | 'stream-json';
+  /** Main file, project-relative or absolute. */
+  mainFile: string;
+  /** Every file read for this session (main + subagent files). */
+  files: string[];
+  /** All events in order: by timestamp when both have one, else by read order. */
+  events: LogEvent[];
+  corrupt: CorruptLine[];
+  version?: string;
+  cwd?: string;
+  firstTimestamp?: string;
+  lastTimestamp?: string;
+  /** The last physical line of the main file was cut off (no newline and not JSON). */
+  truncatedTail?: boolean;
+}
+
+export interface LogData {
+  sessions: LogSession[];
+}
