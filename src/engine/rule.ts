@@ -1,0 +1,45 @@
+import type { Model } from '../model/build.js';
+import type { Evidence, Severity, Subject } from '../model/types.js';
+
+export type RuleSource = 'kv' | 'specs' | 'logs';
+
+export interface RuleMeta {
+  /** Kebab-case id; the file name of the rule module. */
+  id: string;
+  severity: Severity;
+  /** One line: what the rule catches. */
+  summary: string;
+  /** Evidence sources the rule reads (any one is enough for it to run). */
+  sources: RuleSource[];
+  fixable: boolean;
+}
+
+export interface RuleOptions {
+  /** "Now" for age-based rules, ISO-8601. */
+  now: string;
+}
+
+export interface ReportInput {
+  message: string;
+  subject: Subject;
+  evidence: Evidence[];
+  /** What the finding is about, stable across runs (a key, a file, a folder + occurrence): feeds the fingerprint. */
+  target: string;
+  /** Overrides the rule's default severity for this finding. */
+  severity?: Severity;
+}
+
+export interface RuleContext {
+  model: Model;
+  options: RuleOptions;
+  report(finding: ReportInput): void;
+}
+
+export interface Rule {
+  meta: RuleMeta;
+  check(ctx: RuleContext): void;
+}
+
+export function defineRule(rule: Rule): Rule {
+  return rule;
+}

@@ -1,0 +1,208 @@
+// Builds the one read-only model every rule sees: parsed KV state, spec folders and log sessions,
+// correlated into Runs by key prefix / spec name.
+import type { KvData, KvRevision, LogData, LogSession, SpecData, SpecFolder } from './types.js';
+import {
+  classifyKey,
+  decodeJson,
+  readCycle,
+  readMeta,
+  type CounterState,
+  type CycleState,
+  type Decoded,
+  type HistoryItem,
+  type KeyInfo,
+  type MetaState,
+} from './state.js';
+import { sessionMentions } from './log-facts.js';
+
+export interface InvalidValue {
+  revision: number;
+  created: string;
+  reason: string;
+  text: string;
+  /** The newest earlier revision whose value parses, if any. */
+  lastGood?: number;
+}
+
+export interface KeyRecord {
+  info: KeyInfo;
+  revisions: KvRevision[];
+  /** Latest revision (any operation). */
+  latest: KvRevision;
+  history: HistoryItem[];
+  /** Set when the latest value cannot be read as the state its key says it holds. */
+  invalid?: InvalidValue;
+  deleted: boolean;
+}
+
+export interface Run {
+  /** Key prefix, or `folder:<path>` for a spec folder with no state. */
+  id: string;
+  prefix?: string;
+  spec?: string;
+  meta?: MetaState;
+  counter?: CounterState;
+  cycles: CycleState[];
+  folders: SpecFolder[];
+  sessions: LogSession[];
+  keys: KeyRecord[];
+}
+
+export interface Model {
+  projectRoot: string;
+  bucket: string;
+  kv?: KvData;
+  specs?: SpecData;
+  logs?: LogData;
+  keys: KeyRecord[];
+  runs: Run[];
+  folders: SpecFolder[];
+  sessions: LogSession[];
+  /** Sessions that no run's key prefix or spec name appears in. */
+  unattachedSessions: LogSession[];
+}
+
+export interface ModelInput {
+  projectRoot: string;
+  bucket: string;
+  kv?: KvData;
+  specs?: SpecData;
+  logs?: LogData;
+}
+
+export function buildModel(input: ModelInput): Model {
+  const keys: KeyRecord[] = [];
+  const runsByPrefix = new Map<string, Run>();
+  const runFor = (prefix: string, spec?: string): Run => {
+    let r = runsByPrefix.get(prefix);
+    if (!r) {
+      r = { id: prefix, prefix, spec, cycles: [], folders: [], sessions: [], keys: [] };
+      runsByPrefix.set(prefix, r);
+    }
+    if (!r.spec && spec) r.spec = spec;
+    return r;
+  };
+
+  const bucket = input.kv?.bucket ?? input.bucket;
+  for (const [key, revisions] of [...(input.kv?.keys ?? new Map<string, KvRevision[]>())].sort(([a], [b]) => a.localeCompare(b))) {
+    if (revisions.length === 0) continue;
+    const info = classifyKey(key);
+    const latest = revisions[revisions.length - 1];
+    const history: HistoryItem[] = revisions.map((r) => ({
+      revision: r.revision,
+      created: r.created,
+      operation: r.operation,
+      decoded: r.operation === 'PUT' ? (info.kind === 'v2-counter' ? decodeCounter(r.value) : decodeJson(r.value)) : undefined,
+    }));
+    const rec: KeyRecord = { info, revisions, latest, history, deleted: latest.operation !== 'PUT' };
+    keys.push(rec);
+    if (info.kind === 'other' || !info.prefix) continue;
+    const run = runFor(info.prefix, info.scope === 'spec' ? info.name : undefined);
+    run.keys.push(rec);
+    if (rec.deleted) continue;
+
+    if (info.kind === 'v2-counter') {
+      const raw = Buffer.from(latest.value).toString('utf8');
+      const value = /^\s*"?(\d+)"?\s*$/.exec(raw)?.[1];
+      run.counter = {
+        key,
+        prefix: info.prefix,
+        revision: latest.revision,
+        created: latest.created,
+        raw,
+        value: value === undefined ? undefined : Number(value),
+        history,
+      };
+      const d = history[history.length - 1].decoded;
+      if (d && !d.ok) {
+        rec.invalid = { revision: latest.revision, created: latest.created, reason: d.reason, text: raw, lastGood: lastGood(history) };
+      }
+      continue;
+    }
+
+    const decoded = history[history.length - 1].decoded as Decoded;
+    if (!decoded.ok) {
+      rec.invalid = { revision: latest.revision, created: latest.created, reason: decoded.reason, text: decoded.text, lastGood: lastGood(history) };
+      continue;
+    }
+    const parsed =
+      info.kind === 'v1-meta'
+        ? readMeta(bucket, info, latest, decoded.json, history)
+        : readCycle(bucket, info, latest, decoded.json, history);
+    if (typeof parsed === 'string') {
+      rec.invalid = { revision: latest.revision, created: latest.created, reason: parsed, text: decoded.text, lastGood: lastGood(history) };
+      continue;
+    }
+    if (info.kind === 'v1-meta') {
+      run.meta = parsed as MetaState;
+      if (!run.spec && run.meta.specName && info.scope === 'spec') run.spec = run.meta.specName;
+    } else {
+      run.cycles.push(parsed as CycleState);
+    }
+  }
+  for (const run of runsByPrefix.values()) run.cycles.sort((a, b) => a.number - b.number);
+
+  // Spec folders join the run whose spec name is their slug; the rest stand alone.
+  const folders = input.specs?.folders ?? [];
+  const runs = [...runsByPrefix.values()];
+  for (const folder of folders) {
+    const run = runs.find((r) => r.spec !== undefined && r.spec === folder.slug);
+    if (run) run.folders.push(folder);
+    else runs.push({ id: `folder:${folder.path}`, spec: folder.slug, cycles: [], folders: [folder], sessions: [], keys: [] });
+  }
+
+  const sessions = input.logs?.sessions ?? [];
+  const unattachedSessions: LogSession[] = [];
+  for (const s of sessions) {
+    const needles = runs.map((r) => runNeedles(r));
+    const hits = sessionMentions(s, needles.flat());
+    let attached = false;
+    runs.forEach((r, i) => {
+      if (needles[i].some((n) => hits.has(n))) {
+        r.sessions.push(s);
+        attached = true;
+      }
+    });
+    if (!attached) unattachedSessions.push(s);
+  }
+
+  runs.sort((a, b) => a.id.localeCompare(b.id));
+  return { projectRoot: input.projectRoot, bucket, kv: input.kv, specs: input.specs, logs: input.logs, keys, runs, folders, sessions, unattachedSessions };
+}
+
+function runNeedles(r: Run): string[] {
+  const out = new Set<string>();
+  if (r.prefix && r.prefix !== 'peer.global') out.add(r.prefix);
+  // Short or generic names would match unrelated text.
+  if (r.spec && r.spec.length >= 6 && r.spec !== 'new-feature') out.add(r.spec);
+  return [...out];
+}
+
+function lastGood(history: HistoryItem[]): number | undefined {
+  for (let i = history.length - 2; i >= 0; i--) {
+    const h = history[i];
+    if (h.operation === 'PUT' && h.decoded?.ok) return h.revision;
+  }
+  return undefined;
+}
+
+/** v2 `cycle.current` is plain text: a number, or empty / "null" before the first cycle. */
+function decodeCounter(value: Uint8Array): Decoded {
+  const text = Buffer.from(value).toString('utf8');
+  const m = /^\s*"?(\d+)"?\s*$/.exec(text);
+  if (m) return { ok: true, json: Number(m[1]), text };
+  if (/^\s*(null)?\s*$/.test(text)) return { ok: true, json: null, text };
+  return { ok: false, reason: 'cycle counter is not a number', text };
+}
+
+/** The cycles of a run that a session most likely belongs to (by time, else all). */
+export function cyclesForSession(run: Run, s: LogSession): CycleState[] {
+  if (run.cycles.length <= 1 || !s.firstTimestamp || !s.lastTimestamp) return run.cycles;
+  const from = Date.parse(s.firstTimestamp) - 60_000;
+  const to = Date.parse(s.lastTimestamp) + 60_000;
+  const hit = run.cycles.filter((c) => {
+    const times = c.history.map((h) => Date.parse(h.created)).filter(Number.isFinite);
+    return times.some((t) => t >= from && t <= to);
+  });
+  return hit.length > 0 ? hit : run.cycles;
+}

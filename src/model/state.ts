@@ -1,0 +1,470 @@
+// Reads PEER state values of every generation (v1 meta + cycle, v2 unified + counter) tolerantly.
+// zod checks only the fields the audit relies on; unknown fields pass through; enum drift is normalised.
+import { z } from 'zod';
+import type { KvLocation, KvRevision } from './types.js';
+
+export type PhaseName = 'plan' | 'execute' | 'express' | 'review';
+export const PHASES: PhaseName[] = ['plan', 'execute', 'express', 'review'];
+export const PHASE_AGENT: Record<PhaseName, string> = {
+  plan: 'peer-planner',
+  execute: 'peer-executor',
+  express: 'peer-express',
+  review: 'peer-review',
+};
+
+/** Normalised phase status. `absent`: no entry at all (v1 writes nothing until a phase runs). */
+export type PhaseStatus = 'completed' | 'running' | 'pending' | 'failed' | 'absent' | 'unknown';
+
+const STATUS_WORDS: Record<string, PhaseStatus> = {
+  complete: 'completed',
+  completed: 'completed',
+  done: 'completed',
+  success: 'completed',
+  succeeded: 'completed',
+  running: 'running',
+  in_progress: 'running',
+  inprogress: 'running',
+  resuming: 'running',
+  started: 'running',
+  executing: 'running',
+  planning: 'running',
+  expressing: 'running',
+  reviewing: 'running',
+  pending: 'pending',
+  not_started: 'pending',
+  notstarted: 'pending',
+  initialized: 'pending',
+  waiting: 'pending',
+  skipped: 'pending',
+  error: 'failed',
+  failed: 'failed',
+  failure: 'failed',
+  partial: 'failed',
+  incomplete: 'failed',
+  cancelled: 'failed',
+  canceled: 'failed',
+  aborted: 'failed',
+};
+
+export function normaliseStatus(raw: unknown): PhaseStatus {
+  if (typeof raw !== 'string') return raw === undefined || raw === null ? 'absent' : 'unknown';
+  const w = raw.trim().toLowerCase().replace(/[\s-]+/g, '_');
+  if (w === '') return 'pending';
+  return STATUS_WORDS[w] ?? 'unknown';
+}
+
+/** v2 metadata.status / v1 current_phase words that claim the whole cycle is finished. */
+export function isCompletionWord(raw: unknown): boolean {
+  return typeof raw === 'string' && /^(complete|completed|done|finished|success)$/i.test(raw.trim());
+}
+
+// ---------------------------------------------------------------- keys
+
+export type KeyKind = 'v1-meta' | 'cycle' | 'v2-counter' | 'other';
+export interface KeyInfo {
+  key: string;
+  kind: KeyKind;
+  /** e.g. "peer.spec.wal-operation-handling-fix", "peer.instruction.plan-product", "peer.global". */
+  prefix?: string;
+  scope?: 'spec' | 'instruction' | 'global' | 'other';
+  /** Spec (or instruction) name segment; "" when the segment is empty. */
+  name?: string;
+  cycle?: number;
+}
+
+export function classifyKey(key: string): KeyInfo {
+  let m = /^(.*)\.cycle\.current$/.exec(key);
+  if (m) return { key, kind: 'v2-counter', ...prefixParts(m[1]) };
+  m = /^(.*)\.cycle\.(\d+)$/.exec(key);
+  if (m) return { key, kind: 'cycle', cycle: Number(m[2]), ...prefixParts(m[1]) };
+  m = /^(.*)\.meta$/.exec(key);
+  if (m && m[1].startsWith('peer.')) return { key, kind: 'v1-meta', ...prefixParts(m[1]) };
+  return { key, kind: 'other' };
+}
+
+function prefixParts(prefix: string): Pick<KeyInfo, 'prefix' | 'scope' | 'name'> {
+  if (prefix === 'peer.global') return { prefix, scope: 'global' };
+  let m = /^peer\.spec\.(.*)$/.exec(prefix);
+  if (m) return { prefix, scope: 'spec', name: m[1] };
+  m = /^peer\.instruction\.(.*)$/.exec(prefix);
+  if (m) return { prefix, scope: 'instruction', name: m[1] };
+  return { prefix, scope: 'other' };
+}
+
+// ---------------------------------------------------------------- values
+
+export type Decoded =
+  | { ok: true; json: unknown; text: string }
+  | { ok: false; reason: string; text: string };
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export function decodeJson(value: Uint8Array): Decoded {
+  let text: string;
+  try {
+    text = utf8.decode(value);
+  } catch {
+    return { ok: false, reason: 'value is not valid UTF-8', text: Buffer.from(value).toString('latin1') };
+  }
+  if (text.trim() === '') return { ok: false, reason: 'value is empty', text };
+  try {
+    return { ok: true, json: JSON.parse(text), text };
+  } catch (e) {
+    return { ok: false, reason: `value is not JSON: ${(e as Error).message}`, text };
+  }
+}
+
+const anyRecord = z.record(z.string(), z.unknown());
+const phaseSchema = z.looseObject({
+  status: z.unknown().optional(),
+  started_at: z.unknown().optional(),
+  completed_at: z.unknown().optional(),
+  output: z.unknown().optional(),
+  error: z.unknown().optional(),
+});
+export const v1MetaSchema = z.looseObject({
+  spec_name: z.string().optional(),
+  created_at: z.unknown().optional(),
+  current_cycle: z.union([z.number(), z.string()]).optional(),
+  current_phase: z.string().optional(),
+  cycles: z.record(z.string(), z.looseObject({}).or(z.unknown())).optional(),
+});
+export const v1CycleSchema = z.looseObject({
+  cycle_number: z.union([z.number(), z.string()]).optional(),
+  instruction: z.string().optional(),
+  phases: anyRecord.optional(),
+  status: z.union([anyRecord, z.string()]).optional(),
+});
+export const v2CycleSchema = z.looseObject({
+  version: z.unknown().optional(),
+  cycle_id: z.string().optional(),
+  metadata: anyRecord,
+  phases: anyRecord.optional(),
+});
+
+export interface PhaseState {
+  name: PhaseName;
+  status: PhaseStatus;
+  raw?: string;
+  startedAt?: string;
+  completedAt?: string;
+  output?: unknown;
+  hasOutput: boolean;
+  pointer: string;
+  /** The JSON of the phase entry, for excerpts. */
+  entry?: unknown;
+}
+
+/** A statement in the state that the cycle finished. */
+export interface Claim {
+  location: KvLocation;
+  excerpt: string;
+}
+
+/** A statement in the state that the cycle did not finish. */
+export interface Signal {
+  location: KvLocation;
+  excerpt: string;
+  what: string;
+}
+
+export interface HistoryItem {
+  revision: number;
+  created: string;
+  operation: KvRevision['operation'];
+  decoded?: Decoded;
+}
+
+export interface CycleState {
+  key: string;
+  prefix: string;
+  spec?: string;
+  number: number;
+  layout: 'v1' | 'v2';
+  revision: number;
+  created: string;
+  json: Record<string, unknown>;
+  instruction?: string;
+  /** v1 status.current_phase, v2 metadata.status. */
+  statusRaw?: string;
+  progress?: number;
+  completedAt?: string;
+  startedAt?: string;
+  phases: Record<PhaseName, PhaseState>;
+  claims: Claim[];
+  signals: Signal[];
+  history: HistoryItem[];
+  /** Value of every field a scan cares about in v2 metadata. */
+  metadata?: Record<string, unknown>;
+}
+
+export interface MetaCycleEntry {
+  instruction?: string;
+  status?: string;
+  notes?: string;
+  startedAt?: string;
+  completedAt?: string;
+}
+
+export interface MetaState {
+  key: string;
+  prefix: string;
+  revision: number;
+  created: string;
+  json: Record<string, unknown>;
+  specName?: string;
+  currentCycle?: number;
+  currentPhase?: string;
+  cycles: Record<string, MetaCycleEntry>;
+  history: HistoryItem[];
+}
+
+export interface CounterState {
+  key: string;
+  prefix: string;
+  revision: number;
+  created: string;
+  raw: string;
+  value?: number;
+  history: HistoryItem[];
+}
+
+export function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+export function num(v: unknown): number | undefined {
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  if (typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v)) return Number(v);
+  return undefined;
+}
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Compact one-line JSON for excerpts, cut to `max` characters. */
+export function brief(v: unknown, max = 160): string {
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = String(v);
+  }
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
+
+function readPhase(phases: Record<string, unknown> | undefined, name: PhaseName): PhaseState {
+  const pointer = `/phases/${name}`;
+  const entry = phases?.[name];
+  if (entry === undefined || entry === null) return { name, status: 'absent', hasOutput: false, pointer };
+  const parsed = phaseSchema.safeParse(entry);
+  if (!parsed.success) return { name, status: 'unknown', hasOutput: false, pointer, entry };
+  const p = parsed.data;
+  const output = p.output;
+  const hasOutput =
+    output !== undefined && output !== null && !(isRecord(output) && Object.keys(output).length === 0) && output !== '';
+  return {
+    name,
+    status: normaliseStatus(p.status),
+    raw: str(p.status),
+    startedAt: str(p.started_at),
+    completedAt: str(p.completed_at),
+    output,
+    hasOutput,
+    pointer,
+    entry,
+  };
+}
+
+function loc(bucket: string, key: string, revision: number, pointer?: string): KvLocation {
+  return pointer ? { kind: 'kv', bucket, key, revision, pointer } : { kind: 'kv', bucket, key, revision };
+}
+
+/** Builds a cycle from its latest parsable JSON. Returns a reason string when the value is of no known shape. */
+export function readCycle(
+  bucket: string,
+  info: KeyInfo,
+  rev: KvRevision,
+  json: unknown,
+  history: HistoryItem[],
+): CycleState | string {
+  if (!isRecord(json)) return 'cycle value is JSON but not an object';
+  const isV2 = isRecord(json.metadata);
+  const phasesRaw = isRecord(json.phases) ? json.phases : undefined;
+  if (!isV2 && !phasesRaw && json.cycle_number === undefined && !isRecord(json.status)) {
+    return 'cycle value has neither "metadata" (v2) nor "phases"/"cycle_number" (v1)';
+  }
+  const phases = Object.fromEntries(PHASES.map((p) => [p, readPhase(phasesRaw, p)])) as Record<PhaseName, PhaseState>;
+  const at = (pointer?: string) => loc(bucket, info.key, rev.revision, pointer);
+  const claims: Claim[] = [];
+  const signals: Signal[] = [];
+  const base = {
+    key: info.key,
+    prefix: info.prefix ?? '',
+    spec: info.scope === 'spec' ? info.name : undefined,
+    number: info.cycle ?? 0,
+    revision: rev.revision,
+    created: rev.created,
+    json,
+    phases,
+    claims,
+    signals,
+    history,
+  };
+
+  let cycle: CycleState;
+  if (isV2) {
+    const md = json.metadata as Record<string, unknown>;
+    const status = str(md.status);
+    cycle = {
+      ...base,
+      layout: 'v2',
+      spec: base.spec ?? str(md.spec_name),
+      instruction: str(md.instruction_name) ?? str(md.instruction),
+      statusRaw: status,
+      completedAt: str(md.completed_at),
+      startedAt: str(md.created_at),
+      metadata: md,
+    };
+    if (isCompletionWord(status)) claims.push({ location: at('/metadata/status'), excerpt: `"status": ${brief(status)}` });
+    if (md.completed_at) claims.push({ location: at('/metadata/completed_at'), excerpt: `"completed_at": ${brief(md.completed_at)}` });
+    if (isCompletionWord(json.status)) claims.push({ location: at('/status'), excerpt: `"status": ${brief(json.status)}` });
+    const summary = json.cycle_summary ?? json.result;
+    const summaryPtr = json.cycle_summary !== undefined ? '/cycle_summary' : '/result';
+    if (isRecord(summary)) {
+      const completion = num(summary.completion);
+      if (summary.success === true && (completion === undefined || completion >= 100)) {
+        claims.push({ location: at(`${summaryPtr}/success`), excerpt: `"success": true${completion !== undefined ? `, "completion": ${completion}` : ''}` });
+      }
+      if (completion !== undefined && completion < 100) {
+        signals.push({ location: at(`${summaryPtr}/completion`), excerpt: `"completion": ${completion}`, what: `the summary reports ${completion}% completion` });
+      }
+    }
+  } else {
+    const st = isRecord(json.status) ? json.status : undefined;
+    const currentPhase = st ? str(st.current_phase) : str(json.status);
+    const progress = st ? num(st.progress_percent) : undefined;
+    cycle = {
+      ...base,
+      layout: 'v1',
+      instruction: str(json.instruction),
+      statusRaw: currentPhase,
+      progress,
+      completedAt: str(json.completed_at),
+      startedAt: str(json.started_at),
+    };
+    if (isCompletionWord(currentPhase)) {
+      claims.push({ location: at(st ? '/status/current_phase' : '/status'), excerpt: `"current_phase": ${brief(currentPhase)}` });
+    }
+    if (progress !== undefined && progress >= 100) {
+      claims.push({ location: at('/status/progress_percent'), excerpt: `"progress_percent": ${progress}` });
+    }
+    if (json.completed_at) claims.push({ location: at('/completed_at'), excerpt: `"completed_at": ${brief(json.completed_at)}` });
+    if (isRecord(json.result) && json.result.success === true) {
+      claims.push({ location: at('/result/success'), excerpt: '"success": true' });
+    }
+  }
+
+  collectOutputSignals(cycle, at);
+  return cycle;
+}
+
+const INCOMPLETE_TEXT = /\b(missing|incomplete|not completed|never ran|did not run|skipped|manual completion|not started|failed)\b/i;
+
+function collectOutputSignals(cycle: CycleState, at: (p?: string) => KvLocation): void {
+  const review = cycle.phases.review.output;
+  if (isRecord(review)) {
+    const missing = review.missing_phases;
+    if (Array.isArray(missing) && missing.length > 0) {
+      cycle.signals.push({
+        location: at('/phases/review/output/missing_phases'),
+        excerpt: `"missing_phases": ${brief(missing)}`,
+        what: `the review lists missing phases: ${missing.map(String).join(', ')}`,
+      });
+    }
+    if (typeof review.execution_status === 'string' && normaliseStatus(review.execution_status) !== 'completed') {
+      cycle.signals.push({
+        location: at('/phases/review/output/execution_status'),
+        excerpt: `"execution_status": ${brief(review.execution_status)}`,
+        what: `the review says execution is ${review.execution_status}`,
+      });
+    }
+    if (review.completeness === false) {
+      cycle.signals.push({
+        location: at('/phases/review/output/completeness'),
+        excerpt: '"completeness": false',
+        what: 'the review says the work is not complete',
+      });
+    }
+    if (typeof review.notes === 'string' && INCOMPLETE_TEXT.test(review.notes)) {
+      cycle.signals.push({
+        location: at('/phases/review/output/notes'),
+        excerpt: `"notes": ${brief(review.notes)}`,
+        what: 'the review notes say the cycle is incomplete',
+      });
+    }
+  }
+  const exec = cycle.phases.execute.output;
+  if (isRecord(exec) && typeof exec.execution_status === 'string') {
+    const s = normaliseStatus(exec.execution_status);
+    if (s === 'failed') {
+      cycle.signals.push({
+        location: at('/phases/execute/output/execution_status'),
+        excerpt: `"execution_status": ${brief(exec.execution_status)}`,
+        what: `the executor reported ${exec.execution_status}`,
+      });
+    }
+  }
+}
+
+export function readMeta(bucket: string, info: KeyInfo, rev: KvRevision, json: unknown, history: HistoryItem[]): MetaState | string {
+  const parsed = v1MetaSchema.safeParse(json);
+  if (!parsed.success || !isRecord(json)) return 'meta value is not an object with v1 meta fields';
+  const m = parsed.data;
+  const cycles: Record<string, MetaCycleEntry> = {};
+  if (isRecord(m.cycles)) {
+    for (const [n, c] of Object.entries(m.cycles)) {
+      if (!isRecord(c)) continue;
+      cycles[n] = {
+        instruction: str(c.instruction),
+        status: str(c.status),
+        notes: str(c.notes),
+        startedAt: str(c.started_at),
+        completedAt: str(c.completed_at),
+      };
+    }
+  }
+  return {
+    key: info.key,
+    prefix: info.prefix ?? '',
+    revision: rev.revision,
+    created: rev.created,
+    json,
+    specName: m.spec_name,
+    currentCycle: num(m.current_cycle),
+    currentPhase: m.current_phase,
+    cycles,
+    history,
+  };
+}
+
+/** Claims and signals that the v1 meta makes about one of its cycles. */
+export function metaStatements(bucket: string, meta: MetaState, cycle: number): { claims: Claim[]; signals: Signal[] } {
+  const claims: Claim[] = [];
+  const signals: Signal[] = [];
+  const at = (p: string) => loc(bucket, meta.key, meta.revision, p);
+  if (meta.currentCycle === cycle && isCompletionWord(meta.currentPhase)) {
+    claims.push({ location: at('/current_phase'), excerpt: `"current_phase": ${brief(meta.currentPhase)}` });
+  }
+  const entry = meta.cycles[String(cycle)];
+  if (entry) {
+    if (isCompletionWord(entry.status)) claims.push({ location: at(`/cycles/${cycle}/status`), excerpt: `"status": ${brief(entry.status)}` });
+    if (entry.completedAt) claims.push({ location: at(`/cycles/${cycle}/completed_at`), excerpt: `"completed_at": ${brief(entry.completedAt)}` });
+    if (entry.notes && INCOMPLETE_TEXT.test(entry.notes)) {
+      signals.push({ location: at(`/cycles/${cycle}/notes`), excerpt: `"notes": ${brief(entry.notes)}`, what: 'the meta notes say the cycle is incomplete' });
+    }
+    if (entry.status && normaliseStatus(entry.status) === 'failed') {
+      signals.push({ location: at(`/cycles/${cycle}/status`), excerpt: `"status": ${brief(entry.status)}`, what: `the meta marks the cycle ${entry.status}` });
+    }
+  }
+  return { claims, signals };
+}

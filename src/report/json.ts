@@ -1,0 +1,5 @@
+import type { ScanResult } from './result.js';
+
+export function formatJson(result: ScanResult): string {
+  return `${JSON.stringify(result, null, 2)}\n`;
+}

@@ -1,0 +1,78 @@
+import type { ChalkInstance } from 'chalk';
+import type { Finding, Severity, SourceReport } from '../model/types.js';
+import { formatLocation } from './location.js';
+import type { ScanResult } from './result.js';
+import { escapeControl } from './safe-text.js';
+
+export interface StylishOptions {
+  chalk: ChalkInstance;
+  /** Show only errors (the exit code still counts everything). */
+  quiet?: boolean;
+}
+
+const KIND_LABEL = { kv: 'kv ', file: 'file', log: 'log ' } as const;
+
+export function formatStylish(result: ScanResult, opts: StylishOptions): string {
+  const c = opts.chalk;
+  const out: string[] = [];
+  const shown = opts.quiet ? result.findings.filter((f) => f.severity === 'error') : result.findings;
+
+  if (!result.complete) {
+    out.push(c.bold.yellow('⚠ INCOMPLETE SCAN: some evidence could not be read; the findings below are not the whole story.'));
+    for (const r of result.incompleteReasons) out.push(c.yellow(`  - ${escapeControl(r)}`));
+    out.push('');
+  }
+
+  for (const [title, group] of groupByRun(shown)) {
+    out.push(c.underline(escapeControl(title)));
+    for (const f of group) {
+      out.push(`  ${sev(c, f.severity)}  ${c.bold(f.ruleId)}  ${escapeControl(f.message)}`);
+      for (const e of f.evidence) {
+        const loc = `${KIND_LABEL[e.location.kind]} ${escapeControl(formatLocation(e.location))}`;
+        const note = e.note ? c.dim(` — ${escapeControl(e.note)}`) : '';
+        out.push(`      ${c.cyan(loc)}${note}`);
+        if (e.excerpt) out.push(`        ${c.gray(escapeControl(e.excerpt))}`);
+      }
+      out.push('');
+    }
+  }
+
+  const { errors, warnings, infos } = result.summary;
+  const total = errors + warnings + infos;
+  if (total > 0) {
+    const line = `✖ ${total} problem${total === 1 ? '' : 's'} (${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}, ${infos} info)`;
+    out.push(errors > 0 ? c.red.bold(line) : c.yellow.bold(line));
+  } else if (result.complete) {
+    out.push(c.green.bold('✔ No problems found in the evidence read.'));
+  } else {
+    out.push(c.yellow.bold('No problems found in the part of the evidence that could be read: this is NOT a clean result.'));
+  }
+  out.push(c.dim(`Sources: ${result.sources.map(describeSource).join(' · ') || 'none'}`));
+  return `${out.join('\n')}\n`;
+}
+
+function sev(c: ChalkInstance, s: Severity): string {
+  if (s === 'error') return c.red('error  ');
+  if (s === 'warning') return c.yellow('warning');
+  return c.blue('info   ');
+}
+
+function groupByRun(findings: Finding[]): Map<string, Finding[]> {
+  const groups = new Map<string, Finding[]>();
+  for (const f of findings) {
+    const s = f.subject;
+    const base = s.keyPrefix ?? (s.folder ? `folder ${s.folder}` : s.session ? `session ${s.session}` : s.spec ? `spec ${s.spec}` : 'other');
+    const title = `${base}${s.cycle !== undefined ? ` · cycle ${s.cycle}` : ''}${s.spec && s.keyPrefix ? ` · spec ${s.spec}` : ''}`;
+    groups.set(title, [...(groups.get(title) ?? []), f]);
+  }
+  return groups;
+}
+
+export function describeSource(r: SourceReport): string {
+  const stats = Object.entries(r.stats)
+    .map(([k, v]) => `${v} ${k}`)
+    .join(', ');
+  const state = r.ok ? 'ok' : `FAILED${r.error ? `: ${r.error}` : ''}`;
+  const problems = r.problems.length ? `, ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}` : '';
+  return escapeControl(`${r.kind} ${r.ref} ${state} (${stats}${problems})`);
+}
