@@ -49,7 +49,7 @@ export default defineRule({
           evidence.push(...t.evidence);
         }
         report({
-          message: `Cycle ${cycle.number} is marked complete (${claims.map((c) => c.excerpt).join(', ')}) but ${unique(reasons).join('; ')}.`,
+          message: `Cycle ${cycle.number} is marked complete (${listSome(unique(claims.map((c) => c.excerpt)), 2)}) but ${listSome(unique(reasons), 3, '; ')}.`,
           subject: runSubject(run, cycle.number),
           evidence,
           target: cycle.key,
@@ -121,6 +121,11 @@ function firstFailureEvent(s: LogSession, evidence: Evidence[]) {
 function firstFailureLine(text: string): string {
   const lines = text.split('\n');
   return (lines.find((l) => /❌|error|fail/i.test(l) && !/^Exit code/.test(l)) ?? lines[0] ?? '').trim();
+}
+
+/** The first `n` items, then how many more. */
+function listSome(xs: string[], n: number, sep = ', '): string {
+  return xs.length <= n ? xs.join(sep) : `${xs.slice(0, n).join(sep)}${sep}and ${xs.length - n} more`;
 }
 
 function unique(xs: string[]): string[] {

@@ -37,7 +37,7 @@ export async function runScan(a: ScanArgs, notice: (msg: string) => void = () =>
   if (!projectStat?.isDirectory()) throw new UsageError(`project folder ${a.project} does not exist`);
 
   const kvTask: Promise<{ data: KvData; report: SourceReport } | undefined> = a.kvSnapshot
-    ? readSnapshot(path.resolve(a.kvSnapshot))
+    ? readSnapshot(a.kvSnapshot)
     : a.useKv
       ? readKvLive(kvOptions(a))
       : Promise.resolve(undefined);

@@ -69,7 +69,9 @@ function groupByRun(findings: Finding[]): Map<string, Finding[]> {
 }
 
 export function describeSource(r: SourceReport): string {
+  // Zero counts of damage say nothing; zero counts of what was read do.
   const stats = Object.entries(r.stats)
+    .filter(([k, v], i) => i === 0 || v !== 0 || !/corrupt|ignored|duplicate|missing/i.test(k))
     .map(([k, v]) => `${v} ${k}`)
     .join(', ');
   const state = r.ok ? 'ok' : `FAILED${r.error ? `: ${r.error}` : ''}`;

@@ -1,0 +1,190 @@
+// End to end: the real CLI over the bundled incidents, from their snapshots and live from a real nats-server.
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, REPO } from '../helpers/cli.js';
+import { startNatsServer } from '../helpers/nats-server.js';
+import { loadSnapshotIntoServer } from '../helpers/kv-load.js';
+import type { Finding, Location } from '../../src/model/types.js';
+
+const INCIDENTS = path.join(REPO, 'fixtures/incidents');
+const SEED = path.join(INCIDENTS, 'wal-operation-handling-fix');
+const WAL = '.agent-os/specs/2025-08-05-wal-operation-handling-fix';
+const KEY = 'peer.spec.wal-operation-handling-fix';
+const LOG = 'logs/output-peer-test-2.jsonl';
+
+async function scanJson(fixture: string, extra: string[] = []) {
+  const dir = path.join(INCIDENTS, fixture);
+  const r = await runCli(['scan', '--format', 'json', '--logs', 'logs', ...(extra.some((a) => a === '--server') ? [] : ['--kv-snapshot', 'kv-snapshot.jsonl']), ...extra], { cwd: dir });
+  expect(r.stderr).toBe('');
+  return { ...r, json: JSON.parse(r.stdout) as { complete: boolean; findings: Finding[]; sources: { kind: string; ok: boolean }[]; version: number } };
+}
+
+const loc = (l: Location) =>
+  l.kind === 'kv' ? `kv ${l.key}@${l.revision}${l.pointer ?? ''}` : l.kind === 'file' ? `file ${l.path}${l.line ? `:${l.line}` : ''}` : `log ${l.path}:${l.line}`;
+const locsOf = (f: Finding) => f.evidence.map((e) => loc(e.location));
+const byRule = (fs: Finding[], id: string) => fs.filter((f) => f.ruleId === id);
+
+describe('the seed incident (wal-operation-handling-fix) from its snapshot', () => {
+  let findings: Finding[];
+  let code: number | null;
+  beforeAll(async () => {
+    const r = await scanJson('wal-operation-handling-fix');
+    findings = r.json.findings;
+    code = r.code;
+    expect(r.json.complete).toBe(true);
+    expect(r.json.version).toBe(1);
+  });
+
+  it('exits 1 and reports exactly the four named failure modes', () => {
+    expect(code).toBe(1);
+    expect(findings.map((f) => f.ruleId).sort()).toEqual(['false-success', 'heredoc-artifact', 'heredoc-artifact', 'missing-execute-phase', 'missing-tasks-md']);
+    expect(findings.every((f) => f.severity === 'error' && f.evidence.length > 0 && /^[0-9a-f]{16}$/.test(f.fingerprint))).toBe(true);
+  });
+
+  it('missing-execute-phase: the cycle key and revision, and the transcript that never spawned the executor', () => {
+    const [f] = byRule(findings, 'missing-execute-phase');
+    expect(f.subject).toEqual({ spec: 'wal-operation-handling-fix', keyPrefix: KEY, folder: WAL, cycle: 1 });
+    expect(locsOf(f)).toEqual([
+      `kv ${KEY}.cycle.1@9/phases/execute`,
+      `kv ${KEY}.cycle.1@9/phases/express`,
+      `kv ${KEY}.cycle.1@9/phases/review`,
+      `kv ${KEY}.cycle.1@5/phases/express`,
+      `log ${LOG}:23`,
+      `log ${LOG}:70`,
+      `log ${LOG}:108`,
+      `log ${LOG}:45`,
+    ]);
+    expect(f.message).toContain('never peer-executor');
+    const planner = f.evidence.find((e) => e.location.kind === 'log' && e.location.line === 23)!;
+    expect(planner.location).toMatchObject({ uuid: expect.any(String), timestamp: '2025-08-05T15:57:02.118Z' });
+  });
+
+  it('false-success: the meta and cycle claims, the review that says execute is missing, the failed read and the finalize line', () => {
+    const [f] = byRule(findings, 'false-success');
+    const l = locsOf(f);
+    expect(l).toEqual(
+      expect.arrayContaining([
+        `kv ${KEY}.meta@10/current_phase`,
+        `kv ${KEY}.meta@10/cycles/1/status`,
+        `kv ${KEY}.cycle.1@9/status/progress_percent`,
+        `kv ${KEY}.cycle.1@9/phases/execute`,
+        `kv ${KEY}.cycle.1@9/phases/review/output/missing_phases`,
+        `kv ${KEY}.meta@10/cycles/1/notes`,
+        `log ${LOG}:51`,
+        `log ${LOG}:186`,
+      ]),
+    );
+    const read = f.evidence.find((e) => loc(e.location) === `log ${LOG}:51`)!;
+    expect(read.note).toBe(`state read failed (${KEY}.cycle.1) and was never retried`);
+    expect(read.excerpt).toBe('❌ Error: Could not retrieve cycle data');
+    expect(f.evidence.find((e) => loc(e.location) === `log ${LOG}:186`)!.excerpt).toBe('✅ PEER cycle 1 completed successfully');
+    // the retried determine-context failure (line 15) is not a contradiction
+    expect(l).not.toContain(`log ${LOG}:15`);
+  });
+
+  it('heredoc-artifact: spec.md:42 and technical-spec.md:14, each with the heredoc that wrote it', () => {
+    expect(byRule(findings, 'heredoc-artifact').map(locsOf)).toEqual([
+      [`file ${WAL}/spec.md:42`, `log ${LOG}:35`],
+      [`file ${WAL}/sub-specs/technical-spec.md:14`, `log ${LOG}:39`],
+    ]);
+  });
+
+  it('missing-tasks-md: the folder, and the create-spec cycle that expected it', () => {
+    const [f] = byRule(findings, 'missing-tasks-md');
+    expect(f.subject.cycle).toBe(1);
+    expect(locsOf(f)).toEqual([`file ${WAL}`, `kv ${KEY}.cycle.1@9/instruction`, `kv ${KEY}.cycle.1@9/status/current_phase`]);
+    expect(f.message).toContain('create-spec cycle 1 (2025-08-05) claims to be finished');
+  });
+
+  it('the meilisearch folder (tasks.md present) gets no missing-tasks-md', () => {
+    expect(findings.some((f) => JSON.stringify(f).includes('meilisearch'))).toBe(false);
+  });
+});
+
+describe('live: the seed incident loaded into a real nats-server', () => {
+  let server: Awaited<ReturnType<typeof startNatsServer>>;
+  beforeAll(async () => {
+    server = await startNatsServer();
+    await loadSnapshotIntoServer(path.join(SEED, 'kv-snapshot.jsonl'), server.url);
+  });
+  afterAll(async () => server?.stop());
+
+  it('reports the same findings live as from the snapshot', async () => {
+    const fromSnapshot = await scanJson('wal-operation-handling-fix');
+    const live = await scanJson('wal-operation-handling-fix', ['--server', server.url]);
+    expect(live.code).toBe(1);
+    expect(live.json.complete).toBe(true);
+    expect(live.json.sources.map((s) => [s.kind, s.ok])).toEqual([['kv', true], ['specs', true], ['logs', true]]);
+    const strip = (fs: Finding[]) => fs.map((f) => ({ ruleId: f.ruleId, fingerprint: f.fingerprint, evidence: f.evidence.map((e) => loc(e.location)) }));
+    expect(strip(live.json.findings)).toEqual(strip(fromSnapshot.json.findings));
+  });
+
+  it('snapshot writes the live bucket to a file that scans the same and keeps every byte', async () => {
+    const out = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'pa-snap-')), 'snap.jsonl');
+    const r = await runCli(['snapshot', '--server', server.url, '--output', out]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/wrote 2 keys, 10 revisions of bucket agent-os-peer-state/);
+    const lines = (f: string) => fs.readFile(f, 'utf8').then((t) => t.trim().split('\n').slice(1).map((l) => JSON.parse(l)));
+    const [orig, copy] = await Promise.all([lines(path.join(SEED, 'kv-snapshot.jsonl')), lines(out)]);
+    expect(copy.map((e) => [e.key, e.revision, e.operation, e.value_b64])).toEqual(orig.map((e) => [e.key, e.revision, e.operation, e.value_b64]));
+    const rescan = await runCli(['scan', '--format', 'json', '--kv-snapshot', out, '--logs', 'logs'], { cwd: SEED });
+    expect(JSON.parse(rescan.stdout).findings.map((f: Finding) => f.fingerprint)).toEqual((await scanJson('wal-operation-handling-fix')).json.findings.map((f) => f.fingerprint));
+  });
+});
+
+describe('healthy runs report nothing', () => {
+  for (const fixture of ['healthy-v1', 'healthy-v2']) {
+    it(`${fixture}: exit 0, complete, no findings`, async () => {
+      const r = await scanJson(fixture);
+      expect(r.json.findings).toEqual([]);
+      expect(r.json.complete).toBe(true);
+      expect(r.code).toBe(0);
+    });
+  }
+});
+
+describe('the v2 incident (csv-export-endpoint)', () => {
+  it('finds the skipped executor, the false COMPLETED and the glued residue', async () => {
+    const r = await scanJson('v2-skipped-execute');
+    expect(r.code).toBe(1);
+    const K = 'peer.spec.csv-export-endpoint.cycle.1';
+    expect(r.json.findings.map((f) => [f.ruleId, locsOf(f)[0]])).toEqual([
+      ['heredoc-artifact', 'file .agent-os/specs/2025-08-21-csv-export-endpoint/spec.md:25'],
+      ['heredoc-artifact', 'file .agent-os/specs/2025-08-21-csv-export-endpoint/spec.md:29'],
+      ['false-success', `kv ${K}@6/metadata/status`],
+      ['missing-execute-phase', `kv ${K}@6/phases/execute`],
+    ]);
+    // the planner's failed update-state.sh was retried successfully: not a contradiction
+    expect(JSON.stringify(r.json.findings)).not.toContain('agent-aa7214ae44b06ec65.jsonl:23');
+  });
+});
+
+describe('output', () => {
+  it('stylish groups by run and ends with the count; --output writes the file and nothing to stdout', async () => {
+    const r = await runCli(['scan', '--kv-snapshot', 'kv-snapshot.jsonl', '--logs', 'logs'], { cwd: SEED });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`${KEY} · cycle 1 · spec wal-operation-handling-fix`);
+    expect(r.stdout).toContain(`kv  ${KEY}.cycle.1@9/phases/execute`);
+    expect(r.stdout).toContain('✖ 5 problems (5 errors, 0 warnings, 0 info)');
+    expect(r.stdout).not.toMatch(/\x1b\[/);
+    const out = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'pa-out-')), 'nested/report.json');
+    const w = await runCli(['scan', '--format', 'json', '--kv-snapshot', 'kv-snapshot.jsonl', '--logs', 'logs', '--output', out], { cwd: SEED });
+    expect(w.code).toBe(1);
+    expect(w.stdout).toBe('');
+    expect(JSON.parse(await fs.readFile(out, 'utf8')).findings).toHaveLength(5);
+  });
+
+  it('--fail-on decides exit 1 against warnings', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pa-warn-'));
+    await fs.mkdir(path.join(dir, '.agent-os/specs/2025-07-01-old-spec'), { recursive: true });
+    await fs.writeFile(path.join(dir, '.agent-os/specs/2025-07-01-old-spec/spec.md'), '# Spec\n');
+    const quiet = await runCli(['scan', '--no-kv', '--no-default-logs', '--project', dir]);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stdout).toContain('warning  missing-tasks-md');
+    const strict = await runCli(['scan', '--no-kv', '--no-default-logs', '--project', dir, '--fail-on', 'warning']);
+    expect(strict.code).toBe(1);
+  });
+});
