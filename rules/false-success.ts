@@ -11,7 +11,7 @@ export default defineRule({
     severity: 'error',
     summary: 'Something claims success (state, finalize output, final message) that the evidence contradicts.',
     sources: ['kv', 'logs'],
-    fixable: true,
+    fixable: false,
   },
   check({ model, report }) {
     const bucket = model.bucket;

@@ -51,7 +51,7 @@ export default defineRule({
     severity: 'error',
     summary: 'A spec or product file contains the shell residue `EOF < /dev/null` left by a broken heredoc write.',
     sources: ['specs', 'logs'],
-    fixable: true,
+    fixable: false,
   },
   check({ model, report }) {
     const sessions = model.sessions;

@@ -13,7 +13,7 @@ export default defineRule({
     severity: 'error',
     summary: 'A cycle went past execute (express or review ran, or it claims to be finished) while execute never completed.',
     sources: ['kv', 'logs'],
-    fixable: true,
+    fixable: false,
   },
   check({ model, report }) {
     const bucket = model.bucket;

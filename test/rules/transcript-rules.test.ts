@@ -1,0 +1,153 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { readLogs } from '../../src/sources/logs.js';
+import { findingsOf, kvData, modelOf } from '../helpers/evidence.js';
+import { done, v1Cycle, v1Meta } from './state-fixtures.js';
+
+const COMPOSED = fileURLToPath(new URL('../fixtures-logs/composed/', import.meta.url));
+
+/** A small transcript, one record per line, in the Claude Code 1.0.x shape. */
+class Transcript {
+  private recs: object[] = [];
+  private n = 0;
+  private rec(type: 'user' | 'assistant', content: unknown, extra: object = {}) {
+    this.n++;
+    this.recs.push({
+      parentUuid: this.n > 1 ? `u${this.n - 1}` : null,
+      isSidechain: false,
+      userType: 'external',
+      cwd: '/home/dev/app',
+      sessionId: 's-1',
+      version: '1.0.69',
+      type,
+      message: { role: type, content },
+      uuid: `u${this.n}`,
+      timestamp: new Date(Date.UTC(2025, 7, 5, 16, 0, this.n)).toISOString(),
+      ...extra,
+    });
+    return this;
+  }
+  human(text: string) {
+    return this.rec('user', text);
+  }
+  say(text: string) {
+    return this.rec('assistant', [{ type: 'text', text }]);
+  }
+  bash(id: string, command: string, out: string, isError = false) {
+    this.rec('assistant', [{ type: 'tool_use', id, name: 'Bash', input: { command } }]);
+    return this.rec('user', [{ type: 'tool_result', tool_use_id: id, content: isError ? `Exit code 1\n${out}` : out, is_error: isError }]);
+  }
+  task(id: string, agent: string, result?: string) {
+    this.rec('assistant', [{ type: 'tool_use', id, name: 'Task', input: { description: `Run ${agent}`, subagent_type: agent, prompt: `do ${agent} work for peer.spec.demo-spec` } }]);
+    return result === undefined ? this : this.rec('user', [{ type: 'tool_result', tool_use_id: id, content: [{ type: 'text', text: result }] }]);
+  }
+  raw(line: string) {
+    this.recs.push(line);
+    return this;
+  }
+  async write(): Promise<string> {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pa-log-'));
+    const file = path.join(dir, 'session.jsonl');
+    await fs.writeFile(file, this.recs.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n');
+    return dir;
+  }
+}
+
+async function findings(dir: string, rule: string, kv = kvData([])) {
+  const logs = (await readLogs([path.join(dir, '*.jsonl')], dir)).data;
+  return findingsOf(await modelOf({ kv, project: dir, logs }), rule);
+}
+
+const GET = 'nats kv get agent-os-peer-state peer.spec.demo-spec.cycle.1 --raw';
+
+describe('false-success in a transcript', () => {
+  it('fires on the composed example: a failed state read, then "completed successfully"', async () => {
+    const logs = (await readLogs([path.join(COMPOSED, 'main.jsonl'), path.join(COMPOSED, 'agent-a4f09c2.jsonl')], COMPOSED)).data;
+    const fs2 = await findingsOf(await modelOf({ project: COMPOSED, logs }), 'false-success');
+    expect(fs2).toHaveLength(1);
+    expect(fs2[0].subject).toEqual({ session: '7f3c2a10-5b8e-4c1d-9a6f-2e4b8c0d1f35' });
+    expect(fs2[0].evidence.map((e) => [e.location.kind, (e.location as { path: string }).path, (e.location as { line: number }).line, e.note])).toEqual([
+      ['log', 'agent-a4f09c2.jsonl', 3, 'state read failed (peer.spec.x.cycle.1) and was never retried'],
+      ['log', 'main.jsonl', 7, 'claims success'],
+    ]);
+  });
+
+  it('fires on a stream-json result of subtype success after a failed read', async () => {
+    const logs = (await readLogs([path.join(COMPOSED, 'stream-json.jsonl')], COMPOSED)).data;
+    const fs2 = await findingsOf(await modelOf({ project: COMPOSED, logs }), 'false-success');
+    expect(fs2.map((f) => f.evidence.map((e) => `${(e.location as { line: number }).line} ${e.note}`))).toEqual([
+      ['4 state read failed (peer.spec.x.cycle.1) and was never retried', '5 claims success'],
+    ]);
+  });
+
+  it('stays quiet when the failed read was retried successfully before the claim', async () => {
+    const dir = await new Transcript().human('/peer --continue').bash('t1', GET, 'nats: error: nats: key not found', true).bash('t2', GET, '{"phases":{}}').say('PEER cycle 1 completed successfully').write();
+    expect(await findings(dir, 'false-success')).toEqual([]);
+  });
+
+  it('stays quiet when the claim comes before the failure, or nothing is claimed', async () => {
+    const dir = await new Transcript().say('PEER cycle 1 completed successfully').bash('t1', GET, 'nats: error: timeout', true).write();
+    expect(await findings(dir, 'false-success')).toEqual([]);
+    const dir2 = await new Transcript().bash('t1', GET, 'nats: error: timeout', true).say('The read failed; stopping here.').write();
+    expect(await findings(dir2, 'false-success')).toEqual([]);
+  });
+
+  it('fires on a skipped executor in the transcript alone, naming the express spawn', async () => {
+    const dir = await new Transcript()
+      .task('p1', 'peer-planner', 'planned')
+      .task('x1', 'peer-express', 'expressed')
+      .task('r1', 'peer-review', 'reviewed')
+      .bash('f1', '~/.agent-os/scripts/peer/finalize-cycle.sh', '🏁 Finalizing PEER cycle...\n✅ PEER cycle 1 completed successfully')
+      .write();
+    const fs2 = await findings(dir, 'false-success');
+    expect(fs2.map((f) => f.evidence.map((e) => `${(e.location as { line: number }).line} ${e.note}`))).toEqual([
+      ['3 peer-express ran, but peer-executor was never spawned', '8 claims success'],
+    ]);
+  });
+});
+
+describe('missing-execute-phase with a transcript', () => {
+  const kv = () =>
+    kvData([
+      ['peer.spec.demo-spec.meta', v1Meta('demo-spec', { current_phase: 'review' })],
+      ['peer.spec.demo-spec.cycle.1', v1Cycle({ plan: done(), express: done() })],
+    ]);
+
+  it('says the executor was spawned but never returned', async () => {
+    const dir = await new Transcript().task('p1', 'peer-planner', 'planned').task('e1', 'peer-executor').task('x1', 'peer-express', 'ok').write();
+    const fs2 = await findings(dir, 'missing-execute-phase', kv());
+    expect(fs2).toHaveLength(1);
+    expect(fs2[0].message).toBe('Cycle 1 went past the execute phase but execute is absent: express ran. The transcript spawns peer-executor, but it never returned.');
+    expect(fs2[0].evidence.filter((e) => e.location.kind === 'log').map((e) => [(e.location as { line: number }).line, e.note])).toEqual([[3, 'peer-executor spawned']]);
+  });
+
+  it('adds nothing from a transcript where the executor returned', async () => {
+    const dir = await new Transcript().task('p1', 'peer-planner', 'planned').task('e1', 'peer-executor', 'executed').task('x1', 'peer-express', 'ok').write();
+    const fs2 = await findings(dir, 'missing-execute-phase', kv());
+    expect(fs2[0].evidence.every((e) => e.location.kind === 'kv')).toBe(true);
+  });
+});
+
+describe('malformed-log', () => {
+  it('reports corrupt lines by file and line, and the rest of the file is still read', async () => {
+    const dir = await new Transcript()
+      .human('/peer --continue')
+      .raw('{"type":"user","message":{"role":"user","content":"cut"},"prNu{"parentUuid":null,"type":"assistant","sessionId":"s-1","uuid":"sp1","timestamp":"2025-08-05T16:00:30.000Z","message":{"role":"assistant","content":[{"type":"text","text":"after splice"}]}}')
+      .raw('\u0000\u0000\u0000\u0000')
+      .say('still here')
+      .write();
+    const fs2 = await findings(dir, 'malformed-log');
+    expect(fs2).toHaveLength(1);
+    expect(fs2[0].severity).toBe('warning');
+    expect(fs2[0].evidence.map((e) => (e.location as { line: number }).line)).toEqual([2, 3]);
+    expect(fs2[0].message).toBe('session.jsonl has 2 corrupt lines (2, 3); what they held is not in the audit.');
+  });
+
+  it('is quiet on a clean transcript', async () => {
+    const dir = await new Transcript().human('hi').say('hello').write();
+    expect(await findings(dir, 'malformed-log')).toEqual([]);
+  });
+});
