@@ -188,3 +188,22 @@ describe('output', () => {
     expect(strict.code).toBe(1);
   });
 });
+
+describe('default log folder', () => {
+  it("reads Claude Code's folder for the project when --logs is not given, and says so on stderr", async () => {
+    const project = await fs.mkdtemp(path.join(os.tmpdir(), 'pa-default-logs-'));
+    const config = await fs.mkdtemp(path.join(os.tmpdir(), 'pa-claude-'));
+    const encoded = project.replace(/[^A-Za-z0-9]/g, '-');
+    const dir = path.join(config, 'projects', encoded);
+    await fs.mkdir(dir, { recursive: true });
+    const composed = path.join(REPO, 'test/fixtures-logs/composed');
+    await fs.copyFile(path.join(composed, 'main.jsonl'), path.join(dir, '7f3c2a10-5b8e-4c1d-9a6f-2e4b8c0d1f35.jsonl'));
+    await fs.copyFile(path.join(composed, 'agent-a4f09c2.jsonl'), path.join(dir, 'agent-a4f09c2.jsonl'));
+    const r = await runCli(['scan', '--no-kv', '--project', project, '--format', 'json'], { env: { CLAUDE_CONFIG_DIR: config } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`peer-audit: reading Claude Code logs from ${dir}\n`);
+    expect(JSON.parse(r.stdout).findings.map((f: Finding) => f.ruleId)).toEqual(['false-success']);
+    const skip = await runCli(['scan', '--no-kv', '--project', project, '--no-default-logs'], { env: { CLAUDE_CONFIG_DIR: config } });
+    expect(skip.code).toBe(0);
+  });
+});
