@@ -67,7 +67,9 @@ async function main(argv: string[]): Promise<number> {
           .option('format', { alias: 'f', choices: ['stylish', 'json'] as const, default: 'stylish' as const, describe: 'Report format' })
           .option('output', { alias: 'o', type: 'string', describe: 'Write the report to a file instead of stdout' })
           .option('fail-on', { choices: SEVERITIES, default: 'error' as const, describe: 'Lowest severity that makes the exit code 1' })
-          .option('now', { type: 'string', describe: 'Evaluate age-based rules as of this ISO time' })
+          .option('now', { type: 'string', describe: 'Evaluate age-based rules as of this ISO time (default: now)' })
+          .option('stale-after', { type: 'string', default: '6h', describe: 'A phase in progress with no update for this long is stale (e.g. 6h, 90m, 2d)' })
+          .option('expect-replicas', { type: 'number', default: 3, describe: 'Replicas the bucket should have (PEER creates it with 3)' })
           .example('$0 scan', 'Scan the current project against the local NATS server')
           .example('$0 scan --kv-snapshot kv.jsonl --logs "logs/*.jsonl"', 'Audit offline from a snapshot and saved transcripts')
           .example('$0 scan --format json -o scan.json', 'Machine-readable report for CI'),
@@ -82,6 +84,8 @@ async function main(argv: string[]): Promise<number> {
             kvSnapshot: a['kv-snapshot'],
             useKv: a.kv,
             now: a.now,
+            staleAfter: a['stale-after'],
+            expectReplicas: a['expect-replicas'],
             server: a.server,
             bucket: a.bucket,
             user: a.user,

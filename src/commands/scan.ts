@@ -5,6 +5,7 @@ import { buildModel } from '../model/build.js';
 import type { KvData, LogData, Severity, SourceReport, SpecData } from '../model/types.js';
 import { loadRules } from '../engine/registry.js';
 import { runRules } from '../engine/run.js';
+import { DEFAULT_RULE_OPTIONS } from '../engine/rule.js';
 import { readKvLive } from '../sources/kv.js';
 import { readSnapshot } from '../sources/snapshot.js';
 import { readSpecs } from '../sources/specs.js';
@@ -26,6 +27,9 @@ export interface ScanArgs extends ConnectArgs {
   /** false: do not read KV at all (`--no-kv`). */
   useKv: boolean;
   now?: string;
+  /** e.g. "6h", "90m", "2d". */
+  staleAfter?: string;
+  expectReplicas?: number;
 }
 
 export async function runScan(a: ScanArgs, notice: (msg: string) => void = () => {}): Promise<ScanResult> {
@@ -71,7 +75,14 @@ export async function runScan(a: ScanArgs, notice: (msg: string) => void = () =>
   const bucket = kvData?.bucket ?? a.bucket;
   const model = buildModel({ projectRoot, bucket, kv: kvData, specs: specData, logs: logData });
   const rules = await loadRules();
-  const { findings, failures } = runRules(model, rules, { now: a.now ?? new Date().toISOString() });
+  const now = a.now ?? new Date().toISOString();
+  if (!Number.isFinite(Date.parse(now))) throw new UsageError(`--now ${a.now} is not an ISO-8601 time`);
+  const { findings, failures } = runRules(model, rules, {
+    ...DEFAULT_RULE_OPTIONS,
+    now,
+    ...(a.staleAfter !== undefined ? { staleAfterMs: parseDuration(a.staleAfter) } : {}),
+    ...(a.expectReplicas !== undefined ? { expectReplicas: a.expectReplicas } : {}),
+  });
   for (const f of failures) reasons.push(`rule ${f.ruleId} failed: ${f.error.split('\n')[0]}`);
 
   return {
@@ -89,6 +100,15 @@ export async function runScan(a: ScanArgs, notice: (msg: string) => void = () =>
 }
 
 export class UsageError extends Error {}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 };
+
+/** "6h", "90m", "2d", "45s", "1500ms" → milliseconds. */
+export function parseDuration(s: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/.exec(s);
+  if (!m) throw new UsageError(`"${s}" is not a duration (use e.g. 6h, 90m, 2d)`);
+  return Number(m[1]) * UNIT_MS[m[2]];
+}
 
 export interface ScanOutputArgs {
   format: 'stylish' | 'json';

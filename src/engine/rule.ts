@@ -17,7 +17,19 @@ export interface RuleMeta {
 export interface RuleOptions {
   /** "Now" for age-based rules, ISO-8601. */
   now: string;
+  /** A phase in progress with no update for longer than this is stale (ms). Default 6 h. */
+  staleAfterMs: number;
+  /** Replicas the bucket is meant to have (PEER creates it with 3). */
+  expectReplicas: number;
+  /** History the bucket is meant to keep (PEER creates it with 50). */
+  expectHistory: number;
 }
+
+export const DEFAULT_RULE_OPTIONS: Omit<RuleOptions, 'now'> = {
+  staleAfterMs: 6 * 3600_000,
+  expectReplicas: 3,
+  expectHistory: 50,
+};
 
 export interface ReportInput {
   message: string;

@@ -68,11 +68,11 @@ export function compareFindings(a: Finding, b: Finding): number {
 function where(f: Finding): string {
   const l = f.evidence[0]?.location;
   if (!l) return '';
-  return l.kind === 'kv' ? l.key : l.path;
+  return l.kind === 'kv' ? l.key : l.kind === 'bucket' ? l.bucket : l.path;
 }
 
 function firstLine(f: Finding): number {
   const l = f.evidence[0]?.location;
-  if (!l) return 0;
+  if (!l || l.kind === 'bucket') return 0;
   return l.kind === 'kv' ? l.revision : (l.line ?? 0);
 }

@@ -30,7 +30,16 @@ export interface LogLocation {
   uuid?: string;
   timestamp?: string;
 }
-export type Location = KvLocation | FileLocation | LogLocation;
+/** The bucket itself (its configuration), for findings about how it was created. */
+export interface BucketLocation {
+  kind: 'bucket';
+  bucket: string;
+  /** Server URL or snapshot file the configuration was read from. */
+  origin: string;
+  /** The configuration field concerned, e.g. "history". */
+  field?: string;
+}
+export type Location = KvLocation | FileLocation | LogLocation | BucketLocation;
 
 export interface Evidence {
   location: Location;

@@ -9,5 +9,7 @@ export function formatLocation(l: Location): string {
       return l.line !== undefined ? `${l.path}:${l.line}${l.endLine !== undefined && l.endLine !== l.line ? `-${l.endLine}` : ''}` : l.path;
     case 'log':
       return `${l.path}:${l.line}`;
+    case 'bucket':
+      return `bucket ${l.bucket}${l.field ? ` ${l.field}` : ''} (${l.origin})`;
   }
 }

@@ -10,7 +10,7 @@ export interface StylishOptions {
   quiet?: boolean;
 }
 
-const KIND_LABEL = { kv: 'kv ', file: 'file', log: 'log ' } as const;
+const KIND_LABEL = { kv: 'kv ', file: 'file', log: 'log ', bucket: 'kv ' } as const;
 
 export function formatStylish(result: ScanResult, opts: StylishOptions): string {
   const c = opts.chalk;

@@ -7,6 +7,7 @@ import { buildModel, type Model } from '../../src/model/build.js';
 import { readSpecs } from '../../src/sources/specs.js';
 import { loadRules } from '../../src/engine/registry.js';
 import { runRules } from '../../src/engine/run.js';
+import { DEFAULT_RULE_OPTIONS, type RuleOptions } from '../../src/engine/rule.js';
 import type { Finding, LogData } from '../../src/model/types.js';
 
 export type Put = [key: string, value: unknown, opts?: { created?: string; op?: 'PUT' | 'DEL' | 'PURGE'; raw?: boolean }];
@@ -45,9 +46,9 @@ export async function modelOf(opts: { kv?: KvData; project?: string; logs?: LogD
   return buildModel({ projectRoot, bucket: 'agent-os-peer-state', kv: opts.kv, specs, logs: opts.logs });
 }
 
-export async function findingsOf(model: Model, ruleId?: string): Promise<Finding[]> {
+export async function findingsOf(model: Model, ruleId?: string, options: Partial<RuleOptions> = {}): Promise<Finding[]> {
   const rules = (await loadRules()).filter((r) => !ruleId || r.meta.id === ruleId);
-  const { findings, failures } = runRules(model, rules, { now: '2025-08-06T00:00:00Z' });
+  const { findings, failures } = runRules(model, rules, { ...DEFAULT_RULE_OPTIONS, now: '2025-08-06T00:00:00Z', ...options });
   if (failures.length) throw new Error(failures.map((f) => f.error).join('\n'));
   return findings;
 }

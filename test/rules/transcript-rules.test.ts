@@ -1,60 +1,12 @@
-import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { readLogs } from '../../src/sources/logs.js';
 import { findingsOf, kvData, modelOf } from '../helpers/evidence.js';
 import { done, v1Cycle, v1Meta } from './state-fixtures.js';
+import { Transcript } from '../helpers/transcript.js';
 
 const COMPOSED = fileURLToPath(new URL('../fixtures-logs/composed/', import.meta.url));
-
-/** A small transcript, one record per line, in the Claude Code 1.0.x shape. */
-class Transcript {
-  private recs: object[] = [];
-  private n = 0;
-  private rec(type: 'user' | 'assistant', content: unknown, extra: object = {}) {
-    this.n++;
-    this.recs.push({
-      parentUuid: this.n > 1 ? `u${this.n - 1}` : null,
-      isSidechain: false,
-      userType: 'external',
-      cwd: '/home/dev/app',
-      sessionId: 's-1',
-      version: '1.0.69',
-      type,
-      message: { role: type, content },
-      uuid: `u${this.n}`,
-      timestamp: new Date(Date.UTC(2025, 7, 5, 16, 0, this.n)).toISOString(),
-      ...extra,
-    });
-    return this;
-  }
-  human(text: string) {
-    return this.rec('user', text);
-  }
-  say(text: string) {
-    return this.rec('assistant', [{ type: 'text', text }]);
-  }
-  bash(id: string, command: string, out: string, isError = false) {
-    this.rec('assistant', [{ type: 'tool_use', id, name: 'Bash', input: { command } }]);
-    return this.rec('user', [{ type: 'tool_result', tool_use_id: id, content: isError ? `Exit code 1\n${out}` : out, is_error: isError }]);
-  }
-  task(id: string, agent: string, result?: string) {
-    this.rec('assistant', [{ type: 'tool_use', id, name: 'Task', input: { description: `Run ${agent}`, subagent_type: agent, prompt: `do ${agent} work for peer.spec.demo-spec` } }]);
-    return result === undefined ? this : this.rec('user', [{ type: 'tool_result', tool_use_id: id, content: [{ type: 'text', text: result }] }]);
-  }
-  raw(line: string) {
-    this.recs.push(line);
-    return this;
-  }
-  async write(): Promise<string> {
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pa-log-'));
-    const file = path.join(dir, 'session.jsonl');
-    await fs.writeFile(file, this.recs.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n');
-    return dir;
-  }
-}
 
 async function findings(dir: string, rule: string, kv = kvData([])) {
   const logs = (await readLogs([path.join(dir, '*.jsonl')], dir)).data;

@@ -1,0 +1,54 @@
+// Builds small Claude Code transcripts (1.0.x shape: one record per line) as real files for rule tests.
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+/** A small transcript, one record per line, in the Claude Code 1.0.x shape. */
+export class Transcript {
+  private recs: object[] = [];
+  private n = 0;
+  private rec(type: 'user' | 'assistant', content: unknown, extra: object = {}) {
+    this.n++;
+    this.recs.push({
+      parentUuid: this.n > 1 ? `u${this.n - 1}` : null,
+      isSidechain: false,
+      userType: 'external',
+      cwd: '/home/dev/app',
+      sessionId: 's-1',
+      version: '1.0.69',
+      type,
+      message: { role: type, content },
+      uuid: `u${this.n}`,
+      timestamp: new Date(Date.UTC(2025, 7, 5, 16, 0, this.n)).toISOString(),
+      ...extra,
+    });
+    return this;
+  }
+  human(text: string) {
+    return this.rec('user', text);
+  }
+  say(text: string) {
+    return this.rec('assistant', [{ type: 'text', text }]);
+  }
+  bash(id: string, command: string, out: string, isError = false) {
+    this.rec('assistant', [{ type: 'tool_use', id, name: 'Bash', input: { command } }]);
+    return this.rec('user', [{ type: 'tool_result', tool_use_id: id, content: isError ? `Exit code 1\n${out}` : out, is_error: isError }]);
+  }
+  task(id: string, agent: string, result?: string) {
+    this.rec('assistant', [{ type: 'tool_use', id, name: 'Task', input: { description: `Run ${agent}`, subagent_type: agent, prompt: `do ${agent} work for peer.spec.demo-spec` } }]);
+    return result === undefined ? this : this.rec('user', [{ type: 'tool_result', tool_use_id: id, content: [{ type: 'text', text: result }] }]);
+  }
+  raw(line: string) {
+    this.recs.push(line);
+    return this;
+  }
+  /** Writes session.jsonl into a new temporary folder (or `dir`) and returns the folder. */
+  async write(dir?: string): Promise<string> {
+    dir ??= await fs.mkdtemp(path.join(os.tmpdir(), 'pa-log-'));
+    await fs.mkdir(dir, { recursive: true });
+    const file = path.join(dir, 'session.jsonl');
+    await fs.writeFile(file, this.recs.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n');
+    return dir;
+  }
+}
+
