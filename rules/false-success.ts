@@ -3,6 +3,7 @@ import { cyclesForSession } from '../src/model/build.js';
 import { cut, laterSucceeded, logLocation, peerSpawns, spawnPhase, stateOps, successClaims, firstLine } from '../src/model/log-facts.js';
 import { brief, metaStatements, PHASES } from '../src/model/state.js';
 import { runSubject } from '../src/model/subject.js';
+import { acknowledgement, cycleTruthFixes } from '../src/repair/truth.js';
 import type { Evidence, LogSession } from '../src/model/types.js';
 
 export default defineRule({
@@ -11,7 +12,7 @@ export default defineRule({
     severity: 'error',
     summary: 'Something claims success (state, finalize output, final message) that the evidence contradicts.',
     sources: ['kv', 'logs'],
-    fixable: false,
+    fixable: true,
   },
   check({ model, report }) {
     const bucket = model.bucket;
@@ -53,28 +54,36 @@ export default defineRule({
           subject: runSubject(run, cycle.number),
           evidence,
           target: cycle.key,
+          fix: cycleTruthFixes(run, cycle),
         });
       }
     }
 
-    // Transcripts whose run has no cycle state to contradict: judge the transcript on its own.
+    // Transcripts whose claims no standing cycle claim carries: judge the transcript on its own.
     for (const run of model.runs) {
       for (const s of run.sessions) {
-        if (usedSessions.has(s) || run.cycles.some((c) => cyclesForSession(run, s).includes(c))) continue;
-        reportSession(s, runSubject(run));
+        if (usedSessions.has(s)) continue;
+        const cycles = cyclesForSession(run, s);
+        // A cycle a repair already corrected: the transcript's false claim is known, not new.
+        const acks = cycles
+          .map((c) => acknowledgement(c, 'false-success') ?? (c.supersededBy !== undefined ? { reason: `cycle ${c.number} was reopened as cycle ${c.supersededBy}` } : undefined))
+          .filter((a) => a !== undefined);
+        reportSession(s, runSubject(run, cycles.length === 1 ? cycles[0].number : undefined), acks[0]);
       }
     }
     for (const s of model.unattachedSessions) reportSession(s, { session: s.sessionId });
 
-    function reportSession(s: LogSession, subject: ReturnType<typeof runSubject>) {
+    function reportSession(s: LogSession, subject: ReturnType<typeof runSubject>, ack?: { at?: string; reason?: string }) {
       const t = transcriptContradiction(s);
       if (!t) return;
       usedSessions.add(s);
+      const known = ack ? ` Known: the state was corrected by peer-audit repair${ack.at ? ` at ${ack.at}` : ''}${ack.reason ? ` (${ack.reason})` : ''}.` : '';
       report({
-        message: `The run claims success (${t.claim}) after ${t.reasons.join('; ')}.`,
+        message: `The run claims success (${t.claim}) after ${t.reasons.join('; ')}.${known}`,
         subject: { ...subject, session: s.sessionId },
         evidence: t.evidence,
         target: `${s.mainFile}#${s.sessionId}`,
+        severity: ack ? 'info' : undefined,
       });
     }
   },

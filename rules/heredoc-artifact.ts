@@ -51,7 +51,7 @@ export default defineRule({
     severity: 'error',
     summary: 'A spec or product file contains the shell residue `EOF < /dev/null` left by a broken heredoc write.',
     sources: ['specs', 'logs'],
-    fixable: false,
+    fixable: true,
   },
   check({ model, report }) {
     const sessions = model.sessions;
@@ -76,6 +76,8 @@ export default defineRule({
           subject: { ...subject, folder: subject.folder },
           evidence,
           target: `${file.path}#${n + 1}`,
+          // The glued form keeps the text that followed the residue.
+          fix: [{ kind: 'file-lines', path: file.path, edits: [{ line: r.line, keep: r.text.replace(RESIDUE, '') }], why: `remove the heredoc residue at line ${r.line}` }],
         });
       });
     }

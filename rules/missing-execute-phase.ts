@@ -3,6 +3,7 @@ import { cyclesForSession, type Run } from '../src/model/build.js';
 import { logLocation, peerSpawns, spawnPhase, cut, firstLine } from '../src/model/log-facts.js';
 import { brief, isRecord, metaStatements, normaliseStatus, type CycleState, type PhaseName } from '../src/model/state.js';
 import { runSubject } from '../src/model/subject.js';
+import { acknowledgement, cycleTruthFixes } from '../src/repair/truth.js';
 import type { Evidence, KvLocation, LogSession } from '../src/model/types.js';
 
 const RAN = new Set(['running', 'completed', 'failed']);
@@ -13,7 +14,7 @@ export default defineRule({
     severity: 'error',
     summary: 'A cycle went past execute (express or review ran, or it claims to be finished) while execute never completed.',
     sources: ['kv', 'logs'],
-    fixable: false,
+    fixable: true,
   },
   check({ model, report }) {
     const bucket = model.bucket;
@@ -53,11 +54,16 @@ export default defineRule({
         const logNote = transcriptEvidence(run, cycle, evidence);
         const ran = later.length ? `${later.join(' and ')} ran` : 'no later phase ran';
         const claimed = claims.length ? ', and the cycle claims to be finished' : '';
+        // A repair that recorded this finding in the value makes it known, not new: still shown, as info.
+        const ack = acknowledgement(cycle, 'missing-execute-phase');
+        const known = ack && claims.length === 0 ? ` Known: recorded by peer-audit repair${ack.at ? ` at ${ack.at}` : ''}${ack.reason ? ` (${ack.reason})` : ''}; reopen the cycle to run execute.` : '';
         report({
-          message: `Cycle ${cycle.number} went past the execute phase but execute is ${execState}: ${ran}${claimed}.${logNote}`,
+          message: `Cycle ${cycle.number} went past the execute phase but execute is ${execState}: ${ran}${claimed}.${logNote}${known}`,
           subject: runSubject(run, cycle.number),
           evidence,
           target: cycle.key,
+          severity: known ? 'info' : undefined,
+          fix: cycleTruthFixes(run, cycle),
         });
       }
     }

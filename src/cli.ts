@@ -2,7 +2,10 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { Chalk, type ChalkInstance } from 'chalk';
-import { scanCommand, UsageError } from './commands/scan.js';
+import { scanCommand, SourceFailure, UsageError } from './commands/scan.js';
+import { repairCommand } from './commands/repair.js';
+import { undoCommand } from './commands/undo.js';
+import { reopenCommand } from './commands/reopen.js';
 import { snapshotCommand } from './commands/snapshot.js';
 import { rulesCommand } from './commands/rules.js';
 import { DEFAULT_BUCKET } from './commands/options.js';
@@ -104,6 +107,100 @@ async function main(argv: string[]): Promise<number> {
       },
     )
     .command(
+      'repair',
+      'Plan fixes for fixable findings and show them as a diff; write them with --apply',
+      (y) =>
+        sourceOptions(y)
+          .option('spec', { type: 'string', describe: 'Only this spec' })
+          .option('cycle', { type: 'number', describe: 'Only this cycle' })
+          .option('rule', { type: 'string', array: true, describe: 'Only fixes of these rules (repeatable)' })
+          .option('apply', { type: 'boolean', default: false, describe: 'Write the changes (compare-and-set, journaled)' })
+          .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Do not ask for confirmation' })
+          .option('reason', { type: 'string', describe: 'Why: required with --apply, recorded in the journal and the values' })
+          .example('$0 repair', 'Show what would be repaired (dry run)')
+          .example('$0 repair --spec wal-operation-handling-fix --apply --reason "execute never ran" --yes', 'Repair one spec'),
+      async (a) => {
+        exitCode = await repairCommand(
+          {
+            project: a.project,
+            specs: a.specs,
+            logs: a.logs,
+            useLogs: a.logs !== undefined ? true : a['default-logs'],
+            kvSnapshot: a['kv-snapshot'],
+            useKv: a.kv,
+            server: a.server,
+            bucket: a.bucket,
+            user: a.user,
+            password: a.password,
+            token: a.token,
+            creds: a.creds,
+            timeout: a.timeout,
+            spec: a.spec,
+            cycle: a.cycle,
+            rule: a.rule,
+            apply: a.apply,
+            yes: a.yes,
+            reason: a.reason,
+          },
+          chalkFor(process.stdout, colorFlag),
+          notice,
+        );
+      },
+    )
+    .command(
+      'reopen <spec>',
+      'Make a cycle resumable: write cycle N+1 carrying the completed phases, so /peer --continue finishes it',
+      (y) =>
+        connectOptions(y)
+          .positional('spec', { type: 'string', demandOption: true, describe: 'Spec name (or a key prefix such as peer.global)' })
+          .option('project', { alias: 'p', type: 'string', default: '.', describe: 'Project root (the journal goes to <project>/.peer-audit/journal/)' })
+          .option('cycle', { type: 'number', describe: 'Cycle to reopen (default: the current one)' })
+          .option('phase', { choices: ['plan', 'execute', 'express', 'review'] as const, describe: 'Phase to resume at (default: the first not completed)' })
+          .option('reason', { type: 'string', describe: 'Why (required; recorded in the journal and the new cycle)' })
+          .option('quiet-for', { type: 'string', default: '10m', describe: 'Refuse a cycle written to more recently than this' })
+          .option('force', { type: 'boolean', default: false, describe: 'Reopen even if the cycle was written to recently' })
+          .option('apply', { type: 'boolean', default: false, describe: 'Write the changes (compare-and-set, journaled)' })
+          .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Do not ask for confirmation' })
+          .example('$0 reopen wal-operation-handling-fix --reason "execute never ran" --apply --yes', 'Resume the seed incident at execute'),
+      async (a) => {
+        exitCode = await reopenCommand(
+          {
+            spec: a.spec as string,
+            project: a.project,
+            cycle: a.cycle,
+            phase: a.phase,
+            reason: a.reason,
+            quietFor: a['quiet-for'],
+            force: a.force,
+            apply: a.apply,
+            yes: a.yes,
+            server: a.server,
+            bucket: a.bucket,
+            user: a.user,
+            password: a.password,
+            token: a.token,
+            creds: a.creds,
+            timeout: a.timeout,
+          },
+          notice,
+        );
+      },
+    )
+    .command(
+      'undo <journal>',
+      'Put back exactly what a repair or reopen changed (compare-and-set against what it wrote)',
+      (y) =>
+        connectOptions(y)
+          .positional('journal', { type: 'string', demandOption: true, describe: 'Journal file (.peer-audit/journal/<id>.json)' })
+          .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Do not ask for confirmation' }),
+      async (a) => {
+        exitCode = await undoCommand(
+          { journal: a.journal as string, yes: a.yes, server: a.server, bucket: a.bucket, user: a.user, password: a.password, token: a.token, creds: a.creds, timeout: a.timeout },
+          notice,
+        );
+      },
+    )
+    .command(
       'snapshot',
       'Write the KV bucket (values, revisions, times, history) to one file for offline audits',
       (y) =>
@@ -125,7 +222,7 @@ async function main(argv: string[]): Promise<number> {
         exitCode = await rulesCommand(a.format, chalkFor(process.stdout, colorFlag));
       },
     )
-    .demandCommand(1, 'Name a command: scan, snapshot or rules.')
+    .demandCommand(1, 'Name a command: scan, repair, reopen, undo, snapshot or rules.')
     .strict()
     .version(VERSION)
     .help()
@@ -141,6 +238,10 @@ async function main(argv: string[]): Promise<number> {
     const err = e as Error;
     if (err instanceof UsageError || err.name === 'YError') {
       process.stderr.write(`peer-audit: ${err.message}\nRun "peer-audit --help" for usage.\n`);
+      return 2;
+    }
+    if (err instanceof SourceFailure) {
+      process.stderr.write(`peer-audit: ${err.message}\n`);
       return 2;
     }
     process.stderr.write(`peer-audit: internal error: ${err.message}\n`);

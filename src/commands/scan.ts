@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ChalkInstance } from 'chalk';
-import { buildModel } from '../model/build.js';
+import { buildModel, type Model } from '../model/build.js';
 import type { KvData, LogData, Severity, SourceReport, SpecData } from '../model/types.js';
 import { loadRules } from '../engine/registry.js';
 import { runRules } from '../engine/run.js';
@@ -33,6 +33,11 @@ export interface ScanArgs extends ConnectArgs {
 }
 
 export async function runScan(a: ScanArgs, notice: (msg: string) => void = () => {}): Promise<ScanResult> {
+  return (await scanWithModel(a, notice)).result;
+}
+
+/** The scan, and the model it judged (repair plans from the same model the findings came from). */
+export async function scanWithModel(a: ScanArgs, notice: (msg: string) => void = () => {}): Promise<{ result: ScanResult; model: Model }> {
   const projectRoot = path.resolve(a.project);
   const sources: SourceReport[] = [];
   const reasons: string[] = [];
@@ -85,7 +90,7 @@ export async function runScan(a: ScanArgs, notice: (msg: string) => void = () =>
   });
   for (const f of failures) reasons.push(`rule ${f.ruleId} failed: ${f.error.split('\n')[0]}`);
 
-  return {
+  const result: ScanResult = {
     version: 1,
     tool: { name: 'peer-audit', version: VERSION },
     generatedAt: new Date().toISOString(),
@@ -97,9 +102,13 @@ export async function runScan(a: ScanArgs, notice: (msg: string) => void = () =>
     summary: summarise(findings),
     findings,
   };
+  return { result, model };
 }
 
 export class UsageError extends Error {}
+
+/** A source or target that could not be used (NATS down, bucket missing, unreadable journal): exit 2, one line. */
+export class SourceFailure extends Error {}
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 };
 

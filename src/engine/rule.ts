@@ -1,5 +1,6 @@
 import type { Model } from '../model/build.js';
 import type { Evidence, Severity, Subject } from '../model/types.js';
+import type { Fix } from '../repair/fix.js';
 
 export type RuleSource = 'kv' | 'specs' | 'logs';
 
@@ -39,6 +40,8 @@ export interface ReportInput {
   target: string;
   /** Overrides the rule's default severity for this finding. */
   severity?: Severity;
+  /** The repair, as data (only for rules whose meta says fixable). */
+  fix?: Fix[];
 }
 
 export interface RuleContext {

@@ -33,6 +33,8 @@ export function runRules(model: Model, rules: Rule[], options: RuleOptions, seve
         model,
         options,
         report(r) {
+          // Like ESLint: a rule that does not declare itself fixable may not hand out fixes.
+          if (r.fix?.length && !rule.meta.fixable) throw new Error(`rule ${rule.meta.id} reported a fix but its meta does not say fixable`);
           const fp = fingerprint(rule.meta.id, r);
           if (seen.has(fp)) return; // one finding per target
           seen.add(fp);
@@ -43,6 +45,7 @@ export function runRules(model: Model, rules: Rule[], options: RuleOptions, seve
             subject: r.subject,
             evidence: r.evidence,
             fingerprint: fp,
+            ...(r.fix && r.fix.length > 0 ? { fix: r.fix } : {}),
           });
         },
       });

@@ -42,7 +42,10 @@ export interface Run {
   spec?: string;
   meta?: MetaState;
   counter?: CounterState;
+  /** Cycles that stand: superseded ones (reopened as a newer cycle) are kept apart. */
   cycles: CycleState[];
+  /** Cycles `peer-audit reopen` replaced; their history stays evidence, but they no longer claim anything. */
+  supersededCycles: CycleState[];
   folders: SpecFolder[];
   sessions: LogSession[];
   keys: KeyRecord[];
@@ -76,7 +79,7 @@ export function buildModel(input: ModelInput): Model {
   const runFor = (prefix: string, spec?: string): Run => {
     let r = runsByPrefix.get(prefix);
     if (!r) {
-      r = { id: prefix, prefix, spec, cycles: [], folders: [], sessions: [], keys: [] };
+      r = { id: prefix, prefix, spec, cycles: [], supersededCycles: [], folders: [], sessions: [], keys: [] };
       runsByPrefix.set(prefix, r);
     }
     if (!r.spec && spec) r.spec = spec;
@@ -137,10 +140,14 @@ export function buildModel(input: ModelInput): Model {
       run.meta = parsed as MetaState;
       if (!run.spec && run.meta.specName && info.scope === 'spec') run.spec = run.meta.specName;
     } else {
-      run.cycles.push(parsed as CycleState);
+      const c = parsed as CycleState;
+      (c.supersededBy !== undefined ? run.supersededCycles : run.cycles).push(c);
     }
   }
-  for (const run of runsByPrefix.values()) run.cycles.sort((a, b) => a.number - b.number);
+  for (const run of runsByPrefix.values()) {
+    run.cycles.sort((a, b) => a.number - b.number);
+    run.supersededCycles.sort((a, b) => a.number - b.number);
+  }
 
   // Spec folders join the run whose spec name is their slug; the rest stand alone.
   const folders = input.specs?.folders ?? [];
@@ -148,22 +155,20 @@ export function buildModel(input: ModelInput): Model {
   for (const folder of folders) {
     const run = runs.find((r) => r.spec !== undefined && r.spec === folder.slug);
     if (run) run.folders.push(folder);
-    else runs.push({ id: `folder:${folder.path}`, spec: folder.slug, cycles: [], folders: [folder], sessions: [], keys: [] });
+    else runs.push({ id: `folder:${folder.path}`, spec: folder.slug, cycles: [], supersededCycles: [], folders: [folder], sessions: [], keys: [] });
   }
 
   const sessions = input.logs?.sessions ?? [];
   const unattachedSessions: LogSession[] = [];
+  const needles = runs.map((r) => runNeedles(r));
   for (const s of sessions) {
-    const needles = runs.map((r) => runNeedles(r));
     const hits = sessionMentions(s, needles.flat());
-    let attached = false;
-    runs.forEach((r, i) => {
-      if (needles[i].some((n) => hits.has(n))) {
-        r.sessions.push(s);
-        attached = true;
-      }
-    });
-    if (!attached) unattachedSessions.push(s);
+    const matched = runs.filter((_, i) => needles[i].some((n) => hits.has(n)));
+    // A session that names a run with state belongs to it; a spec folder it merely lists is not its run.
+    const withState = matched.filter((r) => r.keys.length > 0);
+    const chosen = withState.length > 0 ? withState : matched;
+    for (const r of chosen) r.sessions.push(s);
+    if (chosen.length === 0) unattachedSessions.push(s);
   }
 
   runs.sort((a, b) => a.id.localeCompare(b.id));
@@ -195,14 +200,40 @@ function decodeCounter(value: Uint8Array): Decoded {
   return { ok: false, reason: 'cycle counter is not a number', text };
 }
 
-/** The cycles of a run that a session most likely belongs to (by time, else all). */
+/**
+ * The cycles of a run (superseded ones included) that a session belongs to: the cycles whose keys it names
+ * (`<prefix>.cycle.<n>`, `current_cycle=<n>`); else those whose revisions fall inside its time span; else the
+ * last cycle that started before it ended. With no times to go by, all of them.
+ */
 export function cyclesForSession(run: Run, s: LogSession): CycleState[] {
-  if (run.cycles.length <= 1 || !s.firstTimestamp || !s.lastTimestamp) return run.cycles;
+  const all = [...run.cycles, ...run.supersededCycles].sort((a, b) => a.number - b.number);
+  if (all.length === 0) return all;
+  const named = mentionedCycles(run, s, all);
+  if (named.length > 0) return named;
+  if (!s.firstTimestamp || !s.lastTimestamp) return all;
   const from = Date.parse(s.firstTimestamp) - 60_000;
   const to = Date.parse(s.lastTimestamp) + 60_000;
-  const hit = run.cycles.filter((c) => {
-    const times = c.history.map((h) => Date.parse(h.created)).filter(Number.isFinite);
-    return times.some((t) => t >= from && t <= to);
-  });
-  return hit.length > 0 ? hit : run.cycles;
+  const times = (c: CycleState) => c.history.map((h) => Date.parse(h.created)).filter(Number.isFinite);
+  const hit = all.filter((c) => times(c).some((t) => t >= from && t <= to));
+  if (hit.length > 0) return hit;
+  const before = all.filter((c) => Math.min(...times(c)) <= to);
+  return before.length > 0 ? [before[before.length - 1]] : [];
+}
+
+const mentionCache = new WeakMap<LogSession, Map<string, CycleState[]>>();
+
+function mentionedCycles(run: Run, s: LogSession, all: CycleState[]): CycleState[] {
+  const byRun = mentionCache.get(s) ?? new Map<string, CycleState[]>();
+  mentionCache.set(s, byRun);
+  const cached = byRun.get(run.id);
+  if (cached) return cached;
+  const needles = new Map<string, CycleState>();
+  for (const c of all) {
+    if (run.prefix) needles.set(`${run.prefix}.cycle.${c.number}"`, c).set(`${run.prefix}.cycle.${c.number} `, c).set(`${run.prefix}.cycle.${c.number}\n`, c);
+    needles.set(`current_cycle=${c.number}\n`, c);
+  }
+  const hits = sessionMentions(s, [...needles.keys()]);
+  const out = [...new Set([...hits].map((h) => needles.get(h)!))].sort((a, b) => a.number - b.number);
+  byRun.set(run.id, out);
+  return out;
 }

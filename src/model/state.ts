@@ -196,6 +196,8 @@ export interface CycleState {
   history: HistoryItem[];
   /** Value of every field a scan cares about in v2 metadata. */
   metadata?: Record<string, unknown>;
+  /** Set when `peer-audit reopen` replaced this cycle by a newer one. */
+  supersededBy?: number;
 }
 
 export interface MetaCycleEntry {
@@ -364,6 +366,8 @@ export function readCycle(
     }
   }
 
+  const superseded = num(json.superseded_by) ?? (isRecord(json.metadata) ? num(json.metadata.superseded_by) : undefined);
+  if (superseded !== undefined) cycle.supersededBy = superseded;
   collectOutputSignals(cycle, at);
   return cycle;
 }

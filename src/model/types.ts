@@ -1,6 +1,8 @@
 // Contracts shared by sources, model, rules and formatters.
 // Sources produce the *Data types; the model builds Runs from them; rules read Runs and emit Findings.
 
+import type { Fix } from '../repair/fix.js';
+
 export type Severity = 'error' | 'warning' | 'info';
 export const SEVERITY_RANK: Record<Severity, number> = { info: 1, warning: 2, error: 3 };
 
@@ -66,6 +68,8 @@ export interface Finding {
   evidence: Evidence[];
   /** Stable across runs: rule id + subject + target, never line text. */
   fingerprint: string;
+  /** How `peer-audit repair` would put it right, as data. */
+  fix?: Fix[];
 }
 
 // ---------------------------------------------------------------- source coverage

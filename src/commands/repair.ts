@@ -1,0 +1,90 @@
+import type { ChalkInstance } from 'chalk';
+import { scanWithModel, UsageError, type ScanArgs } from './scan.js';
+import { confirmWrite } from './confirm.js';
+import { kvOptions } from './options.js';
+import { writeOutput } from './output.js';
+import { planRepair, renderChange } from '../repair/plan.js';
+import { actorName, journalDir, newJournalId, saveJournal, JOURNAL_FORMAT, type Journal } from '../repair/journal.js';
+import { withKv } from '../repair/connect.js';
+import { applyJournal } from '../repair/apply.js';
+import { displayServers } from '../sources/kv.js';
+import path from 'node:path';
+
+export interface RepairArgs extends ScanArgs {
+  spec?: string;
+  cycle?: number;
+  rule?: string[];
+  apply: boolean;
+  yes: boolean;
+  reason?: string;
+}
+
+export async function repairCommand(a: RepairArgs, chalk: ChalkInstance, notice: (m: string) => void): Promise<number> {
+  if (a.apply && a.kvSnapshot) throw new UsageError('--apply writes to the live bucket; it cannot be used with --kv-snapshot (drop --apply for a dry run)');
+  if (a.apply && !a.reason?.trim()) throw new UsageError('--reason is required with --apply: it is recorded in the journal and in every repaired value');
+
+  const { result, model } = await scanWithModel(a, notice);
+  if (!result.complete) {
+    for (const r of result.incompleteReasons) notice(`incomplete: ${r}`);
+    notice('refusing to plan a repair on partial evidence');
+    return 2;
+  }
+  const selected = result.findings.filter(
+    (f) =>
+      f.fix?.length &&
+      (!a.rule?.length || a.rule.includes(f.ruleId)) &&
+      (!a.spec || f.subject.spec === a.spec) &&
+      (a.cycle === undefined || f.subject.cycle === a.cycle),
+  );
+  const now = new Date().toISOString();
+  const plan = await planRepair(selected, model, { reason: a.reason ?? '(dry run)', actor: actorName(), now });
+
+  const out: string[] = [];
+  for (const ch of plan.changes) out.push(renderChange(ch, model.bucket));
+  for (const s of plan.skipped) out.push(chalk.yellow(`skipped ${s.target}: ${s.why}`));
+  const kvCount = plan.changes.filter((c) => c.kind === 'kv').length;
+  const fileCount = plan.changes.length - kvCount;
+  const counts = `${plan.changes.length} change${plan.changes.length === 1 ? '' : 's'} (${kvCount} KV key${kvCount === 1 ? '' : 's'}, ${fileCount} file${fileCount === 1 ? '' : 's'})`;
+  if (plan.changes.length === 0) {
+    out.push(`Nothing to repair${selected.length ? '' : ': no fixable finding matches'}.`);
+    await writeOutput(`${out.join('\n')}\n`);
+    return plan.skipped.length ? 1 : 0;
+  }
+  if (!a.apply) {
+    out.push(chalk.bold(`Dry run: ${counts} planned; nothing was written. Apply with --apply --reason "…".`));
+    await writeOutput(`${out.join('\n')}\n`);
+    return 0;
+  }
+  await writeOutput(`${out.join('\n')}\n`);
+  if (!(await confirmWrite(`Apply ${counts}?`, a.yes))) {
+    notice('nothing written');
+    return 1;
+  }
+
+  const journal: Journal = {
+    format: JOURNAL_FORMAT,
+    id: newJournalId(new Date(now)),
+    command: 'repair',
+    createdAt: now,
+    reason: a.reason!,
+    actor: actorName(),
+    projectRoot: model.projectRoot,
+    bucket: model.bucket,
+    server: kvCount ? displayServers(kvOptions(a).servers) : null,
+    changes: plan.changes,
+  };
+  const file = path.join(journalDir(model.projectRoot), `${journal.id}.json`);
+  await saveJournal(file, journal);
+  notice(`journal ${path.relative(process.cwd(), file) || file}`);
+
+  const outcome = await withKv(kvCount ? kvOptions(a) : undefined, (kv) => applyJournal(journal, file, { kv, projectRoot: model.projectRoot }));
+  notice(`applied ${outcome.applied}, conflicts ${outcome.conflicts}, failed ${outcome.failed}${outcome.unknown ? `, unknown ${outcome.unknown} (run undo or repair again)` : ''}`);
+  for (const ch of journal.changes) if (ch.error) notice(`${ch.kind === 'kv' ? ch.key : ch.path}: ${ch.error}`);
+
+  // Re-scan: the repaired findings should be gone.
+  const after = (await scanWithModel(a, () => {})).result;
+  const fixedIds = new Set(selected.map((f) => f.fingerprint));
+  const remaining = after.findings.filter((f) => fixedIds.has(f.fingerprint) && f.severity !== 'info');
+  notice(remaining.length ? `${remaining.length} repaired finding(s) still reported: ${remaining.map((f) => f.ruleId).join(', ')}` : 'rescan: the repaired findings are gone');
+  return outcome.conflicts || outcome.failed || outcome.unknown ? 1 : 0;
+}
