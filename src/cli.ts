@@ -31,6 +31,14 @@ function notice(msg: string): void {
 
 let colorFlag: boolean | undefined;
 
+/** `--logs` globs, `--no-logs` (no transcripts at all), or Claude Code's folder unless --no-default-logs. */
+function logChoice(logs: unknown, defaultLogs: boolean): { logs?: string[]; useLogs: boolean } {
+  // yargs turns --no-logs on an array option into [false].
+  if (logs === false || (Array.isArray(logs) && logs.length > 0 && logs.every((l) => l === false))) return { useLogs: false };
+  if (Array.isArray(logs)) return { logs: logs.map(String), useLogs: true };
+  return { useLogs: defaultLogs };
+}
+
 function connectOptions(y: Argv) {
   return y
     .option('server', { alias: 's', type: 'string', describe: 'NATS server URL(s), comma-separated (default $NATS_URL, else nats://127.0.0.1:4222)' })
@@ -82,8 +90,7 @@ async function main(argv: string[]): Promise<number> {
           {
             project: a.project,
             specs: a.specs,
-            logs: a.logs,
-            useLogs: a.logs !== undefined ? true : a['default-logs'],
+            ...logChoice(a.logs as unknown, a['default-logs']),
             kvSnapshot: a['kv-snapshot'],
             useKv: a.kv,
             now: a.now,
@@ -124,8 +131,7 @@ async function main(argv: string[]): Promise<number> {
           {
             project: a.project,
             specs: a.specs,
-            logs: a.logs,
-            useLogs: a.logs !== undefined ? true : a['default-logs'],
+            ...logChoice(a.logs as unknown, a['default-logs']),
             kvSnapshot: a['kv-snapshot'],
             useKv: a.kv,
             server: a.server,

@@ -79,12 +79,14 @@ export function stateOps(session: LogSession): StateOp[] {
 }
 
 export function classifyStateCommand(cmd: string): { kind: StateOpKind; verb: string; rawKey?: string } | undefined {
-  const m = NATS_KV.exec(cmd);
+  // `nats kv get … | jq … | nats kv put …` is a write: the last kv verb of a pipeline decides.
+  const all = [...cmd.matchAll(new RegExp(NATS_KV.source, 'g'))];
+  const m = all.find((x) => !['get', 'history', 'ls', 'watch'].includes(x[1])) ?? all[0];
   if (m) {
     const verb = m[1];
     const kind: StateOpKind = ['get', 'history', 'ls', 'watch'].includes(verb) ? 'read' : 'write';
     // `nats kv get <bucket> <key>`: the key is the second argument after the verb.
-    const rest = cmd.slice(m.index + m[0].length);
+    const rest = cmd.slice((m.index ?? 0) + m[0].length);
     const args = shellWords(rest).filter((a) => !a.startsWith('-'));
     return { kind, verb: `nats kv ${verb}`, rawKey: args[1] };
   }
@@ -139,20 +141,29 @@ function resolveVars(s: string, vars: Map<string, string>): string {
   return s.replace(/\$\{(\w+)\}|\$(\w+)/g, (all, a: string | undefined, b: string | undefined) => vars.get((a ?? b)!) ?? all);
 }
 
-/** True when a later call in the session did the same thing and succeeded. */
+/**
+ * A later call that did the same thing and succeeded: the same command, or the same PEER script run by the
+ * same agent on the same key (a retry rarely repeats the command to the letter).
+ */
 export function laterSucceeded(session: LogSession, failed: ToolCall): ToolCall | undefined {
   const idx = session.events.indexOf(failed);
   const sig = callSignature(failed);
   for (let i = idx + 1; i < session.events.length; i++) {
     const e = session.events[i];
-    if (e.kind === 'tool' && e.name === failed.name && callSignature(e) === sig && e.result && !callFailed(e)) return e;
+    if (e.kind !== 'tool' || e.name !== failed.name || !e.result || callFailed(e)) continue;
+    if (callSignature(e) === sig && sameActor(e.actor, failed.actor)) return e;
   }
   return undefined;
+}
+
+function sameActor(a: ToolCall['actor'], b: ToolCall['actor']): boolean {
+  return a === b || (typeof a === 'object' && typeof b === 'object' && a.spawnId === b.spawnId);
 }
 
 function callSignature(c: ToolCall): string {
   const cmd = c.command ?? c.filePath ?? JSON.stringify(c.input);
   const script = PEER_SCRIPT.exec(cmd);
+  if (script && STATE_SCRIPTS.has(script[1])) return `script:${script[1]}:${classifyStateCommand(cmd)?.rawKey ?? ''}`;
   if (script) return `script:${script[1]}`;
   return cmd.replace(/\s+/g, ' ').trim();
 }

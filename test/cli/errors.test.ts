@@ -19,7 +19,9 @@ describe('scan: sources that cannot be read', () => {
   let auth: Awaited<ReturnType<typeof startNatsServer>>;
   let plain: Awaited<ReturnType<typeof startNatsServer>>;
   beforeAll(async () => {
-    project = await tempProject({ '.agent-os/specs/2025-08-20-clean/spec.md': '# Spec\n' });
+    project = await tempProject({
+      '.agent-os/specs/2025-08-20-clean/spec.md': ['# Spec Requirements Document', '', '## Overview', '', 'A clean spec.', '', '## User Stories', '', 'A user.', '', '## Spec Scope', '', '1. One.', '', '## Out of Scope', '', '- Two', '', '## Expected Deliverable', '', '1. Done.', ''].join('\n'),
+    });
     [auth, plain] = await Promise.all([startNatsServer({ user: 'peer', password: 'right' }), startNatsServer()]);
   });
   afterAll(async () => {

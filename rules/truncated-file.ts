@@ -1,0 +1,226 @@
+import { defineRule } from '../src/engine/rule.js';
+import { runSubject } from '../src/model/subject.js';
+import type { Evidence, Severity, SpecFile, Subject } from '../src/model/types.js';
+import { excerptOf } from '../src/report/safe-text.js';
+
+/** Heredoc residue (see heredoc-artifact): not content; text glued after it is. */
+const RESIDUE = /^\s*EOF\s*<\s*\/dev\/null/;
+const FENCE = /^\s*(`{3,}|~{3,})/;
+const HEADING = /^\s{0,3}#{1,6}(\s|$)/;
+const LIST_ITEM = /^\s*([-*+]|\d+[.)])\s+/;
+const TABLE_ROW = /^\s*\|/;
+const QUOTE = /^\s*>/;
+const RULE_LINE = /^\s*([-*_])(\s*\1){2,}\s*$/;
+const HTML = /^\s*</;
+/** `**Purpose:** …` / `**Errors**: …`: a field, not a sentence. */
+const FIELD = /^\s*\*\*[^*]+?(:\*\*|\*\*:)/;
+/** A line that is only a link, a reference or a URL. */
+const LINK_ONLY = /^\s*(!?\[[^\]]*\]\([^)]*\)|\[[^\]]*\]\[[^\]]*\]|<https?:\/\/[^>]+>|https?:\/\/\S+|@\S+)\s*$/;
+
+const TERMINAL = /[.!?…。]$/;
+const CLOSING = /[)\]}"'’”`*_>]$/;
+const DANGLING = /[,;\-–—(\[{/&+=]$/;
+/** Words a sentence cannot end on. */
+export const CONNECTORS = new Set([
+  'a', 'an', 'the', 'and', 'or', 'nor', 'but', 'to', 'of', 'with', 'for', 'from', 'by', 'into', 'onto', 'than', 'that',
+  'which', 'whose', 'because', 'whether', 'if', 'while', 'as', 'is', 'are', 'was', 'were', 'be', 'its', 'their', 'our',
+  'your', 'these', 'those', 'via', 'per', 'including', 'such',
+]);
+/** List items end without a period; only these endings mark one as cut. */
+const LIST_CONNECTORS = new Set(['a', 'an', 'the', 'and', 'or', 'nor', 'but', 'to', 'of', 'with', 'for', 'from', 'by', 'than', 'that', 'which']);
+
+const SPEC_SECTIONS = ['Overview', 'User Stories', 'Spec Scope', 'Out of Scope', 'Expected Deliverable'];
+
+const DELIVERABLE: Record<string, string> = {
+  'spec.md': 'The spec',
+  'spec-lite.md': 'The spec summary',
+  'tasks.md': 'The task list',
+  'sub-specs/technical-spec.md': 'The technical spec',
+  'sub-specs/tests.md': 'The tests spec',
+  'sub-specs/api-spec.md': 'The API spec',
+  'sub-specs/database-schema.md': 'The database schema',
+};
+
+interface Sign {
+  severity: Severity;
+  what: string;
+  evidence: Evidence;
+}
+
+export interface Truncation {
+  signs: Sign[];
+  severity: Severity;
+}
+
+/** The signs that a Markdown deliverable was cut short. */
+export function truncationSigns(file: SpecFile, kind: 'spec' | 'product'): Truncation | undefined {
+  if (!/\.(md|markdown)$/i.test(file.name)) return undefined;
+  const at = (line?: number): Evidence['location'] => (line ? { kind: 'file', path: file.path, line } : { kind: 'file', path: file.path });
+  const text = file.lines.map((l) => (RESIDUE.test(l) ? l.replace(RESIDUE, '') : l));
+  const signs: Sign[] = [];
+
+  if (text.every((l) => l.trim() === '')) {
+    const residue = file.lines.some((l) => RESIDUE.test(l));
+    const excerpt = file.bytes === 0 ? '0 bytes' : residue ? 'only heredoc residue' : `${file.bytes} bytes of whitespace`;
+    signs.push({ severity: 'error', what: residue ? 'it holds nothing but heredoc residue' : 'it is empty', evidence: { location: at(), excerpt, note: 'no content at all' } });
+    return { signs, severity: 'error' };
+  }
+
+  // Code blocks and front matter: their lines are not prose.
+  const code = new Array<boolean>(text.length).fill(false);
+  let fence: { marker: string; line: number } | undefined;
+  let frontEnd = -1;
+  if (text[0]?.trim() === '---') {
+    const end = text.findIndex((l, i) => i > 0 && /^(---|\.\.\.)\s*$/.test(l));
+    if (end > 0) frontEnd = end;
+  }
+  text.forEach((line, i) => {
+    if (i <= frontEnd) {
+      code[i] = true;
+      return;
+    }
+    const f = FENCE.exec(line);
+    if (f) {
+      code[i] = true;
+      if (!fence) fence = { marker: f[1], line: i + 1 };
+      else if (f[1][0] === fence.marker[0] && f[1].length >= fence.marker.length && line.trim() === f[1]) fence = undefined;
+      return;
+    }
+    if (fence) code[i] = true;
+  });
+
+  let last = text.length - 1;
+  while (last >= 0 && text[last].trim() === '') last--;
+  const after = file.lines.slice(last + 1).some((l) => RESIDUE.test(l)) ? ', before the heredoc residue' : '';
+  const lastText = text[last];
+  const lastEv = (note: string): Evidence => ({ location: at(last + 1), excerpt: tail(lastText.trim()), note });
+
+  if (fence) {
+    signs.push({
+      severity: 'error',
+      what: `a code block opened at line ${fence.line} is never closed`,
+      evidence: { location: at(fence.line), excerpt: excerptOf(file.lines[fence.line - 1].trim()), note: `code block opened here runs to the end of the file (last line ${last + 1})` },
+    });
+  } else if (!code[last]) {
+    const ending = lineEnding(lastText, text[last - 1]);
+    if (ending) signs.push({ severity: ending.severity, what: `line ${last + 1} ${ending.what}${after}`, evidence: lastEv(`last content line ${ending.what}`) });
+  }
+
+  if (kind === 'spec' && file.name === 'spec.md') {
+    const headings = text
+      .map((l, i) => ({ l, i }))
+      .filter(({ l, i }) => !code[i] && HEADING.test(l))
+      .map(({ l, i }) => ({ norm: normHeading(l), line: i + 1, text: l.trim() }));
+    const found = SPEC_SECTIONS.map((s) => headings.find((h) => h.norm === normHeading(s) || h.norm.startsWith(`${normHeading(s)} `)));
+    const lastFound = found.reduce((acc, h, i) => (h ? i : acc), -1);
+    const trailing = SPEC_SECTIONS.filter((_, i) => !found[i] && i > lastFound);
+    const inner = SPEC_SECTIONS.filter((_, i) => !found[i] && i < lastFound);
+    const anchor = lastFound >= 0 ? found[lastFound]! : undefined;
+    if (trailing.length > 0) {
+      const where = anchor ? `it stops after "${anchor.text}"` : 'it has none of them';
+      signs.push({
+        severity: 'error',
+        what: `it has no ${trailing.map((s) => `"## ${s}"`).join(', ')} section${trailing.length > 1 ? 's' : ''} (${where})`,
+        evidence: { location: at(anchor?.line ?? last + 1), excerpt: excerptOf(anchor?.text ?? lastText.trim()), note: `required sections missing after this point: ${trailing.join(', ')}` },
+      });
+    }
+    if (inner.length > 0) {
+      signs.push({
+        severity: 'warning',
+        what: `it has no ${inner.map((s) => `"## ${s}"`).join(', ')} section${inner.length > 1 ? 's' : ''}`,
+        evidence: { location: at(), excerpt: `sections: ${headings.filter((h) => /^\s*##\s/.test(h.text)).map((h) => h.text.replace(/^#+\s*/, '')).join(', ')}`, note: `required sections missing: ${inner.join(', ')}` },
+      });
+    }
+  }
+
+  if (kind === 'spec' && file.name === 'spec-lite.md') {
+    const sentence = text.some((l, i) => !code[i] && !HEADING.test(l) && !QUOTE.test(l) && !HTML.test(l) && /[A-Za-z]/.test(l) && l.trim().split(/\s+/).length >= 3);
+    if (!sentence) {
+      signs.push({ severity: 'error', what: 'it has no summary sentence', evidence: { location: at(last + 1), excerpt: excerptOf(lastText.trim()), note: 'spec-lite.md holds 1-3 sentences; there is none' } });
+    }
+  }
+
+  if (signs.length === 0) return undefined;
+  signs.sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1));
+  return { signs, severity: signs.some((s) => s.severity === 'error') ? 'error' : 'warning' };
+}
+
+/** How the last content line ends, when that ending means the text stops early. */
+function lineEnding(raw: string, prev: string | undefined): { severity: Severity; what: string } | undefined {
+  const line = raw.trimEnd();
+  if (HEADING.test(line)) return { severity: 'warning', what: 'is a heading with nothing under it' };
+  if (TABLE_ROW.test(line)) {
+    if (!line.endsWith('|') && prev !== undefined && TABLE_ROW.test(prev) && prev.trimEnd().endsWith('|')) return { severity: 'warning', what: 'is a table row cut off before its last cell' };
+    return undefined;
+  }
+  if (LIST_ITEM.test(line)) {
+    if (line.endsWith(',')) return { severity: 'warning', what: 'is a list item that ends with a comma' };
+    const w = lastWord(line);
+    if (w && LIST_CONNECTORS.has(w.toLowerCase())) return { severity: 'warning', what: `is a list item that ends with "${w}"` };
+    return undefined;
+  }
+  if (QUOTE.test(line) || RULE_LINE.test(line) || HTML.test(line) || FIELD.test(line) || LINK_ONLY.test(line) || /^\s/.test(raw)) return undefined;
+
+  // A prose line.
+  if ((line.match(/`/g) ?? []).length % 2 === 1) return { severity: 'error', what: 'stops inside inline code (an unmatched backtick)' };
+  if (TERMINAL.test(line) || CLOSING.test(line)) return undefined;
+  const token = line.split(/\s+/).pop() ?? '';
+  if (/[/@]|^https?:|\.(md|ts|js|go|py|json|ya?ml)$/i.test(token)) return undefined; // ends on a path or a link
+  if (DANGLING.test(line)) return { severity: 'error', what: `stops mid-sentence on "${line.slice(-1)}"` };
+  if (line.endsWith(':')) return { severity: 'warning', what: 'ends with a colon, and what it introduces never follows' };
+  const w = lastWord(line);
+  if (w && CONNECTORS.has(w.toLowerCase())) return { severity: 'error', what: `stops mid-sentence after "${w}"` };
+  if (/[A-Za-z0-9]$/.test(line)) return { severity: 'warning', what: 'ends without closing punctuation' };
+  return undefined;
+}
+
+/** The end of a line is what matters here: long lines keep their tail. */
+function tail(line: string, max = 160): string {
+  const e = excerptOf(line, Number.MAX_SAFE_INTEGER);
+  return e.length > max ? `…${e.slice(e.length - max + 1)}` : e;
+}
+
+function lastWord(line: string): string | undefined {
+  return /([A-Za-z][A-Za-z'’]*)$/.exec(line)?.[1];
+}
+
+function normHeading(s: string): string {
+  return s
+    .replace(/^\s*#+\s*/, '')
+    .toLowerCase()
+    .replace(/[^a-z ]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(/ies$/, 'y')
+    .replace(/s$/, '');
+}
+
+export default defineRule({
+  meta: {
+    id: 'truncated-file',
+    severity: 'error',
+    summary: 'A spec or product file was cut short: empty, stops mid-sentence or inside a code block, or spec.md lacks its closing sections.',
+    sources: ['specs'],
+    fixable: false,
+  },
+  check({ model, report }) {
+    for (const run of model.runs) {
+      for (const folder of run.folders) for (const file of folder.files) check(file, 'spec', runSubject(run));
+    }
+    for (const file of model.specs?.productFiles ?? []) check(file, 'product', { folder: '.agent-os/product' });
+
+    function check(file: SpecFile, kind: 'spec' | 'product', subject: Subject) {
+      const t = truncationSigns(file, kind);
+      if (!t) return;
+      const label = kind === 'product' ? 'The product file' : (DELIVERABLE[file.name] ?? 'The spec file');
+      const whats = t.signs.map((s) => s.what);
+      report({
+        message: `${label} ${file.path} ${t.severity === 'error' ? 'is cut short' : 'may be cut short'}: ${whats.join('; ')}.`,
+        subject,
+        evidence: t.signs.map((s) => s.evidence),
+        target: file.path,
+        severity: t.severity,
+      });
+    }
+  },
+});
