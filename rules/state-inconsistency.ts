@@ -3,6 +3,7 @@ import type { KeyRecord, Run } from '../src/model/build.js';
 import { brief, isCompletionWord, isRecord, normaliseStatus, num, str, type CycleState, type MetaState } from '../src/model/state.js';
 import { runSubject } from '../src/model/subject.js';
 import type { Evidence, KvLocation, Severity } from '../src/model/types.js';
+import { pointerOf, type Fix } from '../src/repair/fix.js';
 
 /** v2 metadata.status words that say the cycle is still under way. */
 const IN_PROGRESS_V2 = /^(initialized|planning|executing|expressing|reviewing)$/i;
@@ -17,6 +18,8 @@ interface Contradiction {
   message: string;
   evidence: Evidence[];
   severity?: Severity;
+  /** Counters and pointers are set to what the keys show. */
+  fix?: Fix[];
 }
 
 export default defineRule({
@@ -25,7 +28,7 @@ export default defineRule({
     severity: 'error',
     summary: 'Pieces of PEER state disagree: meta vs cycle, counter vs cycle keys, ids vs key, a status vs its own completion time or notes.',
     sources: ['kv'],
-    fixable: false,
+    fixable: true,
   },
   check({ model, report }) {
     const bucket = model.bucket;
@@ -49,6 +52,7 @@ export default defineRule({
           evidence: c.evidence,
           target: `${c.key}#${c.kind}`,
           ...(c.severity ? { severity: c.severity } : {}),
+          ...(c.fix ? { fix: c.fix } : {}),
         });
       }
     }
@@ -56,6 +60,10 @@ export default defineRule({
 });
 
 type Kv = (key: string, revision: number, pointer?: string) => KvLocation;
+
+function pointTo(meta: MetaState, n: number): Fix {
+  return { kind: 'kv-json', key: meta.key, revision: meta.revision, ops: [{ op: 'set', path: '/current_cycle', value: n }], why: `point current_cycle at the highest cycle key, ${n}` };
+}
 
 // ---------------------------------------------------------------- v1 meta against its cycles
 
@@ -75,6 +83,7 @@ function metaChecks(run: Run, meta: MetaState, liveKey: (n: number) => KeyRecord
         kind: 'current-cycle-without-key',
         key: meta.key,
         cycle: n,
+        ...(highest > 0 ? { fix: [pointTo(meta, highest)] } : {}),
         message: `${meta.key} says current_cycle is ${n}, but ${key} ${rec ? `was deleted (revision ${rec.latest.revision})` : 'does not exist'}.`,
         evidence: [
           { location: mloc('/current_cycle'), excerpt: `"current_cycle": ${brief(meta.json.current_cycle)}`, note: `points at ${key}` },
@@ -88,6 +97,7 @@ function metaChecks(run: Run, meta: MetaState, liveKey: (n: number) => KeyRecord
         key: meta.key,
         cycle: n,
         severity: 'warning',
+        fix: [pointTo(meta, highest)],
         message: `${meta.key} says current_cycle is ${n}, but cycle ${highest} exists (${top.info.key}); the next run will number its cycle ${n + 1} again.`,
         evidence: [
           { location: mloc('/current_cycle'), excerpt: `"current_cycle": ${brief(meta.json.current_cycle)}`, note: `below the highest cycle key (${highest})` },
@@ -126,6 +136,15 @@ function metaChecks(run: Run, meta: MetaState, liveKey: (n: number) => KeyRecord
       key: c.key,
       cycle: c.number,
       severity: 'warning',
+      fix: [
+        {
+          kind: 'kv-json',
+          key: meta.key,
+          revision: meta.revision,
+          ops: [{ op: 'set', path: pointerOf('cycles', String(c.number)), value: { instruction: c.instruction, status: c.claims.length ? 'complete' : 'running', ...(c.startedAt ? { started_at: c.startedAt } : {}) } }],
+          why: `add the missing meta entry for cycle ${c.number}`,
+        },
+      ],
       message: `${c.key} exists, but ${meta.key} has no entry for cycle ${c.number} in "cycles".`,
       evidence: [
         { location: kv(c.key, c.revision), excerpt: c.instruction ? `"instruction": ${brief(c.instruction)}` : c.key, note: `cycle ${c.number} has state` },
@@ -258,6 +277,7 @@ function counterChecks(run: Run, cycleKeys: KeyRecord[], kv: Kv): Contradiction[
         kind: 'counter-missing',
         key: `${run.prefix}.cycle.current`,
         severity: 'warning',
+        fix: [{ kind: 'kv-text', key: `${run.prefix}.cycle.current`, revision: 0, value: String(top.number), why: `create the cycle counter at ${top.number}` }],
         message: `${run.prefix} has v2 cycles up to ${top.number} but no ${run.prefix}.cycle.current: the next run will start again at cycle 1 and stop at "already exists".`,
         evidence: [{ location: kv(top.key, top.revision), excerpt: top.key, note: `the highest v2 cycle; no ${run.prefix}.cycle.current key in the bucket` }],
       },
@@ -276,6 +296,7 @@ function counterChecks(run: Run, cycleKeys: KeyRecord[], kv: Kv): Contradiction[
     out.push({
       kind: 'counter-behind',
       key: c.key,
+      fix: [{ kind: 'kv-text', key: c.key, revision: c.revision, value: String(highest), why: `set the cycle counter to the highest cycle, ${highest}` }],
       message: `${c.key} is ${c.value ?? 'empty'}, but cycle ${highest} exists (${top.info.key}); the next run will try to create cycle ${value + 1} again.`,
       evidence: [
         { location: loc, excerpt, note: `below the highest cycle key (${highest})` },
@@ -287,6 +308,7 @@ function counterChecks(run: Run, cycleKeys: KeyRecord[], kv: Kv): Contradiction[
     out.push({
       kind: 'counter-without-key',
       key: c.key,
+      ...(highest > 0 ? { fix: [{ kind: 'kv-text' as const, key: c.key, revision: c.revision, value: String(highest), why: `set the cycle counter to the highest cycle, ${highest}` }] } : {}),
       message: `${c.key} is ${value}, but ${run.prefix}.cycle.${value} ${rec ? `was deleted (revision ${rec.latest.revision})` : 'does not exist'}.`,
       evidence: [
         { location: loc, excerpt, note: `points at ${run.prefix}.cycle.${value}` },

@@ -227,3 +227,34 @@ describe('reopen', () => {
     expect(noReason.code).toBe(2);
   });
 });
+
+describe('repair on the v2 incidents', () => {
+  it('v2-skipped-execute: metadata tells the truth, the state findings are gone, undo restores the bytes', async () => {
+    await freshIncident('v2-skipped-execute');
+    const K = 'peer.spec.csv-export-endpoint.cycle.1';
+    const before = await value(K);
+    const r = await cli(['repair', ...live(), '--apply', '--yes', '--reason', 'executor skipped']);
+    expect(r.code).toBe(0);
+    const c = (await value(K))!.json!;
+    expect(c.metadata).toMatchObject({ status: 'EXECUTING', current_phase: 'execute' });
+    expect(c.metadata.completed_at).toBeUndefined();
+    expect(c.cycle_summary).toMatchObject({ success: false, completion: 75 });
+    const after = await scan();
+    expect(after.findings.filter((f) => ['false-success', 'heredoc-artifact'].includes(f.ruleId) && f.severity !== 'info')).toEqual([]);
+    expect(after.findings.filter((f) => ['missing-execute-phase', 'phase-order-violation'].includes(f.ruleId)).map((f) => f.severity)).toEqual(['info', 'info']);
+    const [jf] = await journals();
+    expect((await cli(['undo', jf, '--server', server.url, '--yes'])).code).toBe(0);
+    expect((await value(K))!.bytes.equals(before!.bytes)).toBe(true);
+  });
+
+  it('v2-review-rewrite: cycle.current is set to the highest cycle', async () => {
+    await freshIncident('v2-review-rewrite');
+    const C = 'peer.spec.search-api-pagination.cycle.current';
+    const r = await cli(['repair', ...live(), '--rule', 'state-inconsistency', '--apply', '--yes', '--reason', 'counter stuck']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`kv   ${C}@13  [state-inconsistency]`);
+    expect(Buffer.from((await kv.get(C))!.value).toString()).toBe('2');
+    const after = await scan(['--now', '2025-08-10T00:00:00Z']);
+    expect(after.findings.filter((f) => f.ruleId === 'state-inconsistency').map((f) => f.message)).toEqual([]);
+  });
+});
