@@ -6,7 +6,7 @@ import { writeOutput } from './output.js';
 import { planRepair, renderChange } from '../repair/plan.js';
 import { actorName, journalDir, newJournalId, saveJournal, JOURNAL_FORMAT, type Journal } from '../repair/journal.js';
 import { withKv } from '../repair/connect.js';
-import { applyJournal } from '../repair/apply.js';
+import { applyJournal, hasUnsettledJournals, settleEarlierJournals } from '../repair/apply.js';
 import { displayServers } from '../sources/kv.js';
 import path from 'node:path';
 
@@ -38,6 +38,13 @@ export async function repairCommand(a: RepairArgs, chalk: ChalkInstance, notice:
   );
   const now = new Date().toISOString();
   const plan = await planRepair(selected, model, { reason: a.reason ?? '(dry run)', actor: actorName(), now });
+
+  if (a.apply && !a.kvSnapshot && (await hasUnsettledJournals(model.projectRoot))) {
+    // A repair that died mid-write left changes marked "applying": settle them first, so every journal says
+    // for each change whether it is in place.
+    const lines = await withKv(kvOptions(a), (kv) => settleEarlierJournals(model.projectRoot, '', { kv, projectRoot: model.projectRoot }));
+    for (const l of lines) notice(l);
+  }
 
   const out: string[] = [];
   for (const ch of plan.changes) out.push(renderChange(ch, model.bucket));

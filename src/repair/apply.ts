@@ -3,7 +3,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { KV } from 'nats';
-import { fromB64, saveJournal, sha256, writeFileDurably, type Change, type FileChange, type Journal, type KvChange } from './journal.js';
+import { fromB64, journalDir, loadJournal, saveJournal, sha256, writeFileDurably, type Change, type FileChange, type Journal, type KvChange } from './journal.js';
 
 export interface Targets {
   /** Bound KV bucket; required when the journal has KV changes. */
@@ -200,4 +200,41 @@ async function undoFile(ch: FileChange, t: Targets): Promise<void> {
   await writeFileDurably(path.join(t.projectRoot, ch.path), fromB64(ch.before_b64));
   ch.status = 'undone';
   delete ch.error;
+}
+
+/**
+ * Settles the journals of earlier runs that stopped between marking a change "applying" and recording its
+ * outcome. Returns one line per journal it settled.
+ */
+export async function settleEarlierJournals(projectRoot: string, except: string, t: Targets): Promise<string[]> {
+  const dir = journalDir(projectRoot);
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  const lines: string[] = [];
+  for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
+    const file = path.join(dir, name);
+    if (file === except) continue;
+    let journal: Journal;
+    try {
+      journal = await loadJournal(file);
+    } catch {
+      continue; // not ours to judge here; undo reports an unreadable journal when asked
+    }
+    const open = journal.changes.filter((c) => c.status === 'applying');
+    if (open.length === 0) continue;
+    if (!t.kv && open.some((c) => c.kind === 'kv')) continue;
+    await reconcile(journal, file, t);
+    const applied = open.filter((c) => (c.status as Change['status']) === 'applied').length;
+    lines.push(`journal ${journal.id}: ${open.length} change(s) left mid-write by an earlier run settled (${applied} in place, ${open.length - applied} not)`);
+  }
+  return lines;
+}
+
+export async function hasUnsettledJournals(projectRoot: string): Promise<boolean> {
+  const dir = journalDir(projectRoot);
+  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+    if (!name.endsWith('.json')) continue;
+    const text = await fs.readFile(path.join(dir, name), 'utf8').catch(() => '');
+    if (text.includes('"status": "applying"')) return true;
+  }
+  return false;
 }

@@ -119,6 +119,9 @@ describe('SIGKILL at random points', () => {
       } else {
         const again = await runCli(args(bucket), { cwd: project });
         expect(again.code, again.stderr).toBe(0);
+        // the second repair also settled the first one's journal: no change is left "applying"
+        const settled = JSON.parse(await fs.readFile(jf, 'utf8'));
+        expect(settled.changes.filter((c: { status: string }) => c.status === 'applying')).toEqual([]);
         const check = await runCli(['repair', '--server', server.url, '--bucket', bucket, '--logs', 'logs'], { cwd: project });
         expect(check.stdout).toContain('Nothing to repair');
       }
