@@ -3,13 +3,21 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { Chalk, type ChalkInstance } from 'chalk';
 import { scanCommand, SourceFailure, UsageError } from './commands/scan.js';
+import { reportCommand } from './commands/report.js';
+import { REPORT_FORMATS } from './report/format.js';
 import { repairCommand } from './commands/repair.js';
 import { undoCommand } from './commands/undo.js';
 import { reopenCommand } from './commands/reopen.js';
 import { snapshotCommand } from './commands/snapshot.js';
 import { rulesCommand } from './commands/rules.js';
-import { DEFAULT_BUCKET } from './commands/options.js';
+import { connectArgs, DEFAULT_BUCKET } from './commands/options.js';
+import { doctorCommand } from './commands/doctor.js';
+import { NatsContextError } from './sources/nats-context.js';
 import { VERSION } from './version.js';
+import { activeConfig, configMiddleware } from './config/config.js';
+import { CliExit, withFlagHints } from './config/errors.js';
+import { watchCommand } from './commands/watch.js';
+import { completeWords } from './commands/completion.js';
 
 const SEVERITIES = ['info', 'warning', 'error'] as const;
 
@@ -39,14 +47,24 @@ function logChoice(logs: unknown, defaultLogs: boolean): { logs?: string[]; useL
   return { useLogs: defaultLogs };
 }
 
+/** Every command that connects takes these; connectArgs() (commands/options.ts) reads them back. */
 function connectOptions(y: Argv) {
   return y
-    .option('server', { alias: 's', type: 'string', describe: 'NATS server URL(s), comma-separated (default $NATS_URL, else nats://127.0.0.1:4222)' })
+    .option('server', { alias: 's', type: 'string', describe: 'NATS server URL(s), comma-separated (default $NATS_URL, then the NATS context, else nats://127.0.0.1:4222)' })
     .option('bucket', { type: 'string', default: DEFAULT_BUCKET, describe: 'KV bucket holding PEER state' })
-    .option('user', { type: 'string', describe: 'NATS user' })
-    .option('password', { type: 'string', describe: 'NATS password' })
-    .option('token', { type: 'string', describe: 'NATS token' })
-    .option('creds', { type: 'string', describe: 'NATS credentials file' })
+    .option('context', { type: 'string', describe: "NATS context: a name from the nats CLI's contexts or a context .json file (default $NATS_CONTEXT, else the nats CLI's selected context; --no-context for none)" })
+    .option('user', { type: 'string', describe: 'NATS user (default $NATS_USER)' })
+    .option('password', { type: 'string', describe: 'NATS password (default $NATS_PASSWORD)' })
+    .option('token', { type: 'string', describe: 'NATS token (default $NATS_TOKEN)' })
+    .option('creds', { type: 'string', describe: 'NATS credentials file (default $NATS_CREDS)' })
+    .option('nkey', { type: 'string', describe: 'NKey seed file (default $NATS_NKEY)' })
+    .option('tlscert', { type: 'string', describe: 'TLS client certificate, PEM (default $NATS_CERT)' })
+    .option('tlskey', { type: 'string', describe: 'TLS client key, PEM (default $NATS_KEY)' })
+    .option('tlsca', { type: 'string', describe: 'CA that signed the server certificate, PEM (default $NATS_CA)' })
+    .option('tlsfirst', { type: 'boolean', describe: 'TLS handshake before the NATS protocol (server option handshake_first)' })
+    .option('js-domain', { type: 'string', describe: 'JetStream domain' })
+    .option('js-api-prefix', { type: 'string', describe: 'JetStream API prefix (an imported JetStream)' })
+    .option('inbox-prefix', { type: 'string', describe: 'Prefix for reply subjects (default _INBOX)' })
     .option('timeout', { type: 'number', default: 5000, describe: 'NATS connect and request timeout in ms' });
 }
 
@@ -60,6 +78,11 @@ function sourceOptions(y: Argv) {
     .option('kv', { type: 'boolean', default: true, describe: 'Read NATS KV state (--no-kv to audit files and logs only)' });
 }
 
+/** The option names of the command being parsed (for "did you mean" hints). */
+function knownOptions(y: unknown): string[] {
+  return Object.keys((y as { getOptions?: () => { key: Record<string, unknown> } }).getOptions?.().key ?? {});
+}
+
 async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
   const parser = yargs(argv)
@@ -70,20 +93,31 @@ async function main(argv: string[]): Promise<number> {
     .middleware((a) => {
       colorFlag = a.color as boolean | undefined;
     })
+    .option('config', { type: 'string', describe: 'Config file (default: peer-audit.config.json, looked for from . up to the git root; --no-config for none)' })
+    .option('print-config', { type: 'boolean', describe: 'Print the settings in effect (flags > environment > config > defaults) as JSON, then exit' })
+    // Fills every option not given on the command line from the config; the yargs instance says which took defaults.
+    .middleware((a): Promise<void> => configMiddleware(a, parser))
     .command(
       'scan',
       'Scan KV state, spec folders and logs for PEER failure modes',
       (y) =>
         sourceOptions(y)
-          .option('format', { alias: 'f', choices: ['stylish', 'json'] as const, default: 'stylish' as const, describe: 'Report format' })
+          .option('format', { alias: 'f', choices: REPORT_FORMATS, default: 'stylish' as const, describe: 'Report format: stylish, json, sarif (GitHub code scanning) or markdown (incident report)' })
           .option('output', { alias: 'o', type: 'string', describe: 'Write the report to a file instead of stdout' })
           .option('fail-on', { choices: SEVERITIES, default: 'error' as const, describe: 'Lowest severity that makes the exit code 1' })
           .option('now', { type: 'string', describe: 'Evaluate age-based rules as of this ISO time (default: now)' })
           .option('stale-after', { type: 'string', default: '6h', describe: 'A phase in progress with no update for this long is stale (e.g. 6h, 90m, 2d)' })
           .option('expect-replicas', { type: 'number', default: 3, describe: 'Replicas the bucket should have (PEER creates it with 3)' })
+          .option('expect-history', { type: 'number', default: 50, describe: 'History the bucket should keep (PEER creates it with 50)' })
+          .option('baseline', { type: 'string', describe: 'Baseline of accepted findings (default: peer-audit-baseline.json beside the config, else in the project; --no-baseline for none)' })
+          .option('update-baseline', { type: 'boolean', default: false, describe: 'Accept every current finding into the baseline (justifications of entries that still match are kept)' })
+          .option('max-warnings', { type: 'number', describe: 'Exit 1 when more than this many warnings are reported (after the baseline)' })
           .example('$0 scan', 'Scan the current project against the local NATS server')
+          .example('$0 scan --update-baseline', 'Accept the current findings; then write a justification for each in peer-audit-baseline.json')
+          .example('$0 scan --max-warnings 0 --quiet', 'In CI: fail on any new warning, print only errors')
           .example('$0 scan --kv-snapshot kv.jsonl --logs "logs/*.jsonl"', 'Audit offline from a snapshot and saved transcripts')
-          .example('$0 scan --format json -o scan.json', 'Machine-readable report for CI'),
+          .example('$0 scan --format json -o scan.json', 'Machine-readable report for CI')
+          .example('$0 scan --format sarif -o peer-audit.sarif', 'For GitHub code scanning (upload-sarif)'),
       async (a) => {
         const out = a.output;
         exitCode = await scanCommand(
@@ -96,19 +130,59 @@ async function main(argv: string[]): Promise<number> {
             now: a.now,
             staleAfter: a['stale-after'],
             expectReplicas: a['expect-replicas'],
-            server: a.server,
-            bucket: a.bucket,
-            user: a.user,
-            password: a.password,
-            token: a.token,
-            creds: a.creds,
-            timeout: a.timeout,
+            expectHistory: a['expect-history'],
+            severities: activeConfig().severities,
+            ...connectArgs(a),
             format: a.format,
             output: out,
             failOn: a['fail-on'],
             quiet: a.quiet as boolean,
+            baseline: a.baseline as string | false | undefined,
+            configDir: activeConfig().dir,
+            updateBaseline: a['update-baseline'],
+            maxWarnings: a['max-warnings'],
           },
           chalkFor(process.stdout, colorFlag, out !== undefined),
+          notice,
+        );
+      },
+    )
+    .command(
+      'report',
+      'Write an incident report (Markdown): request, claims, timeline, findings by root cause, advice, repairs, sources',
+      (y) =>
+        sourceOptions(y)
+          .option('from', { type: 'string', describe: 'Render a scan saved with `scan --format json` instead of scanning' })
+          .option('journal', { type: 'string', array: true, describe: 'Repair journal to show under "Repairs applied" (repeatable)' })
+          .option('format', { alias: 'f', choices: REPORT_FORMATS, default: 'markdown' as const, describe: 'Report format (markdown: the incident report)' })
+          .option('output', { alias: 'o', type: 'string', describe: 'Write the report to a file instead of stdout' })
+          .option('fail-on', { choices: SEVERITIES, default: 'error' as const, describe: 'Lowest severity that makes the exit code 1' })
+          .option('now', { type: 'string', describe: 'Evaluate age-based rules as of this ISO time (default: now)' })
+          .option('stale-after', { type: 'string', default: '6h', describe: 'A phase in progress with no update for this long is stale (e.g. 6h, 90m, 2d)' })
+          .option('expect-replicas', { type: 'number', default: 3, describe: 'Replicas the bucket should have (PEER creates it with 3)' })
+          .option('expect-history', { type: 'number', default: 50, describe: 'History the bucket should keep (PEER creates it with 50)' })
+          .example('$0 report --kv-snapshot kv-snapshot.jsonl --logs logs -o incident.md', 'Scan and write the incident report')
+          .example('$0 report --from scan.json --journal .peer-audit/journal/<id>.json -o incident.md', 'Report on a saved scan, with the repair applied'),
+      async (a) => {
+        exitCode = await reportCommand(
+          {
+            project: a.project,
+            specs: a.specs,
+            ...logChoice(a.logs as unknown, a['default-logs']),
+            kvSnapshot: a['kv-snapshot'],
+            useKv: a.kv,
+            now: a.now,
+            staleAfter: a['stale-after'],
+            expectReplicas: a['expect-replicas'],
+            expectHistory: a['expect-history'],
+            severities: activeConfig().severities,
+            ...connectArgs(a),
+            from: a.from,
+            journals: a.journal,
+            format: a.format,
+            output: a.output,
+            failOn: a['fail-on'],
+          },
           notice,
         );
       },
@@ -134,13 +208,8 @@ async function main(argv: string[]): Promise<number> {
             ...logChoice(a.logs as unknown, a['default-logs']),
             kvSnapshot: a['kv-snapshot'],
             useKv: a.kv,
-            server: a.server,
-            bucket: a.bucket,
-            user: a.user,
-            password: a.password,
-            token: a.token,
-            creds: a.creds,
-            timeout: a.timeout,
+            ...connectArgs(a),
+            severities: activeConfig().severities,
             spec: a.spec,
             cycle: a.cycle,
             rule: a.rule,
@@ -180,13 +249,7 @@ async function main(argv: string[]): Promise<number> {
             force: a.force,
             apply: a.apply,
             yes: a.yes,
-            server: a.server,
-            bucket: a.bucket,
-            user: a.user,
-            password: a.password,
-            token: a.token,
-            creds: a.creds,
-            timeout: a.timeout,
+            ...connectArgs(a),
           },
           notice,
         );
@@ -198,10 +261,11 @@ async function main(argv: string[]): Promise<number> {
       (y) =>
         connectOptions(y)
           .positional('journal', { type: 'string', demandOption: true, describe: 'Journal file (.peer-audit/journal/<id>.json)' })
-          .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Do not ask for confirmation' }),
+          .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Do not ask for confirmation' })
+          .example('$0 undo .peer-audit/journal/20261126T051455Z-3f9a1c.json', 'Put back what that repair changed'),
       async (a) => {
         exitCode = await undoCommand(
-          { journal: a.journal as string, yes: a.yes, server: a.server, bucket: a.bucket, user: a.user, password: a.password, token: a.token, creds: a.creds, timeout: a.timeout },
+          { ...connectArgs(a), journal: a.journal as string, yes: a.yes },
           notice,
         );
       },
@@ -215,38 +279,126 @@ async function main(argv: string[]): Promise<number> {
           .example('$0 snapshot -o peer-state.jsonl', 'Snapshot the local bucket'),
       async (a) => {
         exitCode = await snapshotCommand(
-          { server: a.server, bucket: a.bucket, user: a.user, password: a.password, token: a.token, creds: a.creds, timeout: a.timeout, output: a.output },
+          { ...connectArgs(a), output: a.output },
           notice,
+        );
+      },
+    )
+    .command(
+      'doctor',
+      'Check that a scan can read everything: NATS, JetStream, the bucket and its settings, clocks, spec and log folders',
+      (y) =>
+        connectOptions(y)
+          .option('project', { alias: 'p', type: 'string', default: '.', describe: 'Project root; its .agent-os/specs/ is the default spec root' })
+          .option('specs', { type: 'string', describe: 'Spec root (overrides <project>/.agent-os/specs)' })
+          .option('logs', { type: 'string', array: true, describe: "Claude Code JSONL transcripts: a glob, file or folder (repeatable); default: Claude Code's log folder for the project" })
+          .option('default-logs', { type: 'boolean', default: true, describe: "Check Claude Code's log folder for the project when --logs is not given (--no-default-logs to skip)" })
+          .option('expect-replicas', { type: 'number', default: 3, describe: 'Replicas the bucket should have (PEER creates it with 3)' })
+          .example('$0 doctor', 'Check the local NATS server, the bucket and the project in .')
+          .example('$0 doctor --context prod --project ~/src/app', 'Check through a nats CLI context'),
+      async (a) => {
+        exitCode = await doctorCommand(
+          {
+            ...connectArgs(a),
+            project: a.project,
+            specs: a.specs,
+            ...logChoice(a.logs as unknown, a['default-logs']),
+            expectReplicas: a['expect-replicas'],
+          },
+          chalkFor(process.stdout, colorFlag),
         );
       },
     )
     .command(
       'rules',
       'List the rules: id, severity, sources, fixable, summary',
-      (y) => y.option('format', { alias: 'f', choices: ['stylish', 'json'] as const, default: 'stylish' as const }),
+      (y) =>
+        y
+          .option('format', { alias: 'f', choices: ['stylish', 'json'] as const, default: 'stylish' as const, describe: 'List format' })
+          .example('$0 rules', 'One line per rule')
+          .example('$0 rules --format json', 'The rule catalogue for other tools'),
       async (a) => {
         exitCode = await rulesCommand(a.format, chalkFor(process.stdout, colorFlag));
       },
     )
-    .demandCommand(1, 'Name a command: scan, repair, reopen, undo, snapshot or rules.')
+    .command(
+      'watch',
+      'Follow the KV bucket during a PEER run and print each new finding as a write makes it true',
+      (y) =>
+        connectOptions(y)
+          .option('spec', { type: 'string', describe: 'Only this spec (keys peer.spec.<name>.*), or a key prefix such as peer.global' })
+          .option('project', { alias: 'p', type: 'string', default: '.', describe: 'Project root (its baseline is applied)' })
+          .option('format', { alias: 'f', choices: ['stylish', 'json'] as const, default: 'stylish' as const, describe: 'stylish, or json: one JSON object per line' })
+          .option('initial', { type: 'boolean', default: false, describe: 'Also print the findings already true when the watch starts' })
+          .option('settle', { type: 'string', default: '1s', describe: 'Print a new finding once it has stayed true this long (0: at once); a write and the one that completes it are not a finding' })
+          .option('stale-after', { type: 'string', default: '6h', describe: 'A phase in progress with no update for this long is stale (e.g. 6h, 90m, 2d)' })
+          .option('expect-replicas', { type: 'number', default: 3, describe: 'Replicas the bucket should have (PEER creates it with 3)' })
+          .option('expect-history', { type: 'number', default: 50, describe: 'History the bucket should keep (PEER creates it with 50)' })
+          .option('baseline', { type: 'string', describe: 'Baseline of accepted findings, not reported (default: as for scan; --no-baseline for none)' })
+          .example('$0 watch', 'Follow every run in the local bucket; Ctrl-C to stop')
+          .example('$0 watch --spec wal-operation-handling-fix --format json | jq .ruleId', 'One spec, one JSON object per finding'),
+      async (a) => {
+        exitCode = await watchCommand(
+          {
+            ...connectArgs(a),
+            project: a.project,
+            spec: a.spec,
+            format: a.format,
+            initial: a.initial,
+            quiet: a.quiet as boolean,
+            settle: a.settle,
+            staleAfter: a['stale-after'],
+            expectReplicas: a['expect-replicas'],
+            expectHistory: a['expect-history'],
+            severities: activeConfig().severities,
+            baseline: a.baseline as string | false | undefined,
+            configDir: activeConfig().dir,
+          },
+          chalkFor(process.stdout, colorFlag),
+          { out: (t) => process.stdout.write(t), notice },
+        );
+      },
+    )
+    .command(
+      'completion',
+      'Print a bash or zsh completion script (zsh when $SHELL is zsh); completes commands, flags, rule ids and spec names',
+      (y) =>
+        y
+          .example('$0 completion >> ~/.bashrc', 'Install for bash')
+          .example('source <($0 completion)', 'Try it in the current shell'),
+      () => {
+        // yargs takes the program name and the command to name in the script (its typings leave them out).
+        (parser as unknown as { showCompletionScript($0: string, cmd: string): void }).showCompletionScript('peer-audit', 'completion');
+      },
+    )
+    // The completion script asks `peer-audit --get-yargs-completions <words>`; the command itself is the one above.
+    .completion('__complete', false, completeWords)
+    .example('$0 scan', 'Audit the project in . against the local NATS server')
+    .example('$0 watch --format json', 'Follow a run live, one JSON object per new finding')
+    .example('$0 <command> --help', 'Options and examples of a command')
+    .demandCommand(1, 'Name a command: scan, report, watch, repair, reopen, undo, snapshot, doctor, rules or completion.')
     .strict()
     .version(VERSION)
     .help()
     .alias('h', 'help')
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {
-      throw err ?? new UsageError(msg);
+      throw err ?? new UsageError(msg ? withFlagHints(msg, knownOptions(parser)) : msg);
     });
   try {
     await parser.parseAsync();
     return exitCode;
   } catch (e) {
     const err = e as Error;
+    if (err instanceof CliExit) {
+      for (const line of err.message ? err.message.split('\n') : []) process.stderr.write(`peer-audit: ${line}\n`);
+      return err.code;
+    }
     if (err instanceof UsageError || err.name === 'YError') {
       process.stderr.write(`peer-audit: ${err.message}\nRun "peer-audit --help" for usage.\n`);
       return 2;
     }
-    if (err instanceof SourceFailure) {
+    if (err instanceof SourceFailure || err instanceof NatsContextError) {
       process.stderr.write(`peer-audit: ${err.message}\n`);
       return 2;
     }

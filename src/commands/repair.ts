@@ -88,10 +88,13 @@ export async function repairCommand(a: RepairArgs, chalk: ChalkInstance, notice:
   notice(`applied ${outcome.applied}, conflicts ${outcome.conflicts}, failed ${outcome.failed}${outcome.unknown ? `, unknown ${outcome.unknown} (run undo or repair again)` : ''}`);
   for (const ch of journal.changes) if (ch.error) notice(`${ch.kind === 'kv' ? ch.key : ch.path}: ${ch.error}`);
 
-  // Re-scan: the repaired findings should be gone.
+  // Re-scan: the repaired findings should be gone. A rescan that could not read everything proves nothing.
   const after = (await scanWithModel(a, () => {})).result;
   const fixedIds = new Set(selected.map((f) => f.fingerprint));
   const remaining = after.findings.filter((f) => fixedIds.has(f.fingerprint) && f.severity !== 'info');
-  notice(remaining.length ? `${remaining.length} repaired finding(s) still reported: ${remaining.map((f) => f.ruleId).join(', ')}` : 'rescan: the repaired findings are gone');
-  return outcome.conflicts || outcome.failed || outcome.unknown ? 1 : 0;
+  if (!after.complete) notice(`rescan incomplete, the repair is not verified: ${after.incompleteReasons[0]}`);
+  else notice(remaining.length ? `${remaining.length} repaired finding(s) still reported: ${remaining.map((f) => f.ruleId).join(', ')}` : 'rescan: the repaired findings are gone');
+  // A write whose outcome is unknown (NATS failed mid-write) is a target that could not be used: exit 2.
+  if (outcome.unknown) return 2;
+  return outcome.conflicts || outcome.failed ? 1 : 0;
 }

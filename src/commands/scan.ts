@@ -5,17 +5,32 @@ import { buildModel, type Model } from '../model/build.js';
 import type { KvData, LogData, Severity, SourceReport, SpecData } from '../model/types.js';
 import { loadRules } from '../engine/registry.js';
 import { runRules } from '../engine/run.js';
-import { DEFAULT_RULE_OPTIONS } from '../engine/rule.js';
+import { DEFAULT_RULE_OPTIONS, type RuleOptions } from '../engine/rule.js';
 import { readKvLive } from '../sources/kv.js';
 import { readSnapshot } from '../sources/snapshot.js';
 import { readSpecs } from '../sources/specs.js';
 import { defaultLogDirs, readLogs } from '../sources/logs.js';
-import { formatJson } from '../report/json.js';
-import { formatStylish } from '../report/stylish.js';
+import { renderReport, type ReportFormat } from '../report/format.js';
+import { withContext } from '../report/runs.js';
 import { exitCodeFor, summarise, type ScanResult } from '../report/result.js';
 import { kvOptions, type ConnectArgs } from './options.js';
 import { VERSION } from '../version.js';
 import { writeOutput } from './output.js';
+import { PhaseTimes, ProgressLine } from './progress.js';
+import { escapeControl } from '../report/safe-text.js';
+import { ConfigError } from '../config/errors.js';
+import { displayPath } from '../config/config.js';
+import {
+  applyBaseline,
+  BASELINE_FILE,
+  baselineReport,
+  formatBaseline,
+  judgeFor,
+  JUSTIFICATION_PLACEHOLDER,
+  readBaseline,
+  updateBaseline,
+  type BaselineReport,
+} from '../config/baseline.js';
 
 export interface ScanArgs extends ConnectArgs {
   project: string;
@@ -30,6 +45,9 @@ export interface ScanArgs extends ConnectArgs {
   /** e.g. "6h", "90m", "2d". */
   staleAfter?: string;
   expectReplicas?: number;
+  expectHistory?: number;
+  /** Rule severities from the config (`off` skips the rule), applied by the engine. */
+  severities?: Record<string, Severity | 'off'>;
 }
 
 export async function runScan(a: ScanArgs, notice: (msg: string) => void = () => {}): Promise<ScanResult> {
@@ -45,20 +63,27 @@ export async function scanWithModel(a: ScanArgs, notice: (msg: string) => void =
   const projectStat = await fs.stat(projectRoot).catch(() => undefined);
   if (!projectStat?.isDirectory()) throw new UsageError(`project folder ${a.project} does not exist`);
 
+  // Progress on stderr only when it is a terminal; phase times only with PEER_AUDIT_TIMINGS.
+  const times = new PhaseTimes();
+  const progress = new ProgressLine().start();
   const kvTask: Promise<{ data: KvData; report: SourceReport } | undefined> = a.kvSnapshot
-    ? readSnapshot(a.kvSnapshot)
+    ? times.time('kv', readSnapshot(a.kvSnapshot))
     : a.useKv
-      ? readKvLive(kvOptions(a))
+      ? times.time('kv', readKvLive(kvOptions(a), progress.counts.kv))
       : Promise.resolve(undefined);
-  const specTask = readSpecs({ projectRoot, specsDir: a.specs ? path.resolve(a.specs) : undefined, explicit: a.specs !== undefined });
+  const specTask = times.time(
+    'specs',
+    readSpecs({ projectRoot, specsDir: a.specs ? path.resolve(a.specs) : undefined, explicit: a.specs !== undefined, progress: progress.counts.specs }),
+  );
   let logPatterns = a.logs ?? [];
   if (logPatterns.length === 0 && a.useLogs) {
     logPatterns = defaultLogDirs(projectRoot);
     if (logPatterns.length > 0) notice(`reading Claude Code logs from ${logPatterns.join(', ')}`);
   }
-  const logTask = a.useLogs && logPatterns.length > 0 ? readLogs(logPatterns, projectRoot) : Promise.resolve(undefined);
+  const logTask = a.useLogs && logPatterns.length > 0 ? times.time('logs', readLogs(logPatterns, projectRoot, progress.counts.logs)) : Promise.resolve(undefined);
 
-  const [kv, specs, logs] = await Promise.all([kvTask, specTask, logTask]);
+  const [kv, specs, logs] = await Promise.all([kvTask, specTask, logTask]).finally(() => progress.stop());
+  times.mark('read');
   let kvData: KvData | undefined;
   let specData: SpecData | undefined;
   let logData: LogData | undefined;
@@ -79,16 +104,14 @@ export async function scanWithModel(a: ScanArgs, notice: (msg: string) => void =
 
   const bucket = kvData?.bucket ?? a.bucket;
   const model = buildModel({ projectRoot, bucket, kv: kvData, specs: specData, logs: logData });
+  times.mark('model');
   const rules = await loadRules();
   const now = a.now ?? new Date().toISOString();
   if (!Number.isFinite(Date.parse(now))) throw new UsageError(`--now ${a.now} is not an ISO-8601 time`);
-  const { findings, failures } = runRules(model, rules, {
-    ...DEFAULT_RULE_OPTIONS,
-    now,
-    ...(a.staleAfter !== undefined ? { staleAfterMs: parseDuration(a.staleAfter) } : {}),
-    ...(a.expectReplicas !== undefined ? { expectReplicas: a.expectReplicas } : {}),
-  });
+  const { findings, failures } = runRules(model, rules, ruleOptionsOf(a, now), a.severities ?? {});
   for (const f of failures) reasons.push(`rule ${f.ruleId} failed: ${f.error.split('\n')[0]}`);
+  times.mark('rules');
+  times.print();
 
   const result: ScanResult = {
     version: 1,
@@ -103,6 +126,20 @@ export async function scanWithModel(a: ScanArgs, notice: (msg: string) => void =
     findings,
   };
   return { result, model };
+}
+
+/** Rule options from the flags (already merged with the config), checked. */
+export function ruleOptionsOf(a: Pick<ScanArgs, 'staleAfter' | 'expectReplicas' | 'expectHistory'>, now: string): RuleOptions {
+  for (const [flag, v] of [['--expect-replicas', a.expectReplicas], ['--expect-history', a.expectHistory]] as const) {
+    if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new UsageError(`${flag} must be a whole number of at least 1 (got ${v})`);
+  }
+  return {
+    ...DEFAULT_RULE_OPTIONS,
+    now,
+    ...(a.staleAfter !== undefined ? { staleAfterMs: parseDuration(a.staleAfter) } : {}),
+    ...(a.expectReplicas !== undefined ? { expectReplicas: a.expectReplicas } : {}),
+    ...(a.expectHistory !== undefined ? { expectHistory: a.expectHistory } : {}),
+  };
 }
 
 export class UsageError extends Error {}
@@ -120,16 +157,87 @@ export function parseDuration(s: string): number {
 }
 
 export interface ScanOutputArgs {
-  format: 'stylish' | 'json';
+  format: ReportFormat;
   output?: string;
   failOn: Severity;
+  /** Stylish shows errors only; the exit code still counts everything. */
   quiet?: boolean;
+  /** Baseline file; false: use none (`--no-baseline`); undefined: peer-audit-baseline.json beside the config, else in the project. */
+  baseline?: string | false;
+  /** The config file's folder, when a config is in use (the default baseline lives there). */
+  configDir?: string;
+  /** Accept every current finding into the baseline (keeping the justifications of entries that still match). */
+  updateBaseline?: boolean;
+  /** Exit 1 when more warnings than this are reported (after the baseline). */
+  maxWarnings?: number;
 }
 
+/** The scan result as reported: findings the baseline accepts are left out and summarised in `baseline`. */
+export type ScanReport = ScanResult & { baseline?: BaselineReport };
+
 export async function scanCommand(a: ScanArgs & ScanOutputArgs, chalk: ChalkInstance, notice: (msg: string) => void): Promise<number> {
-  const result = await runScan(a, notice);
-  const text = a.format === 'json' ? formatJson(result) : formatStylish(result, { chalk, quiet: a.quiet });
+  if (a.maxWarnings !== undefined && !(Number.isInteger(a.maxWarnings) && a.maxWarnings >= 0)) {
+    throw new UsageError(`--max-warnings must be a whole number of at least 0 (got ${a.maxWarnings})`);
+  }
+  if (a.updateBaseline && a.baseline === false) throw new UsageError('--update-baseline and --no-baseline contradict each other');
+  const scanned = await scanWithModel(a, notice);
+  // The runs section and evidence contexts: what reports need beyond the findings (also in the JSON).
+  const result = withContext(scanned.result, scanned.model);
+
+  // Baseline: read it (a missing default file is simply no baseline), update it on request, apply it.
+  let report: ScanReport = result;
+  let baselineLine: string | undefined;
+  if (a.baseline !== false) {
+    const file = a.baseline ? path.resolve(a.baseline) : path.join(a.configDir ?? result.projectRoot, BASELINE_FILE);
+    const shown = displayPath(file);
+    let baseline = await readBaseline(file, shown);
+    if (!baseline && a.baseline && !a.updateBaseline) throw new ConfigError(`${shown}: no such baseline file (write one with scan --update-baseline)`);
+    const judged = judgeFor(await loadRules(), result.sources, a.severities ?? {});
+    if (a.updateBaseline) {
+      if (!result.complete) {
+        for (const r of result.incompleteReasons) notice(`incomplete: ${r}`);
+        throw new ConfigError(`not updating ${shown}: the scan is incomplete, and a baseline written from part of the evidence would drop entries`);
+      }
+      const upd = updateBaseline(result.findings, baseline, judged);
+      await writeOutput(formatBaseline(upd.baseline), file);
+      baseline = upd.baseline;
+      const todo = upd.baseline.entries.filter((e) => e.justification === JUSTIFICATION_PLACEHOLDER).length;
+      notice(
+        `wrote ${shown}: ${upd.baseline.entries.length} entr${upd.baseline.entries.length === 1 ? 'y' : 'ies'} (${upd.added} new, ${upd.kept} kept, ${upd.removed} removed)` +
+          (todo ? `; ${todo} need${todo === 1 ? 's' : ''} a justification` : ''),
+      );
+    }
+    if (baseline) {
+      const outcome = applyBaseline(result.findings, baseline, judged);
+      report = { ...result, summary: summarise(outcome.shown), findings: outcome.shown, baseline: baselineReport(file, baseline, outcome) };
+      const m = outcome.matched;
+      if (m.length > 0 || outcome.stale.length > 0) {
+        const counts = summarise(m);
+        baselineLine =
+          `Baseline ${shown}: ${m.length} known problem${m.length === 1 ? '' : 's'} not shown` +
+          (m.length ? ` (${counts.errors} error${counts.errors === 1 ? '' : 's'}, ${counts.warnings} warning${counts.warnings === 1 ? '' : 's'}, ${counts.infos} info)` : '') +
+          (outcome.stale.length ? `; ${outcome.stale.length} stale entr${outcome.stale.length === 1 ? 'y' : 'ies'}` : '') +
+          '.';
+      }
+      if (outcome.stale.length > 0 && !a.updateBaseline) {
+        notice(`${shown}: ${outcome.stale.length} entr${outcome.stale.length === 1 ? 'y no longer matches' : 'ies no longer match'} any finding (stale; --update-baseline removes ${outcome.stale.length === 1 ? 'it' : 'them'}):`);
+        for (const e of outcome.stale) notice(`  ${e.fingerprint}  ${e.ruleId}  ${escapeControl(e.subject ?? '')}${e.message ? ` — ${escapeControl(e.message)}` : ''}`);
+      }
+    }
+  }
+
+  let text = await renderReport(report, a.format, { chalk, quiet: a.quiet });
+  if (a.format === 'stylish' && baselineLine) {
+    // "No problems" would hide that accepted ones exist: say "no new problems".
+    if (report.findings.length === 0) text = text.replace('No problems found in the evidence read', 'No new problems found in the evidence read');
+    text += `${chalk.dim(baselineLine)}\n`;
+  }
   await writeOutput(text, a.output);
   if (!result.complete) for (const r of result.incompleteReasons) notice(`incomplete: ${r}`);
-  return exitCodeFor(result, a.failOn);
+  let code = exitCodeFor(report, a.failOn);
+  if (code !== 2 && a.maxWarnings !== undefined && report.summary.warnings > a.maxWarnings) {
+    notice(`too many warnings: ${report.summary.warnings} (--max-warnings ${a.maxWarnings})`);
+    code = 1;
+  }
+  return code;
 }

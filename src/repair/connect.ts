@@ -1,6 +1,6 @@
 import type { KV } from 'nats';
 import { SourceFailure } from '../commands/scan.js';
-import { closeNats, connectNats, describeNatsError, displayServers, type KvConnectOptions } from '../sources/kv.js';
+import { closeNats, connectNats, describeNatsError, displayServers, jetstreamOptions, type KvConnectOptions } from '../sources/kv.js';
 
 /** Runs `fn` with the bucket bound (never created); closes the connection whatever happens. */
 export async function withKv<T>(o: KvConnectOptions | undefined, fn: (kv: KV | undefined) => Promise<T>): Promise<T> {
@@ -9,7 +9,7 @@ export async function withKv<T>(o: KvConnectOptions | undefined, fn: (kv: KV | u
     throw new SourceFailure((e as Error).message);
   });
   try {
-    const js = nc.jetstream({ timeout: o.timeoutMs });
+    const js = nc.jetstream(jetstreamOptions(o));
     let kv: KV;
     try {
       kv = await js.views.kv(o.bucket, { bindOnly: true });

@@ -124,7 +124,7 @@ export async function loadJournal(file: string): Promise<Journal> {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new Error(`journal ${file} is not JSON: ${(e as Error).message}`);
+    throw new Error(`journal ${file} is not JSON: ${(e as Error).message.replace(/[\u0000-\u001f]+/g, ' ')}`);
   }
   const parsed = journalSchema.safeParse(json);
   if (!parsed.success) throw new Error(`journal ${file} is not a peer-audit journal: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);

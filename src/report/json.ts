@@ -1,5 +1,6 @@
 import type { ScanResult } from './result.js';
+import { safeJson } from './safe-text.js';
 
 export function formatJson(result: ScanResult): string {
-  return `${JSON.stringify(result, null, 2)}\n`;
+  return `${safeJson(result)}\n`;
 }

@@ -26,7 +26,7 @@ export function formatStylish(result: ScanResult, opts: StylishOptions): string 
   for (const [title, group] of groupByRun(shown)) {
     out.push(c.underline(escapeControl(title)));
     for (const f of group) {
-      out.push(`  ${sev(c, f.severity)}  ${c.bold(f.ruleId)}  ${escapeControl(f.message)}`);
+      out.push(`  ${sev(c, f.severity)}  ${c.bold(escapeControl(f.ruleId))}  ${escapeControl(f.message)}`);
       for (const e of f.evidence) {
         const loc = `${KIND_LABEL[e.location.kind]} ${escapeControl(formatLocation(e.location))}`;
         const note = e.note ? c.dim(` — ${escapeControl(e.note)}`) : '';
@@ -48,6 +48,7 @@ export function formatStylish(result: ScanResult, opts: StylishOptions): string 
     out.push(c.yellow.bold('No problems found in the part of the evidence that could be read: this is NOT a clean result.'));
   }
   out.push(c.dim(`Sources: ${result.sources.map(describeSource).join(' · ') || 'none'}`));
+  if (result.summary.redacted) out.push(c.dim(`${result.summary.redacted} secret${result.summary.redacted === 1 ? '' : 's'} masked in the evidence shown.`));
   return `${out.join('\n')}\n`;
 }
 

@@ -10,7 +10,10 @@ import { readFileSync } from 'node:fs';
 import {
   connect,
   credsAuthenticator,
+  jwtAuthenticator,
+  nkeyAuthenticator,
   type ConnectionOptions,
+  type JetStreamOptions,
   type KvEntry,
   type NatsConnection,
   type QueuedIterator,
@@ -25,6 +28,17 @@ export interface KvConnectOptions {
   password?: string;
   token?: string;
   credsFile?: string;
+  /** NKey seed file (nkey authentication); used when no creds file is given. */
+  nkeyFile?: string;
+  /** A user JWT and its seed given as text (a context's user_jwt/user_seed); used when no creds or nkey file is given. */
+  userJwt?: string;
+  userSeed?: string;
+  /** TLS: PEM file paths, and the TLS-first handshake. Any field (or a tls:// URL) makes TLS required. */
+  tls?: { cert?: string; key?: string; ca?: string; handshakeFirst?: boolean };
+  inboxPrefix?: string;
+  /** JetStream domain / API prefix (a leaf node's hub, or an imported JetStream). */
+  jsDomain?: string;
+  jsApiPrefix?: string;
   /** Connect handshake timeout and JetStream request timeout, in ms. */
   timeoutMs: number;
 }
@@ -131,8 +145,54 @@ export function natsConnectionOptions(o: KvConnectOptions): ConnectionOptions {
       throw new Error(`cannot read creds file ${o.credsFile}: ${code}`);
     }
     opts.authenticator = credsAuthenticator(bytes);
+  } else if (nonEmpty(o.nkeyFile)) {
+    const seed = /^\s*(S[A-Z][A-Z2-7]{40,})\s*$/m.exec(readText(o.nkeyFile, 'nkey seed file'))?.[1];
+    if (!seed) throw new Error(`the nkey seed file ${o.nkeyFile} holds no NKey seed (a line starting with "SU")`);
+    opts.authenticator = nkeyAuthenticator(new TextEncoder().encode(seed));
+  } else if (nonEmpty(o.userJwt)) {
+    opts.authenticator = jwtAuthenticator(o.userJwt.trim(), nonEmpty(o.userSeed) ? new TextEncoder().encode(o.userSeed.trim()) : undefined);
   }
+
+  // TLS: files are read here, so a missing one is named in one clear line before any connection is tried.
+  const tlsUrl = o.servers.split(',').some((part) => /^\s*tls:\/\//i.test(part));
+  const t = o.tls;
+  if (tlsUrl || nonEmpty(t?.cert) || nonEmpty(t?.key) || nonEmpty(t?.ca) || t?.handshakeFirst) {
+    if (nonEmpty(t?.cert) !== nonEmpty(t?.key)) {
+      throw new Error(nonEmpty(t?.cert) ? `a TLS client certificate needs its key: add --tlskey` : `a TLS client key needs its certificate: add --tlscert`);
+    }
+    opts.tls = {
+      ...(nonEmpty(t?.cert) ? { cert: readText(t.cert, 'TLS certificate') } : {}),
+      ...(nonEmpty(t?.key) ? { key: readText(t.key, 'TLS key') } : {}),
+      ...(nonEmpty(t?.ca) ? { ca: readText(t.ca, 'TLS CA file') } : {}),
+      ...(t?.handshakeFirst ? { handshakeFirst: true } : {}),
+    };
+  }
+  if (nonEmpty(o.inboxPrefix)) opts.inboxPrefix = o.inboxPrefix;
   return opts;
+}
+
+function readText(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new Error(`cannot read ${what} ${file}: ${code}`);
+  }
+}
+
+/** How a message names the JetStream asked for: `domain "hub"`, `API prefix "$JS.hub.API"`, or undefined for the default. */
+export function jsRoute(o: KvConnectOptions): string | undefined {
+  if (nonEmpty(o.jsDomain)) return `domain "${o.jsDomain}"`;
+  if (nonEmpty(o.jsApiPrefix)) return `API prefix "${o.jsApiPrefix}"`;
+  return undefined;
+}
+
+/** Options for nc.jetstream() / nc.jetstreamManager(): the request timeout, and the domain or API prefix if set. */
+export function jetstreamOptions(o: KvConnectOptions): JetStreamOptions {
+  const js: JetStreamOptions = { timeout: Math.max(1, o.timeoutMs) };
+  if (nonEmpty(o.jsDomain)) js.domain = o.jsDomain;
+  else if (nonEmpty(o.jsApiPrefix)) js.apiPrefix = o.jsApiPrefix;
+  return js;
 }
 
 // ---------------------------------------------------------------- errors
@@ -147,6 +207,10 @@ export interface NatsErrorContext {
   phase: NatsPhase;
   bucket?: string;
   credsFile?: string;
+  /** Whether peer-audit asked for TLS, and with a client certificate: picks the hint for handshake failures. */
+  tls?: 'no-client-cert' | 'client-cert';
+  /** The JetStream domain or API prefix asked for, if any: "no responders" then means that one does not answer. */
+  jsRoute?: string;
 }
 
 /** An error whose message is already the one line to show. */
@@ -190,6 +254,22 @@ export function describeNatsError(err: unknown, ctx: NatsErrorContext): string {
     return oneLine(`revision conflict on ${url}: the key changed since it was read (${e.api_error?.description ?? message})`);
   }
   switch (code) {
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'UNABLE_TO_GET_ISSUER_CERT':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'CERT_SIGNATURE_FAILURE':
+      return `the TLS certificate of NATS at ${url} is not signed by a CA this machine trusts (${code}): pass the CA that signed it with --tlsca (or "ca" in the NATS context)`;
+    case 'CERT_HAS_EXPIRED':
+    case 'CERT_NOT_YET_VALID':
+      return `the TLS certificate of NATS at ${url} is not valid now (${code}): check the server certificate and this machine's clock`;
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return oneLine(`the TLS certificate of NATS at ${url} is not for this host (${message}): connect by a name the certificate lists`);
+    case 'SERVER_OPT_NA':
+      return message === 'tls'
+        ? `NATS at ${url} does not offer TLS, but TLS was asked for (a tls:// URL, --tlsca/--tlscert/--tlskey/--tlsfirst, or cert/key/ca in the NATS context)`
+        : oneLine(`NATS at ${url} does not support ${message}`);
     case 'CONNECTION_REFUSED':
     case 'ECONNREFUSED':
       return `cannot reach NATS at ${url}: connection refused (is nats-server running? set --server or NATS_URL)`;
@@ -200,6 +280,9 @@ export function describeNatsError(err: unknown, ctx: NatsErrorContext): string {
       return `cannot resolve host ${host} for NATS at ${url} (set --server or NATS_URL)`;
     }
     case 'TIMEOUT':
+      if (phase === 'connect' && ctx.tls === 'no-client-cert') {
+        return `no NATS answer from ${url} within ${timeoutMs} ms (a server that requires a TLS client certificate can do this: --tlscert and --tlskey)`;
+      }
       return phase === 'connect'
         ? `no NATS answer from ${url} within ${timeoutMs} ms`
         : `NATS request timed out after ${timeoutMs} ms`;
@@ -215,23 +298,41 @@ export function describeNatsError(err: unknown, ctx: NatsErrorContext): string {
         ? `the creds file ${ctx.credsFile} is not valid NATS credentials (bad creds)`
         : `NATS credentials for ${url} are malformed (bad creds): check --creds`;
     case 'PERMISSIONS_VIOLATION':
-      return `no permission to use the JetStream API on ${url}`;
+      return `no permission to use the JetStream API on ${url}: the NATS user needs publish permission on $JS.API.> (or use other credentials)`;
     case '503':
+      if (ctx.jsRoute && phase !== 'write') return `no JetStream answered on ${url} for ${ctx.jsRoute}: check --js-domain / --js-api-prefix (or the NATS context's jetstream_domain)`;
       return phase === 'jetstream' || phase === 'connect'
-        ? `JetStream is not enabled on ${url}`
+        ? `JetStream is not enabled on ${url}: start nats-server with -js (or a jetstream {} block in its configuration)`
         : `JetStream on ${url} did not answer (no responders)`;
     case 'CONNECTION_CLOSED':
     case 'CONNECTION_DRAINING':
     case 'DISCONNECT':
     case 'ECONNRESET':
     case 'EPIPE':
+      if (phase === 'connect' && ctx.tls) return tlsRejected(url, ctx.tls);
+      if (phase === 'connect') {
+        return `NATS at ${url} closed the connection while connecting (a server that requires TLS client certificates does this: --tlscert, --tlskey, --tlsca)`;
+      }
       return `NATS connection to ${url} closed before the ${phase === 'write' ? 'write' : 'read'} finished`;
     default:
+      // The server's TLS alert when it refuses the client's certificate (or its absence); the name varies with the TLS version.
+      if (phase === 'connect' && ctx.tls && /^ERR_SSL_.*ALERT_(BAD_CERTIFICATE|CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE|UNKNOWN_CA|CERTIFICATE_UNKNOWN)$/.test(code)) {
+        return `${tlsRejected(url, ctx.tls)} [${code}]`;
+      }
+      if (code.startsWith('ERR_SSL_')) {
+        return oneLine(`the TLS handshake with NATS at ${url} failed (${code}): check --tlscert/--tlskey/--tlsca`);
+      }
       break;
   }
   const chained = typeof e.chainedError?.code === 'string' ? e.chainedError.code : '';
   const suffix = code && code !== message ? ` (${code})` : chained ? ` (${chained})` : '';
   return oneLine(`NATS error at ${url}: ${message}${suffix}`);
+}
+
+function tlsRejected(url: string, tls: 'no-client-cert' | 'client-cert'): string {
+  return tls === 'no-client-cert'
+    ? `NATS at ${url} closed the connection during the TLS handshake: it requires a client certificate (--tlscert and --tlskey, or cert/key in the NATS context)`
+    : `NATS at ${url} closed the connection during the TLS handshake: it did not accept the client certificate (is it signed by a CA the server trusts, and still valid?)`;
 }
 
 function timeoutError(): Error {
@@ -240,13 +341,20 @@ function timeoutError(): Error {
 
 // ---------------------------------------------------------------- connect
 
+function tlsHint(o: KvConnectOptions): NatsErrorContext['tls'] {
+  const t = o.tls;
+  if (nonEmpty(t?.cert)) return 'client-cert';
+  if (nonEmpty(t?.ca) || t?.handshakeFirst || /(^|,)\s*tls:\/\//i.test(o.servers)) return 'no-client-cert';
+  return undefined;
+}
+
 /**
  * Connect with the project's options. Returns within about timeoutMs per server + 1 s, whatever the peer does.
  * Throws a NatsSourceError whose message is the one line to show.
  */
 export async function connectNats(o: KvConnectOptions): Promise<NatsConnection> {
   const url = displayServers(o.servers);
-  const ctx: NatsErrorContext = { url, timeoutMs: o.timeoutMs, phase: 'connect', credsFile: o.credsFile };
+  const ctx: NatsErrorContext = { url, timeoutMs: o.timeoutMs, phase: 'connect', credsFile: o.credsFile, tls: tlsHint(o) };
   let copts: ConnectionOptions;
   try {
     copts = natsConnectionOptions(o);
@@ -312,19 +420,40 @@ function failure(o: KvConnectOptions, url: string, error: string): { data: KvDat
   };
 }
 
-export async function readKvLive(o: KvConnectOptions): Promise<{ data: KvData; report: SourceReport }> {
+/** Values are copied into shared slabs: one allocation per megabyte instead of one per revision. */
+const SLAB_BYTES = 1 << 20;
+let slab = new Uint8Array(0);
+let slabUsed = 0;
+
+function copyValue(v: Uint8Array): Uint8Array {
+  if (v.length > SLAB_BYTES / 8) return new Uint8Array(v);
+  if (slabUsed + v.length > slab.length) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const view = slab.subarray(slabUsed, slabUsed + v.length);
+  view.set(v);
+  slabUsed += v.length;
+  return view;
+}
+
+/** `progress`, when given, counts keys and revisions as they arrive (for a progress line). */
+export async function readKvLive(
+  o: KvConnectOptions,
+  progress?: { keys: number; revisions: number },
+): Promise<{ data: KvData; report: SourceReport }> {
   const url = displayServers(o.servers);
   if (!BUCKET_NAME.test(o.bucket)) {
     return failure(o, url, `invalid bucket name "${o.bucket}" (allowed: letters, digits, "-" and "_")`);
   }
-  const ctx: NatsErrorContext = { url, timeoutMs: o.timeoutMs, phase: 'connect', bucket: o.bucket, credsFile: o.credsFile };
+  const ctx: NatsErrorContext = { url, timeoutMs: o.timeoutMs, phase: 'connect', bucket: o.bucket, credsFile: o.credsFile, tls: tlsHint(o), jsRoute: jsRoute(o) };
 
   let nc: NatsConnection | undefined;
   try {
     nc = await connectNats(o);
 
     ctx.phase = 'jetstream';
-    const js = nc.jetstream({ timeout: Math.max(1, o.timeoutMs) });
+    const js = nc.jetstream(jetstreamOptions(o));
     const kv = await js.views.kv(o.bucket, { bindOnly: true });
 
     ctx.phase = 'bucket';
@@ -341,35 +470,38 @@ export async function readKvLive(o: KvConnectOptions): Promise<{ data: KvData; r
     const keys = new Map<string, KvRevision[]>();
     let revisions = 0;
     let bytes = 0;
-    const seen = new Set<number>();
+    // Entries come in stream order: anything at or below the last revision is a redelivery after an ordered-consumer reset.
+    let lastRevision = 0;
 
     if (st.values > 0) {
       ctx.phase = 'read';
       const it: QueuedIterator<KvEntry> = await kv.history({ key: '>' });
-      // history() ends by itself once the consumer has caught up; a stalled consumer must not hang us.
-      let idle: NodeJS.Timeout | undefined;
-      const arm = () => {
-        clearTimeout(idle);
-        idle = setTimeout(() => it.stop(timeoutError()), Math.max(1, o.timeoutMs));
-      };
-      arm();
+      // history() ends by itself once the consumer has caught up; a stalled consumer must not hang us. One timer
+      // checks for silence (re-arming a timer per entry costs more than reading the entry).
+      const limit = Math.max(1, o.timeoutMs);
+      let heard = Date.now();
+      const idle = setInterval(() => {
+        if (Date.now() - heard >= limit) it.stop(timeoutError());
+      }, Math.max(1, Math.min(250, Math.floor(limit / 4))));
       try {
         for await (const e of it) {
-          arm();
-          if (seen.has(e.revision)) continue; // redelivery after an ordered-consumer reset
-          seen.add(e.revision);
+          heard = Date.now();
+          if (e.revision <= lastRevision) continue;
+          lastRevision = e.revision;
           let list = keys.get(e.key);
           if (!list) {
             list = [];
             keys.set(e.key, list);
+            if (progress) progress.keys++;
           }
-          const value = new Uint8Array(e.value); // copy: the client may reuse its buffer
+          const value = copyValue(e.value); // copy: the client may reuse its buffer
           list.push({ key: e.key, revision: e.revision, operation: e.operation, created: e.created.toISOString(), value });
           revisions += 1;
+          if (progress) progress.revisions++;
           bytes += value.length;
         }
       } finally {
-        clearTimeout(idle);
+        clearInterval(idle);
       }
       // The iterator also ends quietly when the connection drops: that is an incomplete read, not a clean one.
       if (nc.isClosed()) {

@@ -2,10 +2,11 @@
 // subagent records of each spawn attributed to it across every layout Claude Code has used:
 // inline sidechains (≤2.0.27), sibling agent-<id>.jsonl (2.0.28–2.1.1), <session>/subagents/ (2.1.2+),
 // agent_progress mirrors (2.1.x), and `claude -p --output-format stream-json` output.
-import { existsSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import fg from 'fast-glob';
 import type {
   Actor,
@@ -22,7 +23,20 @@ import type {
   ToolCall,
   ToolResult,
 } from '../model/types.js';
-import { forEachLine, parseJsonLine, type JsonRecord, type ParsedLine, type RawLine } from './jsonl-lines.js';
+import { isUtf8 } from 'node:buffer';
+import {
+  decodeBounded,
+  decodeValue,
+  type CutPolicy,
+  forEachLine,
+  KeyTable,
+  Members,
+  parseJsonLine,
+  scanObject,
+  type JsonRecord,
+  type ParsedLine,
+  type RawLine,
+} from './jsonl-lines.js';
 import { displayPath } from './paths.js';
 
 const TEXT_MAX = 4000;
@@ -42,7 +56,19 @@ const EXTRACTED_TYPES = new Set(['user', 'assistant', 'progress', 'result', 'sys
 
 // ---------------------------------------------------------------- public API
 
-export async function readLogs(patterns: string[], projectRoot: string): Promise<{ data: LogData; report: SourceReport }> {
+/** Counters readLogs advances as it reads (for a progress line). */
+export interface LogProgress {
+  files: number;
+  filesTotal: number;
+  bytes: number;
+  bytesTotal: number;
+}
+
+export async function readLogs(
+  patterns: string[],
+  projectRoot: string,
+  progress: LogProgress = { files: 0, filesTotal: 0, bytes: 0, bytesTotal: 0 },
+): Promise<{ data: LogData; report: SourceReport }> {
   const report: SourceReport = {
     kind: 'logs',
     ref: patterns.join(', '),
@@ -56,23 +82,42 @@ export async function readLogs(patterns: string[], projectRoot: string): Promise
     report.problems.push({ where, reason });
   };
 
-  const files = await expandPatterns(patterns, fail);
-  const parsed: ParsedFile[] = [];
-  for (const abs of files) {
-    report.stats.files++;
+  const files = await expandPatterns(patterns, fail, (abs, reason) => report.problems.push({ where: displayPath(abs, projectRoot), reason }));
+  const stats = await mapConcurrent(files, 16, (abs) => stat(abs).catch((err: unknown) => ({ err })));
+  progress.filesTotal += files.length;
+  for (const st of stats) if (!('err' in st)) progress.bytesTotal += st.size;
+  const outcomes = new Array<FileOutcome>(files.length);
+  const jobs: ParseJob[] = [];
+  // A file reached by more than one path (a symbolic link, a link loop) is read once, by its shortest path.
+  const readAs = new Map<string, number>();
+  stats.forEach((st, i) => {
+    if ('err' in st) return;
+    const j = readAs.get(`${st.dev}:${st.ino}`);
+    if (j === undefined || files[i].length < files[j].length) readAs.set(`${st.dev}:${st.ino}`, i);
+  });
+  files.forEach((abs, index) => {
+    const st = stats[index];
     const role = classifyFile(abs);
-    if (role.kind === 'ignored') {
+    if (role.kind === 'ignored') outcomes[index] = { kind: 'ignored', bytes: 'err' in st ? 0 : st.size };
+    else if ('err' in st) outcomes[index] = { kind: 'failed', display: displayPath(abs, projectRoot), code: errorCode(st.err) };
+    else if (readAs.get(`${st.dev}:${st.ino}`) !== index) {
+      outcomes[index] = { kind: 'ignored', bytes: 0 };
+      report.problems.push({ where: displayPath(abs, projectRoot), reason: `the same file as ${displayPath(files[readAs.get(`${st.dev}:${st.ino}`)!], projectRoot)}, read once` });
+    } else jobs.push({ index, abs, display: displayPath(abs, projectRoot), role, mtimeMs: st.mtimeMs, size: st.size });
+  });
+  progress.files += files.length - jobs.length;
+  await parseJobs(jobs, outcomes, progress);
+  const parsed: ParsedFile[] = [];
+  for (const outcome of outcomes) {
+    report.stats.files++;
+    if (outcome.kind === 'ignored') {
       report.stats.ignoredFiles++;
-      report.stats.bytes += fileSize(abs);
-      continue;
-    }
-    const display = displayPath(abs, projectRoot);
-    try {
-      const file = await parseFile(abs, display, role);
-      parsed.push(file);
-      addFileStats(report, file);
-    } catch (err) {
-      fail(display, `cannot read ${display}: ${errorCode(err)}`);
+      report.stats.bytes += outcome.bytes;
+    } else if (outcome.kind === 'parsed') {
+      parsed.push(outcome.file);
+      addFileStats(report, outcome.file);
+    } else {
+      fail(outcome.display, `cannot read ${outcome.display}: ${outcome.code}`);
     }
   }
 
@@ -85,6 +130,131 @@ export async function readLogs(patterns: string[], projectRoot: string): Promise
     report.error = errors.length > 1 ? `${errors[0]} (and ${errors.length - 1} more)` : errors[0];
   }
   return { data: { sessions }, report };
+}
+
+/** Files read at the same time by one thread, so reading one overlaps with splitting and decoding another. */
+const READ_CONCURRENCY = 4;
+/** Below this many bytes of transcripts, starting threads costs more than it saves. */
+const THREADS_FROM_BYTES = 48 * 1024 * 1024;
+
+interface ParseJob {
+  index: number;
+  abs: string;
+  display: string;
+  role: FileRole;
+  mtimeMs: number;
+  size: number;
+}
+
+async function parseJob(job: ParseJob, onBytes?: (n: number) => void): Promise<FileOutcome> {
+  try {
+    return { kind: 'parsed', file: await parseFile(job.abs, job.display, job.role, job.mtimeMs, onBytes) };
+  } catch (err) {
+    return { kind: 'failed', display: job.display, code: errorCode(err) };
+  }
+}
+
+/**
+ * How many worker threads parse transcripts beside this one: PEER_AUDIT_LOG_THREADS if set (0: none), else one
+ * per further core (at most 3) for large inputs. Workers run the compiled module; from sources (tests) none.
+ */
+function logThreads(bytes: number): number {
+  if (!import.meta.url.endsWith('.js')) return 0;
+  const forced = process.env.PEER_AUDIT_LOG_THREADS;
+  if (forced !== undefined && forced.trim() !== '' && Number.isInteger(Number(forced))) return Math.max(0, Math.min(16, Number(forced)));
+  return bytes >= THREADS_FROM_BYTES ? Math.min(os.availableParallelism() - 1, 3) : 0;
+}
+
+/** Parses every job into outcomes[job.index]: in worker threads when that pays, else here; either way the same result. */
+async function parseJobs(jobs: ParseJob[], outcomes: FileOutcome[], progress: LogProgress): Promise<void> {
+  const onBytes = (n: number): void => {
+    progress.bytes += n;
+  };
+  const threads = Math.min(logThreads(jobs.reduce((n, j) => n + j.size, 0)), jobs.length);
+  // Largest files first, so no thread is left with one big file at the end.
+  const queue = threads === 0 ? [...jobs] : [...jobs].sort((a, b) => b.size - a.size || a.index - b.index);
+  // This thread takes files from the same queue as the workers (while it is not busy with other sources).
+  const here = async (): Promise<void> => {
+    for (let job = queue.shift(); job; job = queue.shift()) {
+      outcomes[job.index] = await parseJob(job, onBytes);
+      progress.files++;
+    }
+  };
+  const orphaned: ParseJob[] = [];
+  await Promise.all([
+    ...Array.from({ length: READ_CONCURRENCY }, here),
+    ...Array.from({ length: threads }, async () => {
+      const inFlight = new Map<number, ParseJob>();
+      let worker: Worker;
+      try {
+        worker = new Worker(new URL(import.meta.url), { workerData: { [WORKER_FLAG]: true } });
+      } catch {
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        const feed = (): void => {
+          const job = queue.shift();
+          if (!job) {
+            if (inFlight.size === 0) resolve();
+            return;
+          }
+          inFlight.set(job.index, job);
+          worker.postMessage(job);
+        };
+        worker.on('message', (msg: WorkerMessage) => {
+          if (msg.kind === 'bytes') return onBytes(msg.bytes);
+          outcomes[msg.index] = msg.outcome;
+          progress.files++;
+          inFlight.delete(msg.index);
+          feed();
+        });
+        // A thread that cannot start or dies leaves its files to this one.
+        const lost = (): void => {
+          orphaned.push(...inFlight.values());
+          inFlight.clear();
+          resolve();
+        };
+        worker.on('error', lost);
+        worker.on('exit', lost);
+        feed();
+        feed();
+      });
+      worker.removeAllListeners('exit');
+      await worker.terminate();
+    }),
+  ]);
+  // The files of a thread that died.
+  queue.push(...orphaned);
+  await here();
+}
+
+const WORKER_FLAG = 'peerAuditLogWorker';
+
+type WorkerMessage = { kind: 'bytes'; bytes: number } | { kind: 'done'; index: number; outcome: FileOutcome };
+
+// Inside a parsing thread: parse the files the main thread sends, report bytes as they are read.
+if (!isMainThread && (workerData as Record<string, unknown> | null)?.[WORKER_FLAG] === true && parentPort) {
+  const port = parentPort;
+  port.on('message', (job: ParseJob) => {
+    void parseJob(job, (bytes) => port.postMessage({ kind: 'bytes', bytes } satisfies WorkerMessage)).then((outcome) =>
+      port.postMessage({ kind: 'done', index: job.index, outcome } satisfies WorkerMessage),
+    );
+  });
+}
+
+type FileOutcome = { kind: 'ignored'; bytes: number } | { kind: 'parsed'; file: ParsedFile } | { kind: 'failed'; display: string; code: string };
+
+async function mapConcurrent<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
 
 /** Claude Code's log folders for a project: <config>/projects/<absolute path with every non-alphanumeric char as '-'>. */
@@ -100,7 +270,11 @@ export function defaultLogDirs(projectRoot: string): string[] {
 
 // ---------------------------------------------------------------- finding files
 
-async function expandPatterns(patterns: string[], fail: (where: string, reason: string) => void): Promise<string[]> {
+async function expandPatterns(
+  patterns: string[],
+  fail: (where: string, reason: string) => void,
+  skip: (abs: string, reason: string) => void,
+): Promise<string[]> {
   const found = new Set<string>();
   for (const pattern of patterns) {
     const abs = path.resolve(process.cwd(), pattern);
@@ -108,7 +282,8 @@ async function expandPatterns(patterns: string[], fail: (where: string, reason: 
     try {
       const st = await stat(abs);
       if (!st.isDirectory()) {
-        found.add(abs);
+        if (st.isFile()) found.add(abs);
+        else fail(pattern, `cannot read ${pattern}: ${notOpened(st)}`);
         continue;
       }
       isDir = true;
@@ -124,9 +299,11 @@ async function expandPatterns(patterns: string[], fail: (where: string, reason: 
       }
     }
     try {
-      const matches = isDir
-        ? await fg('**/*.jsonl', { cwd: abs, absolute: true, dot: true, onlyFiles: true })
-        : await fg(pattern.split(path.sep).join('/'), { cwd: process.cwd(), absolute: true, dot: true, onlyFiles: true });
+      const entries = isDir
+        ? await fg('**/*.jsonl', { cwd: abs, absolute: true, dot: true, onlyFiles: false, objectMode: true })
+        : await fg(pattern.split(path.sep).join('/'), { cwd: process.cwd(), absolute: true, dot: true, onlyFiles: false, objectMode: true });
+      for (const e of entries) if (!e.dirent.isFile() && !e.dirent.isDirectory()) skip(path.resolve(e.path), notOpened(e.dirent));
+      const matches = entries.filter((e) => e.dirent.isFile()).map((e) => e.path);
       // Sidecars are read next to their agent file, never as logs.
       const logs = matches.filter((m) => !m.endsWith('.meta.json'));
       if (logs.length === 0) fail(pattern, `no log files matched ${pattern}`);
@@ -136,6 +313,12 @@ async function expandPatterns(patterns: string[], fail: (where: string, reason: 
     }
   }
   return [...found].sort();
+}
+
+/** Why a path that is not a regular file is left alone: a FIFO would block the read, a device never ends. */
+function notOpened(st: { isFIFO(): boolean; isSocket(): boolean; isSymbolicLink(): boolean }): string {
+  const what = st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : st.isSymbolicLink() ? 'a symbolic link that leads nowhere (a loop or a missing target)' : 'a device';
+  return `${what}, not opened`;
 }
 
 type FileRole =
@@ -197,7 +380,24 @@ interface LinkUnit {
   uuid?: string;
 }
 
-type Unit = EventUnit | ResultUnit | LinkUnit;
+/**
+ * An agent_progress copy of a subagent record. Its events are made only when they are needed (no subagent
+ * file stands in for the spawn, or a call is still without a result): until then only where its data sits.
+ */
+interface MirrorUnit {
+  kind: 'mirror';
+  spawnId: string;
+  line: number;
+  uuid?: string;
+  /** The progress record's own timestamp. */
+  timestamp?: string;
+  /** Byte range of `data` in the file. */
+  at?: { offset: number; length: number };
+  /** `data` itself, when the line was parsed whole. */
+  data?: JsonRecord;
+}
+
+type Unit = EventUnit | ResultUnit | LinkUnit | MirrorUnit;
 
 interface ChainRoot {
   id: string;
@@ -238,10 +438,9 @@ interface ParsedFile {
   meta?: AgentMeta;
 }
 
-async function parseFile(abs: string, display: string, role: FileRole): Promise<ParsedFile> {
-  const st = await stat(abs);
-  const parser = new FileParser(abs, display, role, st.mtimeMs);
-  const { bytes, lines } = await forEachLine(abs, (l) => parser.line(l));
+async function parseFile(abs: string, display: string, role: FileRole, mtimeMs: number, onBytes?: (n: number) => void): Promise<ParsedFile> {
+  const parser = new FileParser(abs, display, role, mtimeMs);
+  const { bytes, lines } = await forEachLine(abs, (l) => parser.line(l), onBytes);
   const file = parser.file;
   file.bytes = bytes;
   file.lines = lines;
@@ -264,6 +463,10 @@ class FileParser {
   readonly file: ParsedFile;
   private formatKnown = false;
   private readonly chainOf = new Map<string, string>();
+  /** File offset of the first byte of the line being read. */
+  private lineStart = 0;
+  /** PEER_AUDIT_LOG_FAST_PATH=0 parses every line whole (to compare the two paths). */
+  private readonly fastPath = process.env.PEER_AUDIT_LOG_FAST_PATH !== '0';
 
   constructor(abs: string, display: string, role: FileRole, mtimeMs: number) {
     this.file = {
@@ -286,6 +489,26 @@ class FileParser {
   }
 
   line(l: RawLine): void {
+    const b = l.bytes;
+    this.lineStart = l.start;
+    // Well-formed lines (nearly all) take the fast path; anything else is parsed whole so the problem can be named.
+    if (this.fastPath && b.indexOf(0) === -1 && isUtf8(b)) {
+      let rec: JsonRecord | undefined;
+      try {
+        rec = readRecord(b);
+      } catch {
+        rec = undefined;
+      }
+      if (rec) {
+        this.file.records++;
+        try {
+          this.record(rec, l.line);
+        } catch (err) {
+          this.corrupt(l, `unreadable record: ${err instanceof Error ? err.message : String(err)}`, '');
+        }
+        return;
+      }
+    }
     let parsed: ParsedLine;
     try {
       parsed = parseJsonLine(l.bytes, l.terminated);
@@ -463,12 +686,21 @@ class FileParser {
     if (!isObj(data) || data.type !== 'agent_progress' || !spawnId) return;
     const agentId = str(data.agentId);
     if (agentId) this.file.units.push({ kind: 'link', spawnId, agentId, uuid });
+    const unit: MirrorUnit = { kind: 'mirror', spawnId, line, uuid, timestamp: str(rec.timestamp) };
+    if (data instanceof DeferredData) unit.at = { offset: this.lineStart + data.start, length: data.end - data.start };
+    else unit.data = data;
+    this.file.units.push(unit);
+  }
+
+  /** The units an agent_progress record's data yields: what progress() would have made of it at once. */
+  mirrorUnits(unit: MirrorUnit, data: JsonRecord): Unit[] {
     const inner = data.message;
-    if (!isObj(inner)) return;
-    const ref = this.ref(line, uuid, str(inner.timestamp) ?? str(rec.timestamp));
-    const local = { spawnId };
+    if (!isObj(inner)) return [];
+    const ref = this.ref(unit.line, unit.uuid, str(inner.timestamp) ?? unit.timestamp);
+    const local = { spawnId: unit.spawnId };
     if (inner.type === 'assistant') this.assistant(inner.message, local, ref, true);
     else if (inner.type === 'user') this.user(inner, local, ref, true);
+    return this.file.units;
   }
 
   private streamResult(rec: JsonRecord, ref: LogRef): void {
@@ -483,6 +715,177 @@ class FileParser {
     const agentId = str(rec.task_id);
     const spawnId = str(rec.tool_use_id);
     if (agentId && spawnId) this.file.units.push({ kind: 'link', spawnId, agentId, uuid });
+  }
+}
+
+// ---------------------------------------------------------------- reading only what the parser uses
+
+/** The top-level fields FileParser reads. Every other member of a record is located, checked and skipped. */
+const FIELDS = [
+  'type',
+  'subtype',
+  'uuid',
+  'parentUuid',
+  'timestamp',
+  'sessionId',
+  'session_id',
+  'version',
+  'claude_code_version',
+  'cwd',
+  'isSidechain',
+  'agentId',
+  'parent_tool_use_id',
+  'isMeta',
+  'isCompactSummary',
+  'isVisibleInTranscriptOnly',
+  'parentToolUseID',
+  'is_error',
+  'task_id',
+  'tool_use_id',
+  'result',
+  // Decoded only for the record types that use them:
+  'message',
+  'data',
+  'toolUseResult',
+  'tool_use_result',
+] as const;
+const FIELD_KEYS = new KeyTable(FIELDS);
+const F_MESSAGE = FIELDS.indexOf('message');
+const F_DATA = FIELDS.indexOf('data');
+const F_TOOL_USE_RESULT = FIELDS.indexOf('toolUseResult');
+const F_TOOL_USE_RESULT_STREAM = FIELDS.indexOf('tool_use_result');
+const NESTED_KEYS = new KeyTable(['type', 'agentId']);
+
+/**
+ * What FileParser reads of the strings in a message: these keys whole; `command` up to COMMAND_MAX characters;
+ * every other string (texts, results, prompts, descriptions, other tool input) up to TEXT_MAX at most.
+ */
+const WHOLE_STRINGS = ['id', 'name', 'type', 'tool_use_id', 'subagent_type', 'file_path', 'notebook_path', 'role', 'model', 'uuid', 'timestamp', 'agentId'];
+const CUT_KEYS = new KeyTable([...WHOLE_STRINGS, 'command']);
+const COMMAND_KEY = WHOLE_STRINGS.length;
+const MESSAGE_CUTS: CutPolicy = {
+  needFor(b, s, e) {
+    const id = CUT_KEYS.lookup(b, s, e);
+    if (id === -1) return TEXT_MAX + 1;
+    return id === COMMAND_KEY ? COMMAND_MAX + 1 : 0;
+  },
+  elementNeed: TEXT_MAX + 1,
+  needOf(key) {
+    if (key === 'command') return COMMAND_MAX + 1;
+    return key !== undefined && WHOLE_STRINGS.includes(key) ? 0 : TEXT_MAX + 1;
+  },
+};
+const topMembers = new Members();
+const nestedMembers = new Members();
+
+/**
+ * The record on a line, holding what FileParser reads and nothing else: envelope fields always; `message` for
+ * user and assistant records; `data` for agent_progress (for other progress records only its type);
+ * of toolUseResult only whether it is a string (kept), an object (only its agentId kept) or something else.
+ * Undefined when the line is not a well-formed object: the caller then parses it whole.
+ */
+function readRecord(b: Buffer): JsonRecord | undefined {
+  const m = topMembers;
+  if (!scanObject(b, m)) return undefined;
+  const rec: JsonRecord = {};
+  let message = -1;
+  let data = -1;
+  let toolUseResult = -1;
+  let toolUseResultStream = -1;
+  for (let i = 0; i < m.count; i++) {
+    const id = FIELD_KEYS.lookup(b, m.keyStart(i), m.keyEnd(i));
+    if (id === -2) return undefined;
+    if (id < 0) continue;
+    // A repeated key: the last one counts, as with JSON.parse.
+    if (id === F_MESSAGE) message = i;
+    else if (id === F_DATA) data = i;
+    else if (id === F_TOOL_USE_RESULT) toolUseResult = i;
+    else if (id === F_TOOL_USE_RESULT_STREAM) toolUseResultStream = i;
+    else rec[FIELDS[id]] = decodeValue(b, m.valueStart(i), m.valueEnd(i));
+  }
+  const type = rec.type;
+  if (type === 'user' || type === 'assistant') {
+    if (message >= 0) rec.message = decodeBounded(b, m, message, MESSAGE_CUTS);
+    if (type === 'user') {
+      if (toolUseResult >= 0) rec.toolUseResult = toolUseResultSummary(b, m.valueStart(toolUseResult), m.valueEnd(toolUseResult));
+      if (toolUseResultStream >= 0) {
+        rec.tool_use_result = toolUseResultSummary(b, m.valueStart(toolUseResultStream), m.valueEnd(toolUseResultStream));
+      }
+    }
+  } else if (type === 'progress' && data >= 0) {
+    rec.data = progressData(b, m.valueStart(data), m.valueEnd(data));
+  }
+  return rec;
+}
+
+/** A toolUseResult as far as it matters: a string whole, of an object only its agentId, any other value as a stand-in of its kind. */
+function toolUseResultSummary(b: Buffer, s: number, e: number): unknown {
+  const c = b[s];
+  if (c === 0x5b) return [];
+  if (c !== 0x7b) return decodeValue(b, s, e);
+  const m = nestedMembers;
+  if (!scanObject(b, m, s, e)) return decodeValue(b, s, e);
+  const out: JsonRecord = {};
+  for (let i = 0; i < m.count; i++) {
+    const id = NESTED_KEYS.lookup(b, m.keyStart(i), m.keyEnd(i));
+    if (id === -2) return decodeValue(b, s, e);
+    if (id === 1) out.agentId = decodeValue(b, m.valueStart(i), m.valueEnd(i));
+  }
+  return out;
+}
+
+/** agent_progress data not decoded yet: its agent id, and where it sits on the line. */
+class DeferredData {
+  readonly type = 'agent_progress';
+  constructor(
+    readonly agentId: unknown,
+    readonly start: number,
+    readonly end: number,
+  ) {}
+}
+
+/** A progress record's data: for agent_progress its agent id and place (see MirrorUnit), else only its type. */
+function progressData(b: Buffer, s: number, e: number): unknown {
+  if (b[s] !== 0x7b) return decodeValue(b, s, e);
+  const m = nestedMembers;
+  if (!scanObject(b, m, s, e)) return decodeValue(b, s, e);
+  let type: unknown;
+  let agentId: unknown;
+  for (let i = 0; i < m.count; i++) {
+    const id = NESTED_KEYS.lookup(b, m.keyStart(i), m.keyEnd(i));
+    if (id === -2) return decodeValue(b, s, e);
+    if (id === 0) type = decodeValue(b, m.valueStart(i), m.valueEnd(i));
+    else if (id === 1) agentId = decodeValue(b, m.valueStart(i), m.valueEnd(i));
+  }
+  return type === 'agent_progress' ? new DeferredData(agentId, s, e) : { type };
+}
+
+/** Decodes a deferred agent_progress record from its file; undefined when the file no longer holds it. */
+function readMirrorData(file: ParsedFile, unit: MirrorUnit): JsonRecord | undefined {
+  if (unit.data) return unit.data;
+  if (!unit.at) return undefined;
+  let fd: number | undefined;
+  try {
+    fd = openSync(file.abs, 'r');
+    const buf = Buffer.allocUnsafe(unit.at.length);
+    const n = readSync(fd, buf, 0, unit.at.length, unit.at.offset);
+    const value: unknown = JSON.parse(buf.toString('utf8', 0, n));
+    return isObj(value) ? value : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** The events and results of an agent_progress record, made the way FileParser would have made them. */
+function materialiseMirror(file: ParsedFile, unit: MirrorUnit): Unit[] {
+  const data = readMirrorData(file, unit);
+  if (!data) return [];
+  try {
+    return new FileParser(file.abs, file.path, file.role, file.mtimeMs).mirrorUnits(unit, data);
+  } catch {
+    return [];
   }
 }
 
@@ -627,7 +1030,8 @@ class SessionBuilder {
   private readonly calls = new Map<string, ToolCall | Spawn>();
   private readonly spawns = new Map<string, Spawn>();
   private readonly pendingResults: ResultUnit[] = [];
-  private readonly mirrorResults: ResultUnit[] = [];
+  /** agent_progress records, in read order, with the sequence number of their place. */
+  private readonly mirrors: Array<{ unit: MirrorUnit; file: ParsedFile; seq: number }> = [];
   private readonly files: ParsedFile[] = [];
   private seq = 0;
 
@@ -681,8 +1085,9 @@ class SessionBuilder {
         if (isChainActor(unit.local)) chained.push({ unit, seq: base + index });
         else this.addEvent(unit, unit.local === 'main' ? owner : unit.local, base + index);
       } else if (unit.kind === 'result') {
-        if (unit.mirror) this.mirrorResults.push(unit);
-        else this.attachResult(unit);
+        this.attachResult(unit);
+      } else if (unit.kind === 'mirror') {
+        this.mirrors.push({ unit, file, seq: base + index });
       } else links.push(unit);
     });
     for (const link of links) {
@@ -799,18 +1204,44 @@ class SessionBuilder {
       const t = this.spawns.get(spawnId)?.transcript;
       return t === 'sibling-file' || t === 'subagents-dir';
     };
-    const kept: Item[] = [];
-    for (const item of this.items) {
-      if (item.mirrorOf === undefined) kept.push(item);
-      else if (hasFile(item.mirrorOf)) continue;
-      else if (item.event.kind === 'tool' || item.event.kind === 'spawn') {
-        if (this.calls.has(item.event.id)) continue;
-        this.registerCall(item.event);
+    const kept: Item[] = [...this.items];
+    // In read order: a mirror's results, or (for a spawn with its own file) the mirror to read them from if needed.
+    const results: Array<ResultUnit | { unit: MirrorUnit; file: ParsedFile }> = [];
+    for (const mirror of this.mirrors) {
+      if (hasFile(mirror.unit.spawnId)) {
+        results.push(mirror);
+        continue;
+      }
+      for (const unit of materialiseMirror(mirror.file, mirror.unit)) {
+        if (unit.kind === 'result') results.push(unit);
+        if (unit.kind !== 'event') continue;
+        const item = this.mirrorItem(unit, mirror.seq);
+        if (item.event.kind === 'tool' || item.event.kind === 'spawn') {
+          if (this.calls.has(item.event.id)) continue;
+          this.registerCall(item.event);
+        }
         kept.push(this.markMirror(item));
-      } else kept.push(this.markMirror(item));
+      }
     }
     this.items = kept;
-    for (const unit of [...this.pendingResults.splice(0), ...this.mirrorResults]) this.attachResult(unit);
+    for (const unit of this.pendingResults.splice(0)) this.attachResult(unit);
+    // The first result wins: a mirror copy of a result can only matter to a call that is still without one.
+    const open = new Set([...this.calls.values()].filter((c) => !c.result).map((c) => c.id));
+    const attach = (unit: ResultUnit): void => {
+      this.attachResult(unit);
+      if (this.calls.get(unit.toolUseId)?.result) open.delete(unit.toolUseId);
+    };
+    for (const entry of results) {
+      if ('kind' in entry) attach(entry);
+      else if (open.size > 0) for (const unit of materialiseMirror(entry.file, entry.unit)) if (unit.kind === 'result') attach(unit);
+    }
+  }
+
+  private mirrorItem(unit: EventUnit, seq: number): Item {
+    const event = unit.event;
+    const local = unit.local as { spawnId: string };
+    if (event.kind !== 'result') event.actor = local;
+    return { event, seq, ms: toMs(event.ref.timestamp), mirrorOf: local.spawnId };
   }
 
   private markMirror(item: Item): Item {
@@ -911,14 +1342,6 @@ function toMs(iso: string | undefined): number | undefined {
 function errorCode(err: unknown): string {
   if (isObj(err) && typeof err.code === 'string') return err.code;
   return err instanceof Error ? err.message : String(err);
-}
-
-function fileSize(abs: string): number {
-  try {
-    return statSync(abs).size;
-  } catch {
-    return 0;
-  }
 }
 
 function isDirectory(p: string): boolean {

@@ -9,9 +9,9 @@
 //    "value_b64":"…","value":"<UTF-8 text, only when the bytes are valid UTF-8>"}
 // value_b64 is authoritative. A line with only "value" (hand-written fixtures) uses the UTF-8 bytes of "value".
 
+import { isUtf8 } from 'node:buffer';
 import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import type { BucketConfig, KvData, KvRevision, SourceProblem, SourceReport } from '../model/types.js';
 
@@ -200,6 +200,8 @@ export async function readSnapshot(file: string): Promise<{ data: KvData; report
   try {
     const st = await stat(file);
     if (st.isDirectory()) return fail(`cannot read snapshot ${file}: EISDIR`);
+    // A FIFO would block the open, a device would never end: only regular files are opened.
+    if (!st.isFile()) return fail(`cannot read snapshot ${file}: not a regular file`);
     fh = await open(file, 'r');
   } catch (err) {
     return fail(`cannot read snapshot ${file}: ${errCode(err)}`);
@@ -216,10 +218,15 @@ export async function readSnapshot(file: string): Promise<{ data: KvData; report
 
   const input = fh.createReadStream();
   try {
-    const rl = createInterface({ input, crlfDelay: Infinity });
-    for await (const rawLine of rl) {
+    // Lines are split on \n only, as the rest of peer-audit counts them: a stray \r does not shift line numbers.
+    for await (const rawLine of physicalLines(input)) {
       lineNo += 1;
-      let text = rawLine;
+      if (!isUtf8(rawLine) && headerSeen) {
+        problem(lineNo, 'corrupt entry: not UTF-8');
+        lost = true;
+        continue;
+      }
+      let text = rawLine.toString('utf8');
       if (lineNo === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
       text = text.trim();
 
@@ -318,6 +325,20 @@ export async function readSnapshot(file: string): Promise<{ data: KvData; report
   finish();
   if (lost) report.ok = false;
   return { data, report };
+
+  async function* physicalLines(stream: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    let pending: Buffer[] = [];
+    for await (const chunk of stream) {
+      let pos = 0;
+      for (let nl = chunk.indexOf(0x0a); nl >= 0; nl = chunk.indexOf(0x0a, pos)) {
+        yield Buffer.concat([...pending, chunk.subarray(pos, nl)]);
+        pending = [];
+        pos = nl + 1;
+      }
+      if (pos < chunk.length) pending.push(chunk.subarray(pos));
+    }
+    if (pending.length) yield Buffer.concat(pending);
+  }
 
   function finish(): void {
     for (const list of data.keys.values()) list.sort((a, b) => a.revision - b.revision);

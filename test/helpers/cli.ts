@@ -1,9 +1,13 @@
 // Runs the built CLI as a subprocess, the way users and CI run it.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 export const BIN = fileURLToPath(new URL('../../bin/peer-audit.js', import.meta.url));
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const EMPTY_CONFIG = mkdtempSync(path.join(os.tmpdir(), 'pa-xdg-'));
 
 export interface CliResult {
   code: number | null;
@@ -13,7 +17,8 @@ export interface CliResult {
 
 export function runCli(args: string[], opts: { cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const env = { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, NATS_URL: undefined, ...opts.env };
+    // A developer's own nats context or config must not leak into tests: point XDG at an empty folder.
+    const env = { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, NATS_URL: undefined, NATS_CONTEXT: undefined, XDG_CONFIG_HOME: EMPTY_CONFIG, ...opts.env };
     for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
     const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? REPO, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
 
 export interface StartNatsServerOptions {
   /** Enable JetStream (default true). */
@@ -18,6 +18,14 @@ export interface StartNatsServerOptions {
   configText?: string;
   /** Credentials for the readiness check when configText (not the flags above) sets up authorization. */
   readyAuth?: { user?: string; password?: string; token?: string };
+  /** TLS for client connections, added to the configuration file; verify: true requires a client certificate. */
+  tls?: { certFile: string; keyFile: string; caFile?: string; verify?: boolean };
+  /** More client options for the readiness check (a creds or nkey authenticator, TLS files), applied last. */
+  readyOptions?: Partial<ConnectionOptions>;
+  /** Client port (default: a random free one). With storeDir, a stopped server can be started again in its place. */
+  port?: number;
+  /** Store dir owned by the caller: used as is and kept on stop (default: a new temporary dir, removed on stop). */
+  storeDir?: string;
 }
 
 export interface NatsServerHandle {
@@ -61,15 +69,22 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export async function startNatsServer(opts: StartNatsServerOptions = {}): Promise<NatsServerHandle> {
   installExitHook();
   const jetstream = opts.jetstream ?? true;
-  const storeDir = await mkdtemp(join(tmpdir(), 'pa-nats-'));
+  const ownStore = opts.storeDir === undefined;
+  const storeDir = opts.storeDir ?? (await mkdtemp(join(tmpdir(), 'pa-nats-')));
   const args: string[] = [];
-  if (opts.configText !== undefined) {
+  if (opts.configText !== undefined || opts.tls !== undefined) {
     const conf = join(storeDir, 'server.conf');
-    await writeFile(conf, opts.configText);
+    let text = opts.configText ?? '';
+    if (opts.tls) {
+      const t = opts.tls;
+      const q = (p: string) => JSON.stringify(p);
+      text += `\ntls {\n  cert_file: ${q(t.certFile)}\n  key_file: ${q(t.keyFile)}\n${t.caFile ? `  ca_file: ${q(t.caFile)}\n` : ''}  verify: ${t.verify === true}\n  timeout: 5\n}\n`;
+    }
+    await writeFile(conf, text);
     args.push('-c', conf);
   }
   if (jetstream) args.push('-js', '-sd', storeDir);
-  args.push('-a', '127.0.0.1', '-p', '-1', '--ports_file_dir', storeDir);
+  args.push('-a', '127.0.0.1', '-p', opts.port !== undefined ? String(opts.port) : '-1', '--ports_file_dir', storeDir);
   if (opts.user !== undefined) args.push('--user', opts.user);
   if (opts.password !== undefined) args.push('--pass', opts.password);
   if (opts.token !== undefined) args.push('--auth', opts.token);
@@ -106,7 +121,7 @@ export async function startNatsServer(opts: StartNatsServerOptions = {}): Promis
       await exitPromise;
       clearTimeout(timer);
     }
-    await rm(storeDir, { recursive: true, force: true });
+    if (ownStore) await rm(storeDir, { recursive: true, force: true });
   };
 
   const fail = async (why: string): Promise<never> => {
@@ -124,7 +139,8 @@ export async function startNatsServer(opts: StartNatsServerOptions = {}): Promis
     if (exited) return fail(`exited with code ${child.exitCode ?? child.signalCode}`);
     if (Date.now() > deadline) return fail(`no ports file after ${START_TIMEOUT_MS} ms`);
     const names = await readdir(storeDir).catch(() => [] as string[]);
-    const portsFile = names.find((n) => /^nats-server_\d+\.ports$/.test(n));
+    // This process's file: a reused store dir may still hold an earlier server's.
+    const portsFile = names.find((n) => n === `nats-server_${child.pid}.ports`);
     if (portsFile) {
       try {
         const parsed = JSON.parse(await readFile(join(storeDir, portsFile), 'utf8')) as { nats?: string[] };
@@ -154,6 +170,7 @@ export async function startNatsServer(opts: StartNatsServerOptions = {}): Promis
         token: opts.readyAuth?.token ?? opts.token,
         reconnect: false,
         timeout: 1_000,
+        ...opts.readyOptions,
       });
       if (jetstream) {
         const jsm = await nc.jetstreamManager({ timeout: 1_000 });

@@ -90,9 +90,17 @@ describe('SIGKILL at random points', () => {
         env: { ...process.env, NO_COLOR: '1', PEER_AUDIT_FAULT_DELAY_MS: '60' },
         stdio: 'ignore',
       });
-      const exited = new Promise((res) => child.on('close', res));
-      // Spread the kills over the whole run: scan, journal, each write.
-      await new Promise((r) => setTimeout(r, 150 + ((i * 997) % 23) * 40));
+      let done = false;
+      const exited = new Promise((res) => child.on('close', res)).then(() => (done = true));
+      if (i % 4 === 0) {
+        // Some kills land early: during the scan, before anything is journaled.
+        await new Promise((r) => setTimeout(r, 40 + i * 5));
+      } else {
+        // The rest land inside the write phase, however loaded the machine is: wait for the journal, then
+        // kill somewhere in the ~500 ms the widened writes take.
+        while (!done && (await journalFiles(project)).length === 0) await new Promise((r) => setTimeout(r, 5));
+        await new Promise((r) => setTimeout(r, ((i * 997) % 23) * 22));
+      }
       child.kill('SIGKILL');
       await exited;
 

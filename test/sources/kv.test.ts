@@ -112,9 +112,9 @@ describe('natsConnectionOptions', () => {
       'bucket "b" does not exist on nats://h:1 (create it with: nats kv add b --history=50)',
     );
     expect(describeNatsError({ code: 'PERMISSIONS_VIOLATION', message: 'Permissions Violation for Publish to "$JS.API.INFO"' }, ctx)).toBe(
-      'no permission to use the JetStream API on nats://h:1',
+      'no permission to use the JetStream API on nats://h:1: the NATS user needs publish permission on $JS.API.> (or use other credentials)',
     );
-    expect(describeNatsError({ code: '503', message: '503' }, { ...ctx, phase: 'jetstream' })).toBe('JetStream is not enabled on nats://h:1');
+    expect(describeNatsError({ code: '503', message: '503' }, { ...ctx, phase: 'jetstream' })).toBe('JetStream is not enabled on nats://h:1: start nats-server with -js (or a jetstream {} block in its configuration)');
     expect(describeNatsError(new Error('odd\nthing'), ctx)).toBe('NATS error at nats://h:1: odd thing');
   });
 });
@@ -400,7 +400,7 @@ describe('readKvLive: connection failures', () => {
     try {
       const { report } = await readKvLive(opts(srv.url, { user: 'reader', password: 'readerpw' }));
       expect(report.ok).toBe(false);
-      expect(report.error).toBe(`no permission to use the JetStream API on ${srv.url}`);
+      expect(report.error).toBe(`no permission to use the JetStream API on ${srv.url}: the NATS user needs publish permission on $JS.API.> (or use other credentials)`);
     } finally {
       await srv.stop();
     }
@@ -411,7 +411,7 @@ describe('readKvLive: connection failures', () => {
     try {
       const { report } = await readKvLive(opts(srv.url));
       expect(report.ok).toBe(false);
-      expect(report.error).toBe(`JetStream is not enabled on ${srv.url}`);
+      expect(report.error).toBe(`JetStream is not enabled on ${srv.url}: start nats-server with -js (or a jetstream {} block in its configuration)`);
     } finally {
       await srv.stop();
     }

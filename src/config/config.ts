@@ -1,0 +1,265 @@
+// peer-audit.config.json: rule severities, rule options and source defaults for a project.
+//
+// Found by walking up from the current folder to the git root (the first folder holding `.git`; without git,
+// the filesystem root), or named with --config. Precedence: flags > environment > config > built-in defaults.
+// Relative paths in the file are relative to the file's folder, and that folder is the default project root.
+import { isUtf8 } from 'node:buffer';
+import { existsSync, promises as fs, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import type { Severity } from '../model/types.js';
+import { loadRules } from '../engine/registry.js';
+import { DEFAULT_RULE_OPTIONS } from '../engine/rule.js';
+import { DEFAULT_BUCKET, DEFAULT_SERVER } from '../commands/options.js';
+import { CliExit, ConfigError, closest } from './errors.js';
+import { BASELINE_FILE } from './baseline.js';
+
+export const CONFIG_FILE = 'peer-audit.config.json';
+export const SEVERITY_SETTINGS = ['off', 'info', 'warning', 'error'] as const;
+export type SeveritySetting = (typeof SEVERITY_SETTINGS)[number];
+
+const DURATION = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/;
+
+export const configSchema = z.strictObject({
+  $schema: z.string().optional(),
+  rules: z.record(z.string(), z.enum(SEVERITY_SETTINGS)).optional(),
+  ruleOptions: z
+    .strictObject({
+      staleAfter: z.string().regex(DURATION, { error: 'expected a duration such as 6h, 90m or 2d' }).optional(),
+      expectReplicas: z.number().int().min(1).optional(),
+      expectHistory: z.number().int().min(1).optional(),
+    })
+    .optional(),
+  sources: z
+    .strictObject({
+      server: z.string().min(1).optional(),
+      bucket: z.string().regex(/^[-\w]+$/, { error: 'expected a bucket name (letters, digits, "-" and "_")' }).optional(),
+      project: z.string().min(1).optional(),
+      specs: z.string().min(1).optional(),
+      logs: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
+    })
+    .optional(),
+});
+
+export type PeerAuditConfig = z.infer<typeof configSchema>;
+
+/** The config in use for this invocation. */
+export interface ActiveConfig {
+  /** Absolute path of the config file, if one is in use. */
+  file?: string;
+  /** Its folder: relative paths in it resolve here, and the baseline lives here. */
+  dir?: string;
+  config: PeerAuditConfig;
+  /** Rule severities from the config, for runRules' severityOverride. */
+  severities: Record<string, Severity | 'off'>;
+}
+
+let active: ActiveConfig = { config: {}, severities: {} };
+
+export function activeConfig(): ActiveConfig {
+  return active;
+}
+
+/** Where a path is shown in messages: relative to the current folder when that is shorter. */
+export function displayPath(file: string, cwd = process.cwd()): string {
+  const rel = path.relative(cwd, file);
+  return rel && rel.length < file.length ? rel : file;
+}
+
+/** Walk up from `start` to the git root (the first folder holding `.git`), else to the filesystem root. */
+export function findConfigFile(start: string): string | undefined {
+  let dir = path.resolve(start);
+  for (;;) {
+    const candidate = path.join(dir, CONFIG_FILE);
+    if (existsSync(candidate) && statSync(candidate).isFile()) return candidate;
+    if (existsSync(path.join(dir, '.git'))) return undefined;
+    const parent = path.dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+function describeInput(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'string') return `"${v.length > 40 ? `${v.slice(0, 40)}…` : v}"`;
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
+}
+
+/** Known setting names at each level, for "did you mean". */
+const KNOWN_KEYS: Record<string, string[]> = {
+  '': ['$schema', 'rules', 'ruleOptions', 'sources'],
+  ruleOptions: ['staleAfter', 'expectReplicas', 'expectHistory'],
+  sources: ['server', 'bucket', 'project', 'specs', 'logs'],
+};
+
+/** One line per problem: `<where>: <what>`. */
+export function describeIssues(issues: z.core.$ZodIssue[]): string[] {
+  const lines: string[] = [];
+  for (const issue of issues) {
+    const where = issue.path.map(String).join('.');
+    const at = (p: string) => (p ? `${p}: ` : '');
+    switch (issue.code) {
+      case 'invalid_value':
+        lines.push(`${at(where)}expected one of ${issue.values.map(String).join('|')}`);
+        break;
+      case 'invalid_type':
+        lines.push(`${at(where)}expected ${issue.expected === 'int' ? 'a whole number' : issue.expected}, got ${describeInput(issue.input)}`);
+        break;
+      case 'unrecognized_keys':
+        for (const k of issue.keys) {
+          const hint = closest(k, KNOWN_KEYS[where] ?? []);
+          lines.push(`${at(where ? `${where}.${k}` : k)}unknown setting${hint ? ` (did you mean ${hint}?)` : ''}`);
+        }
+        break;
+      case 'invalid_union':
+        lines.push(`${at(where)}expected a string or a list of strings`);
+        break;
+      case 'too_small':
+        lines.push(`${at(where)}${issue.origin === 'string' ? 'must not be empty' : `expected at least ${String(issue.minimum)}`}`);
+        break;
+      default:
+        lines.push(`${at(where)}${issue.message}`);
+    }
+  }
+  return lines;
+}
+
+/** Read and validate a config file. Throws ConfigError (exit 2) with the path and every problem. */
+export async function loadConfigFile(file: string, knownRuleIds: string[] | (() => Promise<string[]>)): Promise<PeerAuditConfig> {
+  const shown = displayPath(file);
+  const fail = (lines: string[]): never => {
+    throw new ConfigError(lines.map((l) => `${shown}: ${l}`).join('\n'));
+  };
+  let buf: Buffer;
+  try {
+    buf = await fs.readFile(file);
+  } catch (e) {
+    return fail([`cannot read the config file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`]);
+  }
+  if (!isUtf8(buf)) return fail(['not valid UTF-8']);
+  const text = buf.toString('utf8');
+  let json: unknown;
+  try {
+    json = JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (e) {
+    return fail([`not valid JSON: ${(e as Error).message.replace(/[\u0000-\u001f]+/g, ' ')}`]);
+  }
+  const parsed = configSchema.safeParse(json, { reportInput: true });
+  const lines = parsed.success ? [] : describeIssues(parsed.error.issues);
+  // Unknown rule ids are checked even when something else is wrong too: every problem in one go.
+  const rules = (json as { rules?: unknown } | null)?.rules;
+  const ids = rules !== null && typeof rules === 'object' && !Array.isArray(rules) ? Object.keys(rules) : [];
+  // The rule modules are loaded only when there are rule ids to check.
+  const ruleIds = ids.length === 0 ? [] : Array.isArray(knownRuleIds) ? knownRuleIds : await knownRuleIds();
+  for (const id of ids.filter((i) => !ruleIds.includes(i))) {
+    const hint = closest(id, ruleIds);
+    lines.push(`rules.${id}: unknown rule id${hint ? ` (did you mean ${hint}?)` : ''}; \`peer-audit rules\` lists them`);
+  }
+  if (lines.length > 0 || !parsed.success) return fail(lines.sort());
+  return parsed.data;
+}
+
+function expandHome(p: string): string {
+  return p === '~' ? os.homedir() : p.startsWith('~/') ? path.join(os.homedir(), p.slice(2)) : p;
+}
+
+function resolveFrom(dir: string, p: string): string {
+  const e = expandHome(p);
+  return path.isAbsolute(e) ? e : path.join(dir, e);
+}
+
+function camel(k: string): string {
+  return k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** The bits of the yargs instance the middleware reads: the options this command defines, and which took defaults. */
+interface YargsView {
+  parsed?: false | { defaulted?: Record<string, boolean> };
+  getOptions?: () => { key: Record<string, unknown> };
+}
+
+async function ruleIdsOf(): Promise<string[]> {
+  return (await loadRules()).map((r) => r.meta.id);
+}
+
+/** Whether a NATS context was chosen (flag or environment): it then outranks the config's server. */
+function contextChosen(argv: Record<string, unknown>): boolean {
+  if (argv.context === false) return false; // --no-context
+  return (typeof argv.context === 'string' && argv.context !== '') || Boolean(process.env.NATS_CONTEXT);
+}
+
+/**
+ * yargs middleware: find and validate the config, then fill in every option of the command that was not given
+ * on the command line (and not by the environment) from it. With --print-config, print the merged settings and
+ * end with exit 0.
+ */
+export async function configMiddleware(argv: Record<string, unknown>, yargsInstance: unknown): Promise<void> {
+  const y = yargsInstance as YargsView;
+  if (String(argv._ && (argv._ as unknown[])[0]) === 'completion') return;
+  const defaulted = (y.parsed && y.parsed.defaulted) || {};
+  const defined = new Set(Object.keys(y.getOptions?.().key ?? {}));
+  const given = (k: string) => argv[k] !== undefined && !defaulted[k];
+  const set = (k: string, v: unknown) => {
+    argv[k] = v;
+    argv[camel(k)] = v;
+  };
+
+  let file: string | undefined;
+  if (typeof argv.config === 'string' && argv.config !== '') {
+    file = path.resolve(argv.config);
+    if (!existsSync(file) || !statSync(file).isFile()) throw new ConfigError(`--config ${argv.config}: no such file`);
+  } else if (argv.config !== false) {
+    file = findConfigFile(process.cwd());
+  }
+  const config = file ? await loadConfigFile(file, ruleIdsOf) : {};
+  const dir = file ? path.dirname(file) : undefined;
+  const severities: Record<string, Severity | 'off'> = { ...(config.rules ?? {}) };
+  active = { file, dir, config, severities };
+
+  const src = config.sources ?? {};
+  const opt = config.ruleOptions ?? {};
+  const base = dir ?? process.cwd();
+  if (defined.has('server') && !given('server') && !process.env.NATS_URL && !contextChosen(argv) && src.server) set('server', src.server);
+  if (defined.has('bucket') && !given('bucket') && src.bucket) set('bucket', src.bucket);
+  if (defined.has('project') && !given('project') && (src.project || dir)) set('project', src.project ? resolveFrom(base, src.project) : dir);
+  if (defined.has('specs') && !given('specs') && src.specs) set('specs', resolveFrom(base, src.specs));
+  if (defined.has('logs') && !given('logs') && src.logs) set('logs', (Array.isArray(src.logs) ? src.logs : [src.logs]).map((g) => resolveFrom(base, g)));
+  if (defined.has('stale-after') && !given('stale-after') && opt.staleAfter) set('stale-after', opt.staleAfter);
+  if (defined.has('expect-replicas') && !given('expect-replicas') && opt.expectReplicas !== undefined) set('expect-replicas', opt.expectReplicas);
+  if (defined.has('expect-history') && !given('expect-history') && opt.expectHistory !== undefined) set('expect-history', opt.expectHistory);
+
+  if (argv['print-config']) {
+    const rules = await loadRules();
+    // For an option this command defines, argv already holds flag > config > default; for others, config > default.
+    const pick = <T>(k: string, fromConfig: T | undefined, fallback: T): T =>
+      defined.has(k) ? ((argv[k] as T | undefined) ?? fallback) : (fromConfig ?? fallback);
+    const project = path.resolve(pick<string>('project', src.project ? resolveFrom(base, src.project) : dir, '.'));
+    const server = given('server')
+      ? (argv.server as string)
+      : (process.env.NATS_URL ?? (contextChosen(argv) ? `(NATS context ${String(argv.context ?? process.env.NATS_CONTEXT)})` : (src.server ?? DEFAULT_SERVER)));
+    const logs = pick<unknown>('logs', src.logs ? (Array.isArray(src.logs) ? src.logs : [src.logs]).map((g) => resolveFrom(base, g)) : undefined, null);
+    const baselineArg = argv.baseline;
+    const merged = {
+      configFile: file ?? null,
+      rules: Object.fromEntries(rules.map((r) => [r.meta.id, severities[r.meta.id] ?? r.meta.severity])),
+      ruleOptions: {
+        staleAfter: pick('stale-after', opt.staleAfter, '6h'),
+        expectReplicas: pick('expect-replicas', opt.expectReplicas, DEFAULT_RULE_OPTIONS.expectReplicas),
+        expectHistory: pick('expect-history', opt.expectHistory, DEFAULT_RULE_OPTIONS.expectHistory),
+      },
+      sources: {
+        server,
+        bucket: pick('bucket', src.bucket, DEFAULT_BUCKET),
+        project,
+        specs: path.resolve(pick<string>('specs', src.specs ? resolveFrom(base, src.specs) : undefined, path.join(project, '.agent-os', 'specs'))),
+        // --no-logs arrives as [false].
+        logs: Array.isArray(logs) && logs.every((l) => l === false) ? false : logs,
+      },
+      baseline: baselineArg === false ? null : typeof baselineArg === 'string' ? path.resolve(baselineArg) : path.join(dir ?? project, BASELINE_FILE),
+    };
+    await new Promise<void>((resolve, reject) => process.stdout.write(`${JSON.stringify(merged, null, 2)}\n`, (e) => (e ? reject(e) : resolve())));
+    throw new CliExit(0);
+  }
+}

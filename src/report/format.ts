@@ -1,0 +1,41 @@
+// Every report format in one place. The scan result is masked (redactResult) here, before any formatter sees
+// it, so no format can print a secret the evidence held.
+import { Chalk, type ChalkInstance } from 'chalk';
+import type { Journal } from '../repair/journal.js';
+import { formatJson } from './json.js';
+import { formatMarkdown } from './markdown.js';
+import { redactResult } from './redact.js';
+import type { ScanResult } from './result.js';
+import { loadRuleDocs } from './rule-docs.js';
+import { formatSarif } from './sarif.js';
+import { formatStylish } from './stylish.js';
+
+export const REPORT_FORMATS = ['stylish', 'json', 'sarif', 'markdown'] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
+
+export interface RenderOptions {
+  /** Colour for stylish output (default: none). */
+  chalk?: ChalkInstance;
+  /** Stylish: errors only. */
+  quiet?: boolean;
+  /** Markdown: repair journals to show. */
+  journals?: { file: string; journal: Journal }[];
+  /** Markdown: the saved scan the report is rendered from. */
+  from?: string;
+  /** SARIF: project file for findings whose evidence names none (default README.md). */
+  fallbackAnchor?: string;
+}
+
+export async function renderReport(result: ScanResult, format: ReportFormat, opts: RenderOptions = {}): Promise<string> {
+  const safe = redactResult(result);
+  switch (format) {
+    case 'json':
+      return formatJson(safe);
+    case 'stylish':
+      return formatStylish(safe, { chalk: opts.chalk ?? new Chalk({ level: 0 }), quiet: opts.quiet });
+    case 'sarif':
+      return formatSarif(safe, { rules: await loadRuleDocs(), fallbackAnchor: opts.fallbackAnchor });
+    case 'markdown':
+      return formatMarkdown(safe, { rules: await loadRuleDocs(), journals: opts.journals, from: opts.from });
+  }
+}

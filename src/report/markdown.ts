@@ -1,0 +1,470 @@
+// The incident report a person reads: what was asked, what was claimed, what really happened, when, why,
+// what to do, what was repaired, and what the audit could and could not read. Rendered from the scan result
+// alone (plus rule docs and repair journals), so a saved JSON scan renders the same report later.
+import { createTwoFilesPatch } from 'diff';
+import type { Journal } from '../repair/journal.js';
+import { groupByCause, type CauseGroup } from './causes.js';
+import { formatLocation } from './location.js';
+import { redactText } from './redact.js';
+import type { CycleRecord, ReportedEvidence, ReportedFinding, RunRecord, ScanResult } from './result.js';
+import type { RuleDoc } from './rule-docs.js';
+import { escapeControl, excerptOf, mdCode, mdFence, mdInline } from './safe-text.js';
+import { describeSource } from './stylish.js';
+import { ganttBars, humanTime, mermaidGantt, timelineRows } from './timeline.js';
+
+export interface MarkdownOptions {
+  rules: Map<string, RuleDoc>;
+  /** Repair journals to show as "repairs applied". */
+  journals?: { file: string; journal: Journal }[];
+  /** The saved scan the report was rendered from, if any. */
+  from?: string;
+}
+
+const KIND = { kv: 'KV', file: 'file', log: 'log', bucket: 'bucket' } as const;
+const MAX_TABLE_ROWS = 400;
+const MAX_DIFF_LINES = 200;
+
+export function formatMarkdown(result: ScanResult, opts: MarkdownOptions): string {
+  const items = result.runs?.items ?? [];
+  const primary = primaryRun(result, items);
+  const cycleNo = primary ? primaryCycle(result, primary.run) : undefined;
+  const cycle = primary?.run.cycles.find((c) => c.number === cycleNo);
+  const summaries = new Map([...opts.rules].map(([id, d]) => [id, d.summary]));
+  const groups = groupByCause(result.findings, summaries);
+  const out: string[] = [];
+
+  // ------------------------------------------------------------ title and warning
+  const subject = primary ? (primary.run.spec ?? primary.run.keyPrefix ?? primary.run.id) : undefined;
+  out.push(
+    `# ${
+      result.findings.length === 0
+        ? `PEER audit: no problems found${subject ? ` in ${mdInline(subject)}` : ''}`
+        : `Incident report: ${mdInline(subject ?? 'PEER runs')}${cycleNo !== undefined ? `, cycle ${cycleNo}` : ''}`
+    }`,
+  );
+  out.push('');
+  if (!result.complete) {
+    out.push('> **⚠ Incomplete evidence.** Some of the evidence could not be read, so this report is not the whole story:');
+    out.push('>');
+    for (const r of result.incompleteReasons) out.push(`> - ${mdInline(r)}`);
+    out.push('');
+  }
+  const { errors, warnings, infos } = result.summary;
+  const total = errors + warnings + infos;
+  out.push(
+    `peer-audit ${mdInline(result.tool.version)} · scanned ${mdInline(humanTime(result.generatedAt))} UTC · project ${mdCode(result.projectRoot)} · bucket ${mdCode(result.bucket)} · ` +
+      `${total} problem${total === 1 ? '' : 's'} (${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}, ${infos} info)` +
+      (opts.from ? ` · rendered from the saved scan ${mdCode(opts.from)}` : ''),
+  );
+  out.push('');
+
+  // ------------------------------------------------------------ summary
+  out.push('## Summary', '');
+  out.push(...summary(result, groups, primary?.run, cycle, cycleNo).map((p) => `${p}\n`));
+
+  // ------------------------------------------------------------ timeline
+  out.push('## Timeline', '');
+  const timelineRuns = primary ? [primary.run, ...items.filter((r) => r !== primary.run && findingsOf(result, r).length > 0)] : [];
+  const drawn = timelineRuns.filter((r) => r.cycles.length > 0 || r.sessions.some((s) => s.events.length > 0));
+  if (!result.runs) {
+    out.push('This scan carries no run context (it was saved by an older peer-audit); scan again with this version for a timeline.', '');
+  } else if (drawn.length === 0) {
+    out.push('No KV state or transcript events with times were read for the runs with findings.', '');
+  }
+  for (const run of drawn) out.push(...timelineSection(run, drawn.length > 1));
+
+  // ------------------------------------------------------------ findings
+  out.push('## Findings by root cause', '');
+  if (groups.length === 0) out.push(result.complete ? 'No problems were found in the evidence read.' : 'No problems were found in the part of the evidence that could be read: this is **not** a clean result.', '');
+  else {
+    out.push(
+      `${groups.length} root cause${groups.length === 1 ? '' : 's'} explain the ${result.findings.length} finding${result.findings.length === 1 ? '' : 's'}: the findings under "Follows from it" are consequences of the one above them.`,
+      '',
+    );
+    for (const [i, g] of groups.entries()) {
+      const n = g.roots.length + g.follows.length;
+      out.push(`${i + 1}. [${mdInline(g.title)}](#${anchorSlug(`${i + 1}. ${g.title}`)}) — ${g.severity}, ${n} finding${n === 1 ? '' : 's'}`);
+    }
+    out.push('');
+  }
+  groups.forEach((g, i) => out.push(...groupSection(g, i + 1)));
+
+  // ------------------------------------------------------------ recommendations
+  out.push('## Recommendations', '');
+  const ruleOrder = [...new Set(groups.flatMap((g) => [...g.roots, ...g.follows].map((f) => f.ruleId)))];
+  if (ruleOrder.length === 0) out.push('Nothing to do.', '');
+  for (const id of ruleOrder) {
+    const doc = opts.rules.get(id);
+    const n = result.findings.filter((f) => f.ruleId === id).length;
+    out.push(`### ${mdInline(id)}`, '');
+    out.push(`${n} finding${n === 1 ? '' : 's'} · ${mdInline(doc?.summary ?? '')} · rule doc ${mdCode(doc?.docPath ?? `rules/${id}.md`)}`, '');
+    const todo = doc?.sections['What to do'];
+    // The advice comes from peer-audit's own rule documentation, which is Markdown written for this.
+    out.push(todo ? docLinks(todo) : 'This version of peer-audit has no documentation for this rule.', '');
+  }
+
+  // ------------------------------------------------------------ repairs
+  out.push('## Repairs applied', '');
+  out.push(...repairsSection(opts.journals ?? []));
+
+  // ------------------------------------------------------------ appendix
+  out.push('## Appendix: sources', '');
+  out.push(...sourcesSection(result, items));
+  return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+}
+
+// ---------------------------------------------------------------- which run, which cycle
+
+function findingsOf(result: ScanResult, run: RunRecord): ReportedFinding[] {
+  return result.findings.filter((f) => belongs(f, run));
+}
+
+function belongs(f: ReportedFinding, run: RunRecord): boolean {
+  const s = f.subject;
+  if (s.keyPrefix !== undefined) return run.keyPrefix === s.keyPrefix;
+  if (s.folder !== undefined && run.folders.some((x) => x.path === s.folder)) return true;
+  if (s.spec !== undefined && run.spec === s.spec) return true;
+  return s.session !== undefined && run.sessions.some((x) => x.id === s.session);
+}
+
+function primaryRun(result: ScanResult, items: RunRecord[]): { run: RunRecord } | undefined {
+  let best: { run: RunRecord; score: number } | undefined;
+  for (const run of items) {
+    const fs = findingsOf(result, run);
+    const score = fs.reduce((n, f) => n + (f.severity === 'error' ? 100 : f.severity === 'warning' ? 10 : 1), 0) + (run.keyPrefix ? 5 : 0) + (run.cycles.length > 0 ? 1 : 0);
+    if (fs.length > 0 && (!best || score > best.score)) best = { run, score };
+  }
+  if (best) return { run: best.run };
+  const withState = items.find((r) => r.cycles.length > 0) ?? items[0];
+  return withState ? { run: withState } : undefined;
+}
+
+/** The cycle the findings are most about (it may have no readable state), else the current or last cycle. */
+function primaryCycle(result: ScanResult, run: RunRecord): number | undefined {
+  const counts = new Map<number, number>();
+  for (const f of findingsOf(result, run)) if (f.subject.cycle !== undefined) counts.set(f.subject.cycle, (counts.get(f.subject.cycle) ?? 0) + (f.severity === 'error' ? 10 : 1));
+  const top = [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]?.[0];
+  return top ?? run.meta?.currentCycle ?? run.cycles.at(-1)?.number;
+}
+
+// ---------------------------------------------------------------- summary
+
+function summary(result: ScanResult, groups: CauseGroup[], run: RunRecord | undefined, cycle: CycleRecord | undefined, cycleNo: number | undefined): string[] {
+  const paras: string[] = [];
+  const sentences: string[] = [];
+  if (run?.request) sentences.push(`**Asked for:** “${mdInline(run.request.text)}” (${mdCode(formatLocation(run.request.location))}${run.request.location.timestamp ? `, ${mdInline(humanTime(run.request.location.timestamp))} UTC` : ''}).`);
+  else if (run) sentences.push('**Asked for:** no transcript of the request was read, so what the user asked for is not known.');
+
+  if (run && cycle) {
+    const what = cycle.instruction ? `${cycle.instruction} cycle ${cycle.number}` : `cycle ${cycle.number}`;
+    const claimsKv = [...new Set(cycle.claims.map((c) => c.excerpt))];
+    const metaClaim = cycle.metaEntry?.status && /^(complete|completed|done)$/i.test(cycle.metaEntry.status) ? `the meta marks it “${mdInline(cycle.metaEntry.status)}”` : undefined;
+    const ofCycle = run.sessions.filter((s) => !s.cycles || s.cycles.includes(cycle.number));
+    const logClaims = ofCycle.flatMap((s) => s.events.filter((e) => e.kind === 'claim'));
+    const parts: string[] = [];
+    if (claimsKv.length) parts.push(`the cycle state says ${claimsKv.slice(0, 3).map((c) => mdCode(c)).join(', ')}${claimsKv.length > 3 ? ` and ${claimsKv.length - 3} more` : ''}`);
+    if (metaClaim) parts.push(metaClaim);
+    if (logClaims.length) parts.push(`the transcript says ${logClaims.slice(0, 2).map((e) => `“${mdInline(e.text)}” (${mdCode(formatLocation(e.location))})`).join(' and ')}`);
+    sentences.push(parts.length ? `**Claimed:** ${what} finished — ${parts.join('; ')}.` : `**Claimed:** nothing in the state or the transcript claims that ${what} finished.`);
+
+    const spawned = new Set(ofCycle.flatMap((s) => s.events.filter((e) => e.kind === 'spawn' && e.phase).map((e) => e.phase!)));
+    const phaseText = cycle.phases.map((p) => {
+      if (p.status === 'completed') return `${p.name} completed${p.completedAt ? ` at ${humanTime(p.completedAt).slice(11)}` : ''}`;
+      if (p.status === 'absent') {
+        const laterRan = cycle.phases.slice(cycle.phases.indexOf(p) + 1).some((q) => q.status !== 'absent' && q.status !== 'pending');
+        const noSpawn = ofCycle.length > 0 && !spawned.has(p.name) ? `, and no ${agentOf(p.name)} was spawned` : '';
+        return `**${p.name} never ran** (no entry in any of the ${cycle.revisions.length} revisions${noSpawn})${laterRan ? ', yet the phases after it ran' : ''}`;
+      }
+      const laterRan = cycle.phases.slice(cycle.phases.indexOf(p) + 1).some((q) => q.status === 'completed' || q.status === 'running');
+      if (p.status === 'pending' && laterRan) return `**${p.name} never ran**: it is still ${mdCode(p.raw ?? p.status)}, yet the phases after it ran`;
+      return `${p.name} is ${mdInline(p.raw ?? p.status)}`;
+    });
+    const signals = [...new Set(cycle.signals.map((s) => s.what))];
+    sentences.push(
+      `**What really happened:** ${phaseText.join('; ')}.` +
+        (signals.length ? ` The state itself contradicts the claim: ${signals.slice(0, 4).map((s) => mdInline(s)).join('; ')}.` : ''),
+    );
+  }
+
+  if (run && !cycle && cycleNo !== undefined) {
+    const key = run.keyPrefix ? `${run.keyPrefix}.cycle.${cycleNo}` : `cycle ${cycleNo}`;
+    sentences.push(`**What really happened:** the state of cycle ${cycleNo} (${mdCode(key)}) could not be read as a cycle; the findings below say what the transcripts and the other keys show.`);
+  }
+  const missing = missingParts(result, run);
+  if (missing.length) sentences.push(`**Missing or damaged:** ${missing.join('; ')}.`);
+  if (sentences.length) paras.push(sentences.map((x) => `- ${x}`).join('\n'));
+
+  if (run) for (const f of run.folders) paras.push(folderSentence(f, run));
+
+  const failed = run ? run.sessions.flatMap((s) => s.events.filter((e) => e.kind === 'failed-call')) : [];
+  if (failed.length) {
+    const shown = failed
+      .slice(0, 4)
+      .map((e) => `${mdCode(formatLocation(e.location))} “${mdInline(e.text)}”${e.retriedAt ? ` (succeeded on retry at ${mdCode(formatLocation(e.retriedAt))})` : ' (never retried)'}`);
+    paras.push(`**Failed calls in the transcript:** ${failed.length}: ${shown.join('; ')}${failed.length > 4 ? `; and ${failed.length - 4} more (see the timeline)` : ''}.`);
+  }
+
+  const others = (result.runs?.items ?? []).filter((r) => r !== run && findingsOf(result, r).length > 0);
+  if (others.length) {
+    paras.push(
+      `**Also affected:** ${others
+        .map((r) => {
+          const fs = findingsOf(result, r);
+          return `${mdCode(r.keyPrefix ?? r.folders[0]?.path ?? r.id)} (${[...new Set(fs.map((f) => f.ruleId))].join(', ')})`;
+        })
+        .join('; ')}.`,
+    );
+  }
+  const { errors, warnings, infos, redacted } = result.summary;
+  paras.push(
+    `peer-audit found ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'} and ${infos} info finding${infos === 1 ? '' : 's'}, explained by ${groups.length} root cause${groups.length === 1 ? '' : 's'} (below).` +
+      (redacted ? ` ${redacted} secret${redacted === 1 ? ' was' : 's were'} masked in the quoted evidence.` : ''),
+  );
+  return paras;
+}
+
+function agentOf(phase: string): string {
+  return { plan: 'peer-planner', execute: 'peer-executor', express: 'peer-express', review: 'peer-review' }[phase] ?? phase;
+}
+
+/** What the run lacks, in a few words per finding kind. */
+function missingParts(result: ScanResult, run: RunRecord | undefined): string[] {
+  const out: string[] = [];
+  const fs = run ? findingsOf(result, run) : result.findings;
+  const by = (id: string) => fs.filter((f) => f.ruleId === id);
+  for (const f of by('missing-execute-phase')) out.push(`the execute phase of cycle ${f.subject.cycle ?? '?'}`);
+  for (const f of by('missing-tasks-md')) out.push(`${mdCode('tasks.md')} in ${mdCode(f.subject.folder ?? folderOfEvidence(f) ?? '?')}`);
+  for (const f of by('missing-spec-file')) out.push(mdInline(lowerFirst(f.message.replace(/\.\s*$/, ''))));
+  const residue = by('heredoc-artifact').map((f) => f.evidence.find((e) => e.location.kind === 'file')?.location).filter((l) => l?.kind === 'file');
+  if (residue.length) out.push(`heredoc residue ${mdCode('EOF < /dev/null')} at ${residue.map((l) => mdCode(formatLocation(l!))).join(' and ')}`);
+  for (const f of by('truncated-file')) out.push(mdInline(lowerFirst(f.message.replace(/\.\s*$/, ''))));
+  return out;
+}
+
+/** "The technical spec …" → "the technical spec …" (a clause inside a sentence); paths and names stay as they are. */
+function lowerFirst(s: string): string {
+  return /^[A-Z][a-z]/.test(s) ? s.charAt(0).toLowerCase() + s.slice(1) : s;
+}
+
+function folderOfEvidence(f: ReportedFinding): string | undefined {
+  const l = f.evidence.find((e) => e.location.kind === 'file')?.location;
+  return l?.kind === 'file' ? l.path : undefined;
+}
+
+function folderSentence(f: RunRecord['folders'][number], run: RunRecord): string {
+  const files = f.files.map((x) => `${mdCode(x.path.slice(f.path.length + 1))} (${x.lines} line${x.lines === 1 ? '' : 's'}${x.endsWithNewline ? '' : ', no final newline'})`);
+  const tasks = f.tasks ? `${mdCode('tasks.md')} has ${f.tasks.checked} of ${f.tasks.total} boxes checked` : `there is **no ${mdCode('tasks.md')}**`;
+  return `**Spec folder** ${mdCode(f.path)}${run.spec ? ` (spec ${mdCode(run.spec)})` : ''}: ${files.join(', ') || 'no files'}; ${tasks}.`;
+}
+
+// ---------------------------------------------------------------- timeline
+
+function timelineSection(run: RunRecord, many: boolean): string[] {
+  const out: string[] = [];
+  const name = run.keyPrefix ?? run.folders[0]?.path ?? run.id;
+  out.push(`### ${mdInline(name)}`, '');
+  const gantt = mermaidGantt(`${run.spec ?? name} (UTC)`, ganttBars(run));
+  if (gantt) out.push(mdFence(gantt, 'mermaid'), '');
+  for (const c of run.cycles) {
+    out.push(`Cycle ${c.number}${c.instruction ? ` (${mdInline(c.instruction)})` : ''}, ${mdCode(`${c.key}@${c.revision}`)}, status ${mdCode(c.status ?? '—')}${c.progress !== undefined ? `, progress ${c.progress}%` : ''}:`, '');
+    out.push('| Phase | Status | Started | Completed | First recorded | Recorded complete |', '|---|---|---|---|---|---|');
+    for (const p of c.phases) {
+      out.push(
+        `| ${p.name} | ${p.status === 'absent' ? '**absent**' : mdInline(p.raw ?? p.status)} | ${mdInline(humanTime(p.startedAt))} | ${mdInline(humanTime(p.completedAt))} | ${
+          p.firstRevision ? `revision ${p.firstRevision.revision}, ${mdInline(humanTime(p.firstRevision.created))}` : '—'
+        } | ${p.completedRevision ? `revision ${p.completedRevision.revision}, ${mdInline(humanTime(p.completedRevision.created))}` : '—'} |`,
+      );
+    }
+    out.push('');
+  }
+  const rows = timelineRows(run);
+  if (rows.length) {
+    out.push(`${many ? 'Events' : 'Every event'}, in time order (UTC):`, '');
+    out.push('| Time (UTC) | Source | What happened | Where |', '|---|---|---|---|');
+    for (const r of rows.slice(0, MAX_TABLE_ROWS)) out.push(`| ${mdInline(humanTime(r.at))} | ${r.source} | ${mdInline(r.what)} | ${mdCode(r.where, true)} |`);
+    if (rows.length > MAX_TABLE_ROWS) out.push(`| … | | ${rows.length - MAX_TABLE_ROWS} more events left out | |`);
+    out.push('');
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- findings
+
+function groupSection(g: CauseGroup, n: number): string[] {
+  const out: string[] = [];
+  out.push(`### ${n}. ${mdInline(g.title)}`, '');
+  if (g.roots.length === 1) out.push(...findingBlock(g.roots[0]));
+  else {
+    out.push(`The same failure in ${g.roots.length} places:`, '');
+    g.roots.forEach((f, k) => out.push(`#### ${n}.${k + 1} ${mdInline(f.ruleId)} (${f.severity})`, '', ...findingBlock(f)));
+  }
+  if (g.follows.length) {
+    out.push(`**Follows from it** (${g.follows.length}): ${g.follows.map((f) => mdCode(f.ruleId)).join(', ')}.`, '');
+    for (const f of g.follows) {
+      out.push(`#### ${n}. → ${mdInline(f.ruleId)} (${f.severity})`, '');
+      out.push(...findingBlock(f));
+    }
+  }
+  return out;
+}
+
+function findingBlock(f: ReportedFinding): string[] {
+  const out: string[] = [];
+  const s = f.subject;
+  const where = [s.keyPrefix && mdCode(s.keyPrefix), s.cycle !== undefined && `cycle ${s.cycle}`, !s.keyPrefix && s.folder && mdCode(s.folder), !s.keyPrefix && !s.folder && s.session && `session ${mdCode(s.session)}`]
+    .filter(Boolean)
+    .join(' · ');
+  out.push(`${mdCode(f.ruleId)} · **${f.severity}**${where ? ` · ${where}` : ''} · fingerprint ${mdCode(f.fingerprint)}`, '');
+  out.push(mdInline(f.message, true), '');
+  f.evidence.forEach((e, i) => out.push(...evidenceBlock(e, i + 1)));
+  return out;
+}
+
+function evidenceBlock(e: ReportedEvidence, i: number): string[] {
+  const out: string[] = [];
+  const l = e.location;
+  const when = l.kind === 'log' && l.timestamp ? ` · ${mdInline(humanTime(l.timestamp))} UTC` : '';
+  out.push(`**Evidence ${i}** · ${KIND[l.kind]} ${mdCode(formatLocation(l))}${when}${e.note ? ` — ${mdInline(e.note)}` : ''}${e.redacted ? ' · *secret masked*' : ''}`, '');
+  const ctx = e.context;
+  if (ctx?.lines) {
+    const target = l.kind === 'file' ? (l.line ?? -1) : -1;
+    const end = l.kind === 'file' ? (l.endLine ?? target) : target;
+    const width = String(ctx.lines.start + ctx.lines.text.length - 1).length;
+    out.push(
+      mdFence(
+        ctx.lines.text.map((t, k) => {
+          const no = ctx.lines!.start + k;
+          return `${no >= target && no <= end ? '>' : ' '} ${String(no).padStart(width)} | ${t}`;
+        }),
+      ),
+      '',
+    );
+  } else if (e.excerpt) {
+    out.push(mdFence(e.excerpt), '');
+  }
+  if (ctx?.json) {
+    const p = ctx.json.pointer || '/';
+    const same = l.kind === 'kv' && (l.pointer ?? '') === ctx.json.pointer;
+    out.push(`${same ? 'The value' : `Nothing is at ${mdCode(l.kind === 'kv' ? (l.pointer ?? '') : '')}; the value at ${mdCode(p)} instead`}${l.kind === 'kv' ? `, at revision ${l.revision}` : ''}${ctx.json.truncated ? ' (cut short)' : ''}:`, '');
+    out.push(mdFence(ctx.json.text, ctx.json.truncated ? 'text' : 'json'), '');
+  }
+  return out;
+}
+
+/** Rule docs link to each other relatively (`[x](x.md)`); in a report placed anywhere those links break, so name the doc. */
+function docLinks(markdown: string): string {
+  return markdown.replace(/\[([^\]]+)\]\(([a-z0-9-]+\.md)\)/g, (_all, label: string, file: string) => `${label} (\`rules/${file}\`)`);
+}
+
+/** GitHub's heading anchor: lower case, punctuation dropped, spaces to hyphens. */
+function anchorSlug(heading: string): string {
+  return heading
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .trim()
+    .replace(/\s/g, '-');
+}
+
+// ---------------------------------------------------------------- repairs
+
+function repairsSection(journals: { file: string; journal: Journal }[]): string[] {
+  if (journals.length === 0) return ['No repair journals were given (`--journal FILE`), so no repairs are shown.', ''];
+  const out: string[] = [];
+  for (const { file, journal: j } of journals) {
+    const clean = (s: string) => redactText(s).text;
+    out.push(`### ${mdInline(j.command)} ${mdCode(j.id)}`, '');
+    out.push(
+      `Journal ${mdCode(file)} · ${mdInline(humanTime(j.createdAt))} UTC · by ${mdInline(clean(j.actor))} · reason “${mdInline(clean(j.reason))}” · bucket ${mdCode(j.bucket)}${j.server ? ` on ${mdCode(clean(j.server))}` : ''}`,
+      '',
+    );
+    const applied = j.changes.filter((c) => c.status === 'applied').length;
+    out.push(`${j.changes.length} change${j.changes.length === 1 ? '' : 's'}, ${applied} applied.`, '');
+    out.push('| # | Target | Status | Revision | Rules | Why |', '|---|---|---|---|---|---|');
+    j.changes.forEach((c, i) => {
+      const target = c.kind === 'kv' ? c.key : c.path;
+      const rev = c.kind === 'kv' ? `${c.revisionSeen} → ${c.revisionWritten ?? '—'}${c.revisionRestored ? ` (restored as ${c.revisionRestored})` : ''}` : 'file';
+      out.push(`| ${i + 1} | ${mdCode(target, true)} | ${c.status}${c.error ? `: ${mdInline(clean(c.error))}` : ''} | ${mdInline(rev)} | ${mdInline(c.rules.join(', '))} | ${mdInline(clean(c.why.join('; ')))} |`);
+    });
+    out.push('');
+    j.changes.forEach((c, i) => {
+      const target = c.kind === 'kv' ? c.key : c.path;
+      const before = c.before_b64 === null ? '' : readable(c.before_b64);
+      const after = readable(c.after_b64);
+      const patch = createTwoFilesPatch(`${target} (before)`, `${target} (after)`, before, after, undefined, undefined, { context: 3 })
+        .split('\n')
+        .slice(2)
+        .map((x) => clean(x));
+      const cut = patch.length > MAX_DIFF_LINES;
+      out.push(`Change ${i + 1}, ${mdCode(target)}${c.kind === 'kv' && c.before_b64 === null ? ' (new key)' : ''}: before → after${cut ? ` (first ${MAX_DIFF_LINES} lines)` : ''}:`, '');
+      out.push(mdFence(cut ? patch.slice(0, MAX_DIFF_LINES) : patch, 'diff'), '');
+    });
+  }
+  return out;
+}
+
+/** Journal bytes as text to diff: pretty JSON when it parses, else the text, else a note. */
+function readable(b64: string): string {
+  const bytes = Buffer.from(b64, 'base64');
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return `(${bytes.length} bytes, not UTF-8)\n`;
+  }
+  try {
+    return `${JSON.stringify(JSON.parse(text), null, 2)}\n`;
+  } catch {
+    return text.endsWith('\n') ? text : `${text}\n`;
+  }
+}
+
+// ---------------------------------------------------------------- sources
+
+function sourcesSection(result: ScanResult, items: RunRecord[]): string[] {
+  const out: string[] = [];
+  out.push('What was read:', '');
+  out.push('| Source | Ref | Status | What was read | Problems |', '|---|---|---|---|---|');
+  for (const s of result.sources) {
+    const stats = Object.entries(s.stats)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(', ');
+    out.push(`| ${s.kind} | ${mdCode(s.ref, true)} | ${s.ok ? 'read' : `**failed**${s.error ? `: ${mdInline(s.error)}` : ''}`} | ${mdInline(stats || '—')} | ${s.problems.length} |`);
+  }
+  if (result.sources.length === 0) out.push('| — | | | nothing was read | |');
+  out.push('');
+  if (!result.complete) {
+    out.push('What could not be read:', '');
+    for (const r of result.incompleteReasons) out.push(`- ${mdInline(r)}`);
+    out.push('');
+  }
+  const problems = result.sources.flatMap((s) => s.problems.map((p) => ({ s, p })));
+  if (problems.length) {
+    out.push('Skipped as unreadable (corrupt lines and files): what they held is not in this report.', '');
+    for (const { s, p } of problems.slice(0, 100)) out.push(`- ${s.kind} ${mdCode(`${p.where}${p.line !== undefined ? `:${p.line}` : ''}`)} — ${mdInline(p.reason)}`);
+    if (problems.length > 100) out.push(`- … and ${problems.length - 100} more`);
+    out.push('');
+  }
+  const sessions = items.flatMap((r) => r.sessions);
+  const seen = new Set<string>();
+  const uniq = sessions.filter((s) => !seen.has(s.id) && seen.add(s.id));
+  if (uniq.length) {
+    out.push('Transcripts:', '');
+    for (const s of uniq) {
+      out.push(
+        `- session ${mdCode(s.id)}: ${mdCode(s.mainFile)}${s.files > 1 ? ` and ${s.files - 1} subagent file${s.files === 2 ? '' : 's'}` : ''}, ${mdInline(humanTime(s.firstTimestamp))} to ${mdInline(humanTime(s.lastTimestamp))} UTC` +
+          `${s.version ? `, Claude Code ${mdInline(s.version)}` : ''}${s.corruptLines ? `, ${s.corruptLines} corrupt line${s.corruptLines === 1 ? '' : 's'}` : ''}${s.truncatedTail ? ', cut off at the end' : ''}` +
+          `${s.eventsOmitted ? `, ${s.eventsOmitted} key events left out of this report` : ''}`,
+      );
+    }
+    out.push('');
+  }
+  const keys = items.flatMap((r) => [...(r.meta ? [{ key: r.meta.key, revs: r.meta.revisions.length, last: r.meta.revision }] : []), ...r.cycles.map((c) => ({ key: c.key, revs: c.revisions.length, last: c.revision }))]);
+  if (keys.length) {
+    out.push('KV keys:', '');
+    for (const k of keys) out.push(`- ${mdCode(k.key)}: ${k.revs} revision${k.revs === 1 ? '' : 's'} retained, latest ${k.last}`);
+    out.push('');
+  }
+  out.push(`In one line: ${mdInline(result.sources.map((s) => escapeControl(describeSource(s))).join(' · ') || 'nothing was read')}.`, '');
+  if (result.summary.redacted) out.push(`${result.summary.redacted} secret${result.summary.redacted === 1 ? ' was' : 's were'} masked (${mdCode('[REDACTED:…]')}) before this report was written.`, '');
+  return out.map((l) => (l.length > 20000 ? excerptOf(l, 20000) : l));
+}

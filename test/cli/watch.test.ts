@@ -1,0 +1,238 @@
+// `peer-audit watch` against a live bucket being written to: a real nats-server, the built CLI as a subprocess,
+// a v2 cycle written step by step, a server restart in the middle, and Ctrl-C at the end.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type KV, type NatsConnection } from 'nats';
+import { BIN, runCli } from '../helpers/cli.js';
+import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.js';
+
+const BUCKET = 'agent-os-peer-state';
+
+interface Line {
+  event: string;
+  key?: string;
+  revision?: number;
+  operation?: string;
+  ruleId?: string;
+  severity?: string;
+  fingerprint?: string;
+  initial?: boolean;
+  message?: string;
+  present?: number;
+  keys?: number;
+}
+
+/** A running `peer-audit watch`, with everything it printed so far. */
+class Watcher {
+  readonly child: ChildProcess;
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<number | null>;
+  constructor(args: string[], cwd: string) {
+    this.child = spawn(process.execPath, [BIN, 'watch', ...args], {
+      cwd,
+      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, NATS_URL: undefined },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child.stdout!.on('data', (d) => (this.stdout += d));
+    this.child.stderr!.on('data', (d) => (this.stderr += d));
+    this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
+  }
+  get lines(): Line[] {
+    return this.stdout
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as Line);
+  }
+  get findings(): Line[] {
+    return this.lines.filter((l) => l.event === 'finding');
+  }
+  async until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
+    const end = Date.now() + ms;
+    while (!ok()) {
+      if (Date.now() > end) throw new Error(`watch: no ${what} within ${ms} ms\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
+      if (this.child.exitCode !== null) throw new Error(`watch exited (${this.child.exitCode}) waiting for ${what}\nstderr:\n${this.stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  stop(signal: NodeJS.Signals = 'SIGINT'): Promise<number | null> {
+    this.child.kill(signal);
+    return this.exited;
+  }
+}
+
+/** A v2 unified cycle value as the PEER agents write it, times from now. */
+function v2(prefix: string, n: number, status: string, currentPhase: string, phases: Record<string, 'pending' | 'completed'>, extra: Record<string, unknown> = {}) {
+  const now = new Date().toISOString();
+  return JSON.stringify({
+    version: 1,
+    cycle_id: `${prefix}.cycle.${n}`,
+    metadata: { instruction_name: 'create-spec', spec_name: prefix.replace(/^peer\.spec\./, ''), key_prefix: prefix, cycle_number: n, created_at: now, updated_at: now, status, current_phase: currentPhase, ...extra },
+    context: { peer_mode: 'new', spec_aware: true, user_requirements: 'Add an audit log' },
+    phases: Object.fromEntries(
+      Object.entries(phases).map(([p, s]) => [p, s === 'completed' ? { status: s, started_at: now, completed_at: now, output: { summary: `${p} done` } } : { status: s }]),
+    ),
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('watch: a live bucket being written to', () => {
+  let storeDir: string;
+  let cwd: string;
+  let server: NatsServerHandle;
+  let nc: NatsConnection;
+  let kv: KV;
+  let json: Watcher;
+  let stylish: Watcher;
+  const watchers: Watcher[] = [];
+  const PREFIX = 'peer.spec.audit-log';
+  const KEY = `${PREFIX}.cycle.1`;
+  const revs: Record<string, number> = {};
+
+  const client = async () => {
+    nc = await connect({ servers: `127.0.0.1:${server.port}`, reconnect: false, timeout: 5_000 });
+    kv = await nc.jetstream().views.kv(BUCKET, { history: 50, replicas: 1 });
+  };
+
+  beforeAll(async () => {
+    storeDir = await fs.mkdtemp(path.join(os.tmpdir(), 'pa-watch-store-'));
+    cwd = await fs.mkdtemp(path.join(os.tmpdir(), 'pa-watch-'));
+    await fs.mkdir(path.join(cwd, '.git'));
+    server = await startNatsServer({ storeDir });
+    await client();
+    // A run that went wrong before the watch started: already true, so not reported as new.
+    await kv.put('peer.spec.old-run.cycle.1', v2('peer.spec.old-run', 1, 'COMPLETED', 'review', { plan: 'completed', execute: 'pending', express: 'completed', review: 'completed' }));
+    await kv.put('peer.spec.old-run.cycle.current', '1');
+  });
+
+  afterAll(async () => {
+    for (const w of watchers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
+    if (nc && !nc.isClosed()) await nc.close();
+    await server?.stop();
+    await fs.rm(storeDir, { recursive: true, force: true });
+  });
+
+  it('starts from the current values: what is already true is counted, not printed', async () => {
+    json = new Watcher(['--server', server.url, '--format', 'json'], cwd);
+    stylish = new Watcher(['--server', server.url, '--spec', 'audit-log', '--settle', '0'], cwd);
+    watchers.push(json, stylish);
+    await json.until('watching line', () => json.lines.some((l) => l.event === 'watching'));
+    await json.until('start notice', () => /watching/.test(json.stderr));
+    const w = json.lines[0];
+    expect(w).toMatchObject({ event: 'watching', keys: 2, revision: 2 });
+    expect(w.present).toBeGreaterThanOrEqual(3); // false-success, missing-execute-phase, phase-order-violation, …
+    expect(json.findings).toEqual([]);
+    expect(json.stderr).toMatch(/^peer-audit: watching agent-os-peer-state on nats:\/\/127\.0\.0\.1:\d+: 2 keys at revision 2, \d+ findings already true/);
+    await stylish.until('start notice', () => /watching/.test(stylish.stderr));
+    expect(stylish.stderr).toMatch(/\(peer\.spec\.audit-log\.>\): 0 keys at revision 2, 0 findings already true\./);
+  });
+
+  it('a healthy start prints nothing: INITIALIZED, the counter, plan completed (the settle time hides the moment in between)', async () => {
+    revs.init = await kv.put(KEY, v2(PREFIX, 1, 'INITIALIZED', 'plan', { plan: 'pending', execute: 'pending', express: 'pending', review: 'pending' }));
+    revs.counter = await kv.put(`${PREFIX}.cycle.current`, '1');
+    revs.plan = await kv.put(KEY, v2(PREFIX, 1, 'EXECUTING', 'execute', { plan: 'completed', execute: 'pending', express: 'pending', review: 'pending' }));
+    await sleep(2_000); // longer than the settle time
+    expect(json.findings).toEqual([]);
+    // With --settle 0 the moment between the cycle write and the counter write is printed: what settling is for.
+    expect(stylish.stdout.match(/^ {2}(error|warning|info) +\S+/gm)).toEqual(['  warning  state-inconsistency']);
+    expect(stylish.stdout).toContain(`${KEY}@${revs.init}\n`);
+  });
+
+  it('express completed while execute is pending: missing-execute-phase and phase-order-violation, with that key and revision', async () => {
+    revs.express = await kv.put(KEY, v2(PREFIX, 1, 'REVIEWING', 'review', { plan: 'completed', execute: 'pending', express: 'completed', review: 'pending' }));
+    await json.until('findings for the express write', () => json.findings.length >= 2);
+    await sleep(1_500);
+    expect(json.findings.map((l) => [l.ruleId, l.key, l.revision, l.severity])).toEqual([
+      ['missing-execute-phase', KEY, revs.express, 'error'],
+      ['phase-order-violation', KEY, revs.express, 'error'],
+    ]);
+    expect(json.findings[0].message).toMatch(/^Cycle 1 went past the execute phase but execute is pending: express ran/);
+    // The same in stylish, for one spec, printed at once (--settle 0).
+    await stylish.until('stylish findings', () => /phase-order-violation/.test(stylish.stdout));
+    expect(stylish.stdout).toMatch(new RegExp(`^\\d\\d:\\d\\d:\\d\\d  ${KEY.replace(/\./g, '\\.')}@${revs.express}\\n  error    missing-execute-phase  Cycle 1 went past`, 'm'));
+    expect(stylish.stdout).toContain(`${KEY}@${revs.express}/phases/execute — execute is pending`);
+  });
+
+  it('the cycle marked COMPLETED with execute missing: false-success, once; the earlier findings are not repeated', async () => {
+    revs.completed = await kv.put(KEY, v2(PREFIX, 1, 'COMPLETED', 'review', { plan: 'completed', execute: 'pending', express: 'completed', review: 'pending' }, { completed_at: new Date().toISOString() }));
+    await json.until('false-success', () => json.findings.some((l) => l.ruleId === 'false-success'));
+    await sleep(1_500);
+    const fresh = json.findings.slice(2);
+    expect(fresh.map((l) => [l.ruleId, l.key, l.revision])).toEqual([['false-success', KEY, revs.completed]]);
+    expect(json.findings.filter((l) => l.ruleId === 'missing-execute-phase')).toHaveLength(1);
+    // Nothing about the run that was already broken at start.
+    expect(json.findings.every((l) => l.key!.startsWith(PREFIX))).toBe(true);
+  });
+
+  it('stays up across a server restart on the same port and store: reconnecting…, reconnected, and still reports', async () => {
+    await nc.close();
+    const port = server.port;
+    await server.stop();
+    await json.until('reconnecting notice', () => /lost the connection to nats:\/\/127\.0\.0\.1:\d+; reconnecting…/.test(json.stderr));
+    await sleep(500);
+    server = await startNatsServer({ storeDir, port });
+    await json.until('reconnected notice', () => /reconnected to nats:\/\/127\.0\.0\.1:\d+/.test(json.stderr));
+    await stylish.until('reconnected notice', () => /reconnected to/.test(stylish.stderr));
+    await client();
+
+    const after = 'peer.spec.after-restart';
+    revs.after1 = await kv.put(`${after}.cycle.1`, v2(after, 1, 'INITIALIZED', 'plan', { plan: 'pending', execute: 'pending', express: 'pending', review: 'pending' }));
+    revs.afterCounter = await kv.put(`${after}.cycle.current`, '1');
+    revs.after2 = await kv.put(`${after}.cycle.1`, v2(after, 1, 'COMPLETED', 'review', { plan: 'completed', execute: 'pending', express: 'pending', review: 'pending' }, { completed_at: new Date().toISOString() }));
+    expect(revs.after1).toBeGreaterThan(revs.completed);
+    await json.until('findings after the restart', () => json.findings.some((l) => l.key === `${after}.cycle.1`), 30_000);
+    await sleep(1_500);
+    const late = json.findings.filter((l) => l.key?.startsWith(after));
+    expect(late.map((l) => l.ruleId)).toContain('false-success');
+    expect(late.every((l) => l.revision === revs.after2)).toBe(true);
+    // Every line is JSON, and each finding was printed once.
+    const fps = json.findings.map((l) => l.fingerprint);
+    expect(new Set(fps).size).toBe(fps.length);
+    // The --spec watcher saw none of it.
+    expect(stylish.stdout).not.toContain(after);
+  });
+
+  it('--initial prints what is already true, marked as such; SIGTERM ends it with 0', async () => {
+    const w = new Watcher(['--server', server.url, '--format', 'json', '--spec', 'audit-log', '--initial'], cwd);
+    watchers.push(w);
+    await w.until('watching line', () => w.lines.some((l) => l.event === 'watching'));
+    expect(w.findings.map((l) => l.ruleId).sort()).toEqual(['false-success', 'missing-execute-phase', 'phase-order-violation']);
+    expect(w.findings.every((l) => l.initial === true && l.key === KEY && l.revision === revs.completed)).toBe(true);
+    expect(await w.stop('SIGTERM')).toBe(0);
+  });
+
+  it('many keys at start: the initial values are told apart from the updates that follow', async () => {
+    const broken = (p: string) => v2(p, 1, 'COMPLETED', 'review', { plan: 'completed', execute: 'pending', express: 'completed', review: 'completed' });
+    await Promise.all(Array.from({ length: 150 }, (_, i) => kv.put(`peer.spec.bulk-${i}.cycle.1`, broken(`peer.spec.bulk-${i}`))));
+    const w = new Watcher(['--server', server.url, '--format', 'json', '--settle', '0'], cwd);
+    watchers.push(w);
+    await w.until('watching line', () => w.lines.some((l) => l.event === 'watching'));
+    expect(w.lines[0].keys).toBeGreaterThanOrEqual(150);
+    expect(w.lines[0].present).toBeGreaterThanOrEqual(450);
+    const late = await kv.put('peer.spec.bulk-late.cycle.1', broken('peer.spec.bulk-late'));
+    await w.until('the late write', () => w.findings.length >= 3);
+    await sleep(500);
+    expect(w.findings.every((l) => l.key === 'peer.spec.bulk-late.cycle.1' && l.revision === late)).toBe(true);
+    expect(await w.stop('SIGINT')).toBe(0);
+  });
+
+  it('Ctrl-C (SIGINT) ends the watch with exit code 0', async () => {
+    const started = Date.now();
+    expect(await json.stop('SIGINT')).toBe(0);
+    expect(await stylish.stop('SIGINT')).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('a bucket that does not exist, or no server: exit 2 with one line', async () => {
+    const missing = await runCli(['watch', '--server', server.url, '--bucket', 'no-such-bucket'], { cwd });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^peer-audit: bucket "no-such-bucket" does not exist on nats:\/\/127\.0\.0\.1:\d+ \(create it with: nats kv add no-such-bucket --history=50\)\n$/);
+    const down = await runCli(['watch', '--server', 'nats://127.0.0.1:1'], { cwd });
+    expect(down.code).toBe(2);
+    expect(down.stderr).toMatch(/^peer-audit: cannot reach NATS at nats:\/\/127\.0\.0\.1:1: connection refused/);
+  });
+});
