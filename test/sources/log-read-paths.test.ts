@@ -59,8 +59,9 @@ const env = (uuid: string, second: number, extra: Record<string, unknown>) => ({
 });
 
 describe('fast path = whole-line parsing', () => {
-  it('on the bundled incidents and the composed layouts', async () => {
-    for (const dir of [COMPOSED, ...['wal-operation-handling-fix', 'v2-skipped-execute', 'v2-review-rewrite', 'healthy-v1', 'healthy-v2'].map((d) => path.join(INCIDENTS, d, 'logs'))]) {
+  it('on the bundled incidents, the composed layouts and the corrupt corpus', async () => {
+    const corrupt = path.join(REPO, 'fixtures', 'corrupt', 'logs');
+    for (const dir of [COMPOSED, corrupt, ...['wal-operation-handling-fix', 'v2-skipped-execute', 'v2-review-rewrite', 'healthy-v1', 'healthy-v2'].map((d) => path.join(INCIDENTS, d, 'logs'))]) {
       const [fast, whole] = await bothPaths([dir], dir);
       expect(fast).toEqual(whole);
     }
