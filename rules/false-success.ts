@@ -3,7 +3,7 @@ import { cyclesForSession } from '../src/model/build.js';
 import { cut, laterSucceeded, logLocation, peerSpawns, spawnPhase, stateOps, successClaims, firstLine } from '../src/model/log-facts.js';
 import { brief, metaStatements, PHASES } from '../src/model/state.js';
 import { runSubject } from '../src/model/subject.js';
-import { acknowledgement, cycleTruthFixes } from '../src/repair/truth.js';
+import { acknowledgement, cycleTruthFixes, knownNote } from '../src/repair/truth.js';
 import type { Evidence, LogSession } from '../src/model/types.js';
 
 export default defineRule({
@@ -77,7 +77,7 @@ export default defineRule({
       const t = transcriptContradiction(s);
       if (!t) return;
       usedSessions.add(s);
-      const known = ack ? ` Known: the state was corrected by peer-audit repair${ack.at ? ` at ${ack.at}` : ''}${ack.reason ? ` (${ack.reason})` : ''}.` : '';
+      const known = knownNote(ack, 'the state was corrected by peer-audit repair');
       report({
         message: `The run claims success (${t.claim}) after ${t.reasons.join('; ')}.${known}`,
         subject: { ...subject, session: s.sessionId },

@@ -3,7 +3,7 @@ import { cyclesForSession, type Run } from '../src/model/build.js';
 import { logLocation, peerSpawns, spawnPhase, cut, firstLine } from '../src/model/log-facts.js';
 import { brief, isRecord, metaStatements, normaliseStatus, type CycleState, type PhaseName } from '../src/model/state.js';
 import { runSubject } from '../src/model/subject.js';
-import { acknowledgement, cycleTruthFixes } from '../src/repair/truth.js';
+import { acknowledgement, cycleTruthFixes, knownNote } from '../src/repair/truth.js';
 import type { Evidence, KvLocation, LogSession } from '../src/model/types.js';
 
 const RAN = new Set(['running', 'completed', 'failed']);
@@ -56,7 +56,7 @@ export default defineRule({
         const claimed = claims.length ? ', and the cycle claims to be finished' : '';
         // A repair that recorded this finding in the value makes it known, not new: still shown, as info.
         const ack = acknowledgement(cycle, 'missing-execute-phase');
-        const known = ack && claims.length === 0 ? ` Known: recorded by peer-audit repair${ack.at ? ` at ${ack.at}` : ''}${ack.reason ? ` (${ack.reason})` : ''}; reopen the cycle to run execute.` : '';
+        const known = claims.length === 0 ? knownNote(ack, undefined, '; reopen the cycle to run execute.') : '';
         report({
           message: `Cycle ${cycle.number} went past the execute phase but execute is ${execState}: ${ran}${claimed}.${logNote}${known}`,
           subject: runSubject(run, cycle.number),

@@ -1,4 +1,4 @@
-import { acknowledgement } from '../src/repair/truth.js';
+import { acknowledgement, knownNote } from '../src/repair/truth.js';
 import { defineRule } from '../src/engine/rule.js';
 import { cyclesForSession, type Run } from '../src/model/build.js';
 import { cut, firstLine, logLocation, peerSpawns, spawnPhase } from '../src/model/log-facts.js';
@@ -95,7 +95,7 @@ export default defineRule({
         if (evidence.length === 0) continue;
         // After a repair recorded that execute never completed, the order is a known fact of history.
         const ack = acknowledgement(cycle, 'missing-execute-phase');
-        const known = ack ? ` Known: recorded by peer-audit repair${ack.at ? ` at ${ack.at}` : ''}${ack.reason ? ` (${ack.reason})` : ''}.` : '';
+        const known = knownNote(ack);
         report({
           message: `Cycle ${cycle.number} ran its phases out of order: ${parts.join('; ')}.${known}`,
           subject: runSubject(run, cycle.number),

@@ -39,6 +39,30 @@ function notice(msg: string): void {
 
 let colorFlag: boolean | undefined;
 
+/** The evidence flags every scanning command shares: project, specs, logs, KV (live or snapshot). */
+function evidenceArgs(a: Record<string, unknown>) {
+  return {
+    project: a.project as string,
+    specs: a.specs as string | undefined,
+    ...logChoice(a.logs, a['default-logs'] as boolean),
+    kvSnapshot: a['kv-snapshot'] as string | undefined,
+    useKv: a.kv as boolean,
+    ...connectArgs(a as Parameters<typeof connectArgs>[0]),
+  };
+}
+
+/** Evidence flags plus what the rules are judged with (times, expectations, severities). */
+function judgedSourceArgs(a: Record<string, unknown>) {
+  return {
+    ...evidenceArgs(a),
+    now: a.now as string | undefined,
+    staleAfter: a['stale-after'] as string | undefined,
+    expectReplicas: a['expect-replicas'] as number | undefined,
+    expectHistory: a['expect-history'] as number | undefined,
+    severities: activeConfig().severities,
+  };
+}
+
 /** `--logs` globs, `--no-logs` (no transcripts at all), or Claude Code's folder unless --no-default-logs. */
 function logChoice(logs: unknown, defaultLogs: boolean): { logs?: string[]; useLogs: boolean } {
   // yargs turns --no-logs on an array option into [false].
@@ -122,17 +146,7 @@ async function main(argv: string[]): Promise<number> {
         const out = a.output;
         exitCode = await scanCommand(
           {
-            project: a.project,
-            specs: a.specs,
-            ...logChoice(a.logs as unknown, a['default-logs']),
-            kvSnapshot: a['kv-snapshot'],
-            useKv: a.kv,
-            now: a.now,
-            staleAfter: a['stale-after'],
-            expectReplicas: a['expect-replicas'],
-            expectHistory: a['expect-history'],
-            severities: activeConfig().severities,
-            ...connectArgs(a),
+            ...judgedSourceArgs(a),
             format: a.format,
             output: out,
             failOn: a['fail-on'],
@@ -166,17 +180,7 @@ async function main(argv: string[]): Promise<number> {
       async (a) => {
         exitCode = await reportCommand(
           {
-            project: a.project,
-            specs: a.specs,
-            ...logChoice(a.logs as unknown, a['default-logs']),
-            kvSnapshot: a['kv-snapshot'],
-            useKv: a.kv,
-            now: a.now,
-            staleAfter: a['stale-after'],
-            expectReplicas: a['expect-replicas'],
-            expectHistory: a['expect-history'],
-            severities: activeConfig().severities,
-            ...connectArgs(a),
+            ...judgedSourceArgs(a),
             from: a.from,
             journals: a.journal,
             format: a.format,
@@ -203,12 +207,7 @@ async function main(argv: string[]): Promise<number> {
       async (a) => {
         exitCode = await repairCommand(
           {
-            project: a.project,
-            specs: a.specs,
-            ...logChoice(a.logs as unknown, a['default-logs']),
-            kvSnapshot: a['kv-snapshot'],
-            useKv: a.kv,
-            ...connectArgs(a),
+            ...evidenceArgs(a),
             severities: activeConfig().severities,
             spec: a.spec,
             cycle: a.cycle,

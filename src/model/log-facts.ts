@@ -59,8 +59,19 @@ export interface StateOp {
   failed: boolean;
 }
 
-/** Every Bash call that reads or writes PEER state, with its key resolved where the session shows the variables. */
+const stateOpsCache = new WeakMap<LogSession, StateOp[]>();
+
+/**
+ * Every Bash call that reads or writes PEER state, with its key resolved where the session shows the variables.
+ * Several rules ask for the same session: it is worked out once.
+ */
 export function stateOps(session: LogSession): StateOp[] {
+  let ops = stateOpsCache.get(session);
+  if (!ops) stateOpsCache.set(session, (ops = computeStateOps(session)));
+  return ops;
+}
+
+function computeStateOps(session: LogSession): StateOp[] {
   const vars = new Map<string, string>();
   const ops: StateOp[] = [];
   for (const e of session.events) {
