@@ -1,6 +1,7 @@
 import { defineRule } from '../src/engine/rule.js';
 import type { Model } from '../src/model/build.js';
 import { logLocation, peerSpawns, stateOps } from '../src/model/log-facts.js';
+import { runsOfSession } from '../src/model/lookup.js';
 import { msOf, runForSession } from '../src/model/transcript-facts.js';
 import { runSubject } from '../src/model/subject.js';
 import type { Evidence, LogSession, Spawn, Subject } from '../src/model/types.js';
@@ -91,7 +92,7 @@ function namedSpecs(s: LogSession): string[] {
 
 /** The bucket holds something for the session: a run it is attached to has keys, a key names one of its specs, or (naming none) a revision was written while it ran. */
 function hasState(model: Model, s: LogSession, names: string[]): boolean {
-  if (model.runs.some((r) => r.keys.length > 0 && r.sessions.includes(s))) return true;
+  if (runsOfSession(model, s).some((r) => r.keys.length > 0)) return true;
   if (names.length > 0) {
     return model.keys.some((k) => names.some((n) => k.info.name === n || k.info.key.startsWith(`peer.spec.${n}.`) || k.info.key.startsWith(`peer.instruction.${n}.`)));
   }

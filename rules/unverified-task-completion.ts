@@ -1,6 +1,7 @@
 import { defineRule } from '../src/engine/rule.js';
 import type { Model, Run } from '../src/model/build.js';
 import { cut, logLocation } from '../src/model/log-facts.js';
+import { cyclesForSpec, runOrder } from '../src/model/lookup.js';
 import { brief, type CycleState } from '../src/model/state.js';
 import { runSubject } from '../src/model/subject.js';
 import type { Evidence, LogSession, SpecFolder, TaskItem } from '../src/model/types.js';
@@ -41,16 +42,13 @@ export interface TaskCycle extends CycleFinish {
 export function taskCycles(model: Model, run: Run, folder: SpecFolder): TaskCycle[] {
   const out: TaskCycle[] = [];
   const seen = new Set<string>();
-  for (const r of model.runs) {
-    for (const cycle of r.cycles) {
-      if (r !== run && cycle.spec !== folder.slug) continue;
-      if (seen.has(cycle.key)) continue;
-      seen.add(cycle.key);
-      const st = cycleFinish(model.bucket, r, cycle);
-      if (!st.instruction || !TASK_INSTRUCTIONS.has(st.instruction)) continue;
-      const completed = cycle.phases.execute.status === 'completed' || (st.claims.length > 0 && st.signals.length === 0);
-      out.push({ ...st, run: r, cycle, completed });
-    }
+  for (const { run: r, cycle } of cyclesForSpec(model, run, folder.slug)) {
+    if (seen.has(cycle.key)) continue;
+    seen.add(cycle.key);
+    const st = cycleFinish(model.bucket, r, cycle);
+    if (!st.instruction || !TASK_INSTRUCTIONS.has(st.instruction)) continue;
+    const completed = cycle.phases.execute.status === 'completed' || (st.claims.length > 0 && st.signals.length === 0);
+    out.push({ ...st, run: r, cycle, completed });
   }
   return out;
 }
@@ -142,7 +140,10 @@ export default defineRule({
         if (!model.kv) {
           stateText = 'no state was available (KV was not scanned) to show an execute-tasks cycle for it';
         } else {
-          const specRuns = model.runs.filter((r) => r === run || r.cycles.some((c) => c.spec === folder.slug));
+          // Every cycle of the runs that hold state for this spec.
+          const specRuns = [...new Set([run, ...cyclesForSpec(model, run, folder.slug).map((x) => x.run)])].filter((r) => r === run || r.cycles.some((c) => c.spec === folder.slug));
+          const order = runOrder(model);
+          specRuns.sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
           const all = specRuns.flatMap((r) => r.cycles.map((c) => ({ r, c })));
           for (const c of cycles) {
             evidence.push({ location: c.instructionLocation, excerpt: `"instruction": ${brief(c.instruction)}`, note: `${c.instruction} cycle ${c.cycle.number} did not run to completion (execute ${c.cycle.phases.execute.status})` });

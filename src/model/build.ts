@@ -14,6 +14,7 @@ import {
   type MetaState,
 } from './state.js';
 import { sessionMentions } from './log-facts.js';
+import { MentionIndex } from './mentions.js';
 
 export interface InvalidValue {
   revision: number;
@@ -152,18 +153,35 @@ export function buildModel(input: ModelInput): Model {
   // Spec folders join the run whose spec name is their slug; the rest stand alone.
   const folders = input.specs?.folders ?? [];
   const runs = [...runsByPrefix.values()];
+  const runBySpec = new Map<string, Run>();
+  for (const r of runs) if (r.spec !== undefined && !runBySpec.has(r.spec)) runBySpec.set(r.spec, r);
   for (const folder of folders) {
-    const run = runs.find((r) => r.spec !== undefined && r.spec === folder.slug);
+    const run = runBySpec.get(folder.slug);
     if (run) run.folders.push(folder);
-    else runs.push({ id: `folder:${folder.path}`, spec: folder.slug, cycles: [], supersededCycles: [], folders: [folder], sessions: [], keys: [] });
+    else {
+      const r: Run = { id: `folder:${folder.path}`, spec: folder.slug, cycles: [], supersededCycles: [], folders: [folder], sessions: [], keys: [] };
+      runs.push(r);
+      runBySpec.set(folder.slug, r);
+    }
   }
 
+  // Sessions join the runs they name: one pass over each session's text finds every run it mentions.
   const sessions = input.logs?.sessions ?? [];
   const unattachedSessions: LogSession[] = [];
-  const needles = runs.map((r) => runNeedles(r));
+  const runsByNeedle = new Map<string, number[]>();
+  runs.forEach((r, i) => {
+    for (const n of runNeedles(r)) {
+      const list = runsByNeedle.get(n) ?? [];
+      list.push(i);
+      runsByNeedle.set(n, list);
+    }
+  });
+  const index = new MentionIndex(runsByNeedle.keys());
   for (const s of sessions) {
-    const hits = sessionMentions(s, needles.flat());
-    const matched = runs.filter((_, i) => needles[i].some((n) => hits.has(n)));
+    const hits = index.sessionMentions(s);
+    const matchedIdx = new Set<number>();
+    for (const h of hits) for (const i of runsByNeedle.get(h) ?? []) matchedIdx.add(i);
+    const matched = [...matchedIdx].sort((a, b) => a - b).map((i) => runs[i]);
     // A session that names a run with state belongs to it; a spec folder it merely lists is not its run.
     const withState = matched.filter((r) => r.keys.length > 0);
     const chosen = withState.length > 0 ? withState : matched;

@@ -1,5 +1,6 @@
 // PEER meaning of transcript events: which subagents ran, which state operations failed, what was claimed.
 import type { LogEvent, LogLocation, LogRef, LogSession, Spawn, StreamResultEvent, TextEvent, ToolCall } from './types.js';
+import { MentionIndex } from './mentions.js';
 import { PHASE_AGENT, type PhaseName } from './state.js';
 
 export function logLocation(ref: LogRef): LogLocation {
@@ -217,36 +218,12 @@ export function cut(s: string, max: number): string {
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
 
-/** Mentions of the given needles anywhere in a session's commands, prompts, texts and results. */
+/**
+ * Mentions of the given needles anywhere in a session's commands, prompts, texts and results. Needles made of
+ * key characters match on segment boundaries (see MentionIndex); others as plain substrings.
+ */
 export function sessionMentions(session: LogSession, needles: string[]): Set<string> {
-  const found = new Set<string>();
-  if (needles.length === 0) return found;
-  const test = (t: string | undefined) => {
-    if (!t) return;
-    for (const n of needles) if (!found.has(n) && t.includes(n)) found.add(n);
-  };
-  for (const e of session.events) {
-    if (found.size === needles.length) break;
-    switch (e.kind) {
-      case 'tool':
-        test(e.command);
-        test(e.filePath);
-        test(e.result?.text);
-        break;
-      case 'spawn':
-        test(e.prompt);
-        test(e.description);
-        test(e.result?.text);
-        break;
-      case 'text':
-        test(e.text);
-        break;
-      case 'result':
-        test(e.text);
-        break;
-    }
-  }
-  return found;
+  return new MentionIndex(needles).sessionMentions(session);
 }
 
 export function eventRef(e: LogEvent): LogRef {

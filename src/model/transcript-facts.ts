@@ -3,6 +3,7 @@
 import type { Model, Run } from './build.js';
 import { cyclesForSession } from './build.js';
 import { callFailed, classifyStateCommand, cut, type StateOp } from './log-facts.js';
+import { runByPrefix, runsOfSession } from './lookup.js';
 import { classifyKey } from './state.js';
 import { runSubject } from './subject.js';
 import type { Actor, LogEvent, LogRef, LogSession, Spawn, Subject, ToolCall } from './types.js';
@@ -52,10 +53,10 @@ export function actorLabel(s: LogSession, actor: Actor): string {
 export function runForSession(model: Model, s: LogSession, key?: string): Run | undefined {
   if (key) {
     const prefix = classifyKey(key).prefix;
-    const byKey = prefix ? model.runs.find((r) => r.prefix === prefix) : undefined;
+    const byKey = prefix ? runByPrefix(model, prefix) : undefined;
     if (byKey) return byKey;
   }
-  const attached = model.runs.filter((r) => r.sessions.includes(s));
+  const attached = runsOfSession(model, s);
   if (attached.length <= 1) return attached[0];
   const score = (r: Run) => (r.keys.length > 0 ? 2 : 0) + (r.folders.length > 0 ? 1 : 0);
   return [...attached].sort((a, b) => score(b) - score(a))[0];

@@ -1,0 +1,71 @@
+// Lookups over a built model that several rules and reports ask for many times: worked out once per model.
+// Scanning `model.runs` for each of thousands of folders, sessions or findings was quadratic at scale.
+import type { Model, Run } from './build.js';
+import type { CycleState } from './state.js';
+import type { LogSession } from './types.js';
+
+interface Lookup {
+  byPrefix: Map<string, Run>;
+  bySpec: Map<string, Run>;
+  /** Cycles (standing ones) whose state names the spec, in model order. */
+  cyclesNaming: Map<string, Array<{ run: Run; cycle: CycleState }>>;
+  runsOfSession: Map<LogSession, Run[]>;
+}
+
+const cache = new WeakMap<Model, Lookup>();
+
+function lookup(model: Model): Lookup {
+  let l = cache.get(model);
+  if (l) return l;
+  l = { byPrefix: new Map(), bySpec: new Map(), cyclesNaming: new Map(), runsOfSession: new Map() };
+  for (const run of model.runs) {
+    if (run.prefix !== undefined && !l.byPrefix.has(run.prefix)) l.byPrefix.set(run.prefix, run);
+    if (run.spec !== undefined && !l.bySpec.has(run.spec)) l.bySpec.set(run.spec, run);
+    for (const cycle of run.cycles) {
+      if (cycle.spec === undefined) continue;
+      const list = l.cyclesNaming.get(cycle.spec) ?? [];
+      list.push({ run, cycle });
+      l.cyclesNaming.set(cycle.spec, list);
+    }
+    for (const s of run.sessions) {
+      const list = l.runsOfSession.get(s) ?? [];
+      list.push(run);
+      l.runsOfSession.set(s, list);
+    }
+  }
+  cache.set(model, l);
+  return l;
+}
+
+/** The run with this key prefix. */
+export function runByPrefix(model: Model, prefix: string): Run | undefined {
+  return lookup(model).byPrefix.get(prefix);
+}
+
+/** The first run (in model order) with this spec name. */
+export function runBySpec(model: Model, spec: string): Run | undefined {
+  return lookup(model).bySpec.get(spec);
+}
+
+/** The runs a session is attached to, in model order. */
+export function runsOfSession(model: Model, s: LogSession): Run[] {
+  return lookup(model).runsOfSession.get(s) ?? [];
+}
+
+/** A run's own cycles and every other run's cycles whose state names the spec, in model order, each once. */
+export function cyclesForSpec(model: Model, run: Run, slug: string): Array<{ run: Run; cycle: CycleState }> {
+  const l = lookup(model);
+  const named = l.cyclesNaming.get(slug) ?? [];
+  if (named.every((x) => x.run === run)) return run.cycles.map((cycle) => ({ run, cycle }));
+  const order = runOrder(model);
+  const all = [...run.cycles.map((cycle) => ({ run, cycle })), ...named.filter((x) => x.run !== run)];
+  return all.sort((a, b) => order.get(a.run)! - order.get(b.run)! || a.run.cycles.indexOf(a.cycle) - b.run.cycles.indexOf(b.cycle));
+}
+
+const orders = new WeakMap<Model, Map<Run, number>>();
+/** Each run's place in `model.runs`. */
+export function runOrder(model: Model): Map<Run, number> {
+  let o = orders.get(model);
+  if (!o) orders.set(model, (o = new Map(model.runs.map((r, i) => [r, i]))));
+  return o;
+}
