@@ -2,7 +2,8 @@
 // Scanning `model.runs` for each of thousands of folders, sessions or findings was quadratic at scale.
 import type { Model, Run } from './build.js';
 import type { CycleState } from './state.js';
-import type { LogSession } from './types.js';
+import type { KeyRecord } from './build.js';
+import type { LogSession, SpecFile } from './types.js';
 
 interface Lookup {
   byPrefix: Map<string, Run>;
@@ -10,6 +11,8 @@ interface Lookup {
   /** Cycles (standing ones) whose state names the spec, in model order. */
   cyclesNaming: Map<string, Array<{ run: Run; cycle: CycleState }>>;
   runsOfSession: Map<LogSession, Run[]>;
+  keys: Map<string, KeyRecord>;
+  files: Map<string, SpecFile>;
 }
 
 const cache = new WeakMap<Model, Lookup>();
@@ -17,7 +20,10 @@ const cache = new WeakMap<Model, Lookup>();
 function lookup(model: Model): Lookup {
   let l = cache.get(model);
   if (l) return l;
-  l = { byPrefix: new Map(), bySpec: new Map(), cyclesNaming: new Map(), runsOfSession: new Map() };
+  l = { byPrefix: new Map(), bySpec: new Map(), cyclesNaming: new Map(), runsOfSession: new Map(), keys: new Map(), files: new Map() };
+  for (const k of model.keys) if (!l.keys.has(k.info.key)) l.keys.set(k.info.key, k);
+  for (const f of model.folders) for (const x of f.files) if (!l.files.has(x.path)) l.files.set(x.path, x);
+  for (const x of model.specs?.productFiles ?? []) if (!l.files.has(x.path)) l.files.set(x.path, x);
   for (const run of model.runs) {
     if (run.prefix !== undefined && !l.byPrefix.has(run.prefix)) l.byPrefix.set(run.prefix, run);
     if (run.spec !== undefined && !l.bySpec.has(run.spec)) l.bySpec.set(run.spec, run);
@@ -68,4 +74,14 @@ export function runOrder(model: Model): Map<Run, number> {
   let o = orders.get(model);
   if (!o) orders.set(model, (o = new Map(model.runs.map((r, i) => [r, i]))));
   return o;
+}
+
+/** The record of a KV key. */
+export function keyRecord(model: Model, key: string): KeyRecord | undefined {
+  return lookup(model).keys.get(key);
+}
+
+/** A file of a spec folder, or of .agent-os/product, by its project-relative path. */
+export function specFile(model: Model, path: string): SpecFile | undefined {
+  return lookup(model).files.get(path);
 }

@@ -54,7 +54,10 @@ export interface ReportedFinding extends Finding {
 
 export interface RunsSection {
   version: 1;
+  /** The runs the findings are about. */
   items: RunRecord[];
+  /** Runs (and transcripts naming no run) with no finding, left out. */
+  omitted?: number;
 }
 
 export interface RunRecord {

@@ -7,6 +7,7 @@ import { isRecord, normaliseStatus, num, PHASES, str, type CycleState, type Hist
 import { failureLine, isHumanTurn, spawnOfActor } from '../model/transcript-facts.js';
 import type { LogSession, SpecFile } from '../model/types.js';
 import { getAt } from '../repair/fix.js';
+import { keyRecord, specFile } from '../model/lookup.js';
 import type {
   CycleRecord,
   CycleRevisionRecord,
@@ -35,19 +36,55 @@ export function withContext(result: ScanResult, model: Model): ScanResult {
   return {
     ...result,
     findings: result.findings.map((f) => addContext(f, model)),
-    runs: describeRuns(model),
+    runs: describeRuns(model, result.findings),
   };
 }
 
 // ---------------------------------------------------------------- runs
 
-export function describeRuns(model: Model): RunsSection {
-  const items: RunRecord[] = model.runs.map(runRecord);
+/** Runs a scan with no finding about any run describes. */
+const CLEAN_RUNS = 50;
+
+/**
+ * The runs the findings are about (by key prefix, spec name, folder or session), described; the others are
+ * counted in `omitted`. A bucket of years of healthy cycles would otherwise put every one of them in each scan.
+ */
+export function describeRuns(model: Model, findings: ReportedFinding[]): RunsSection {
+  const prefixes = new Set<string>();
+  const specs = new Set<string>();
+  const folders = new Set<string>();
+  const sessions = new Set<string>();
+  for (const f of findings) {
+    const s = f.subject;
+    if (s.keyPrefix !== undefined) prefixes.add(s.keyPrefix);
+    if (s.spec !== undefined) specs.add(s.spec);
+    if (s.folder !== undefined) folders.add(s.folder);
+    if (s.session !== undefined) sessions.add(s.session);
+  }
+  const about = (run: Run) =>
+    (run.prefix !== undefined && prefixes.has(run.prefix)) ||
+    (run.spec !== undefined && specs.has(run.spec)) ||
+    run.folders.some((x) => folders.has(x.path)) ||
+    run.sessions.some((x) => sessions.has(x.sessionId));
+  // A clean scan describes the runs it saw (up to a bound): a report then still shows what ran, and when.
+  const clean = !model.runs.some(about) && !model.unattachedSessions.some((x) => sessions.has(x.sessionId));
+  let room = CLEAN_RUNS;
+  const wanted = clean ? () => room-- > 0 : about;
+  const items: RunRecord[] = [];
+  let omitted = 0;
+  for (const run of model.runs) {
+    if (wanted(run)) items.push(runRecord(run));
+    else omitted++;
+  }
   for (const s of model.unattachedSessions) {
+    if (clean ? room-- <= 0 : !sessions.has(s.sessionId)) {
+      omitted++;
+      continue;
+    }
     const rec = sessionRecord(s, undefined);
     items.push({ id: `session:${s.sessionId}`, folders: [], cycles: [], sessions: [rec], ...requestOf([rec]) });
   }
-  return { version: 1, items };
+  return { version: 1, items, ...(omitted > 0 ? { omitted } : {}) };
 }
 
 function runRecord(run: Run): RunRecord {
@@ -287,7 +324,7 @@ function addContext(f: ReportedFinding, model: Model): ReportedFinding {
 
 function contextOf(l: ReportedFinding['evidence'][number]['location'], model: Model): EvidenceContext | undefined {
   if (l.kind === 'file' && l.line !== undefined) {
-    const file = findFile(model, l.path);
+    const file = specFile(model, l.path);
     if (!file) return undefined;
     const from = Math.max(1, l.line - CONTEXT_LINES);
     const to = Math.min(file.lines.length, (l.endLine ?? l.line) + CONTEXT_LINES);
@@ -295,7 +332,7 @@ function contextOf(l: ReportedFinding['evidence'][number]['location'], model: Mo
     return { lines: { start: from, text: file.lines.slice(from - 1, to).map((x) => excerptOf(x, 200)) } };
   }
   if (l.kind === 'kv') {
-    const rec = model.keys.find((k) => k.info.key === l.key);
+    const rec = keyRecord(model, l.key);
     const json = rec ? jsonAt(rec, l.revision) : undefined;
     if (json === undefined) return undefined;
     let pointer = l.pointer ?? '';
@@ -320,11 +357,6 @@ function escapeLines(s: string): string {
     .split('\n')
     .map((x) => excerptOf(x, 400))
     .join('\n');
-}
-
-function findFile(model: Model, p: string): SpecFile | undefined {
-  for (const f of model.folders) for (const x of f.files) if (x.path === p) return x;
-  return model.specs?.productFiles.find((x) => x.path === p);
 }
 
 function jsonAt(rec: KeyRecord, revision: number): unknown {

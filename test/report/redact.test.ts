@@ -7,7 +7,8 @@ import { Chalk } from 'chalk';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Transcript } from '../helpers/transcript.js';
 import { runCli } from '../helpers/cli.js';
-import { redactResult, redactText } from '../../src/report/redact.js';
+import { redactResult, redactText, redactTextEveryPattern } from '../../src/report/redact.js';
+import fc from 'fast-check';
 import { scanWithModel } from '../../src/commands/scan.js';
 import { withContext } from '../../src/report/runs.js';
 import { REPORT_FORMATS, renderReport } from '../../src/report/format.js';
@@ -195,5 +196,23 @@ describe('no secret from a transcript survives into any format', () => {
       const r = await runCli(['report', '--from', file, '--format', format]);
       expect(leaks(r.stdout + r.stderr), format).toEqual([]);
     }
+  });
+});
+
+describe('the cheap tests that skip patterns', () => {
+  it('never change what is masked', () => {
+    const pieces = [
+      'password', 'PASSWORD', 'token', 'Token', 'Bearer ', 'Basic ', 'api_key', 'x-auth-token', 'cookie', '"', '\\"', ':', ': ', '=', ' ', '\n', '\\n',
+      'sk-ant-', 'sk-proj-', 'ghp_', 'github_pat_', 'AKIA', 'eyJ', 'SU', 'SA', '-----BEGIN ', 'PRIVATE KEY-----', '-----END KEY-----',
+      'nats://', 'https://', 'user', '@', 'host', '…', '--password ', '--token=', 'export ', 'ABCDEFGHIJKLMNOP', 'abcdefghij', '0123456789', '/', '+',
+      'QRSTUVWXYZ234567', 'a1B2c3D4e5', '$', "'",
+    ];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...pieces), { maxLength: 40 }), (parts) => {
+        const s = parts.join('');
+        expect(redactText(s)).toEqual(redactTextEveryPattern(s));
+      }),
+      { numRuns: 5000 },
+    );
   });
 });
