@@ -20,6 +20,8 @@ const NAME_TEXT = [
   new RegExp(`\\bspec name:\\s*["'\`]?(${NAME})(?![\\w-])`, 'gi'),
   new RegExp(`--spec[= ]["']?(${NAME})(?![\\w-])`, 'g'),
 ];
+/** Folders from the same day shown for a spec with no folder; the rest are counted. */
+const SAME_DAY_SHOWN = 3;
 /** Kebab-case with at least one hyphen: what a spec name looks like in free text. */
 const SLUG = /^[a-z0-9]+(-[a-z0-9]+)+$/;
 
@@ -45,6 +47,12 @@ export default defineRule({
     const bucket = model.bucket;
     const folderSlugs = new Set(model.folders.map((f) => f.slug));
     const stateSpecs = new Set(model.runs.filter((r) => r.prefix && r.spec).map((r) => r.spec!));
+    // Folders with no state of their own, by the day in their name.
+    const strayByDay = new Map<string, typeof model.folders>();
+    for (const f of model.folders) {
+      if (!f.date || stateSpecs.has(f.slug)) continue;
+      strayByDay.set(f.date, [...(strayByDay.get(f.date) ?? []), f]);
+    }
 
     for (const run of model.runs) {
       const own = run.folders.map((f) => f.slug);
@@ -99,11 +107,14 @@ export default defineRule({
           const others = [...new Set(elsewhere.map((m) => m.name))];
           for (const m of dedupe(elsewhere).slice(0, 4)) evidence.push(m.evidence);
           const day = cycleDate(c);
-          const sameDay = model.folders.filter((f) => f.date && f.date === day && !stateSpecs.has(f.slug));
-          for (const f of sameDay) evidence.push({ location: { kind: 'file', path: f.path }, excerpt: f.folderName, note: 'a folder from the same day under another name' });
+          const sameDay = (day && strayByDay.get(day)) || [];
+          const shownDay = sameDay.slice(0, SAME_DAY_SHOWN);
+          for (const f of shownDay) evidence.push({ location: { kind: 'file', path: f.path }, excerpt: f.folderName, note: 'a folder from the same day under another name' });
+          if (sameDay.length > shownDay.length) evidence[evidence.length - 1].note += `; ${sameDay.length - shownDay.length} more from that day`;
+          const dayNames = `${shownDay.map((f) => f.folderName).join(', ')}${sameDay.length > shownDay.length ? ` and ${sameDay.length - shownDay.length} more` : ''}`;
           const hints = [
             others.length ? `${others.map((o) => `"${o}"`).join(', ')} appear${others.length === 1 ? 's' : ''} in the ${mentionSources(elsewhere)} instead` : '',
-            sameDay.length ? `${sameDay.map((f) => f.folderName).join(', ')} ${sameDay.length > 1 ? 'were' : 'was'} created that day` : '',
+            sameDay.length ? `${dayNames} ${sameDay.length > 1 ? 'were' : 'was'} created that day` : '',
           ].filter(Boolean);
           report({
             message: `No spec folder .agent-os/specs/*-${name}/ exists for ${run.prefix}, although cycle ${c.number} (${st.instruction ?? 'unnamed instruction'}) claims to be finished${hints.length ? `; ${hints.join('; ')}` : ''}.`,

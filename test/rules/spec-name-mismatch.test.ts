@@ -93,6 +93,23 @@ describe('spec-name-mismatch', () => {
     );
   });
 
+  it('shows three folders from the same day and counts the rest', async () => {
+    const K = 'peer.spec.wal-operation-handling-fix';
+    const folders = Object.fromEntries(['a', 'b', 'c', 'd', 'e'].map((x) => [`.agent-os/specs/2025-08-05-other-${x}/spec.md`, '# Spec\n']));
+    const fs = await scan([[`${K}.meta`, v1Meta('wal-operation-handling-fix')], [`${K}.cycle.1`, finished('wal-operation-handling-fix')]], folders);
+    expect(fs).toHaveLength(1);
+    expect(locs(fs[0])).toEqual([
+      `kv ${K}.cycle.1@2/status/current_phase`,
+      'file .agent-os/specs/2025-08-05-other-a',
+      'file .agent-os/specs/2025-08-05-other-b',
+      'file .agent-os/specs/2025-08-05-other-c',
+    ]);
+    expect(fs[0].evidence[3].note).toBe('a folder from the same day under another name; 2 more from that day');
+    expect(fs[0].message).toBe(
+      `No spec folder .agent-os/specs/*-wal-operation-handling-fix/ exists for ${K}, although cycle 1 (create-spec) claims to be finished; 2025-08-05-other-a, 2025-08-05-other-b, 2025-08-05-other-c and 2 more were created that day.`,
+    );
+  });
+
   it('with no folder, cites the other name the transcript wrote to', async () => {
     const K = 'peer.spec.wal-operation-handling-fix';
     const log = new Log()
