@@ -54,7 +54,7 @@ export default defineRule({
     fixable: true,
   },
   check({ model, report }) {
-    const sessions = model.sessions;
+    const writers = heredocWriters(model.sessions);
     for (const run of model.runs) {
       for (const folder of run.folders) {
         for (const file of folder.files) check(file, runSubject(run));
@@ -69,7 +69,7 @@ export default defineRule({
         const evidence: Evidence[] = [
           { location: { kind: 'file', path: file.path, line: r.line }, excerpt: excerptOf(r.text), note: `residue ${where}` },
         ];
-        const writer = heredocWriter(sessions, file.path);
+        const writer = writers.get(file.path);
         if (writer) evidence.push({ location: logLocation(writer.ref), excerpt: cut(writer.command!.split('\n')[0], 160), note: 'written by a Bash heredoc; the terminator line never matched' });
         report({
           message: `${file.path}:${r.line} contains the heredoc residue "EOF < /dev/null" ${where}${found.length > 1 ? ` (occurrence ${n + 1} of ${found.length})` : ''}.`,
@@ -84,16 +84,21 @@ export default defineRule({
   },
 });
 
-/** The last Bash heredoc in any session that wrote this file. */
-function heredocWriter(sessions: LogSession[], relPath: string): ToolCall | undefined {
-  let found: ToolCall | undefined;
+/**
+ * For every path a Bash heredoc wrote (and every tail of it after a `/`, so a project-relative path finds an
+ * absolute target), the last such call in any session. Built once: residue findings look it up.
+ */
+function heredocWriters(sessions: LogSession[]): Map<string, ToolCall> {
+  const out = new Map<string, ToolCall>();
   for (const s of sessions) {
     for (const e of s.events) {
       if (e.kind !== 'tool' || !e.command || !HEREDOC_OPEN.test(e.command)) continue;
       const head = e.command.split('\n')[0];
       const target = /(?:>>?|tee\s+(?:-a\s+)?)\s*['"]?([^\s'"<>|;]+)/.exec(head)?.[1];
-      if (target && (target === relPath || target.endsWith(`/${relPath}`))) found = e;
+      if (!target) continue;
+      out.set(target, e);
+      for (let i = target.indexOf('/'); i >= 0; i = target.indexOf('/', i + 1)) out.set(target.slice(i + 1), e);
     }
   }
-  return found;
+  return out;
 }

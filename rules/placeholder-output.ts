@@ -164,7 +164,7 @@ function matchTemplate(text: string, topic: SpecTopic): { what: string; quote?: 
   // The template's examples describe a password reset spec: on such a spec they may be the real text.
   if (SUMMARY_STUB.test(text)) return topic.password ? undefined : { what: `an "## 🎯 Executive Summary" with nothing but "..." after it` };
   const norm = normalise(text);
-  const t = TEMPLATE_TEXT.find((x) => normalise(x.text) === norm);
+  const t = templateByText().get(norm);
   if (t) {
     if (t.topic === 'password' && topic.password) return undefined;
     if (t.topic === 'count12' && !countIsForeign(topic)) return undefined;
@@ -224,6 +224,16 @@ function isEmpty(v: unknown): boolean {
   if (Array.isArray(v)) return v.every(isEmpty);
   if (isRecord(v)) return Object.values(v).every(isEmpty);
   return false;
+}
+
+let templates: Map<string, (typeof TEMPLATE_TEXT)[number]> | undefined;
+/** The template strings by their normalised text (the first of equal ones), made once. */
+function templateByText(): Map<string, (typeof TEMPLATE_TEXT)[number]> {
+  if (!templates) {
+    templates = new Map();
+    for (const x of TEMPLATE_TEXT) if (!templates.has(normalise(x.text))) templates.set(normalise(x.text), x);
+  }
+  return templates;
 }
 
 function normalise(s: string): string {
