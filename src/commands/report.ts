@@ -2,7 +2,7 @@
 // repairs of the journals given. The report goes to stdout or --output; notices go to stderr.
 import type { Severity } from '../model/types.js';
 import { loadJournal, type Journal } from '../repair/journal.js';
-import { renderReport, type ReportFormat } from '../report/format.js';
+import { renderReportChunks, type ReportFormat } from '../report/format.js';
 import { exitCodeFor, type ScanResult } from '../report/result.js';
 import { withContext } from '../report/runs.js';
 import { loadSavedScan, SavedScanError } from '../report/saved.js';
@@ -54,8 +54,7 @@ export async function reportCommand(a: ReportArgs, notice: (msg: string) => void
     }
   }
 
-  const text = await renderReport(result, a.format, { journals, from: a.from });
-  await writeOutput(text, a.output);
+  await writeOutput(await renderReportChunks(result, a.format, { journals, from: a.from }), a.output);
   if (a.output) notice(`wrote ${a.output}`);
   if (!result.complete) for (const r of result.incompleteReasons) notice(`incomplete: ${r}`);
   return exitCodeFor(result, a.failOn);

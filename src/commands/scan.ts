@@ -10,7 +10,7 @@ import { readKvLive } from '../sources/kv.js';
 import { readSnapshot } from '../sources/snapshot.js';
 import { readSpecs } from '../sources/specs.js';
 import { defaultLogDirs, readLogs } from '../sources/logs.js';
-import { renderReport, type ReportFormat } from '../report/format.js';
+import { renderReport, renderReportChunks, type ReportFormat } from '../report/format.js';
 import { withContext } from '../report/runs.js';
 import { exitCodeFor, summarise, type ScanResult } from '../report/result.js';
 import { kvOptions, type ConnectArgs } from './options.js';
@@ -226,13 +226,15 @@ export async function scanCommand(a: ScanArgs & ScanOutputArgs, chalk: ChalkInst
     }
   }
 
-  let text = await renderReport(report, a.format, { chalk, quiet: a.quiet });
   if (a.format === 'stylish' && baselineLine) {
+    let text = await renderReport(report, a.format, { chalk, quiet: a.quiet });
     // "No problems" would hide that accepted ones exist: say "no new problems".
     if (report.findings.length === 0) text = text.replace('No problems found in the evidence read', 'No new problems found in the evidence read');
     text += `${chalk.dim(baselineLine)}\n`;
+    await writeOutput(text, a.output);
+  } else {
+    await writeOutput(await renderReportChunks(report, a.format, { chalk, quiet: a.quiet }), a.output);
   }
-  await writeOutput(text, a.output);
   if (!result.complete) for (const r of result.incompleteReasons) notice(`incomplete: ${r}`);
   let code = exitCodeFor(report, a.failOn);
   if (code !== 2 && a.maxWarnings !== undefined && report.summary.warnings > a.maxWarnings) {

@@ -134,7 +134,7 @@ export function buildModel(input: ModelInput): Model {
         ? readMeta(bucket, info, latest, decoded.json, history)
         : readCycle(bucket, info, latest, decoded.json, history);
     if (typeof parsed === 'string') {
-      rec.invalid = { revision: latest.revision, created: latest.created, reason: parsed, text: decoded.text, lastGood: lastGood(history) };
+      rec.invalid = { revision: latest.revision, created: latest.created, reason: parsed, text: Buffer.from(latest.value).toString('utf8'), lastGood: lastGood(history) };
       continue;
     }
     if (info.kind === 'v1-meta') {
@@ -213,8 +213,8 @@ function lastGood(history: HistoryItem[]): number | undefined {
 function decodeCounter(value: Uint8Array): Decoded {
   const text = Buffer.from(value).toString('utf8');
   const m = /^\s*"?(\d+)"?\s*$/.exec(text);
-  if (m) return { ok: true, json: Number(m[1]), text };
-  if (/^\s*(null)?\s*$/.test(text)) return { ok: true, json: null, text };
+  if (m) return { ok: true, json: Number(m[1]) };
+  if (/^\s*(null)?\s*$/.test(text)) return { ok: true, json: null };
   return { ok: false, reason: 'cycle counter is not a number', text };
 }
 

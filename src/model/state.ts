@@ -94,7 +94,8 @@ function prefixParts(prefix: string): Pick<KeyInfo, 'prefix' | 'scope' | 'name'>
 // ---------------------------------------------------------------- values
 
 export type Decoded =
-  | { ok: true; json: unknown; text: string }
+  // The text of a value that parsed is not kept: a bucket's history holds many of them, and the bytes are there.
+  | { ok: true; json: unknown }
   | { ok: false; reason: string; text: string };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -108,7 +109,7 @@ export function decodeJson(value: Uint8Array): Decoded {
   }
   if (text.trim() === '') return { ok: false, reason: 'value is empty', text };
   try {
-    return { ok: true, json: JSON.parse(text), text };
+    return { ok: true, json: JSON.parse(text) };
   } catch (e) {
     return { ok: false, reason: `value is not JSON: ${(e as Error).message}`, text };
   }

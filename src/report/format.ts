@@ -2,7 +2,7 @@
 // it, so no format can print a secret the evidence held.
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { Journal } from '../repair/journal.js';
-import { formatJson } from './json.js';
+import { jsonChunks } from './json.js';
 import { formatMarkdown } from './markdown.js';
 import { redactResult } from './redact.js';
 import type { ScanResult } from './result.js';
@@ -27,15 +27,20 @@ export interface RenderOptions {
 }
 
 export async function renderReport(result: ScanResult, format: ReportFormat, opts: RenderOptions = {}): Promise<string> {
+  return [...(await renderReportChunks(result, format, opts))].join('');
+}
+
+/** The report as pieces of text to write in turn: JSON comes a finding at a time, the other formats whole. */
+export async function renderReportChunks(result: ScanResult, format: ReportFormat, opts: RenderOptions = {}): Promise<Iterable<string>> {
   const safe = redactResult(result);
   switch (format) {
     case 'json':
-      return formatJson(safe);
+      return jsonChunks(safe);
     case 'stylish':
-      return formatStylish(safe, { chalk: opts.chalk ?? new Chalk({ level: 0 }), quiet: opts.quiet });
+      return [formatStylish(safe, { chalk: opts.chalk ?? new Chalk({ level: 0 }), quiet: opts.quiet })];
     case 'sarif':
-      return formatSarif(safe, { rules: await loadRuleDocs(), fallbackAnchor: opts.fallbackAnchor });
+      return [formatSarif(safe, { rules: await loadRuleDocs(), fallbackAnchor: opts.fallbackAnchor })];
     case 'markdown':
-      return formatMarkdown(safe, { rules: await loadRuleDocs(), journals: opts.journals, from: opts.from });
+      return [formatMarkdown(safe, { rules: await loadRuleDocs(), journals: opts.journals, from: opts.from })];
   }
 }

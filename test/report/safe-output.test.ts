@@ -198,3 +198,17 @@ describe('stdout carries only the report; notices go to stderr', () => {
     expect(r.stderr).toMatch(/^peer-audit: incomplete: .*missing\.jsonl/m);
   });
 });
+
+describe('JSON written in pieces', () => {
+  it('is the same text as the whole report, for any value', async () => {
+    const { jsonChunks } = await import('../../src/report/json.js');
+    const { safeJson } = await import('../../src/report/safe-text.js');
+    const fc = (await import('fast-check')).default;
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.oneof(fc.jsonValue(), fc.array(fc.dictionary(fc.string(), fc.jsonValue())), fc.constant(undefined))), (value) => {
+        expect([...jsonChunks(value as never)].join('')).toBe(`${safeJson(value)}\n`);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
