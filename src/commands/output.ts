@@ -31,21 +31,28 @@ export async function writeOutput(text: string | Iterable<string>, file?: string
   await fs.rename(tmp, abs);
 }
 
-function* batches(text: string | Iterable<string>): Generator<string> {
+/** The text as UTF-8 buffers of about WRITE_BATCH bytes: pieces are encoded straight into the buffer. */
+function* batches(text: string | Iterable<string>): Generator<Buffer | string> {
   if (typeof text === 'string') {
     yield text;
     return;
   }
-  let buf: string[] = [];
-  let size = 0;
+  let buf = Buffer.allocUnsafe(WRITE_BATCH);
+  let used = 0;
   for (const piece of text) {
-    buf.push(piece);
-    size += piece.length;
-    if (size >= WRITE_BATCH) {
-      yield buf.join('');
-      buf = [];
-      size = 0;
+    // At most 3 bytes per UTF-16 code unit.
+    if (used + piece.length * 3 > buf.length) {
+      if (used > 0) {
+        yield buf.subarray(0, used);
+        buf = Buffer.allocUnsafe(WRITE_BATCH);
+        used = 0;
+      }
+      if (piece.length * 3 > buf.length) {
+        yield piece;
+        continue;
+      }
     }
+    used += buf.write(piece, used);
   }
-  if (buf.length > 0 || size === 0) yield buf.join('');
+  yield buf.subarray(0, used);
 }
