@@ -40,8 +40,15 @@ import {
 import { displayPath } from './paths.js';
 
 const TEXT_MAX = 4000;
+/**
+ * Tools whose result is what they showed (file contents, search hits, pages), not what they did: their results
+ * are kept this long. They are most of a transcript's bytes, and no rule reads past their first lines.
+ */
+const VIEW_RESULT_MAX = 400;
+const VIEW_TOOLS = new Set(['Read', 'Grep', 'Glob', 'LS', 'NotebookRead', 'WebFetch', 'WebSearch']);
 const COMMAND_MAX = 8000;
-const INPUT_STRING_MAX = 2000;
+/** Other tool input (Write content, Edit strings, patterns) only names a call in reports: a short head is kept. */
+const INPUT_STRING_MAX = 300;
 const INPUT_ITEMS_MAX = 50;
 const INPUT_DEPTH_MAX = 4;
 /** Corrupt lines listed per file; the rest are only counted. */
@@ -463,6 +470,8 @@ class FileParser {
   readonly file: ParsedFile;
   private formatKnown = false;
   private readonly chainOf = new Map<string, string>();
+  /** tool_use ids of view tools (Read, Grep, …) in this file. */
+  private readonly viewCalls = new Set<string>();
   /** File offset of the first byte of the line being read. */
   private lineStart = 0;
   /** PEER_AUDIT_LOG_FAST_PATH=0 parses every line whole (to compare the two paths). */
@@ -636,6 +645,7 @@ class FileParser {
     const name = str(block.name);
     if (!id || !name) return;
     const input = isObj(block.input) ? block.input : {};
+    if (VIEW_TOOLS.has(name)) this.viewCalls.add(id);
     this.push(SPAWN_TOOLS.has(name) ? makeSpawn(id, name as Spawn['toolName'], input, ref) : makeToolCall(id, name, input, ref), local, mirror);
   }
 
@@ -672,7 +682,9 @@ class FileParser {
     const { text, withoutTrailer, trailerAgentId } = flattenResult(block.content);
     const isError =
       block.is_error === true || (typeof detail === 'string' && detail.startsWith('Error')) || EXIT_CODE_FAILURE.test(text);
-    const unit: ResultUnit = { kind: 'result', toolUseId, result: { isError, text, ref }, mirror, uuid: ref.uuid };
+    // What a view tool showed is cut here already: the file's records are all held until the sessions are built.
+    const kept = this.viewCalls.has(toolUseId) ? ownCopy(cut(text, VIEW_RESULT_MAX)) : text;
+    const unit: ResultUnit = { kind: 'result', toolUseId, result: { isError, text: kept, ref }, mirror, uuid: ref.uuid };
     if (withoutTrailer !== undefined) unit.spawnText = withoutTrailer;
     const agentId = (isObj(detail) ? str(detail.agentId) : undefined) ?? trailerAgentId;
     if (agentId) unit.agentId = agentId;
@@ -918,7 +930,7 @@ function makeToolCall(id: string, name: string, input: JsonRecord, ref: LogRef):
 
 /** A copy of a tool input with strings, arrays and nesting cut, so no record is kept whole. */
 function bounded(value: unknown, depth: number): unknown {
-  if (typeof value === 'string') return cut(value, INPUT_STRING_MAX);
+  if (typeof value === 'string') return value.length > INPUT_STRING_MAX ? ownCopy(cut(value, INPUT_STRING_MAX)) : value;
   if (typeof value !== 'object' || value === null) return value;
   if (depth >= INPUT_DEPTH_MAX) return Array.isArray(value) ? '[array]' : '[object]';
   if (Array.isArray(value)) return value.slice(0, INPUT_ITEMS_MAX).map((v) => bounded(v, depth + 1));
@@ -1121,7 +1133,7 @@ class SessionBuilder {
     const call = this.calls.get(unit.toolUseId);
     if (!call) this.pendingResults.push(unit);
     else if (call.result) return;
-    else if (call.kind === 'tool') call.result = unit.result;
+    else if (call.kind === 'tool') call.result = VIEW_TOOLS.has(call.name) ? { ...unit.result, text: ownCopy(cut(unit.result.text, VIEW_RESULT_MAX)) } : unit.result;
     else {
       call.result = unit.spawnText === undefined ? unit.result : { ...unit.result, text: unit.spawnText };
       call.agentId ??= unit.agentId;
@@ -1312,6 +1324,11 @@ function addFileStats(report: SourceReport, file: ParsedFile): void {
     problems.push({ where: file.path, reason: `${file.corruptTotal - file.corrupt.length} more corrupt lines not listed` });
   }
   report.problems.push(...problems);
+}
+
+/** A string that holds its own characters: a cut of a longer string would keep the whole of it alive. */
+function ownCopy(s: string): string {
+  return s.length < 13 ? s : Buffer.from(s, 'utf8').toString('utf8');
 }
 
 function cut(s: string, max: number): string {

@@ -376,6 +376,32 @@ describe('readLogs: tool results', () => {
   });
 });
 
+describe('readLogs: what is kept of a call', () => {
+  it('keeps 400 characters of what a view tool showed, 4000 of a command result, 300 of other input', async () => {
+    const body = (c: string) => Array.from({ length: 6000 }, (_, i) => (i % 80 === 79 ? '\n' : c)).join('');
+    await put('sess-kept.jsonl', jsonl([
+      toolUse('u1', 1, 'r1', 'Read', { file_path: '/w/src/a.ts' }),
+      toolResult('u2', 2, { tool_use_id: 'r1', content: body('r') }),
+      toolUse('u3', 3, 'g1', 'Grep', { pattern: 'x' }),
+      toolResult('u4', 4, { tool_use_id: 'g1', content: [{ type: 'text', text: body('g') }] }),
+      toolUse('u5', 5, 'b1', 'Bash', { command: 'cat big' }),
+      toolResult('u6', 6, { tool_use_id: 'b1', content: body('b') }),
+      toolUse('u7', 7, 'w1', 'Write', { file_path: '/w/spec.md', content: body('w') }),
+      toolResult('u8', 8, { tool_use_id: 'w1', content: 'File created' }),
+    ]));
+    const { data } = await readLogs([path.join(root, 'sess-kept.jsonl')], root);
+    const calls = callsOf(only(data.sessions));
+    expect(calls.map((c) => [c.name, c.result?.text.length])).toEqual([
+      ['Read', 401],
+      ['Grep', 401],
+      ['Bash', 4001],
+      ['Write', 12],
+    ]);
+    expect(calls[0].result?.text.endsWith('…')).toBe(true);
+    expect((calls[3].input.content as string).length).toBe(301);
+  });
+});
+
 describe('readLogs: user turns', () => {
   it('marks human turns; meta text, interrupts and compact summaries are not human', async () => {
     const user = (uuid: string, s: number, content: unknown, extra: Rec = {}): Rec =>
