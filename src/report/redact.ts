@@ -208,6 +208,11 @@ function redactWith(s: string, skip: boolean): { text: string; count: number } {
   return { text, count };
 }
 
+/** No pattern matches fewer characters than this (`pwd=x`). */
+const SHORTEST_SECRET = 5;
+/** Strings up to this long are remembered within one result. */
+const MEMO_MAX = 256;
+
 /** Fields that are identifiers made by peer-audit, never text from the evidence. */
 const SKIP_KEYS = new Set(['fingerprint', 'ruleId', 'severity', 'kind', 'version', 'generatedAt']);
 
@@ -230,10 +235,16 @@ export function redactResult(result: ScanResult): ScanResult {
  */
 export function redactDeep<T>(input: T): { value: T; count: number } {
   let total = 0;
+  // A scan result repeats its short strings (keys, times, statuses, notes) thousands of times: each is masked once.
+  const seen = new Map<string, { text: string; count: number }>();
   const walk = (v: unknown, key?: string): { value: unknown; changed: boolean } => {
     if (typeof v === 'string') {
-      if (key !== undefined && SKIP_KEYS.has(key)) return { value: v, changed: false };
-      const r = redactText(v);
+      if (v.length < SHORTEST_SECRET || (key !== undefined && SKIP_KEYS.has(key))) return { value: v, changed: false };
+      let r = v.length <= MEMO_MAX ? seen.get(v) : undefined;
+      if (!r) {
+        r = redactText(v);
+        if (v.length <= MEMO_MAX) seen.set(v, r);
+      }
       total += r.count;
       return { value: r.text, changed: r.count > 0 };
     }

@@ -7,7 +7,7 @@ import { Chalk } from 'chalk';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Transcript } from '../helpers/transcript.js';
 import { runCli } from '../helpers/cli.js';
-import { redactResult, redactText, redactTextEveryPattern } from '../../src/report/redact.js';
+import { redactDeep, redactResult, redactText, redactTextEveryPattern } from '../../src/report/redact.js';
 import fc from 'fast-check';
 import { scanWithModel } from '../../src/commands/scan.js';
 import { withContext } from '../../src/report/runs.js';
@@ -211,6 +211,26 @@ describe('the cheap tests that skip patterns', () => {
       fc.property(fc.array(fc.constantFrom(...pieces), { maxLength: 40 }), (parts) => {
         const s = parts.join('');
         expect(redactText(s)).toEqual(redactTextEveryPattern(s));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+});
+
+describe('short strings', () => {
+  it('a secret of five characters is still masked, in every place it occurs', () => {
+    const { value, count } = redactDeep({ a: 'pwd=x', b: ['pwd=x', { location: {}, c: 'pwd=x' }] });
+    expect(value).toEqual({ a: `pwd=${'[REDACTED:secret]'}`, b: [`pwd=${'[REDACTED:secret]'}`, { location: {}, c: `pwd=${'[REDACTED:secret]'}`, redacted: true }] });
+    expect(count).toBe(3);
+  });
+});
+
+describe('strings shorter than five characters', () => {
+  it('hold no secret any pattern masks (they are skipped)', () => {
+    const chars = [...'pwdPWD=:"\' -_.@/+eyJSkKAtoken0123456789…\\n'];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...chars), { maxLength: 4 }), (cs) => {
+        expect(redactTextEveryPattern(cs.join('')).count).toBe(0);
       }),
       { numRuns: 5000 },
     );
