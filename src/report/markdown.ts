@@ -115,11 +115,52 @@ export function formatMarkdown(result: ScanResult, opts: MarkdownOptions): strin
 
 // ---------------------------------------------------------------- which run, which cycle
 
-function findingsOf(result: ScanResult, run: RunRecord): ReportedFinding[] {
-  return result.findings.filter((f) => belongs(f, run));
+/** The findings about a run, in report order. Worked out for every run at once: a large scan has thousands of each. */
+export function findingsOf(result: ScanResult, run: RunRecord): ReportedFinding[] {
+  let index = findingIndex.get(result);
+  if (!index) findingIndex.set(result, (index = indexFindings(result)));
+  return index.get(run) ?? [];
 }
 
-function belongs(f: ReportedFinding, run: RunRecord): boolean {
+const findingIndex = new WeakMap<ScanResult, Map<RunRecord, ReportedFinding[]>>();
+
+/** What `belongs` decides for every finding and run, from maps of the runs by key prefix, folder, spec and session. */
+function indexFindings(result: ScanResult): Map<RunRecord, ReportedFinding[]> {
+  const by = <K>(pairs: Array<[K, RunRecord]>) => {
+    const m = new Map<K, RunRecord[]>();
+    for (const [k, r] of pairs) {
+      const list = m.get(k);
+      if (list) list.push(r);
+      else m.set(k, [r]);
+    }
+    return m;
+  };
+  const items = result.runs?.items ?? [];
+  const byPrefix = by(items.flatMap((r) => (r.keyPrefix !== undefined ? [[r.keyPrefix, r] as [string, RunRecord]] : [])));
+  const byFolder = by(items.flatMap((r) => [...new Set(r.folders.map((x) => x.path))].map((p) => [p, r] as [string, RunRecord])));
+  const bySpec = by(items.flatMap((r) => (r.spec !== undefined ? [[r.spec, r] as [string, RunRecord]] : [])));
+  const bySession = by(items.flatMap((r) => [...new Set(r.sessions.map((x) => x.id))].map((id) => [id, r] as [string, RunRecord])));
+  const out = new Map<RunRecord, ReportedFinding[]>();
+  for (const f of result.findings) {
+    const s = f.subject;
+    const runs = new Set<RunRecord>();
+    if (s.keyPrefix !== undefined) for (const r of byPrefix.get(s.keyPrefix) ?? []) runs.add(r);
+    else {
+      if (s.folder !== undefined) for (const r of byFolder.get(s.folder) ?? []) runs.add(r);
+      if (s.spec !== undefined) for (const r of bySpec.get(s.spec) ?? []) runs.add(r);
+      if (s.session !== undefined) for (const r of bySession.get(s.session) ?? []) runs.add(r);
+    }
+    for (const r of runs) {
+      const list = out.get(r);
+      if (list) list.push(f);
+      else out.set(r, [f]);
+    }
+  }
+  return out;
+}
+
+/** Is the finding about the run: the definition findingsOf works out with maps. */
+export function belongs(f: ReportedFinding, run: RunRecord): boolean {
   const s = f.subject;
   if (s.keyPrefix !== undefined) return run.keyPrefix === s.keyPrefix;
   if (s.folder !== undefined && run.folders.some((x) => x.path === s.folder)) return true;

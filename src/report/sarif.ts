@@ -259,15 +259,44 @@ function specFirst(a: string, b: string): number {
   return rank(a) - rank(b) || a.localeCompare(b);
 }
 
+/** The runs a finding names by key prefix, spec or session, in the order of the runs section. */
 function runsOf(f: ReportedFinding, result: ScanResult): RunRecord[] {
-  const items = result.runs?.items ?? [];
+  let index = runIndex.get(result);
+  if (!index) runIndex.set(result, (index = indexRuns(result.runs?.items ?? [])));
   const s = f.subject;
-  return items.filter(
-    (r) =>
-      (s.keyPrefix !== undefined && r.keyPrefix === s.keyPrefix) ||
-      (s.spec !== undefined && r.spec === s.spec) ||
-      (s.session !== undefined && r.sessions.some((x) => x.id === s.session)),
-  );
+  const hits = new Set<number>();
+  for (const [map, k] of [
+    [index.byPrefix, s.keyPrefix],
+    [index.bySpec, s.spec],
+    [index.bySession, s.session],
+  ] as const) {
+    if (k !== undefined) for (const i of map.get(k) ?? []) hits.add(i);
+  }
+  return [...hits].sort((a, b) => a - b).map((i) => index.items[i]);
+}
+
+interface RunIndex {
+  items: RunRecord[];
+  byPrefix: Map<string, number[]>;
+  bySpec: Map<string, number[]>;
+  bySession: Map<string, number[]>;
+}
+const runIndex = new WeakMap<ScanResult, RunIndex>();
+
+function indexRuns(items: RunRecord[]): RunIndex {
+  const add = (m: Map<string, number[]>, k: string | undefined, i: number) => {
+    if (k === undefined) return;
+    const list = m.get(k);
+    if (!list) m.set(k, [i]);
+    else if (list[list.length - 1] !== i) list.push(i);
+  };
+  const index: RunIndex = { items, byPrefix: new Map(), bySpec: new Map(), bySession: new Map() };
+  items.forEach((r, i) => {
+    add(index.byPrefix, r.keyPrefix, i);
+    add(index.bySpec, r.spec, i);
+    for (const x of r.sessions) add(index.bySession, x.id, i);
+  });
+  return index;
 }
 
 function physical(a: Anchor) {

@@ -1,7 +1,7 @@
 // The runs section describes the runs the findings are about; a clean scan describes what it saw, up to a bound.
 import { describe, expect, it } from 'vitest';
 import { describeRuns } from '../../src/report/runs.js';
-import type { ReportedFinding } from '../../src/report/result.js';
+import type { ReportedFinding, ScanResult } from '../../src/report/result.js';
 import { kvData, modelOf, type Put } from '../helpers/evidence.js';
 import { v2Cycle } from '../rules/state-fixtures.js';
 
@@ -39,5 +39,42 @@ describe('runs section', () => {
     const runs = describeRuns(model, []);
     expect(runs.items).toHaveLength(3);
     expect(runs.omitted).toBeUndefined();
+  });
+});
+
+describe('findings of a run (Markdown report)', () => {
+  it('are exactly the findings `belongs` assigns to it, in report order', async () => {
+    const fc = (await import('fast-check')).default;
+    const { belongs, findingsOf } = await import('../../src/report/markdown.js');
+    const pick = (xs: string[]) => fc.option(fc.constantFrom(...xs), { nil: undefined });
+    const prefixes = ['peer.spec.a', 'peer.spec.b', 'peer.instruction.c'];
+    const specs = ['a', 'b', 'c'];
+    const folders = ['.agent-os/specs/2025-01-01-a', '.agent-os/specs/2025-01-02-b'];
+    const sessions = ['s1', 's2', 's3'];
+    const run = fc.record({
+      keyPrefix: pick(prefixes),
+      spec: pick(specs),
+      folders: fc.subarray(folders),
+      sessions: fc.subarray(sessions),
+    });
+    const subject = fc.record({ keyPrefix: pick(prefixes), spec: pick(specs), folder: pick(folders), session: pick(sessions) });
+    fc.assert(
+      fc.property(fc.array(run, { maxLength: 6 }), fc.array(subject, { maxLength: 12 }), (rs, ss) => {
+        const items = rs.map((r, i) => ({
+          id: `r${i}`,
+          ...(r.keyPrefix !== undefined ? { keyPrefix: r.keyPrefix } : {}),
+          ...(r.spec !== undefined ? { spec: r.spec } : {}),
+          folders: r.folders.map((p) => ({ path: p, files: [] })),
+          cycles: [],
+          sessions: r.sessions.map((id) => ({ id })),
+        }));
+        const findings = ss.map((s, i) => ({ ruleId: 'x', severity: 'error', message: `f${i}`, fingerprint: `${i}`, evidence: [], subject: Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)) }));
+        const result = { findings, runs: { version: 1, items } } as unknown as ScanResult;
+        for (const r of items) {
+          expect(findingsOf(result, r as never).map((f) => f.message)).toEqual(findings.filter((f) => belongs(f as never, r as never)).map((f) => f.message));
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
