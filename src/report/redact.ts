@@ -217,19 +217,22 @@ const MEMO_MAX = 256;
 const SKIP_KEYS = new Set(['fingerprint', 'ruleId', 'severity', 'kind', 'version', 'generatedAt']);
 
 /**
- * The scan result with every secret masked: a deep copy; evidence, transcript events and the request that
+ * The scan result with every secret masked (a copy where anything changed); evidence, transcript events and the request that
  * held a secret are marked `redacted: true`; `summary.redacted` counts the masked secrets (added to any
  * count already there, so masking twice changes nothing).
  */
 export function redactResult(result: ScanResult): ScanResult {
   const { value, count } = redactDeep(result);
   const redacted = (result.summary.redacted ?? 0) + count;
-  if (redacted > 0) value.summary = { ...value.summary, redacted };
-  return value;
+  // A new top-level object always: the input is never changed.
+  const out = value === result ? { ...result } : value;
+  if (redacted > 0) out.summary = { ...out.summary, redacted };
+  return out;
 }
 
 /**
- * Any value with every string in it masked (a deep copy), and the number of secrets masked. Objects that carry
+ * Any value with every string in it masked, and the number of secrets masked: what held a secret is copied,
+ * the rest is shared with the input (treat both as read-only). Objects that carry
  * a `location` (evidence, transcript events) and held a secret get `redacted: true`. For output that does not
  * go through a ScanResult, e.g. a single finding printed as it happens.
  */
@@ -237,40 +240,44 @@ export function redactDeep<T>(input: T): { value: T; count: number } {
   let total = 0;
   // A scan result repeats its short strings (keys, times, statuses, notes) thousands of times: each is masked once.
   const seen = new Map<string, { text: string; count: number }>();
-  const walk = (v: unknown, key?: string): { value: unknown; changed: boolean } => {
+  // Copy on write: a value with nothing to mask is returned as it is (most of a result), so masking costs a
+  // walk, not a copy of every object.
+  const walk = (v: unknown, key?: string): unknown => {
     if (typeof v === 'string') {
-      if (v.length < SHORTEST_SECRET || (key !== undefined && SKIP_KEYS.has(key))) return { value: v, changed: false };
+      if (v.length < SHORTEST_SECRET || (key !== undefined && SKIP_KEYS.has(key))) return v;
       let r = v.length <= MEMO_MAX ? seen.get(v) : undefined;
       if (!r) {
         r = redactText(v);
         if (v.length <= MEMO_MAX) seen.set(v, r);
       }
       total += r.count;
-      return { value: r.text, changed: r.count > 0 };
+      return r.count > 0 ? r.text : v;
     }
     if (Array.isArray(v)) {
-      let changed = false;
-      const out = v.map((x) => {
-        const r = walk(x);
-        changed ||= r.changed;
-        return r.value;
-      });
-      return { value: out, changed };
+      let out: unknown[] | undefined;
+      for (let i = 0; i < v.length; i++) {
+        const x = walk(v[i]);
+        if (x !== v[i] && !out) out = v.slice(0, i);
+        if (out) out.push(x);
+      }
+      return out ?? v;
     }
     if (v !== null && typeof v === 'object') {
-      let changed = false;
-      const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) {
-        const r = walk(x, k);
-        changed ||= r.changed;
-        out[k] = r.value;
+      let out: Record<string, unknown> | undefined;
+      const entries = Object.entries(v);
+      for (let i = 0; i < entries.length; i++) {
+        const [k, x] = entries[i];
+        const y = walk(x, k);
+        if (y !== x && !out) out = Object.fromEntries(entries.slice(0, i));
+        if (out) out[k] = y;
       }
+      if (!out) return v;
       // Evidence, transcript events and the request carry a location: they say that they were masked.
-      if (changed && 'location' in out) out.redacted = true;
-      return { value: out, changed };
+      if ('location' in out) out.redacted = true;
+      return out;
     }
-    return { value: v, changed: false };
+    return v;
   };
-  const value = walk(input).value as T;
+  const value = walk(input) as T;
   return { value, count: total };
 }

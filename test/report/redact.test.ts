@@ -236,3 +236,22 @@ describe('strings shorter than five characters', () => {
     );
   });
 });
+
+describe('masking shares what held no secret', () => {
+  it('leaves the input unchanged, copies only the parts that held a secret, and marks them', () => {
+    const clean = { location: { kind: 'log', path: 'a.jsonl', line: 1 }, excerpt: 'nothing here' };
+    const dirty = { location: { kind: 'log', path: 'a.jsonl', line: 2 }, excerpt: `token ${S.ghp}` };
+    const input = { summary: { errors: 1, warnings: 0, infos: 0, redacted: 2 }, findings: [{ evidence: [clean, dirty] }] } as unknown as ScanResult;
+    const before = JSON.stringify(input);
+    const out = redactResult(input);
+    expect(JSON.stringify(input)).toBe(before);
+    expect(out).not.toBe(input);
+    expect(out.summary.redacted).toBe(3);
+    const ev = (out.findings[0] as unknown as { evidence: Array<Record<string, unknown>> }).evidence;
+    expect(ev[0]).toBe(clean);
+    expect(ev[1]).toEqual({ ...dirty, excerpt: 'token [REDACTED:github-token]', redacted: true });
+    // Masking a clean result twice changes nothing and still returns a new top-level object.
+    const again = redactResult({ summary: { errors: 0, warnings: 0, infos: 0, redacted: 1 }, findings: [] } as unknown as ScanResult);
+    expect(again.summary.redacted).toBe(1);
+  });
+});
