@@ -92,12 +92,12 @@ export function buildModel(input: ModelInput): Model {
     if (revisions.length === 0) continue;
     const info = classifyKey(key);
     const latest = revisions[revisions.length - 1];
-    const history: HistoryItem[] = revisions.map((r) => ({
-      revision: r.revision,
-      created: r.created,
-      operation: r.operation,
-      decoded: r.operation === 'PUT' ? (info.kind === 'v2-counter' ? decodeCounter(r.value) : decodeJson(r.value)) : undefined,
-    }));
+    let previous: unknown;
+    const history: HistoryItem[] = revisions.map((r) => {
+      const decoded = r.operation === 'PUT' ? (info.kind === 'v2-counter' ? decodeCounter(r.value) : decodeJson(r.value)) : undefined;
+      if (decoded?.ok) previous = decoded.json = shareUnchanged(previous, decoded.json);
+      return { revision: r.revision, created: r.created, operation: r.operation, decoded };
+    });
     const rec: KeyRecord = { info, revisions, latest, history, deleted: latest.operation !== 'PUT' };
     keys.push(rec);
     if (info.kind === 'other' || !info.prefix) continue;
@@ -191,6 +191,46 @@ export function buildModel(input: ModelInput): Model {
 
   runs.sort((a, b) => a.id.localeCompare(b.id));
   return { projectRoot: input.projectRoot, bucket, kv: input.kv, specs: input.specs, logs: input.logs, keys, runs, folders, sessions, unattachedSessions };
+}
+
+/**
+ * `next` with every part equal to the same part of `prev` (same keys in the same order, same values) replaced
+ * by that part of `prev`. A key's revisions mostly repeat the one before: sharing the unchanged parts keeps a
+ * bucket's history in a fraction of the memory. Parsed values are read-only from here on.
+ */
+export function shareUnchanged(prev: unknown, next: unknown): unknown {
+  if (prev === next) return prev;
+  if (typeof next !== 'object' || next === null || typeof prev !== 'object' || prev === null) return next;
+  if (Array.isArray(next)) {
+    if (!Array.isArray(prev)) return next;
+    let same = prev.length === next.length;
+    for (let i = 0; i < next.length; i++) {
+      if (i >= prev.length) continue;
+      const v = shareUnchanged(prev[i], next[i]);
+      if (v !== next[i]) next[i] = v;
+      if (v !== prev[i]) same = false;
+    }
+    return same ? prev : next;
+  }
+  if (Array.isArray(prev)) return next;
+  const p = prev as Record<string, unknown>;
+  const n = next as Record<string, unknown>;
+  const pk = Object.keys(p);
+  const nk = Object.keys(n);
+  let same = pk.length === nk.length;
+  for (let i = 0; i < nk.length; i++) {
+    const k = nk[i];
+    if (same && pk[i] !== k) same = false;
+    if (!Object.hasOwn(p, k)) {
+      same = false;
+      continue;
+    }
+    const v = shareUnchanged(p[k], n[k]);
+    // A "__proto__" member of parsed JSON is an own property; assigning it would change the prototype instead.
+    if (v !== n[k] && k !== '__proto__') n[k] = v;
+    if (v !== p[k]) same = false;
+  }
+  return same ? prev : next;
 }
 
 function runNeedles(r: Run): string[] {
