@@ -18,7 +18,8 @@ import { runRules } from '../engine/run.js';
 import type { Rule, RuleOptions } from '../engine/rule.js';
 import { describeNatsError, displayServers, jetstreamOptions, natsConnectionOptions, type NatsErrorContext } from '../sources/kv.js';
 import { formatLocation } from '../report/location.js';
-import { escapeControl } from '../report/safe-text.js';
+import { redactDeep } from '../report/redact.js';
+import { escapeControl, safeJson } from '../report/safe-text.js';
 import { BASELINE_FILE, readBaseline } from '../config/baseline.js';
 import { displayPath } from '../config/config.js';
 import { kvOptions, type ConnectArgs } from './options.js';
@@ -219,11 +220,13 @@ export async function watchCommand(a: WatchArgs, chalk: ChalkInstance, io: Watch
       return fresh;
     };
 
-    const print = (f: Finding, cause: Cause, initial: boolean) => {
-      if (a.quiet && f.severity !== 'error') return;
+    const print = (found: Finding, cause: Cause, initial: boolean) => {
+      if (a.quiet && found.severity !== 'error') return;
+      // Masked like every report: a finding printed as it happens quotes the same state values and logs.
+      const f = redactDeep(found).value;
       if (a.format === 'json') {
         io.out(
-          `${JSON.stringify({
+          `${safeJson({
             event: 'finding',
             time: new Date().toISOString(),
             key: cause.key,
@@ -237,7 +240,7 @@ export async function watchCommand(a: WatchArgs, chalk: ChalkInstance, io: Watch
             message: f.message,
             subject: f.subject,
             evidence: f.evidence,
-          })}\n`,
+          }, 0)}\n`,
         );
         return;
       }

@@ -2,6 +2,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
+import { redactText } from '../report/redact.js';
 import type { Model } from '../model/build.js';
 import type { Finding } from '../model/types.js';
 import { applyLineEdits, applyOps, getAt, type Fix, type JsonOp } from './fix.js';
@@ -158,7 +159,8 @@ export function renderChange(ch: Change, bucket: string): string {
   const label = ch.kind === 'kv' ? `${bucket} ${ch.key}@${ch.revisionSeen}` : ch.path;
   const newLabel = ch.kind === 'kv' ? `${bucket} ${ch.key} (repaired)` : `${ch.path} (repaired)`;
   const header = `${ch.kind === 'kv' ? 'kv  ' : 'file'} ${ch.kind === 'kv' ? `${ch.key}@${ch.revisionSeen}` : ch.path}  [${ch.rules.join(', ')}]\n${ch.why.map((w) => `  why: ${w}\n`).join('')}`;
-  return header + createTwoFilesPatch(label, newLabel, before, after, '', '', { context: 3 });
+  // Shown, not written: the diff is masked like every report (the values it quotes can hold credentials).
+  return redactText(header + createTwoFilesPatch(label, newLabel, before, after, '', '', { context: 3 })).text;
 }
 
 function showValue(v64: string): string {

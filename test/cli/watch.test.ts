@@ -236,3 +236,41 @@ describe('watch: a live bucket being written to', () => {
     expect(down.stderr).toMatch(/^peer-audit: cannot reach NATS at nats:\/\/127\.0\.0\.1:1: connection refused/);
   });
 });
+
+describe('watch: secrets in what it prints', () => {
+  let server: NatsServerHandle;
+  let cwd: string;
+  const SECRET = 's3cretValue-9f8e7d6c5b';
+  const watchers: Watcher[] = [];
+
+  beforeAll(async () => {
+    cwd = await fs.mkdtemp(path.join(os.tmpdir(), 'pa-watch-secret-'));
+    await fs.mkdir(path.join(cwd, '.git'));
+    server = await startNatsServer();
+    const nc = await connect({ servers: `127.0.0.1:${server.port}`, reconnect: false, timeout: 5_000 });
+    const kv = await nc.jetstream().views.kv(BUCKET, { history: 50, replicas: 1 });
+    // An unreadable cycle value that quotes a credential: invalid-state-value shows its first characters.
+    await kv.put('peer.spec.leaky.cycle.1', `not json: NATS_PASSWORD=${SECRET} exported`);
+    await nc.close();
+  });
+
+  afterAll(async () => {
+    for (const w of watchers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
+    await server?.stop();
+  });
+
+  it('masks them in JSON lines and in the terminal form', async () => {
+    const json = new Watcher(['--server', server.url, '--format', 'json', '--initial'], cwd);
+    const stylish = new Watcher(['--server', server.url, '--initial'], cwd);
+    watchers.push(json, stylish);
+    await json.until('the invalid value', () => json.findings.some((l) => l.ruleId === 'invalid-state-value'));
+    await stylish.until('the invalid value', () => /invalid-state-value/.test(stylish.stdout) && /REDACTED/.test(stylish.stdout));
+    expect(json.stdout).not.toContain(SECRET);
+    expect(stylish.stdout).not.toContain(SECRET);
+    const line = JSON.parse(json.stdout.split('\n').find((l) => l.includes('invalid-state-value'))!) as { evidence: Array<{ excerpt: string; redacted?: boolean }> };
+    expect(line.evidence[0].excerpt).toContain('NATS_PASSWORD=[REDACTED:secret]');
+    expect(line.evidence[0].redacted).toBe(true);
+    expect(stylish.stdout).toContain('NATS_PASSWORD=[REDACTED:secret]');
+    await Promise.all([json.stop(), stylish.stop()]);
+  });
+});
