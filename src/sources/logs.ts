@@ -2,7 +2,7 @@
 // subagent records of each spawn attributed to it across every layout Claude Code has used:
 // inline sidechains (≤2.0.27), sibling agent-<id>.jsonl (2.0.28–2.1.1), <session>/subagents/ (2.1.2+),
 // agent_progress mirrors (2.1.x), and `claude -p --output-format stream-json` output.
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdir, readSync, statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -89,7 +89,12 @@ export async function readLogs(
     report.problems.push({ where, reason });
   };
 
-  const files = await expandPatterns(patterns, fail, (abs, reason) => report.problems.push({ where: displayPath(abs, projectRoot), reason }));
+  const files = await expandPatterns(
+    patterns,
+    fail,
+    (abs, reason) => report.problems.push({ where: displayPath(abs, projectRoot), reason }),
+    (abs) => displayPath(abs, projectRoot),
+  );
   const stats = await mapConcurrent(files, 16, (abs) => stat(abs).catch((err: unknown) => ({ err })));
   progress.filesTotal += files.length;
   for (const st of stats) if (!('err' in st)) progress.bytesTotal += st.size;
@@ -277,10 +282,31 @@ export function defaultLogDirs(projectRoot: string): string[] {
 
 // ---------------------------------------------------------------- finding files
 
+/**
+ * fast-glob's directory listing, except that a folder it may not list (EACCES, EPERM) is noted and taken as
+ * empty, so one locked folder under ~/.claude/projects does not lose every transcript beside it. The folders
+ * noted are reported (the scan is then incomplete), never passed over in silence.
+ */
+function listingThatNotes(locked: Array<{ dir: string; code: string }>): typeof readdir {
+  return ((dir: string, ...rest: unknown[]) => {
+    const cb = rest[rest.length - 1] as (err: NodeJS.ErrnoException | null, entries?: unknown) => void;
+    const opts = rest.length > 1 ? rest[0] : undefined;
+    const done = (err: NodeJS.ErrnoException | null, entries?: unknown) => {
+      if (err && (err.code === 'EACCES' || err.code === 'EPERM')) {
+        locked.push({ dir, code: err.code });
+        cb(null, []);
+      } else cb(err, entries);
+    };
+    if (opts === undefined) readdir(dir, done as never);
+    else readdir(dir, opts as never, done as never);
+  }) as unknown as typeof readdir;
+}
+
 async function expandPatterns(
   patterns: string[],
   fail: (where: string, reason: string) => void,
   skip: (abs: string, reason: string) => void,
+  shown: (abs: string) => string,
 ): Promise<string[]> {
   const found = new Set<string>();
   for (const pattern of patterns) {
@@ -305,15 +331,22 @@ async function expandPatterns(
         continue;
       }
     }
+    const locked: Array<{ dir: string; code: string }> = [];
     try {
+      const fsAdapter = { readdir: listingThatNotes(locked) };
       const entries = isDir
-        ? await fg('**/*.jsonl', { cwd: abs, absolute: true, dot: true, onlyFiles: false, objectMode: true })
-        : await fg(pattern.split(path.sep).join('/'), { cwd: process.cwd(), absolute: true, dot: true, onlyFiles: false, objectMode: true });
+        ? await fg('**/*.jsonl', { cwd: abs, absolute: true, dot: true, onlyFiles: false, objectMode: true, fs: fsAdapter })
+        : await fg(pattern.split(path.sep).join('/'), { cwd: process.cwd(), absolute: true, dot: true, onlyFiles: false, objectMode: true, fs: fsAdapter });
+      if (isDir && locked.some((l) => path.resolve(l.dir) === abs)) {
+        fail(pattern, `cannot read ${pattern}: ${locked[0].code}`);
+        continue;
+      }
+      for (const l of locked) fail(shown(path.resolve(l.dir)), `cannot list ${shown(path.resolve(l.dir))}: ${l.code}`);
       for (const e of entries) if (!e.dirent.isFile() && !e.dirent.isDirectory()) skip(path.resolve(e.path), notOpened(e.dirent));
       const matches = entries.filter((e) => e.dirent.isFile()).map((e) => e.path);
       // Sidecars are read next to their agent file, never as logs.
       const logs = matches.filter((m) => !m.endsWith('.meta.json'));
-      if (logs.length === 0) fail(pattern, `no log files matched ${pattern}`);
+      if (logs.length === 0 && locked.length === 0) fail(pattern, `no log files matched ${pattern}`);
       for (const m of logs) found.add(path.resolve(m));
     } catch (err) {
       fail(pattern, `cannot read ${pattern}: ${errorCode(err)}`);

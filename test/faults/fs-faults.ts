@@ -46,6 +46,7 @@ export function fileSystemFaults(): void {
         'logs/ok.jsonl': RECORD('ok'),
         'logs/locked.jsonl': RECORD('locked'),
         'more-logs/sub/a.jsonl': RECORD('a'),
+        'more-logs/beside.jsonl': RECORD('beside'),
         'kv.jsonl': '{"format":"peer-audit-kv/1","bucket":"agent-os-peer-state","taken_at":"2025-09-01T00:00:00Z"}\n',
       });
       execFileSync('chmod', ['-R', 'a+rX', root]);
@@ -81,8 +82,11 @@ export function fileSystemFaults(): void {
         expect(sourceOf(j, 'logs').stats.records).toBeGreaterThanOrEqual(1);
       });
       await fault('unreadable log folder (EACCES)', async () => {
-        expect(sourceOf(j, 'logs').problems.some((p) => p.where.includes('more-logs') && /EACCES/.test(p.reason))).toBe(true);
+        // The locked subfolder is reported by its path; the transcript beside it is still read.
+        expect(sourceOf(j, 'logs').problems.filter((p) => p.where.includes('more-logs'))).toEqual([{ where: 'more-logs/sub', reason: 'cannot list more-logs/sub: EACCES' }]);
         expect(sourceOf(j, 'logs').ok).toBe(false);
+        expect(j.incompleteReasons.join('\n')).toMatch(/more-logs\/sub: EACCES/);
+        expect(sourceOf(j, 'logs').stats.sessions).toBe(2); // ok and beside; locked and sub/a are not readable
       });
       await fault('unreadable snapshot file (EACCES)', async () => {
         expect(snapshot.code).toBe(0);
