@@ -2,10 +2,11 @@
 //
 // Testing every name against every event text costs names × texts: with thousands of runs and a
 // large transcript folder that was most of a scan. Names are made of NATS key characters, so a mention is
-// a stretch of a "word" of those characters that starts and ends on a segment boundary (the word's ends or a
-// `.`, `-`, `_`, `/`, `=` separator). The pass walks each word once, and only where a segment starts
-// the first segment of some name does it look further. The boundary rule also keeps `foo-1` from matching
-// inside `foo-12`, which a plain substring test did not.
+// a stretch of a "word" of those characters that starts and ends on a boundary: the word's ends, a `.`,
+// `_`, `/` or `=` (as in `peer.spec.x.cycle.1`, `specs/x/spec.md`, `key_prefix=peer.spec.x`), or, at the
+// start only, the `-` after a folder's date (`2025-08-05-x`). A `-` anywhere else continues a kebab-case
+// name, so `foo` is not mentioned by `foo-v2` or `my-foo`, nor `foo-1` by `foo-12`. The pass walks each
+// word once, and only where a segment starts the first segment of some name does it look further.
 import type { LogEvent, LogSession } from './types.js';
 
 const WORD = /[A-Za-z0-9._/=-]/;
@@ -18,6 +19,22 @@ for (let c = 0; c < 128; c++) {
 }
 const isWord = (c: number) => c < 128 && IS_WORD[c] === 1;
 const isSep = (c: number) => c < 128 && IS_SEP[c] === 1;
+const HYPHEN = 0x2d;
+/** A boundary that is not a hyphen: `.`, `_`, `/`, `=`. */
+const isHardSep = (c: number) => c !== HYPHEN && isSep(c);
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+
+/** Does `YYYY-MM-DD-` end just before position s (s - 1 is the last hyphen)? */
+function afterDate(text: string, s: number, wordStart: number): boolean {
+  const d = s - 11;
+  if (d < wordStart) return false;
+  if (d > wordStart && !isHardSep(text.charCodeAt(d - 1))) return false;
+  for (let i = 0; i < 10; i++) {
+    const c = text.charCodeAt(d + i);
+    if (i === 4 || i === 7 ? c !== HYPHEN : !isDigit(c)) return false;
+  }
+  return text.charCodeAt(s - 1) === HYPHEN;
+}
 
 export class MentionIndex {
   private readonly names = new Set<string>();
@@ -58,9 +75,14 @@ export class MentionIndex {
       const wordStart = i;
       while (i < len && isWord(text.charCodeAt(i))) i++;
       const wordEnd = i;
-      // Each segment start in the word: the word's start and every position after a separator.
+      // Each segment start in the word: the word's start, every position after `.` `_` `/` `=`, and the
+      // position after a date prefix.
       for (let s = wordStart; s < wordEnd; s++) {
-        if (s !== wordStart && !isSep(text.charCodeAt(s - 1))) continue;
+        if (s !== wordStart) {
+          const prev = text.charCodeAt(s - 1);
+          if (!isSep(prev)) continue;
+          if (prev === HYPHEN && !afterDate(text, s, wordStart)) continue;
+        }
         if (isSep(text.charCodeAt(s))) continue;
         let e = s;
         while (e < wordEnd && !isSep(text.charCodeAt(e))) e++;
@@ -68,8 +90,8 @@ export class MentionIndex {
         if (!lens) continue;
         for (const l of lens) {
           const stop = s + l;
-          // A mention ends at the word's end or before a separator.
-          if (stop > wordEnd || (stop < wordEnd && !isSep(text.charCodeAt(stop)))) continue;
+          // A mention ends at the word's end or before a separator other than a hyphen.
+          if (stop > wordEnd || (stop < wordEnd && !isHardSep(text.charCodeAt(stop)))) continue;
           const cand = text.slice(s, stop);
           if (this.names.has(cand)) found.add(cand);
         }
