@@ -1,4 +1,5 @@
 import { defineRule } from '../src/engine/rule.js';
+import { keyRecord } from '../src/model/lookup.js';
 import type { KeyRecord } from '../src/model/build.js';
 import { logLocation, peerSpawns, spawnPhase, stateOps, type StateOp } from '../src/model/log-facts.js';
 import { isRecord, normaliseStatus, PHASES, type PhaseName } from '../src/model/state.js';
@@ -18,11 +19,10 @@ export default defineRule({
   },
   check({ model, report }) {
     if (!model.kv) return;
-    const byKey = new Map(model.keys.map((k) => [k.info.key, k]));
     for (const s of model.sessions) {
       for (const op of stateOps(s)) {
         if (op.kind !== 'read' || !op.key) continue;
-        const rec = byKey.get(op.key);
+        const rec = keyRecord(model, op.key);
         const t = msOf(op.call.ref.timestamp);
         if (!rec || rec.info.kind !== 'cycle' || t === undefined) continue;
         for (const need of neededPhases(s, op)) {

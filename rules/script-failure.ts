@@ -1,4 +1,5 @@
 import { defineRule } from '../src/engine/rule.js';
+import { keyRecord } from '../src/model/lookup.js';
 import type { Model } from '../src/model/build.js';
 import { callFailed, logLocation, stateOps, type StateOp } from '../src/model/log-facts.js';
 import {
@@ -110,7 +111,7 @@ function retryOf(s: LogSession, ops: StateOp[], failed: ToolCall, what: Failed, 
 
 /** With KV: the key's latest value cannot be read and was written while the retry ran. */
 function leftUnreadable(model: Model, key: string, retry: ToolCall): { revision: number; created: string; reason: string } | undefined {
-  const rec = model.keys.find((k) => k.info.key === key);
+  const rec = keyRecord(model, key);
   if (!rec?.invalid) return undefined;
   const at = msOf(rec.invalid.created);
   const from = msOf(retry.ref.timestamp);

@@ -75,7 +75,9 @@ export default defineRule({
       }
 
       if (!run.prefix) continue;
-      const mentions = [...stateMentions(model, run), ...transcriptMentions(run)];
+      // Read only by the two checks that compare names; runs without a folder often never need them.
+      let found: Mention[] | undefined;
+      const mentions = () => (found ??= [...stateMentions(model, run), ...transcriptMentions(run)]);
 
       // One key prefix, several dated folders: the key carries no date.
       if (run.folders.length > 1) {
@@ -103,7 +105,7 @@ export default defineRule({
               : { location: { ...st.instructionLocation, pointer: '/phases/execute/status' }, excerpt: `"status": ${brief(c.phases.execute.raw)}`, note: `cycle ${c.number} execute completed` },
           ];
           // Other names the run used; a transcript naming another spec that has state of its own is about that spec.
-          const elsewhere = mentions.filter((m) => m.name !== name && (m.from === 'state' || (SLUG.test(m.name) && !stateSpecs.has(m.name))));
+          const elsewhere = mentions().filter((m) => m.name !== name && (m.from === 'state' || (SLUG.test(m.name) && !stateSpecs.has(m.name))));
           const others = [...new Set(elsewhere.map((m) => m.name))];
           for (const m of dedupe(elsewhere).slice(0, 4)) evidence.push(m.evidence);
           const day = cycleDate(c);
@@ -129,7 +131,7 @@ export default defineRule({
 
       // Names that differ from the folder the key matches.
       const byName = new Map<string, Mention[]>();
-      for (const m of mentions) {
+      for (const m of mentions()) {
         if (own.includes(m.name) || run.folders.some((f) => f.folderName === m.name)) continue;
         if (m.from === 'transcript' && (folderSlugs.has(m.name) || stateSpecs.has(m.name) || !SLUG.test(m.name))) continue;
         byName.set(m.name, [...(byName.get(m.name) ?? []), m]);

@@ -34,10 +34,18 @@ export function sameActor(a: Actor, b: Actor): boolean {
   return a.spawnId === b.spawnId;
 }
 
-/** The spawn whose subagent produced an event (undefined for the main agent). */
+const spawnsById = new WeakMap<LogSession, Map<string, Spawn>>();
+
+/** The spawn whose subagent produced an event (undefined for the main agent). Indexed once per session. */
 export function spawnOfActor(s: LogSession, actor: Actor): Spawn | undefined {
   if (actor === 'main') return undefined;
-  return s.events.find((e): e is Spawn => e.kind === 'spawn' && e.id === actor.spawnId);
+  let byId = spawnsById.get(s);
+  if (!byId) {
+    byId = new Map();
+    for (const e of s.events) if (e.kind === 'spawn' && !byId.has(e.id)) byId.set(e.id, e);
+    spawnsById.set(s, byId);
+  }
+  return byId.get(actor.spawnId);
 }
 
 /** "the main agent" or "peer-planner (spawned at logs/x.jsonl:23)". */
@@ -137,9 +145,13 @@ export function peerScript(cmd: string | undefined): string | undefined {
   return PEER_SCRIPT.exec(cmd)?.[1] ?? STATE_SCRIPT.exec(cmd)?.[1];
 }
 
-/** The state operation of a call, from a list made by stateOps(). */
+const opsByCall = new WeakMap<StateOp[], Map<ToolCall, StateOp>>();
+
+/** The state operation of a call, from a list made by stateOps() (at most one per call; indexed once per list). */
 export function opOf(ops: StateOp[], c: ToolCall): StateOp | undefined {
-  return ops.find((o) => o.call === c);
+  let byCall = opsByCall.get(ops);
+  if (!byCall) opsByCall.set(ops, (byCall = new Map(ops.map((o) => [o.call, o]))));
+  return byCall.get(c);
 }
 
 // ---------------------------------------------------------------- create-spec review gate

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { redactText } from '../report/redact.js';
 import type { Model } from '../model/build.js';
+import { keyRecord, specFile } from '../model/lookup.js';
 import type { Finding } from '../model/types.js';
 import { applyLineEdits, applyOps, getAt, type Fix, type JsonOp } from './fix.js';
 import { b64, sha256, type Change, type FileChange, type KvChange } from './journal.js';
@@ -52,7 +53,7 @@ export async function planRepair(findings: Finding[], model: Model, o: PlanOptio
 }
 
 function planKv(key: string, g: Group, model: Model, o: PlanOptions, plan: Plan): void {
-  const rec = model.keys.find((k) => k.info.key === key);
+  const rec = keyRecord(model, key);
   const latest = rec?.latest;
   const revisionSeen = latest ? latest.revision : 0;
   const before = latest && latest.operation === 'PUT' ? latest.value : null;
@@ -124,7 +125,7 @@ async function planFile(rel: string, g: Group, model: Model, plan: Plan): Promis
     plan.skipped.push({ target: rel, why: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` });
     return;
   }
-  const known = findFile(model, rel);
+  const known = specFile(model, rel);
   if (known && known.bytes !== before.length) {
     plan.skipped.push({ target: rel, why: 'the file changed since it was scanned' });
     return;
@@ -145,11 +146,6 @@ async function planFile(rel: string, g: Group, model: Model, plan: Plan): Promis
     status: 'planned',
   };
   plan.changes.push(change);
-}
-
-function findFile(model: Model, rel: string) {
-  for (const f of model.folders) for (const file of f.files) if (file.path === rel) return file;
-  return model.specs?.productFiles.find((f) => f.path === rel);
 }
 
 /** Unified diff of one change: pretty JSON for state values, the text itself for files. */

@@ -104,7 +104,7 @@ function related(cause: ReportedFinding, effect: ReportedFinding, when: Relation
       return sameRun && (a === undefined || b === undefined || a === b);
     }
     case 'shared-evidence': {
-      const mine = new Set(cause.evidence.map((e) => locKey(e.location)));
+      const mine = locKeysOf(cause);
       return effect.evidence.some((e) => mine.has(locKey(e.location)));
     }
     case 'same-file': {
@@ -114,13 +114,27 @@ function related(cause: ReportedFinding, effect: ReportedFinding, when: Relation
   }
 }
 
+const locKeySets = new WeakMap<ReportedFinding, Set<string>>();
+/** The locations a finding cites, as keys; worked out once per finding (a cause is compared with many effects). */
+function locKeysOf(f: ReportedFinding): Set<string> {
+  let keys = locKeySets.get(f);
+  if (!keys) locKeySets.set(f, (keys = new Set(f.evidence.map((e) => locKey(e.location)))));
+  return keys;
+}
+
 /** Groups findings under their root causes; findings nothing explains are roots of their own groups. */
 export function groupByCause(findings: ReportedFinding[], summaries: Map<string, string> = new Map()): CauseGroup[] {
+  const byRule = new Map<string, ReportedFinding[]>();
+  for (const f of findings) {
+    const list = byRule.get(f.ruleId);
+    if (list) list.push(f);
+    else byRule.set(f.ruleId, [f]);
+  }
   const parent = new Map<ReportedFinding, ReportedFinding>();
   for (const effect of findings) {
     for (const link of LINKS) {
       if (link.effect !== effect.ruleId) continue;
-      const cause = findings.find((c) => c !== effect && c.ruleId === link.cause && related(c, effect, link.when));
+      const cause = byRule.get(link.cause)?.find((c) => c !== effect && related(c, effect, link.when));
       if (cause) {
         parent.set(effect, cause);
         break;

@@ -408,6 +408,8 @@ interface ResultUnit {
   result: ToolResult;
   /** Result text without the `agentId: …` trailer block, used when the call is a spawn. */
   spawnText?: string;
+  /** The text is already cut to VIEW_RESULT_MAX (its call, a view tool, was in the same file). */
+  viewCut?: true;
   agentId?: string;
   mirror: boolean;
   uuid?: string;
@@ -716,8 +718,9 @@ class FileParser {
     const isError =
       block.is_error === true || (typeof detail === 'string' && detail.startsWith('Error')) || EXIT_CODE_FAILURE.test(text);
     // What a view tool showed is cut here already: the file's records are all held until the sessions are built.
-    const kept = this.viewCalls.has(toolUseId) ? ownCopy(cut(text, VIEW_RESULT_MAX)) : text;
-    const unit: ResultUnit = { kind: 'result', toolUseId, result: { isError, text: kept, ref }, mirror, uuid: ref.uuid };
+    const view = this.viewCalls.has(toolUseId);
+    const unit: ResultUnit = { kind: 'result', toolUseId, result: { isError, text: view ? ownCopy(cut(text, VIEW_RESULT_MAX)) : text, ref }, mirror, uuid: ref.uuid };
+    if (view) unit.viewCut = true;
     if (withoutTrailer !== undefined) unit.spawnText = withoutTrailer;
     const agentId = (isObj(detail) ? str(detail.agentId) : undefined) ?? trailerAgentId;
     if (agentId) unit.agentId = agentId;
@@ -1166,7 +1169,7 @@ class SessionBuilder {
     const call = this.calls.get(unit.toolUseId);
     if (!call) this.pendingResults.push(unit);
     else if (call.result) return;
-    else if (call.kind === 'tool') call.result = VIEW_TOOLS.has(call.name) ? { ...unit.result, text: ownCopy(cut(unit.result.text, VIEW_RESULT_MAX)) } : unit.result;
+    else if (call.kind === 'tool') call.result = VIEW_TOOLS.has(call.name) && !unit.viewCut ? { ...unit.result, text: ownCopy(cut(unit.result.text, VIEW_RESULT_MAX)) } : unit.result;
     else {
       call.result = unit.spawnText === undefined ? unit.result : { ...unit.result, text: unit.spawnText };
       call.agentId ??= unit.agentId;
