@@ -236,7 +236,6 @@ async function main() {
           logFiles: files.length,
           logLines: logsSource?.stats.lines,
           sessions: logsSource?.stats.sessions,
-          events: undefined,
           specFolders: specs.folders,
           specFiles: specs.files,
           kvKeys: kv.keys,

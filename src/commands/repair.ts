@@ -24,6 +24,9 @@ export async function repairCommand(a: RepairArgs, chalk: ChalkInstance, notice:
   if (a.apply && !a.reason?.trim()) throw new UsageError('--reason is required with --apply: it is recorded in the journal and in every repaired value');
 
   const { result, model } = await scanWithModel(a, notice);
+  // The connection settings (NATS context files included), worked out once for every write below.
+  let connectOptions: ReturnType<typeof kvOptions> | undefined;
+  const kvo = () => (connectOptions ??= kvOptions(a));
   if (!result.complete) {
     for (const r of result.incompleteReasons) notice(`incomplete: ${r}`);
     notice('refusing to plan a repair on partial evidence');
@@ -39,10 +42,10 @@ export async function repairCommand(a: RepairArgs, chalk: ChalkInstance, notice:
   const now = new Date().toISOString();
   const plan = await planRepair(selected, model, { reason: a.reason ?? '(dry run)', actor: actorName(), now });
 
-  if (a.apply && !a.kvSnapshot && (await hasUnsettledJournals(model.projectRoot))) {
+  if (a.apply && (await hasUnsettledJournals(model.projectRoot))) {
     // A repair that died mid-write left changes marked "applying": settle them first, so every journal says
     // for each change whether it is in place.
-    const lines = await withKv(kvOptions(a), (kv) => settleEarlierJournals(model.projectRoot, '', { kv, projectRoot: model.projectRoot }));
+    const lines = await withKv(kvo(), (kv) => settleEarlierJournals(model.projectRoot, { kv, projectRoot: model.projectRoot }));
     for (const l of lines) notice(l);
   }
 
@@ -77,14 +80,14 @@ export async function repairCommand(a: RepairArgs, chalk: ChalkInstance, notice:
     actor: actorName(),
     projectRoot: model.projectRoot,
     bucket: model.bucket,
-    server: kvCount ? displayServers(kvOptions(a).servers) : null,
+    server: kvCount ? displayServers(kvo().servers) : null,
     changes: plan.changes,
   };
   const file = path.join(journalDir(model.projectRoot), `${journal.id}.json`);
   await saveJournal(file, journal);
   notice(`journal ${path.relative(process.cwd(), file) || file}`);
 
-  const outcome = await withKv(kvCount ? kvOptions(a) : undefined, (kv) => applyJournal(journal, file, { kv, projectRoot: model.projectRoot }));
+  const outcome = await withKv(kvCount ? kvo() : undefined, (kv) => applyJournal(journal, file, { kv, projectRoot: model.projectRoot }));
   notice(`applied ${outcome.applied}, conflicts ${outcome.conflicts}, failed ${outcome.failed}${outcome.unknown ? `, unknown ${outcome.unknown} (run undo or repair again)` : ''}`);
   for (const ch of journal.changes) if (ch.error) notice(`${ch.kind === 'kv' ? ch.key : ch.path}: ${ch.error}`);
 

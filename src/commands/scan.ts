@@ -10,7 +10,7 @@ import { readKvLive } from '../sources/kv.js';
 import { readSnapshot } from '../sources/snapshot.js';
 import { readSpecs } from '../sources/specs.js';
 import { defaultLogDirs, readLogs } from '../sources/logs.js';
-import { renderReport, renderReportChunks, type ReportFormat } from '../report/format.js';
+import { renderReportChunks, type ReportFormat } from '../report/format.js';
 import { withContext } from '../report/runs.js';
 import { exitCodeFor, summarise, type ScanResult } from '../report/result.js';
 import { kvOptions, type ConnectArgs } from './options.js';
@@ -48,10 +48,6 @@ export interface ScanArgs extends ConnectArgs {
   expectHistory?: number;
   /** Rule severities from the config (`off` skips the rule), applied by the engine. */
   severities?: Record<string, Severity | 'off'>;
-}
-
-export async function runScan(a: ScanArgs, notice: (msg: string) => void = () => {}): Promise<ScanResult> {
-  return (await scanWithModel(a, notice)).result;
 }
 
 /** The scan, and the model it judged (repair plans from the same model the findings came from). */
@@ -226,15 +222,7 @@ export async function scanCommand(a: ScanArgs & ScanOutputArgs, chalk: ChalkInst
     }
   }
 
-  if (a.format === 'stylish' && baselineLine) {
-    let text = await renderReport(report, a.format, { chalk, quiet: a.quiet });
-    // "No problems" would hide that accepted ones exist: say "no new problems".
-    if (report.findings.length === 0) text = text.replace('No problems found in the evidence read', 'No new problems found in the evidence read');
-    text += `${chalk.dim(baselineLine)}\n`;
-    await writeOutput(text, a.output);
-  } else {
-    await writeOutput(await renderReportChunks(report, a.format, { chalk, quiet: a.quiet }), a.output);
-  }
+  await writeOutput(await renderReportChunks(report, a.format, { chalk, quiet: a.quiet, baselineLine }), a.output);
   if (!result.complete) for (const r of result.incompleteReasons) notice(`incomplete: ${r}`);
   let code = exitCodeFor(report, a.failOn);
   if (code !== 2 && a.maxWarnings !== undefined && report.summary.warnings > a.maxWarnings) {

@@ -206,13 +206,12 @@ async function undoFile(ch: FileChange, t: Targets): Promise<void> {
  * Settles the journals of earlier runs that stopped between marking a change "applying" and recording its
  * outcome. Returns one line per journal it settled.
  */
-export async function settleEarlierJournals(projectRoot: string, except: string, t: Targets): Promise<string[]> {
+export async function settleEarlierJournals(projectRoot: string, t: Targets): Promise<string[]> {
   const dir = journalDir(projectRoot);
   const names = await fs.readdir(dir).catch(() => [] as string[]);
   const lines: string[] = [];
   for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
     const file = path.join(dir, name);
-    if (file === except) continue;
     let journal: Journal;
     try {
       journal = await loadJournal(file);

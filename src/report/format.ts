@@ -18,6 +18,8 @@ export interface RenderOptions {
   chalk?: ChalkInstance;
   /** Stylish: errors only. */
   quiet?: boolean;
+  /** Stylish: what the baseline hid (scan with a baseline). */
+  baselineLine?: string;
   /** Markdown: repair journals to show. */
   journals?: { file: string; journal: Journal }[];
   /** Markdown: the saved scan the report is rendered from. */
@@ -37,7 +39,7 @@ export async function renderReportChunks(result: ScanResult, format: ReportForma
     case 'json':
       return jsonChunks(safe);
     case 'stylish':
-      return [formatStylish(safe, { chalk: opts.chalk ?? new Chalk({ level: 0 }), quiet: opts.quiet })];
+      return [formatStylish(safe, { chalk: opts.chalk ?? new Chalk({ level: 0 }), quiet: opts.quiet, baselineLine: opts.baselineLine })];
     case 'sarif':
       return [formatSarif(safe, { rules: await loadRuleDocs(), fallbackAnchor: opts.fallbackAnchor })];
     case 'markdown':

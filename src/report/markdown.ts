@@ -2,13 +2,14 @@
 // what to do, what was repaired, and what the audit could and could not read. Rendered from the scan result
 // alone (plus rule docs and repair journals), so a saved JSON scan renders the same report later.
 import { createTwoFilesPatch } from 'diff';
+import { PHASE_AGENT } from '../model/state.js';
 import type { Journal } from '../repair/journal.js';
 import { groupByCause, type CauseGroup } from './causes.js';
 import { formatLocation } from './location.js';
 import { redactText } from './redact.js';
 import type { CycleRecord, ReportedEvidence, ReportedFinding, RunRecord, ScanResult } from './result.js';
 import type { RuleDoc } from './rule-docs.js';
-import { escapeControl, excerptOf, mdCode, mdFence, mdInline } from './safe-text.js';
+import { excerptOf, mdCode, mdFence, mdInline } from './safe-text.js';
 import { describeSource } from './stylish.js';
 import { ganttBars, humanTime, mermaidGantt, timelineRows } from './timeline.js';
 
@@ -60,11 +61,13 @@ export function formatMarkdown(result: ScanResult, opts: MarkdownOptions): strin
 
   // ------------------------------------------------------------ summary
   out.push('## Summary', '');
-  out.push(...summary(result, groups, primary?.run, cycle, cycleNo).map((p) => `${p}\n`));
+  // The other runs with findings (primaryRun finds a run whenever there is one).
+  const others = primary ? items.filter((r) => r !== primary.run && findingsOf(result, r).length > 0) : [];
+  out.push(...summary(result, groups, primary?.run, others, cycle, cycleNo).map((p) => `${p}\n`));
 
   // ------------------------------------------------------------ timeline
   out.push('## Timeline', '');
-  const timelineRuns = primary ? [primary.run, ...items.filter((r) => r !== primary.run && findingsOf(result, r).length > 0)] : [];
+  const timelineRuns = primary ? [primary.run, ...others] : [];
   const drawn = timelineRuns.filter((r) => r.cycles.length > 0 || r.sessions.some((s) => s.events.length > 0));
   if (!result.runs) {
     out.push('This scan carries no run context (it was saved by an older peer-audit); scan again with this version for a timeline.', '');
@@ -93,9 +96,11 @@ export function formatMarkdown(result: ScanResult, opts: MarkdownOptions): strin
   out.push('## Recommendations', '');
   const ruleOrder = [...new Set(groups.flatMap((g) => [...g.roots, ...g.follows].map((f) => f.ruleId)))];
   if (ruleOrder.length === 0) out.push('Nothing to do.', '');
+  const perRule = new Map<string, number>();
+  for (const f of result.findings) perRule.set(f.ruleId, (perRule.get(f.ruleId) ?? 0) + 1);
   for (const id of ruleOrder) {
     const doc = opts.rules.get(id);
-    const n = result.findings.filter((f) => f.ruleId === id).length;
+    const n = perRule.get(id) ?? 0;
     out.push(`### ${mdInline(id)}`, '');
     out.push(`${n} finding${n === 1 ? '' : 's'} · ${mdInline(doc?.summary ?? '')} · rule doc ${mdCode(doc?.docPath ?? `rules/${id}.md`)}`, '');
     const todo = doc?.sections['What to do'];
@@ -190,7 +195,7 @@ function primaryCycle(result: ScanResult, run: RunRecord): number | undefined {
 
 // ---------------------------------------------------------------- summary
 
-function summary(result: ScanResult, groups: CauseGroup[], run: RunRecord | undefined, cycle: CycleRecord | undefined, cycleNo: number | undefined): string[] {
+function summary(result: ScanResult, groups: CauseGroup[], run: RunRecord | undefined, others: RunRecord[], cycle: CycleRecord | undefined, cycleNo: number | undefined): string[] {
   const paras: string[] = [];
   const sentences: string[] = [];
   if (run?.request) sentences.push(`**Asked for:** “${mdInline(run.request.text)}” (${mdCode(formatLocation(run.request.location))}${run.request.location.timestamp ? `, ${mdInline(humanTime(run.request.location.timestamp))} UTC` : ''}).`);
@@ -213,7 +218,7 @@ function summary(result: ScanResult, groups: CauseGroup[], run: RunRecord | unde
       if (p.status === 'completed') return `${p.name} completed${p.completedAt ? ` at ${humanTime(p.completedAt).slice(11)}` : ''}`;
       if (p.status === 'absent') {
         const laterRan = cycle.phases.slice(cycle.phases.indexOf(p) + 1).some((q) => q.status !== 'absent' && q.status !== 'pending');
-        const noSpawn = ofCycle.length > 0 && !spawned.has(p.name) ? `, and no ${agentOf(p.name)} was spawned` : '';
+        const noSpawn = ofCycle.length > 0 && !spawned.has(p.name) ? `, and no ${PHASE_AGENT[p.name]} was spawned` : '';
         return `**${p.name} never ran** (no entry in any of the ${cycle.revisions.length} revisions${noSpawn})${laterRan ? ', yet the phases after it ran' : ''}`;
       }
       const laterRan = cycle.phases.slice(cycle.phases.indexOf(p) + 1).some((q) => q.status === 'completed' || q.status === 'running');
@@ -245,7 +250,6 @@ function summary(result: ScanResult, groups: CauseGroup[], run: RunRecord | unde
     paras.push(`**Failed calls in the transcript:** ${failed.length}: ${shown.join('; ')}${failed.length > 4 ? `; and ${failed.length - 4} more (see the timeline)` : ''}.`);
   }
 
-  const others = (result.runs?.items ?? []).filter((r) => r !== run && findingsOf(result, r).length > 0);
   if (others.length) {
     paras.push(
       `**Also affected:** ${others
@@ -262,10 +266,6 @@ function summary(result: ScanResult, groups: CauseGroup[], run: RunRecord | unde
       (redacted ? ` ${redacted} secret${redacted === 1 ? ' was' : 's were'} masked in the quoted evidence.` : ''),
   );
   return paras;
-}
-
-function agentOf(phase: string): string {
-  return { plan: 'peer-planner', execute: 'peer-executor', express: 'peer-express', review: 'peer-review' }[phase] ?? phase;
 }
 
 /** What the run lacks, in a few words per finding kind. */
@@ -505,7 +505,7 @@ function sourcesSection(result: ScanResult, items: RunRecord[]): string[] {
     for (const k of keys) out.push(`- ${mdCode(k.key)}: ${k.revs} revision${k.revs === 1 ? '' : 's'} retained, latest ${k.last}`);
     out.push('');
   }
-  out.push(`In one line: ${mdInline(result.sources.map((s) => escapeControl(describeSource(s))).join(' · ') || 'nothing was read')}.`, '');
+  out.push(`In one line: ${mdInline(result.sources.map(describeSource).join(' · ') || 'nothing was read')}.`, '');
   if (result.summary.redacted) out.push(`${result.summary.redacted} secret${result.summary.redacted === 1 ? ' was' : 's were'} masked (${mdCode('[REDACTED:…]')}) before this report was written.`, '');
   return out.map((l) => (l.length > 20000 ? excerptOf(l, 20000) : l));
 }

@@ -5,7 +5,7 @@ import { cyclesForSession, type KeyRecord, type Model, type Run } from '../model
 import { callFailed, firstLine, laterSucceeded, logLocation, spawnPhase, successClaims } from '../model/log-facts.js';
 import { isRecord, normaliseStatus, num, PHASES, str, type CycleState, type HistoryItem, type MetaState } from '../model/state.js';
 import { failureLine, isHumanTurn, spawnOfActor } from '../model/transcript-facts.js';
-import type { LogSession, SpecFile } from '../model/types.js';
+import type { LogSession } from '../model/types.js';
 import { getAt } from '../repair/fix.js';
 import { keyRecord, specFile } from '../model/lookup.js';
 import type {

@@ -1,13 +1,19 @@
 // Text from logs, files and KV values is shown to people: control characters are made visible, never executed,
 // and text placed in Markdown cannot change the structure of the document around it.
 
+/** Characters a terminal or viewer acts on or hides, beyond C0: DEL, C1, line/paragraph separators, bidi and zero-width controls. */
+const HIDDEN = String.raw`\u007f-\u009f\u2028\u2029\u061c\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff`;
+const CONTROL = new RegExp(`[\\u0000-\\u001f${HIDDEN}]`, 'g');
+/** What JSON.stringify leaves raw of them (it escapes C0 itself). */
+const JSON_RAW = new RegExp(`[${HIDDEN}]`, 'g');
+
 /**
  * Escapes C0/C1 control characters (ESC included), DEL, the line and paragraph separators, and the invisible
  * bidirectional and zero-width formatting characters that can make text display differently from what it is;
  * keeps tabs as \t and newlines as \n.
  */
 export function escapeControl(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u061c\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g, (ch) => {
+  return s.replace(CONTROL, (ch) => {
     switch (ch) {
       case '\n':
         return '\\n';
@@ -84,5 +90,5 @@ export function mdFence(lines: string[] | string, info = 'text'): string {
  * inside strings, where the escape means the same character.
  */
 export function safeJson(value: unknown, indent = 2): string {
-  return JSON.stringify(value, null, indent).replace(/[\u007f-\u009f\u2028\u2029\u061c\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value, null, indent).replace(JSON_RAW, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -35,14 +35,16 @@ export function formatSarif(result: ScanResult, opts: SarifOptions): string {
 }
 
 export function toSarif(result: ScanResult, opts: SarifOptions) {
-  const ruleIds = [...opts.rules.keys()];
-  // A saved scan may name a rule this version does not have: it still gets a descriptor.
-  for (const f of result.findings) if (!ruleIds.includes(f.ruleId)) ruleIds.push(f.ruleId);
+  // The severity of each rule's first finding; a saved scan may name a rule this version does not have: it
+  // still gets a descriptor.
+  const firstSeverity = new Map<string, ReportedFinding['severity']>();
+  for (const f of result.findings) if (!firstSeverity.has(f.ruleId)) firstSeverity.set(f.ruleId, f.severity);
+  const ruleIds = [...opts.rules.keys(), ...[...firstSeverity.keys()].filter((id) => !opts.rules.has(id))];
   const index = new Map(ruleIds.map((id, i) => [id, i]));
   const knownFiles = projectFiles(result);
   const fallback = opts.fallbackAnchor ?? 'README.md';
 
-  const rules = ruleIds.map((id) => ruleDescriptor(id, opts.rules.get(id), result.findings.find((f) => f.ruleId === id)?.severity ?? 'warning', opts.docsBaseUri));
+  const rules = ruleIds.map((id) => ruleDescriptor(id, opts.rules.get(id), firstSeverity.get(id) ?? 'warning', opts.docsBaseUri));
 
   const results = result.findings.map((f) => {
     const anchor = anchorOf(f, result, knownFiles, fallback);
@@ -242,8 +244,8 @@ export function anchorOf(f: ReportedFinding, result: ScanResult, known: Set<stri
   for (const folder of folders) {
     const rel = relativePath(folder);
     if (!rel) continue;
-    const files = [...known].filter((p) => p.startsWith(`${rel}/`)).sort(specFirst);
-    if (files.length > 0) return { path: files[0], startLine: 1, why: `the spec the state concerns (${files[0]})` };
+    const file = firstFileIn(known, rel);
+    if (file !== undefined) return { path: file, startLine: 1, why: `the spec the state concerns (${file})` };
   }
   // 5. The snapshot the state came from, when it is in the project.
   for (const s of result.sources) {
@@ -252,6 +254,15 @@ export function anchorOf(f: ReportedFinding, result: ScanResult, known: Set<stri
     if (rel) return { path: rel, startLine: 1, why: `the KV snapshot the state was read from (${rel})` };
   }
   return { path: fallback, startLine: 1, why: `no project file holds this evidence; anchored to ${fallback}` };
+}
+
+const firstFiles = new WeakMap<Set<string>, Map<string, string | undefined>>();
+/** The first file of a folder (spec.md first), worked out once per folder: many findings anchor on the same spec. */
+function firstFileIn(known: Set<string>, rel: string): string | undefined {
+  let byFolder = firstFiles.get(known);
+  if (!byFolder) firstFiles.set(known, (byFolder = new Map()));
+  if (!byFolder.has(rel)) byFolder.set(rel, [...known].filter((p) => p.startsWith(`${rel}/`)).sort(specFirst)[0]);
+  return byFolder.get(rel);
 }
 
 function specFirst(a: string, b: string): number {

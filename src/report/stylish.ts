@@ -8,6 +8,8 @@ export interface StylishOptions {
   chalk: ChalkInstance;
   /** Show only errors (the exit code still counts everything). */
   quiet?: boolean;
+  /** What a baseline hid, said last; a clean result then reads "no new problems". */
+  baselineLine?: string;
 }
 
 const KIND_LABEL = { kv: 'kv ', file: 'file', log: 'log ', bucket: 'kv ' } as const;
@@ -43,12 +45,13 @@ export function formatStylish(result: ScanResult, opts: StylishOptions): string 
     const line = `✖ ${total} problem${total === 1 ? '' : 's'} (${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}, ${infos} info)`;
     out.push(errors > 0 ? c.red.bold(line) : c.yellow.bold(line));
   } else if (result.complete) {
-    out.push(c.green.bold('✔ No problems found in the evidence read.'));
+    out.push(c.green.bold(`✔ No ${opts.baselineLine ? 'new ' : ''}problems found in the evidence read.`));
   } else {
     out.push(c.yellow.bold('No problems found in the part of the evidence that could be read: this is NOT a clean result.'));
   }
   out.push(c.dim(`Sources: ${result.sources.map(describeSource).join(' · ') || 'none'}`));
   if (result.summary.redacted) out.push(c.dim(`${result.summary.redacted} secret${result.summary.redacted === 1 ? '' : 's'} masked in the evidence shown.`));
+  if (opts.baselineLine) out.push(c.dim(opts.baselineLine));
   return `${out.join('\n')}\n`;
 }
 

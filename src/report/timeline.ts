@@ -1,6 +1,7 @@
 // A run's timeline, from the runs section of a scan result only: every KV revision and phase time, and the
 // transcript's key events, as rows for a table and as bars for a Mermaid gantt chart.
 import { PHASE_AGENT, PHASES, type PhaseName } from '../model/state.js';
+import { msOf as ms } from '../model/transcript-facts.js';
 import type { CycleRecord, KeyEventRecord, RunRecord } from './result.js';
 
 export interface TimelineRow {
@@ -23,11 +24,6 @@ export interface GanttBar {
   end: number;
 }
 
-const ms = (iso: string | undefined): number | undefined => {
-  if (!iso) return undefined;
-  const t = Date.parse(iso);
-  return Number.isFinite(t) ? t : undefined;
-};
 
 /** "2025-08-05 16:00:14" (UTC), with milliseconds when the source has them. */
 export function humanTime(iso: string | undefined): string {
@@ -138,20 +134,26 @@ function eventRow(e: KeyEventRecord): TimelineRow {
 
 const MAX_TRANSCRIPT_BARS = 60;
 
-export function ganttBars(run: RunRecord, cycleNumbers?: number[]): GanttBar[] {
+export function ganttBars(run: RunRecord): GanttBar[] {
   const bars: GanttBar[] = [];
   const events = run.sessions.flatMap((s) => s.events);
-  const cycles = run.cycles.filter((c) => !cycleNumbers || cycleNumbers.includes(c.number));
-  for (const c of cycles) {
+  // When each phase's agent was spawned: the same for every cycle of the run.
+  const spawnTimes = new Map(
+    PHASES.map((name) => [
+      name,
+      events
+        .filter((e) => e.kind === 'spawn' && (e.phase === name || e.agent === PHASE_AGENT[name]))
+        .map((e) => ms(e.location.timestamp))
+        .filter((t): t is number => t !== undefined),
+    ]),
+  );
+  for (const c of run.cycles) {
     const section = `Cycle ${c.number} state`;
     const cycleStart = ms(c.startedAt) ?? ms(c.revisions[0]?.created);
     let prevEnd = cycleStart;
     const notDone: PhaseName[] = [];
     for (const p of c.phases) {
-      const spawnAt = events
-        .filter((e) => e.kind === 'spawn' && (e.phase === p.name || e.agent === PHASE_AGENT[p.name]))
-        .map((e) => ms(e.location.timestamp))
-        .filter((t): t is number => t !== undefined);
+      const spawnAt = spawnTimes.get(p.name) ?? [];
       const end = ms(p.completedAt) ?? ms(p.completedRevision?.created) ?? (p.status === 'running' || p.status === 'failed' ? ms(c.created) : undefined);
       const start = ms(p.startedAt) ?? lastBefore(spawnAt, end) ?? prevEnd ?? ms(p.firstRevision?.created);
       if (p.status === 'absent' || p.status === 'pending') {
