@@ -6,7 +6,7 @@ import { runSubject } from '../src/model/subject.js';
 import { acknowledgement, cycleTruthFixes, knownNote } from '../src/repair/truth.js';
 import type { Evidence, KvLocation, LogSession } from '../src/model/types.js';
 
-const RAN = new Set(['running', 'completed', 'failed']);
+const RAN = new Set(['running', 'completed', 'failed', 'cancelled']);
 
 export default defineRule({
   meta: {
@@ -23,7 +23,7 @@ export default defineRule({
         const exec = cycle.phases.execute;
         if (exec.status === 'completed') continue;
         const later = (['express', 'review'] as PhaseName[]).filter((p) => RAN.has(cycle.phases[p].status));
-        const meta = run.meta ? metaStatements(bucket, run.meta, cycle.number) : { claims: [], signals: [] };
+        const meta = run.meta ? metaStatements(bucket, run.meta, cycle.number) : { claims: [], signals: [], outcomes: [] };
         const claims = [...cycle.claims, ...meta.claims];
         if (later.length === 0 && claims.length === 0) continue;
 

@@ -9,7 +9,7 @@ import type { Evidence, KvLocation, LogRef, LogSession, Spawn, Subject } from '.
 /** A phase that has begun its work. `failed` is left out: an agent that refuses to run for want of its predecessor writes an error. */
 const STARTED = new Set<PhaseStatus>(['running', 'completed']);
 /** What an earlier phase can be while a later one must not have started. `unknown` (a word we cannot read) is not judged. */
-const NOT_DONE = new Set<PhaseStatus>(['absent', 'pending', 'failed', 'running']);
+const NOT_DONE = new Set<PhaseStatus>(['absent', 'pending', 'failed', 'cancelled', 'running']);
 
 interface Ahead {
   later: PhaseName;

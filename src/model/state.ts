@@ -12,8 +12,11 @@ export const PHASE_AGENT: Record<PhaseName, string> = {
   review: 'peer-review',
 };
 
-/** Normalised phase status. `absent`: no entry at all (v1 writes nothing until a phase runs). */
-export type PhaseStatus = 'completed' | 'running' | 'pending' | 'failed' | 'absent' | 'unknown';
+/**
+ * Normalised phase status. `absent`: no entry at all (v1 writes nothing until a phase runs). `cancelled`: the user
+ * stopped it; an outcome, not a failure the state records.
+ */
+export type PhaseStatus = 'completed' | 'running' | 'pending' | 'failed' | 'cancelled' | 'absent' | 'unknown';
 
 const STATUS_WORDS: Record<string, PhaseStatus> = {
   complete: 'completed',
@@ -41,8 +44,8 @@ const STATUS_WORDS: Record<string, PhaseStatus> = {
   failure: 'failed',
   partial: 'failed',
   incomplete: 'failed',
-  cancelled: 'failed',
-  canceled: 'failed',
+  cancelled: 'cancelled',
+  canceled: 'cancelled',
   aborted: 'failed',
 };
 
@@ -156,17 +159,44 @@ export interface PhaseState {
   entry?: unknown;
 }
 
-/** A statement in the state that the cycle finished. */
+/**
+ * A statement in the state that the cycle finished. `lifecycle`: it ran to its end (a status word, a completion time,
+ * progress 100; v2 COMPLETED is no more than that). `success`: it says it succeeded (`success: true`).
+ */
 export interface Claim {
   location: KvLocation;
   excerpt: string;
+  kind: 'lifecycle' | 'success';
 }
 
-/** A statement in the state that the cycle did not finish. */
+/**
+ * A statement in the state that the cycle did not finish. `incomplete`: work is missing (a phase the review lists as
+ * missing, notes that say so, a failed execution). `quality`: the work is less than whole (completeness false,
+ * completion under 100), which a cycle that records its own unsuccessful outcome says honestly.
+ */
 export interface Signal {
   location: KvLocation;
   excerpt: string;
   what: string;
+  kind: 'incomplete' | 'quality';
+}
+
+/** A statement in the state that the cycle ended without success: `success: false`, a user cancel. */
+export interface Outcome {
+  location: KvLocation;
+  excerpt: string;
+  what: string;
+}
+
+/** A failure the state records: a phase in error, a cycle status ERROR/FAILED, the meta's `error` phase. */
+export interface RecordedFailure {
+  location: KvLocation;
+  excerpt: string;
+  /** "execute failed", "metadata.status is ERROR", … */
+  what: string;
+  /** The recorded error text, when there is one. */
+  text?: string;
+  phase?: PhaseName;
 }
 
 export interface HistoryItem {
@@ -194,6 +224,8 @@ export interface CycleState {
   phases: Record<PhaseName, PhaseState>;
   claims: Claim[];
   signals: Signal[];
+  /** Statements that the cycle ended without success (kept apart from signals: an honest record, not a contradiction). */
+  outcomes: Outcome[];
   history: HistoryItem[];
   /** Value of every field a scan cares about in v2 metadata. */
   metadata?: Record<string, unknown>;
@@ -300,6 +332,7 @@ export function readCycle(
   const at = (pointer?: string) => loc(bucket, info.key, rev.revision, pointer);
   const claims: Claim[] = [];
   const signals: Signal[] = [];
+  const outcomes: Outcome[] = [];
   const base = {
     key: info.key,
     prefix: info.prefix ?? '',
@@ -311,8 +344,10 @@ export function readCycle(
     phases,
     claims,
     signals,
+    outcomes,
     history,
   };
+  const lifecycle = (pointer: string, excerpt: string) => claims.push({ location: at(pointer), excerpt, kind: 'lifecycle' });
 
   let cycle: CycleState;
   if (isV2) {
@@ -328,20 +363,11 @@ export function readCycle(
       startedAt: str(md.created_at),
       metadata: md,
     };
-    if (isCompletionWord(status)) claims.push({ location: at('/metadata/status'), excerpt: `"status": ${brief(status)}` });
-    if (md.completed_at) claims.push({ location: at('/metadata/completed_at'), excerpt: `"completed_at": ${brief(md.completed_at)}` });
-    if (isCompletionWord(json.status)) claims.push({ location: at('/status'), excerpt: `"status": ${brief(json.status)}` });
-    const summary = json.cycle_summary ?? json.result;
+    if (isCompletionWord(status)) lifecycle('/metadata/status', `"status": ${brief(status)}`);
+    if (md.completed_at) lifecycle('/metadata/completed_at', `"completed_at": ${brief(md.completed_at)}`);
+    if (isCompletionWord(json.status)) lifecycle('/status', `"status": ${brief(json.status)}`);
     const summaryPtr = json.cycle_summary !== undefined ? '/cycle_summary' : '/result';
-    if (isRecord(summary)) {
-      const completion = num(summary.completion);
-      if (summary.success === true && (completion === undefined || completion >= 100)) {
-        claims.push({ location: at(`${summaryPtr}/success`), excerpt: `"success": true${completion !== undefined ? `, "completion": ${completion}` : ''}` });
-      }
-      if (completion !== undefined && completion < 100) {
-        signals.push({ location: at(`${summaryPtr}/completion`), excerpt: `"completion": ${completion}`, what: `the summary reports ${completion}% completion` });
-      }
-    }
+    readSummary(json.cycle_summary ?? json.result, summaryPtr, true);
   } else {
     const st = isRecord(json.status) ? json.status : undefined;
     const currentPhase = st ? str(st.current_phase) : str(json.status);
@@ -355,22 +381,32 @@ export function readCycle(
       completedAt: str(json.completed_at),
       startedAt: str(json.started_at),
     };
-    if (isCompletionWord(currentPhase)) {
-      claims.push({ location: at(st ? '/status/current_phase' : '/status'), excerpt: `"current_phase": ${brief(currentPhase)}` });
-    }
-    if (progress !== undefined && progress >= 100) {
-      claims.push({ location: at('/status/progress_percent'), excerpt: `"progress_percent": ${progress}` });
-    }
-    if (json.completed_at) claims.push({ location: at('/completed_at'), excerpt: `"completed_at": ${brief(json.completed_at)}` });
-    if (isRecord(json.result) && json.result.success === true) {
-      claims.push({ location: at('/result/success'), excerpt: '"success": true' });
-    }
+    if (isCompletionWord(currentPhase)) lifecycle(st ? '/status/current_phase' : '/status', `"current_phase": ${brief(currentPhase)}`);
+    if (progress !== undefined && progress >= 100) lifecycle('/status/progress_percent', `"progress_percent": ${progress}`);
+    if (json.completed_at) lifecycle('/completed_at', `"completed_at": ${brief(json.completed_at)}`);
+    // v1 express writes result.success before review runs: a claim only once review completed or a status says so.
+    readSummary(json.result, '/result', claims.length > 0 || phases.review.status === 'completed');
   }
 
   const superseded = num(json.superseded_by) ?? (isRecord(json.metadata) ? num(json.metadata.superseded_by) : undefined);
   if (superseded !== undefined) cycle.supersededBy = superseded;
   collectOutputSignals(cycle, at);
   return cycle;
+
+  /** `cycle_summary` (v2) or `result` (v1, early v2): success and completion. */
+  function readSummary(summary: unknown, ptr: string, finished: boolean): void {
+    if (!isRecord(summary)) return;
+    const completion = num(summary.completion);
+    if (summary.success === true && finished && (completion === undefined || completion >= 100)) {
+      claims.push({ location: at(`${ptr}/success`), excerpt: `"success": true${completion !== undefined ? `, "completion": ${completion}` : ''}`, kind: 'success' });
+    }
+    if (summary.success === false) {
+      outcomes.push({ location: at(`${ptr}/success`), excerpt: `"success": false`, what: `${ptr.slice(1)}.success is false` });
+    }
+    if (completion !== undefined && completion < 100) {
+      signals.push({ location: at(`${ptr}/completion`), excerpt: `"completion": ${completion}`, what: `the summary reports ${completion}% completion`, kind: 'quality' });
+    }
+  }
 }
 
 const INCOMPLETE_TEXT = /\b(missing|incomplete|not completed|never ran|did not run|skipped|manual completion|not started|failed)\b/i;
@@ -384,20 +420,22 @@ function collectOutputSignals(cycle: CycleState, at: (p?: string) => KvLocation)
         location: at('/phases/review/output/missing_phases'),
         excerpt: `"missing_phases": ${brief(missing)}`,
         what: `the review lists missing phases: ${missing.map(String).join(', ')}`,
+        kind: 'incomplete',
       });
     }
-    if (typeof review.execution_status === 'string' && normaliseStatus(review.execution_status) !== 'completed') {
-      cycle.signals.push({
-        location: at('/phases/review/output/execution_status'),
-        excerpt: `"execution_status": ${brief(review.execution_status)}`,
-        what: `the review says execution is ${review.execution_status}`,
-      });
+    if (typeof review.execution_status === 'string') {
+      const s = normaliseStatus(review.execution_status);
+      const location = at('/phases/review/output/execution_status');
+      const excerpt = `"execution_status": ${brief(review.execution_status)}`;
+      if (s === 'cancelled') cycle.outcomes.push({ location, excerpt, what: `the review says execution was ${review.execution_status}` });
+      else if (s !== 'completed') cycle.signals.push({ location, excerpt, what: `the review says execution is ${review.execution_status}`, kind: 'incomplete' });
     }
     if (review.completeness === false) {
       cycle.signals.push({
         location: at('/phases/review/output/completeness'),
         excerpt: '"completeness": false',
         what: 'the review says the work is not complete',
+        kind: 'quality',
       });
     }
     if (typeof review.notes === 'string' && INCOMPLETE_TEXT.test(review.notes)) {
@@ -405,19 +443,22 @@ function collectOutputSignals(cycle: CycleState, at: (p?: string) => KvLocation)
         location: at('/phases/review/output/notes'),
         excerpt: `"notes": ${brief(review.notes)}`,
         what: 'the review notes say the cycle is incomplete',
+        kind: 'incomplete',
       });
     }
   }
   const exec = cycle.phases.execute.output;
   if (isRecord(exec) && typeof exec.execution_status === 'string') {
     const s = normaliseStatus(exec.execution_status);
-    if (s === 'failed') {
-      cycle.signals.push({
-        location: at('/phases/execute/output/execution_status'),
-        excerpt: `"execution_status": ${brief(exec.execution_status)}`,
-        what: `the executor reported ${exec.execution_status}`,
-      });
-    }
+    const location = at('/phases/execute/output/execution_status');
+    const excerpt = `"execution_status": ${brief(exec.execution_status)}`;
+    // The executor's user-cancel path: the phase completes with "cancelled"; the cycle ends, without success.
+    if (s === 'cancelled') cycle.outcomes.push({ location, excerpt, what: `the executor reported ${exec.execution_status} (the user cancelled)` });
+    else if (s === 'failed') cycle.signals.push({ location, excerpt, what: `the executor reported ${exec.execution_status}`, kind: 'incomplete' });
+  }
+  for (const p of PHASES) {
+    const ph = cycle.phases[p];
+    if (ph.status === 'cancelled') cycle.outcomes.push({ location: at(`/phases/${p}/status`), excerpt: `"status": ${brief(ph.raw)}`, what: `${p} was ${ph.raw}` });
   }
 }
 
@@ -453,23 +494,106 @@ export function readMeta(bucket: string, info: KeyInfo, rev: KvRevision, json: u
 }
 
 /** Claims and signals that the v1 meta makes about one of its cycles. */
-export function metaStatements(bucket: string, meta: MetaState, cycle: number): { claims: Claim[]; signals: Signal[] } {
+export function metaStatements(bucket: string, meta: MetaState, cycle: number): { claims: Claim[]; signals: Signal[]; outcomes: Outcome[] } {
   const claims: Claim[] = [];
   const signals: Signal[] = [];
+  const outcomes: Outcome[] = [];
   const at = (p: string) => loc(bucket, meta.key, meta.revision, p);
   if (meta.currentCycle === cycle && isCompletionWord(meta.currentPhase)) {
-    claims.push({ location: at('/current_phase'), excerpt: `"current_phase": ${brief(meta.currentPhase)}` });
+    claims.push({ location: at('/current_phase'), excerpt: `"current_phase": ${brief(meta.currentPhase)}`, kind: 'lifecycle' });
   }
   const entry = meta.cycles[String(cycle)];
   if (entry) {
-    if (isCompletionWord(entry.status)) claims.push({ location: at(`/cycles/${cycle}/status`), excerpt: `"status": ${brief(entry.status)}` });
-    if (entry.completedAt) claims.push({ location: at(`/cycles/${cycle}/completed_at`), excerpt: `"completed_at": ${brief(entry.completedAt)}` });
+    if (isCompletionWord(entry.status)) claims.push({ location: at(`/cycles/${cycle}/status`), excerpt: `"status": ${brief(entry.status)}`, kind: 'lifecycle' });
+    if (entry.completedAt) claims.push({ location: at(`/cycles/${cycle}/completed_at`), excerpt: `"completed_at": ${brief(entry.completedAt)}`, kind: 'lifecycle' });
     if (entry.notes && INCOMPLETE_TEXT.test(entry.notes)) {
-      signals.push({ location: at(`/cycles/${cycle}/notes`), excerpt: `"notes": ${brief(entry.notes)}`, what: 'the meta notes say the cycle is incomplete' });
+      signals.push({ location: at(`/cycles/${cycle}/notes`), excerpt: `"notes": ${brief(entry.notes)}`, what: 'the meta notes say the cycle is incomplete', kind: 'incomplete' });
     }
-    if (entry.status && normaliseStatus(entry.status) === 'failed') {
-      signals.push({ location: at(`/cycles/${cycle}/status`), excerpt: `"status": ${brief(entry.status)}`, what: `the meta marks the cycle ${entry.status}` });
+    const st = entry.status ? normaliseStatus(entry.status) : undefined;
+    if (st === 'failed') {
+      signals.push({ location: at(`/cycles/${cycle}/status`), excerpt: `"status": ${brief(entry.status)}`, what: `the meta marks the cycle ${entry.status}`, kind: 'incomplete' });
+    } else if (st === 'cancelled') {
+      outcomes.push({ location: at(`/cycles/${cycle}/status`), excerpt: `"status": ${brief(entry.status)}`, what: `the meta marks the cycle ${entry.status}` });
     }
   }
-  return { claims, signals };
+  return { claims, signals, outcomes };
+}
+
+/** v2 metadata.status words (and the meta's current_phase) that record a failed cycle. */
+const FAILED_CYCLE = /^(error|failed|failure)$/i;
+
+/**
+ * Failures the state itself records about a cycle, in its latest value: each phase in error (with its `error` text),
+ * a v2 `metadata.status` ERROR/FAILED, an executor output with `execution_status: "error"`, the v1 meta's
+ * `current_phase: "error"` or a failed `cycles.<n>.status`.
+ */
+export function recordedFailures(bucket: string, cycle: CycleState, meta?: MetaState): RecordedFailure[] {
+  const out: RecordedFailure[] = [];
+  const at = (pointer: string) => loc(bucket, cycle.key, cycle.revision, pointer);
+  for (const p of PHASES) {
+    const ph = cycle.phases[p];
+    if (ph.status !== 'failed') continue;
+    const err = isRecord(ph.entry) ? ph.entry.error : undefined;
+    const e = errorText(err, `${ph.pointer}/error`);
+    const when = isRecord(err) ? str(err.occurred_at) : undefined;
+    out.push({
+      location: at(e?.pointer ?? `${ph.pointer}/status`),
+      excerpt: e ? `"${e.pointer.split('/').pop()}": ${brief(e.text)}${when ? `, "occurred_at": ${brief(when)}` : ''}` : `"status": ${brief(ph.raw)}`,
+      what: `${p} ${ph.raw ?? 'failed'}`,
+      text: e?.text,
+      phase: p,
+    });
+  }
+  const exec = cycle.phases.execute.output;
+  if (isRecord(exec) && typeof exec.execution_status === 'string' && normaliseStatus(exec.execution_status) === 'failed' && cycle.phases.execute.status !== 'failed') {
+    const first = Array.isArray(exec.errors) ? exec.errors.find((x) => errorText(x, '') !== undefined) : undefined;
+    const e = first !== undefined ? errorText(first, `/phases/execute/output/errors/${(exec.errors as unknown[]).indexOf(first)}`) : undefined;
+    out.push({
+      location: at(e?.pointer ?? '/phases/execute/output/execution_status'),
+      excerpt: e ? `"errors": [${brief(e.text)}]` : `"execution_status": ${brief(exec.execution_status)}`,
+      what: `the executor reported ${exec.execution_status}`,
+      text: e?.text,
+      phase: 'execute',
+    });
+  }
+  const md = cycle.metadata;
+  if (md && typeof md.status === 'string' && FAILED_CYCLE.test(md.status.trim())) {
+    const e = errorText(md.error, '/metadata/error');
+    out.push({ location: at('/metadata/status'), excerpt: `"status": ${brief(md.status)}`, what: `metadata.status is ${md.status}`, text: e?.text });
+  }
+  if (cycle.layout === 'v1' && isRecord(cycle.json.status)) {
+    const st = cycle.json.status;
+    const msg = str(st.error_message);
+    if (msg || FAILED_CYCLE.test(str(st.current_phase) ?? '')) {
+      out.push({
+        location: at(msg ? '/status/error_message' : '/status/current_phase'),
+        excerpt: msg ? `"error_message": ${brief(msg)}${st.error_phase ? `, "error_phase": ${brief(st.error_phase)}` : ''}` : `"current_phase": ${brief(st.current_phase)}`,
+        what: msg ? `the cycle status records an error${typeof st.error_phase === 'string' ? ` in ${st.error_phase}` : ''}` : `status.current_phase is ${st.current_phase}`,
+        text: msg,
+      });
+    }
+  }
+  if (meta && cycle.layout === 'v1') {
+    const mat = (p: string) => loc(bucket, meta.key, meta.revision, p);
+    if (meta.currentCycle === cycle.number && FAILED_CYCLE.test(meta.currentPhase?.trim() ?? '')) {
+      out.push({ location: mat('/current_phase'), excerpt: `"current_phase": ${brief(meta.currentPhase)}`, what: `${meta.key} says current_phase ${meta.currentPhase}` });
+    }
+    const entry = meta.cycles[String(cycle.number)];
+    if (entry?.status && normaliseStatus(entry.status) === 'failed') {
+      out.push({ location: mat(`/cycles/${cycle.number}/status`), excerpt: `"status": ${brief(entry.status)}`, what: `${meta.key} marks the cycle ${entry.status}` });
+    }
+  }
+  return out;
+}
+
+/** The text of a recorded error: a string, or an object's `message` (v1 and v2 agents write `{message, occurred_at}`). */
+function errorText(err: unknown, pointer: string): { text: string; pointer: string } | undefined {
+  if (typeof err === 'string' && err.trim() !== '') return { text: err, pointer };
+  if (isRecord(err)) {
+    for (const f of ['message', 'error', 'detail', 'details']) {
+      const v = err[f];
+      if (typeof v === 'string' && v.trim() !== '') return { text: v, pointer: `${pointer}/${f}` };
+    }
+  }
+  return undefined;
 }
