@@ -1,10 +1,10 @@
 import { defineRule } from '../src/engine/rule.js';
 import { cyclesForSession } from '../src/model/build.js';
 import { cut, laterSucceeded, logLocation, peerSpawns, spawnPhase, stateOps, successClaims, firstLine } from '../src/model/log-facts.js';
-import { brief, metaStatements, PHASES } from '../src/model/state.js';
+import { brief, metaStatements, PHASE_AGENT, PHASES } from '../src/model/state.js';
 import { runSubject } from '../src/model/subject.js';
 import { acknowledgement, cycleTruthFixes, knownNote } from '../src/repair/truth.js';
-import type { Evidence, LogSession } from '../src/model/types.js';
+import type { Evidence, LogSession, Spawn } from '../src/model/types.js';
 
 export default defineRule({
   meta: {
@@ -19,15 +19,20 @@ export default defineRule({
     const usedSessions = new Set<LogSession>();
     for (const run of model.runs) {
       for (const cycle of run.cycles) {
-        const meta = run.meta ? metaStatements(bucket, run.meta, cycle.number) : { claims: [], signals: [] };
+        const meta = run.meta ? metaStatements(bucket, run.meta, cycle.number) : { claims: [], signals: [], outcomes: [] };
         const claims = [...cycle.claims, ...meta.claims];
         if (claims.length === 0) continue; // still running: not a claim of success
+        // A cycle that records its own unsuccessful outcome (success false, a user cancel) is honest about it:
+        // unsuccessful-cycle reports it. Only a `success: true` next to such a record is contradicted by it.
+        const outcomes = [...cycle.outcomes, ...meta.outcomes];
+        const saysSuccess = claims.some((c) => c.kind === 'success');
+        const honest = outcomes.length > 0 && !saysSuccess;
 
         const contra: Evidence[] = [];
         const reasons: string[] = [];
         for (const p of PHASES) {
           const ph = cycle.phases[p];
-          if (ph.status === 'completed') continue;
+          if (ph.status === 'completed' || (ph.status === 'cancelled' && !saysSuccess)) continue;
           contra.push({
             location: { kind: 'kv', bucket, key: cycle.key, revision: cycle.revision, pointer: `/phases/${p}` },
             excerpt: ph.status === 'absent' ? `no "${p}" entry in "phases"` : `"${p}": ${brief(ph.entry)}`,
@@ -36,8 +41,15 @@ export default defineRule({
           reasons.push(`${p} is ${ph.status === 'absent' ? 'missing' : ph.raw ?? ph.status}`);
         }
         for (const sig of [...cycle.signals, ...meta.signals]) {
+          if (sig.kind === 'quality' && honest) continue;
           contra.push({ location: sig.location, excerpt: sig.excerpt, note: sig.what });
           reasons.push(sig.what);
+        }
+        if (saysSuccess) {
+          for (const o of outcomes) {
+            contra.push({ location: o.location, excerpt: o.excerpt, note: o.what });
+            reasons.push(o.what);
+          }
         }
         if (contra.length === 0) continue;
 
@@ -110,8 +122,19 @@ function transcriptContradiction(s: LogSession): { evidence: Evidence[]; reasons
   const phases = new Set(spawns.map(spawnPhase));
   if (spawns.length > 0 && !phases.has('execute') && (phases.has('express') || phases.has('review'))) {
     const after = spawns.find((sp) => spawnPhase(sp) === 'express' || spawnPhase(sp) === 'review')!;
-    evidence.push({ location: logLocation(after.ref), excerpt: `${after.toolName} ${after.subagentType}: ${cut(after.description ?? firstLine(after.prompt ?? ''), 80)}`, note: `${after.subagentType} ran, but peer-executor was never spawned` });
+    evidence.push({ location: logLocation(after.ref), excerpt: spawnExcerpt(after), note: `${after.subagentType} ran, but peer-executor was never spawned` });
     reasons.push('the execute phase was skipped');
+  } else if (spawns.length > 0) {
+    // A claim that the whole cycle completed, after the run stopped spawning: the phases after the first one it
+    // ran that it never spawned cannot have completed (a --continue run starts later, so earlier ones are not asked).
+    const cycleClaim = claims.filter((c) => c.event.kind !== 'result' && CYCLE_CLAIM.test(c.excerpt)).pop();
+    const first = PHASES.findIndex((p) => phases.has(p));
+    const never = PHASES.slice(first + 1).filter((p) => !phases.has(p));
+    if (cycleClaim && never.length > 0) {
+      const agents = never.map((p) => PHASE_AGENT[p]);
+      for (const sp of spawns) evidence.push({ location: logLocation(sp.ref), excerpt: spawnExcerpt(sp), note: `${sp.subagentType} spawned; ${list(agents)} never ${agents.length > 1 ? 'were' : 'was'}` });
+      reasons.push(`${list(agents)} ${agents.length > 1 ? 'were' : 'was'} never spawned (the run spawned only ${list([...new Set(spawns.map((sp) => sp.subagentType))])})`);
+    }
   }
   if (evidence.length === 0) return undefined;
   for (const c of claims) {
@@ -119,6 +142,13 @@ function transcriptContradiction(s: LogSession): { evidence: Evidence[]; reasons
     evidence.push({ location: logLocation(c.ref), excerpt: c.excerpt, note: 'claims success' });
   }
   return { evidence, reasons: unique(reasons), claim: lastClaim.excerpt };
+}
+
+/** A claim that the cycle as a whole completed ("✅ PEER cycle 1 completed successfully"), not one phase. */
+const CYCLE_CLAIM = /\bcycle\b[^\n]*\bcomplete|PEER Cycle Complete/i;
+
+function spawnExcerpt(sp: Spawn): string {
+  return `${sp.toolName} ${sp.subagentType}: ${cut(sp.description ?? firstLine(sp.prompt ?? ''), 80)}`;
 }
 
 function firstFailureEvent(s: LogSession, evidence: Evidence[]) {
@@ -135,6 +165,10 @@ function firstFailureLine(text: string): string {
 /** The first `n` items, then how many more. */
 function listSome(xs: string[], n: number, sep = ', '): string {
   return xs.length <= n ? xs.join(sep) : `${xs.slice(0, n).join(sep)}${sep}and ${xs.length - n} more`;
+}
+
+function list(xs: string[]): string {
+  return xs.length <= 1 ? (xs[0] ?? '') : `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}`;
 }
 
 function unique(xs: string[]): string[] {

@@ -71,29 +71,20 @@ export default defineRule({
           }
         }
 
-        // v2 has no root status or completed_at: one appearing means a writer replaced the document with its own shape.
-        const stray: Change[] = [];
-        if (isRecord(b.json.metadata)) {
-          for (const f of ['status', 'completed_at']) {
-            if (b.json[f] !== undefined && (!a || a.json[f] === undefined)) stray.push({ pointer: `/${f}`, what: `a root "${f}"`, after: `"${f}": ${brief(b.json[f])}` });
-          }
-        }
+        // A root "status"/"completed_at" in a v2 value is not reported: the v2 agents' own output contracts name
+        // them (peer-planner, peer-review), so an agent that follows its contract writes them.
 
-        if (lost.length + rewritten.length + doubled.length + stray.length === 0) continue;
+        if (lost.length + rewritten.length + doubled.length === 0) continue;
         writer ||= writerOf(a?.json, b.json);
         const evidence: Evidence[] = [];
         for (const c of [...lost, ...rewritten, ...doubled]) {
           evidence.push({ location: loc(a!.revision, c.pointer), excerpt: c.before ?? '', note: `${c.what} at revision ${a!.revision}` });
           evidence.push({ location: loc(b.revision, c.pointer), excerpt: c.after ?? '', note: lost.includes(c) ? `gone at revision ${b.revision}` : doubled.includes(c) ? `completed at revision ${b.revision}, in the same write as ${list(doubled.filter((d) => d !== c).map((d) => d.what))}` : `changed at revision ${b.revision}, by ${writer}` });
         }
-        for (const c of stray) {
-          evidence.push({ location: loc(b.revision, c.pointer), excerpt: c.after ?? '', note: `${c.what} appears at revision ${b.revision}; the v2 layout has none (metadata holds status and completed_at)` });
-        }
         const said: string[] = [];
         if (lost.length) said.push(`dropped ${list(lost.map((c) => c.what))} (present at revision ${a!.revision})`);
         if (rewritten.length) said.push(`changed ${list(rewritten.map((c) => c.what))}, which ${rewritten.length > 1 ? 'belong' : 'belongs'} to another phase`);
         if (doubled.length) said.push(`completed ${list(doubled.map((c) => c.what.split('.')[1]))} in one write (each agent completes only its own phase)`);
-        if (stray.length) said.push(`added ${list(stray.map((c) => c.what))} to a v2 value`);
         report({
           message: `${rec.info.key} revision ${b.revision}${writer && doubled.length === 0 ? ` (${writer})` : ''} ${said.join(', and ')}.`,
           subject: subjectOf(rec),

@@ -1,5 +1,5 @@
 import { defineRule } from '../src/engine/rule.js';
-import { brief, isRecord, metaStatements, normaliseStatus, PHASES, type CycleState, type MetaState } from '../src/model/state.js';
+import { brief, isRecord, metaStatements, normaliseStatus, PHASES, recordedFailures, type CycleState, type MetaState } from '../src/model/state.js';
 import { runSubject } from '../src/model/subject.js';
 import type { Evidence, KvLocation } from '../src/model/types.js';
 
@@ -28,12 +28,12 @@ export default defineRule({
     if (!Number.isFinite(now)) return;
     for (const run of model.runs) {
       for (const cycle of run.cycles) {
-        const meta = run.meta ? metaStatements(bucket, run.meta, cycle.number) : { claims: [], signals: [] };
+        const meta = run.meta ? metaStatements(bucket, run.meta, cycle.number) : { claims: [], signals: [], outcomes: [] };
         if (cycle.claims.length > 0 || meta.claims.length > 0) continue; // it claims completion: not in progress
 
         const at = (pointer?: string): KvLocation => ({ kind: 'kv', bucket, key: cycle.key, revision: cycle.revision, ...(pointer ? { pointer } : {}) });
-        // A phase that failed, with none running after it: the state records the failure, it is not in progress.
-        if (PHASES.some((p) => cycle.phases[p].status === 'failed') && !PHASES.some((p) => cycle.phases[p].status === 'running')) continue;
+        // A recorded failure, with no phase running after it: the cycle is not in progress, and recorded-failure reports it.
+        if (recordedFailures(bucket, cycle, run.meta).length > 0 && !PHASES.some((p) => cycle.phases[p].status === 'running')) continue;
         const signs = underWay(cycle, run.meta, at, bucket);
         if (signs.length === 0) continue;
 

@@ -7,6 +7,8 @@ import { pointerOf, type Fix } from '../src/repair/fix.js';
 
 /** v2 metadata.status words that say the cycle is still under way. */
 const IN_PROGRESS_V2 = /^(initialized|planning|executing|expressing|reviewing)$/i;
+/** How far apart the meta's and the cycle's completion times may be (separate writes of one review). */
+const COMPLETION_TOLERANCE_S = 60;
 /** Notes that say a cycle did not finish. */
 const INCOMPLETE_NOTE = /\b(missing|incomplete|not complete[d]?|never ran|did not run|skipped|manual completion|not started|failed|unfinished)\b/i;
 
@@ -180,11 +182,12 @@ function metaChecks(run: Run, meta: MetaState, liveKey: (n: number) => KeyRecord
 
     if (!entry) continue;
 
-    // two completion times
+    // two completion times. v1 review stamps the cycle, then the meta, in separate writes (finalize re-stamps both
+    // with one time): seconds apart is how a healthy run looks.
     if (entry.completedAt && c.completedAt) {
       const a = toSecond(entry.completedAt);
       const b = toSecond(c.completedAt);
-      if (a !== undefined && b !== undefined && a !== b) {
+      if (a !== undefined && b !== undefined && Math.abs(a - b) > COMPLETION_TOLERANCE_S) {
         out.push({
           kind: `cycles/${c.number}/completed_at`,
           key: meta.key,
@@ -361,14 +364,16 @@ function cycleChecks(cycle: CycleState, kv: Kv): Contradiction[] {
         ],
       );
     }
-    // A root status (v2 has none) that disagrees with metadata.status.
-    if (json.status !== undefined && isCompletionWord(json.status) !== isCompletionWord(status)) {
+    // A root status that says complete while metadata.status does not. The v2 agents' output contracts name a root
+    // status (the planner's "EXECUTING", the review's "COMPLETE"), so a root status left behind by an earlier phase
+    // while the metadata moved on to complete is how a healthy run looks; only the reverse is a contradiction.
+    if (json.status !== undefined && isCompletionWord(json.status) && !isCompletionWord(status)) {
       add(
         'root-status',
         `Cycle ${cycle.number}: the root "status" is ${brief(json.status)} while metadata.status is ${brief(status ?? null)}.`,
         [
-          { location: at('/status'), excerpt: `"status": ${brief(json.status)}`, note: isCompletionWord(json.status) ? 'the root says complete (v2 has no root status)' : 'the root status' },
-          { location: at('/metadata/status'), excerpt: `"status": ${brief(status ?? null)}`, note: isCompletionWord(status) ? 'the metadata says complete' : 'the metadata says the cycle is not complete' },
+          { location: at('/status'), excerpt: `"status": ${brief(json.status)}`, note: 'the root says complete' },
+          { location: at('/metadata/status'), excerpt: `"status": ${brief(status ?? null)}`, note: 'the metadata says the cycle is not complete' },
         ],
       );
     }
