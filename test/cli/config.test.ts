@@ -188,7 +188,7 @@ describe('config: what it changes, and precedence (flags > environment > config 
       baseline: path.join(root, 'peer-audit-baseline.json'),
     });
     expect(fromConfig.rules).toMatchObject({ 'false-success': 'off', 'missing-execute-phase': 'warning', 'heredoc-artifact': 'error' });
-    expect(Object.keys(fromConfig.rules)).toHaveLength(24);
+    expect(Object.keys(fromConfig.rules)).toHaveLength(26);
 
     const env = await print([], { NATS_URL: 'nats://env.example:4222' });
     expect(env.sources.server).toBe('nats://env.example:4222');

@@ -21,7 +21,7 @@ async function run(puts: Put[]) {
 const result = { success: true, instruction: 'create-spec', summary: 'Spec created', highlights: ['x'], completion: 100 };
 
 describe('lost-update', () => {
-  it('fires on the review rewrite: root result dropped, root status and completed_at added to a v2 value', async () => {
+  it('fires on the review rewrite: root result dropped; the root status and completed_at it added are not reported', async () => {
     const before = { ...v2Cycle(P, 1, 'REVIEWING', { plan: 'completed', execute: 'completed', express: 'completed', review: 'pending' }), result };
     const after = { ...v2Cycle(P, 1, 'REVIEWING', { plan: 'completed', execute: 'completed', express: 'completed', review: 'completed' }), status: 'COMPLETED', completed_at: '2025-08-21T10:30:00Z' };
     const fs = await run([
@@ -31,11 +31,24 @@ describe('lost-update', () => {
     expect(fs).toHaveLength(1);
     const f = fs[0];
     expect(f.subject).toEqual({ keyPrefix: P, spec: 'demo-spec', cycle: 1 });
-    expect(where(f)).toEqual([`${C1}@1/result`, `${C1}@2/result`, `${C1}@2/status`, `${C1}@2/completed_at`]);
+    expect(where(f)).toEqual([`${C1}@1/result`, `${C1}@2/result`]);
     expect(f.evidence[0].excerpt).toMatch(/^"result": \{"success":true/);
     expect(f.evidence[1]).toMatchObject({ excerpt: 'the value has no "result"', note: 'gone at revision 2' });
-    expect(f.evidence[2].note).toBe('a root "status" appears at revision 2; the v2 layout has none (metadata holds status and completed_at)');
-    expect(f.message).toBe(`${C1} revision 2 (the write that completed review) dropped "result" (present at revision 1), and added a root "status" and a root "completed_at" to a v2 value.`);
+    expect(f.message).toBe(`${C1} revision 2 (the write that completed review) dropped "result" (present at revision 1).`);
+  });
+
+  it('is quiet when v2 agents write the root status and completed_at their output contracts name', async () => {
+    const phases = (review: string) => ({ plan: 'completed', execute: 'completed', express: 'completed', review });
+    const fs = await run([
+      [C1, v2Cycle(P, 1, 'INITIALIZED', { plan: 'pending', execute: 'pending', express: 'pending', review: 'pending' })],
+      // the planner's contract: status = "EXECUTING" at the root
+      [C1, { ...v2Cycle(P, 1, 'EXECUTING', { plan: 'completed', execute: 'pending', express: 'pending', review: 'pending' }), status: 'EXECUTING' }],
+      [C1, { ...v2Cycle(P, 1, 'EXPRESSING', { plan: 'completed', execute: 'completed', express: 'pending', review: 'pending' }), status: 'EXECUTING' }],
+      [C1, { ...v2Cycle(P, 1, 'REVIEWING', phases('pending')), status: 'EXECUTING' }],
+      // the review's contract: status = "COMPLETE" and completed_at at the root
+      [C1, { ...v2Cycle(P, 1, 'COMPLETE', phases('completed'), { completed_at: '2025-08-21T10:29:58Z' }), status: 'COMPLETE', completed_at: '2025-08-21T10:29:58Z' }],
+    ]);
+    expect(fs).toEqual([]);
   });
 
   it('fires when the write that completed review also changed the plan output', async () => {

@@ -63,6 +63,10 @@ describe('stale-cycle', () => {
       // v1: the executor recorded its error; the meta entry stays "running" because no v1 code writes anything else there
       ['peer.spec.v1-failed.meta', v1Meta('v1-failed', { current_phase: 'execute' }), old],
       ['peer.spec.v1-failed.cycle.1', v1Cycle({ plan: done(), execute: { status: 'error', error: { message: 'boom', occurred_at: '2025-08-05T16:05:00Z' } } }), old],
+      // v2 ERROR without a phase marked (the error write landed on metadata only), and the v1 meta at "error"
+      ['peer.spec.v2-error.cycle.1', v2Cycle('peer.spec.v2-error', 1, 'ERROR', { plan: 'pending', execute: 'pending', express: 'pending', review: 'pending' }, { current_phase: 'planning' }), old],
+      ['peer.spec.meta-error.meta', v1Meta('meta-error', { current_phase: 'error' }), old],
+      ['peer.spec.meta-error.cycle.1', v1Cycle({ plan: done() }), old],
       // a running phase whose last_update is recent
       ['peer.spec.busy.cycle.1', v1Cycle({ plan: done(), execute: running({ last_update: '2025-08-08T20:00:00Z' }) }), old],
     ]);

@@ -40,6 +40,16 @@ describe('state-inconsistency (v1 meta and cycle)', () => {
     expect(fs.every((f) => f.subject.cycle === 1 && f.subject.keyPrefix === P)).toBe(true);
   });
 
+  it('tolerates completion times up to a minute apart (review stamps the cycle, then the meta), not 61 s', async () => {
+    const at = (completedAt: string) => [
+      [C1, finished('2025-08-05T16:09:53Z')],
+      [M, finishedMeta({ completed_at: completedAt })],
+    ] as Put[];
+    expect(await run(at('2025-08-05T16:09:56Z'))).toEqual([]);
+    expect(await run(at('2025-08-05T16:10:53Z'))).toEqual([]);
+    expect(brief(await run(at('2025-08-05T16:10:54Z')))).toEqual([['warning', [`${M}@2/cycles/1/completed_at`, `${C1}@1/completed_at`]]]);
+  });
+
   it('fires when current_cycle points at no cycle key, and when a meta entry has no key', async () => {
     const fs = await run([
       [M, v1Meta('demo-spec', { current_cycle: 3, cycles: { '1': { status: 'complete' }, '2': { instruction: 'execute-tasks', status: 'running' }, '3': { status: 'running' } } })],
@@ -180,6 +190,14 @@ describe('state-inconsistency (v2)', () => {
       'Cycle 1: metadata.status is "REVIEWING" but metadata.completed_at is set ("2025-08-21T10:30:00Z"): the value says both under way and finished.',
       'Cycle 1: the root "status" is "COMPLETED" while metadata.status is "REVIEWING".',
     ]);
+  });
+
+  it('stays quiet on a root status left behind by the planner\'s contract ("EXECUTING") while the metadata completed', async () => {
+    const fs = await run([
+      [C1, { ...cyc(1, 'COMPLETED', { completed_at: '2025-08-21T10:30:00Z' }), status: 'EXECUTING' }],
+      [`${P}.cycle.current`, '1'],
+    ]);
+    expect(fs).toEqual([]);
   });
 
   it('stays quiet on a consistent v2 run, enum drift, and a colon-delimited cycle_id (malformed-key reports that)', async () => {

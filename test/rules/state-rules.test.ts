@@ -79,6 +79,15 @@ describe('false-success', () => {
     expect(fs[0].message).toContain('express is error');
   });
 
+  it('v1: result.success true written by express is no claim until review completed', async () => {
+    const inReview = { ...v1Cycle({ plan: done(), execute: done(), express: done() }), result: { success: true, summary: 'ok' } };
+    expect(await run([[`${P}.meta`, v1Meta('demo-spec', { current_phase: 'review' })], [`${P}.cycle.1`, inReview]], 'false-success')).toEqual([]);
+    // once review completed, it is a claim: a missing execute contradicts it
+    const reviewed = { ...v1Cycle({ plan: done(), express: done(), review: done() }), result: { success: true, summary: 'ok' } };
+    const fs = await run([[`${P}.cycle.1`, reviewed]], 'false-success');
+    expect(fs.map((f) => kvLocs(f))).toEqual([[`${P}.cycle.1@1/result/success`, `${P}.cycle.1@1/phases/execute`]]);
+  });
+
   it('is quiet for a cycle that is still running, and for a healthy one', async () => {
     const fs = await run(
       [

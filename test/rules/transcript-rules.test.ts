@@ -23,8 +23,11 @@ describe('false-success in a transcript', () => {
     expect(fs2[0].subject).toEqual({ session: '7f3c2a10-5b8e-4c1d-9a6f-2e4b8c0d1f35' });
     expect(fs2[0].evidence.map((e) => [e.location.kind, (e.location as { path: string }).path, (e.location as { line: number }).line, e.note])).toEqual([
       ['log', 'agent-a4f09c2.jsonl', 3, 'state read failed (peer.spec.x.cycle.1) and was never retried'],
+      ['log', 'main.jsonl', 4, 'peer-planner spawned; peer-executor, peer-express and peer-review never were'],
       ['log', 'main.jsonl', 7, 'claims success'],
     ]);
+    // only the planner was spawned: the other phases cannot have completed
+    expect(fs2[0].message).toContain('peer-executor, peer-express and peer-review were never spawned (the run spawned only peer-planner)');
   });
 
   it('fires on a stream-json result of subtype success after a failed read', async () => {
