@@ -34,8 +34,8 @@ export default defineRule({
           const ph = cycle.phases[p];
           if (ph.status === 'completed' || (ph.status === 'cancelled' && !saysSuccess)) continue;
           contra.push({
-            location: { kind: 'kv', bucket, key: cycle.key, revision: cycle.revision, pointer: `/phases/${p}` },
-            excerpt: ph.status === 'absent' ? `no "${p}" entry in "phases"` : `"${p}": ${brief(ph.entry)}`,
+            location: ph.at?.location ?? { kind: 'kv', bucket, key: cycle.key, revision: cycle.revision, pointer: `/phases/${p}` },
+            excerpt: ph.at?.excerpt ?? (ph.status === 'absent' ? `no "${p}" entry in "phases"` : `"${p}": ${brief(ph.entry)}`),
             note: `${p} is ${ph.status === 'absent' ? 'missing' : ph.raw ?? ph.status}`,
           });
           reasons.push(`${p} is ${ph.status === 'absent' ? 'missing' : ph.raw ?? ph.status}`);

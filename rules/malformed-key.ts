@@ -22,6 +22,8 @@ export default defineRule({
     // 1. The shape of every key.
     for (const rec of model.keys) {
       const key = rec.info.key;
+      // Other tools share the bucket: a key outside peer. (or the colon draft's peer:) is not PEER state.
+      if (!/^peer[.:]/.test(key)) continue;
       const problems: string[] = [];
       const segs = key.split('.');
       const empty = segs.map((s, i) => (s === '' ? i + 1 : 0)).filter((i) => i > 0);

@@ -32,15 +32,15 @@ export default defineRule({
         const present = Object.keys(isRecord(cycle.json.phases) ? cycle.json.phases : {});
         const evidence: Evidence[] = [
           {
-            location: at('/phases/execute'),
-            excerpt: exec.status === 'absent' ? `"phases" has no "execute" entry (it has: ${present.join(', ') || 'nothing'})` : `"execute": ${brief(exec.entry)}`,
+            location: exec.at?.location ?? at('/phases/execute'),
+            excerpt: exec.at?.excerpt ?? (exec.status === 'absent' ? `"phases" has no "execute" entry (it has: ${present.join(', ') || 'nothing'})` : `"execute": ${brief(exec.entry)}`),
             note: `execute is ${execState}`,
           },
         ];
         for (const p of later) {
           const ph = cycle.phases[p];
           evidence.push({
-            location: at(`/phases/${p}`),
+            location: ph.at?.location ?? at(`/phases/${p}`),
             excerpt: `"${p}": ${brief({ status: ph.raw, ...(ph.completedAt ? { completed_at: ph.completedAt } : {}) })}`,
             note: `${p} ran although execute had not completed`,
           });

@@ -44,16 +44,16 @@ export default defineRule({
             const ph = cycle.phases[q];
             const present = Object.keys(isRecord(cycle.json.phases) ? cycle.json.phases : {});
             evidence.push({
-              location: at(`/phases/${q}`),
-              excerpt: ph.status === 'absent' ? `"phases" has no "${q}" entry (it has: ${present.join(', ') || 'nothing'})` : `"${q}": ${brief(statusView(ph))}`,
+              location: ph.at?.location ?? at(`/phases/${q}`),
+              excerpt: ph.at?.excerpt ?? (ph.status === 'absent' ? `"phases" has no "${q}" entry (it has: ${present.join(', ') || 'nothing'})` : `"${q}": ${brief(statusView(ph))}`),
               note: `${q} is ${stateWord(cycle, q)}`,
             });
           }
           for (const p of unique(ahead.map((a) => a.later))) {
             const before = unique(ahead.filter((a) => a.later === p).map((a) => a.earlier));
             evidence.push({
-              location: at(`/phases/${p}`),
-              excerpt: `"${p}": ${brief(statusView(cycle.phases[p]))}`,
+              location: cycle.phases[p].at?.location ?? at(`/phases/${p}`),
+              excerpt: cycle.phases[p].at?.excerpt ?? `"${p}": ${brief(statusView(cycle.phases[p]))}`,
               note: `${p} is ${cycle.phases[p].raw ?? cycle.phases[p].status} although ${list(before)} had not completed`,
             });
           }

@@ -1,7 +1,7 @@
 import { defineRule } from '../src/engine/rule.js';
 import type { Model, Run } from '../src/model/build.js';
 import { cut, logLocation, sessionMentions } from '../src/model/log-facts.js';
-import { brief, isRecord } from '../src/model/state.js';
+import { brief, isRecord, specSlug } from '../src/model/state.js';
 import { runSubject } from '../src/model/subject.js';
 import type { Evidence, LogRef } from '../src/model/types.js';
 import { excerptOf } from '../src/report/safe-text.js';
@@ -46,7 +46,9 @@ export default defineRule({
   check({ model, report }) {
     const bucket = model.bucket;
     const folderSlugs = new Set(model.folders.map((f) => f.slug));
-    const stateSpecs = new Set(model.runs.filter((r) => r.prefix && r.spec).map((r) => r.spec!));
+    const folderNames = new Set(model.folders.map((f) => f.folderName));
+    // A dated spec name (`--spec=2026-12-03-foo`) is the spec of its slug.
+    const stateSpecs = new Set(model.runs.filter((r) => r.prefix && r.spec).flatMap((r) => [r.spec!, specSlug(r.spec!)]));
     // Folders with no state of their own, by the day in their name.
     const strayByDay = new Map<string, typeof model.folders>();
     for (const f of model.folders) {
@@ -95,6 +97,8 @@ export default defineRule({
 
       // A spec name in the state with no folder, once a cycle says it finished.
       if (isSpecRun && name && run.folders.length === 0 && model.specs && model.specs.folders.length > 0) {
+        // The folder exists but joined another key prefix of the same spec (dated and undated names): not missing.
+        if (folderNames.has(name) || folderSlugs.has(specSlug(name))) continue;
         const finished = run.cycles.map((c) => ({ c, st: cycleFinish(bucket, run, c) })).find(({ st }) => st.finished);
         if (finished) {
           const { c, st } = finished;
@@ -119,7 +123,7 @@ export default defineRule({
             sameDay.length ? `${dayNames} ${sameDay.length > 1 ? 'were' : 'was'} created that day` : '',
           ].filter(Boolean);
           report({
-            message: `No spec folder .agent-os/specs/*-${name}/ exists for ${run.prefix}, although cycle ${c.number} (${st.instruction ?? 'unnamed instruction'}) claims to be finished${hints.length ? `; ${hints.join('; ')}` : ''}.`,
+            message: `No spec folder .agent-os/specs/*-${specSlug(name)}/ exists for ${run.prefix}, although cycle ${c.number} (${st.instruction ?? 'unnamed instruction'}) claims to be finished${hints.length ? `; ${hints.join('; ')}` : ''}.`,
             subject: runSubject(run, c.number),
             evidence,
             target: `${run.prefix}#no-folder`,

@@ -38,7 +38,8 @@ export default defineRule({
 
     for (const run of model.runs) {
       const found: Contradiction[] = [];
-      const cycleKeys = run.keys.filter((k) => k.info.kind === 'cycle' && k.info.cycle !== undefined);
+      // A multi-key draft cycle lives in `<prefix>.cycle.<n>.<part>` keys: those count as its cycle keys.
+      const cycleKeys = run.keys.filter((k) => (k.info.kind === 'cycle' || k.info.kind === 'cycle-part') && k.info.cycle !== undefined);
       const liveCycleKey = (n: number) => cycleKeys.find((k) => k.info.cycle === n && !k.deleted);
       const anyCycleKey = (n: number) => cycleKeys.find((k) => k.info.cycle === n);
 

@@ -47,6 +47,8 @@ function evidenceArgs(a: Record<string, unknown>) {
     ...logChoice(a.logs, a['default-logs'] as boolean),
     kvSnapshot: a['kv-snapshot'] as string | undefined,
     useKv: a.kv as boolean,
+    allRuns: a['all-runs'] === true,
+    allowUnknownKeys: a['allow-unknown-keys'] === true,
     ...connectArgs(a as Parameters<typeof connectArgs>[0]),
   };
 }
@@ -99,7 +101,9 @@ function sourceOptions(y: Argv) {
     .option('logs', { type: 'string', array: true, describe: "Claude Code JSONL transcripts: a glob, file or folder (repeatable); default: Claude Code's log folder for the project" })
     .option('default-logs', { type: 'boolean', default: true, describe: "Read Claude Code's log folder for the project when --logs is not given (--no-default-logs to skip)" })
     .option('kv-snapshot', { type: 'string', describe: 'Audit a KV snapshot file (from `peer-audit snapshot`) instead of a live server' })
-    .option('kv', { type: 'boolean', default: true, describe: 'Read NATS KV state (--no-kv to audit files and logs only)' });
+    .option('kv', { type: 'boolean', default: true, describe: 'Read NATS KV state (--no-kv to audit files and logs only)' })
+    .option('all-runs', { type: 'boolean', default: false, describe: "Audit every run in the bucket, not only this project's (runs with a spec folder here or named in its transcripts)" })
+    .option('allow-unknown-keys', { type: 'boolean', default: false, describe: 'PEER keys (peer.*) that no known layout explains do not make the scan incomplete' });
 }
 
 /** The option names of the command being parsed (for "did you mean" hints). */

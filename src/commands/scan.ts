@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ChalkInstance } from 'chalk';
 import { buildModel, type Model } from '../model/build.js';
+import { keyCoverage, scopeRuns } from '../model/scope.js';
 import type { KvData, LogData, Severity, SourceReport, SpecData } from '../model/types.js';
 import { loadRules } from '../engine/registry.js';
 import { runRules } from '../engine/run.js';
@@ -48,6 +49,10 @@ export interface ScanArgs extends ConnectArgs {
   expectHistory?: number;
   /** Rule severities from the config (`off` skips the rule), applied by the engine. */
   severities?: Record<string, Severity | 'off'>;
+  /** Audit every run in the bucket, not only this project's (`--all-runs`). */
+  allRuns?: boolean;
+  /** `peer.*` keys no layout explains leave the KV source complete (`--allow-unknown-keys`). */
+  allowUnknownKeys?: boolean;
 }
 
 /** The scan, and the model it judged (repair plans from the same model the findings came from). */
@@ -99,7 +104,31 @@ export async function scanWithModel(a: ScanArgs, notice: (msg: string) => void =
   }
 
   const bucket = kvData?.bucket ?? a.bucket;
-  const model = buildModel({ projectRoot, bucket, kv: kvData, specs: specData, logs: logData });
+  const built = buildModel({ projectRoot, bucket, kv: kvData, specs: specData, logs: logData });
+  // The runs of this project (a shared bucket holds every project's), and the keys that are no run.
+  const scope = scopeRuns(built, a.allRuns === true);
+  const model = scope.model;
+  const kvReport = kv && kvData ? kv.report : undefined;
+  if (kvReport) {
+    const cov = keyCoverage(built);
+    const stats = kvReport.stats;
+    const how = scope.mode === 'all-runs' ? ', all audited (--all-runs)' : scope.mode === 'unscoped' ? ', all audited (no spec folders or transcripts to scope by)' : '';
+    stats[`runs${how}`] = scope.audited;
+    if (scope.notInProject.length > 0) stats['runs not in this project'] = scope.notInProject.length;
+    if (cov.notPeer > 0) stats['keys of other tools'] = cov.notPeer;
+    if (cov.peerNotRun > 0) stats['PEER keys of no run'] = cov.peerNotRun;
+    if (cov.unknown.length > 0) {
+      const names = cov.unknown.map((k) => k.info.key);
+      if (a.allowUnknownKeys) stats['unknown PEER keys (allowed)'] = names.length;
+      else {
+        stats['unknown PEER keys'] = names.length;
+        kvReport.ok = false;
+        for (const k of names.slice(0, UNKNOWN_SHOWN)) kvReport.problems.push({ where: k, reason: 'a PEER key no known layout explains' });
+        const shown = names.slice(0, 3).join(', ') + (names.length > 3 ? ` and ${names.length - 3} more` : '');
+        reasons.push(`${kvReport.kind} ${kvReport.ref}: ${names.length} PEER key${names.length === 1 ? '' : 's'} no known layout explains (${shown}); --allow-unknown-keys accepts them`);
+      }
+    }
+  }
   times.mark('model');
   const rules = await loadRules();
   const now = a.now ?? new Date().toISOString();
@@ -120,9 +149,17 @@ export async function scanWithModel(a: ScanArgs, notice: (msg: string) => void =
     sources,
     summary: summarise(findings),
     findings,
+    ...(kvReport
+      ? { scope: { mode: scope.mode, runs: scope.audited, notInProject: scope.notInProject.length, ...(scope.notInProject.length ? { notInProjectRuns: scope.notInProject.slice(0, NOT_IN_PROJECT_LISTED) } : {}) } }
+      : {}),
   };
   return { result, model };
 }
+
+/** Unknown keys listed one by one in the source's problems; the count is exact. */
+const UNKNOWN_SHOWN = 50;
+/** Runs of other projects named in the JSON `scope`; the count is exact. */
+const NOT_IN_PROJECT_LISTED = 200;
 
 /** Rule options from the flags (already merged with the config), checked. */
 export function ruleOptionsOf(a: Pick<ScanArgs, 'staleAfter' | 'expectReplicas' | 'expectHistory'>, now: string): RuleOptions {

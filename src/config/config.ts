@@ -38,6 +38,8 @@ export const configSchema = z.strictObject({
       project: z.string().min(1).optional(),
       specs: z.string().min(1).optional(),
       logs: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
+      allRuns: z.boolean().optional(),
+      allowUnknownKeys: z.boolean().optional(),
     })
     .optional(),
 });
@@ -91,7 +93,7 @@ function describeInput(v: unknown): string {
 const KNOWN_KEYS: Record<string, string[]> = {
   '': ['$schema', 'rules', 'ruleOptions', 'sources'],
   ruleOptions: ['staleAfter', 'expectReplicas', 'expectHistory'],
-  sources: ['server', 'bucket', 'project', 'specs', 'logs'],
+  sources: ['server', 'bucket', 'project', 'specs', 'logs', 'allRuns', 'allowUnknownKeys'],
 };
 
 /** One line per problem: `<where>: <what>`. */
@@ -226,6 +228,8 @@ export async function configMiddleware(argv: Record<string, unknown>, yargsInsta
   if (defined.has('project') && !given('project') && (src.project || dir)) set('project', src.project ? resolveFrom(base, src.project) : dir);
   if (defined.has('specs') && !given('specs') && src.specs) set('specs', resolveFrom(base, src.specs));
   if (defined.has('logs') && !given('logs') && src.logs) set('logs', (Array.isArray(src.logs) ? src.logs : [src.logs]).map((g) => resolveFrom(base, g)));
+  if (defined.has('all-runs') && !given('all-runs') && src.allRuns !== undefined) set('all-runs', src.allRuns);
+  if (defined.has('allow-unknown-keys') && !given('allow-unknown-keys') && src.allowUnknownKeys !== undefined) set('allow-unknown-keys', src.allowUnknownKeys);
   if (defined.has('stale-after') && !given('stale-after') && opt.staleAfter) set('stale-after', opt.staleAfter);
   if (defined.has('expect-replicas') && !given('expect-replicas') && opt.expectReplicas !== undefined) set('expect-replicas', opt.expectReplicas);
   if (defined.has('expect-history') && !given('expect-history') && opt.expectHistory !== undefined) set('expect-history', opt.expectHistory);
@@ -256,6 +260,8 @@ export async function configMiddleware(argv: Record<string, unknown>, yargsInsta
         specs: path.resolve(pick<string>('specs', src.specs ? resolveFrom(base, src.specs) : undefined, path.join(project, '.agent-os', 'specs'))),
         // --no-logs arrives as [false].
         logs: Array.isArray(logs) && logs.every((l) => l === false) ? false : logs,
+        allRuns: pick('all-runs', src.allRuns, false),
+        allowUnknownKeys: pick('allow-unknown-keys', src.allowUnknownKeys, false),
       },
       baseline: baselineArg === false ? null : typeof baselineArg === 'string' ? path.resolve(baselineArg) : path.join(dir ?? project, BASELINE_FILE),
     };

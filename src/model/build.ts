@@ -6,6 +6,8 @@ import {
   decodeJson,
   readCycle,
   readMeta,
+  RUN_KEY_KINDS,
+  specSlug,
   type CounterState,
   type CycleState,
   type Decoded,
@@ -15,6 +17,7 @@ import {
 } from './state.js';
 import { sessionMentions } from './log-facts.js';
 import { MentionIndex } from './mentions.js';
+import { readMultiKeyCycle } from './multi-key.js';
 
 export interface InvalidValue {
   revision: number;
@@ -88,6 +91,8 @@ export function buildModel(input: ModelInput): Model {
   };
 
   const bucket = input.kv?.bucket ?? input.bucket;
+  // Multi-key draft cycles: their part keys, by prefix and cycle number, assembled once all keys are read.
+  const partsOf = new Map<string, { run: Run; parts: KeyRecord[] }>();
   for (const [key, revisions] of [...(input.kv?.keys ?? new Map<string, KvRevision[]>())].sort(([a], [b]) => a.localeCompare(b))) {
     if (revisions.length === 0) continue;
     const info = classifyKey(key);
@@ -100,10 +105,18 @@ export function buildModel(input: ModelInput): Model {
     });
     const rec: KeyRecord = { info, revisions, latest, history, deleted: latest.operation !== 'PUT' };
     keys.push(rec);
-    if (info.kind === 'other' || !info.prefix) continue;
+    // Keys of no run (other tools' keys, the git-commit flow, the draft's run context, unknown keys) stay in model.keys only.
+    if (!RUN_KEY_KINDS.has(info.kind) || !info.prefix) continue;
     const run = runFor(info.prefix, info.scope === 'spec' ? info.name : undefined);
     run.keys.push(rec);
-    if (rec.deleted) continue;
+    if (info.kind === 'cycle-part') {
+      const id = `${info.prefix}\u0000${info.cycle}`;
+      const g = partsOf.get(id) ?? { run, parts: [] };
+      g.parts.push(rec);
+      partsOf.set(id, g);
+      continue;
+    }
+    if (rec.deleted || info.kind === 'archive') continue;
 
     if (info.kind === 'v2-counter') {
       const raw = Buffer.from(latest.value).toString('utf8');
@@ -145,23 +158,42 @@ export function buildModel(input: ModelInput): Model {
       (c.supersededBy !== undefined ? run.supersededCycles : run.cycles).push(c);
     }
   }
+  for (const { run, parts } of partsOf.values()) {
+    const n = parts[0].info.cycle;
+    // A cycle document under the same number is the cycle; its stray part keys stay keys of the run.
+    if ([...run.cycles, ...run.supersededCycles].some((c) => c.number === n)) continue;
+    const c = readMultiKeyCycle(bucket, parts);
+    if (c) run.cycles.push(c);
+  }
   for (const run of runsByPrefix.values()) {
     run.cycles.sort((a, b) => a.number - b.number);
     run.supersededCycles.sort((a, b) => a.number - b.number);
   }
 
-  // Spec folders join the run whose spec name is their slug; the rest stand alone.
+  // Spec folders join the run whose spec name is their slug. A dated spec name (`--spec=2026-12-03-foo`) joins
+  // the folder of exactly that name, else the folders of its slug; each folder joins one run.
   const folders = input.specs?.folders ?? [];
   const runs = [...runsByPrefix.values()];
-  const runBySpec = new Map<string, Run>();
-  for (const r of runs) if (r.spec !== undefined && !runBySpec.has(r.spec)) runBySpec.set(r.spec, r);
+  const exact = new Map<string, Run>();
+  const bySlug = new Map<string, Run[]>();
+  for (const r of runs) {
+    if (r.spec === undefined) continue;
+    if (!exact.has(r.spec)) exact.set(r.spec, r);
+    const slug = specSlug(r.spec);
+    bySlug.set(slug, [...(bySlug.get(slug) ?? []), r]);
+  }
+  const folderNames = new Set(folders.map((f) => f.folderName));
   for (const folder of folders) {
-    const run = runBySpec.get(folder.slug);
+    // An exact name first; then an undated key of the slug; then a dated key whose own folder does not exist.
+    const run =
+      exact.get(folder.folderName) ??
+      exact.get(folder.slug) ??
+      bySlug.get(folder.slug)?.find((r) => r.spec !== undefined && !folderNames.has(r.spec));
     if (run) run.folders.push(folder);
     else {
       const r: Run = { id: `folder:${folder.path}`, spec: folder.slug, cycles: [], supersededCycles: [], folders: [folder], sessions: [], keys: [] };
       runs.push(r);
-      runBySpec.set(folder.slug, r);
+      if (!exact.has(folder.slug)) exact.set(folder.slug, r);
     }
   }
 

@@ -1,7 +1,7 @@
 // Lookups over a built model that several rules and reports ask for many times: worked out once per model.
 // Scanning `model.runs` for each of thousands of folders, sessions or findings was quadratic at scale.
 import type { Model, Run } from './build.js';
-import type { CycleState } from './state.js';
+import { specSlug, type CycleState } from './state.js';
 import type { KeyRecord } from './build.js';
 import type { LogSession, SpecFile } from './types.js';
 
@@ -21,17 +21,23 @@ function lookup(model: Model): Lookup {
   let l = cache.get(model);
   if (l) return l;
   l = { byPrefix: new Map(), bySpec: new Map(), cyclesNaming: new Map(), runsOfSession: new Map(), keys: new Map(), files: new Map() };
+  const dated: Run[] = [];
   for (const k of model.keys) if (!l.keys.has(k.info.key)) l.keys.set(k.info.key, k);
   for (const f of model.folders) for (const x of f.files) if (!l.files.has(x.path)) l.files.set(x.path, x);
   for (const x of model.specs?.productFiles ?? []) if (!l.files.has(x.path)) l.files.set(x.path, x);
   for (const run of model.runs) {
+    // Dated spec names are found by their slug too, after every exact name.
+    if (run.spec !== undefined && specSlug(run.spec) !== run.spec) dated.push(run);
     if (run.prefix !== undefined && !l.byPrefix.has(run.prefix)) l.byPrefix.set(run.prefix, run);
     if (run.spec !== undefined && !l.bySpec.has(run.spec)) l.bySpec.set(run.spec, run);
     for (const cycle of run.cycles) {
       if (cycle.spec === undefined) continue;
-      const list = l.cyclesNaming.get(cycle.spec) ?? [];
-      list.push({ run, cycle });
-      l.cyclesNaming.set(cycle.spec, list);
+      // A dated spec name (`--spec=2026-12-03-foo`) names the spec of its slug too.
+      for (const name of new Set([cycle.spec, specSlug(cycle.spec)])) {
+        const list = l.cyclesNaming.get(name) ?? [];
+        list.push({ run, cycle });
+        l.cyclesNaming.set(name, list);
+      }
     }
     for (const s of run.sessions) {
       const list = l.runsOfSession.get(s) ?? [];
@@ -39,6 +45,7 @@ function lookup(model: Model): Lookup {
       l.runsOfSession.set(s, list);
     }
   }
+  for (const run of dated) if (!l.bySpec.has(specSlug(run.spec!))) l.bySpec.set(specSlug(run.spec!), run);
   cache.set(model, l);
   return l;
 }

@@ -63,7 +63,24 @@ export function isCompletionWord(raw: unknown): boolean {
 
 // ---------------------------------------------------------------- keys
 
-export type KeyKind = 'v1-meta' | 'cycle' | 'v2-counter' | 'other';
+/**
+ * What a key holds. Run keys: `v1-meta`, `cycle` (v1/v2 cycle document), `v2-counter`, `cycle-part` (one field of
+ * a multi-key draft cycle, `<prefix>.cycle.<n>.<part>`), `archive` (`<prefix>.archive.cycle.<n>`).
+ * PEER keys that are no run: `run-context` (`peer.context.current_execution.*`), `commit` (`peer.commit.<time>`,
+ * the git-commit flow), `criteria` (`criteria.<instruction>`, review criteria of the multi-key draft).
+ * `unknown`: a `peer.*` key no layout explains. `other`: not a PEER key at all (other tools share the bucket).
+ */
+export type KeyKind =
+  | 'v1-meta'
+  | 'cycle'
+  | 'v2-counter'
+  | 'cycle-part'
+  | 'archive'
+  | 'run-context'
+  | 'commit'
+  | 'criteria'
+  | 'unknown'
+  | 'other';
 export interface KeyInfo {
   key: string;
   kind: KeyKind;
@@ -73,16 +90,42 @@ export interface KeyInfo {
   /** Spec (or instruction) name segment; "" when the segment is empty. */
   name?: string;
   cycle?: number;
+  /** `cycle-part` only: what follows `cycle.<n>.`, e.g. "plan", "status", "phases.execution". */
+  part?: string;
 }
 
+/** The parts of a multi-key draft cycle (`<prefix>.cycle.<n>.<part>`) that the draft writes. */
+const CYCLE_PARTS =
+  /^(metadata|plan|plan_summary|execution|deliverables|express|express_summary|review|review_summary|improvements|status|failed_at|completed_at|error|phases\.(planning|execution|express|review)|metadata\.[\w-]+|context\.[\w-]+)$/;
+
+/** Kinds of key that belong to a run (a key prefix). */
+export const RUN_KEY_KINDS: ReadonlySet<KeyKind> = new Set(['v1-meta', 'cycle', 'v2-counter', 'cycle-part', 'archive']);
+
 export function classifyKey(key: string): KeyInfo {
-  let m = /^(.*)\.cycle\.current$/.exec(key);
-  if (m) return { key, kind: 'v2-counter', ...prefixParts(m[1]) };
+  if (/^criteria\.[^.]+$/.test(key)) return { key, kind: 'criteria' };
+  if (!key.startsWith('peer.')) return { key, kind: 'other' };
+  if (/^peer\.context\.current_execution\.[^.]+$/.test(key)) return { key, kind: 'run-context' };
+  if (/^peer\.commit\.\d[\d.:TZ-]*$/.test(key)) return { key, kind: 'commit' };
+  let m = /^(.*)\.archive\.cycle\.(\d+)$/.exec(key);
+  if (m && isRunPrefix(m[1])) return { key, kind: 'archive', cycle: Number(m[2]), ...prefixParts(m[1]) };
+  m = /^(.*)\.cycle\.current$/.exec(key);
+  if (m && isRunPrefix(m[1])) return { key, kind: 'v2-counter', ...prefixParts(m[1]) };
   m = /^(.*)\.cycle\.(\d+)$/.exec(key);
-  if (m) return { key, kind: 'cycle', cycle: Number(m[2]), ...prefixParts(m[1]) };
+  if (m && isRunPrefix(m[1])) return { key, kind: 'cycle', cycle: Number(m[2]), ...prefixParts(m[1]) };
   m = /^(.*)\.meta$/.exec(key);
-  if (m && m[1].startsWith('peer.')) return { key, kind: 'v1-meta', ...prefixParts(m[1]) };
-  return { key, kind: 'other' };
+  if (m && isRunPrefix(m[1])) return { key, kind: 'v1-meta', ...prefixParts(m[1]) };
+  // The spec name may itself contain ".cycle.<n>."; the first split that leaves a known part wins.
+  for (const c of key.matchAll(/\.cycle\.(\d+)\./g)) {
+    const prefix = key.slice(0, c.index);
+    const part = key.slice(c.index + c[0].length);
+    if (isRunPrefix(prefix) && CYCLE_PARTS.test(part)) return { key, kind: 'cycle-part', cycle: Number(c[1]), part, ...prefixParts(prefix) };
+  }
+  return { key, kind: 'unknown' };
+}
+
+/** `peer.global`, `peer.spec.<name>`, `peer.instruction.<name>` (the name may be empty: malformed-key reports it). */
+function isRunPrefix(prefix: string): boolean {
+  return prefix === 'peer.global' || /^peer\.(spec|instruction)\./.test(prefix);
 }
 
 function prefixParts(prefix: string): Pick<KeyInfo, 'prefix' | 'scope' | 'name'> {
@@ -92,6 +135,11 @@ function prefixParts(prefix: string): Pick<KeyInfo, 'prefix' | 'scope' | 'name'>
   m = /^peer\.instruction\.(.*)$/.exec(prefix);
   if (m) return { prefix, scope: 'instruction', name: m[1] };
   return { prefix, scope: 'other' };
+}
+
+/** A spec name as a folder slug: `/peer --spec=2026-12-03-foo` puts the dated folder name into the key. */
+export function specSlug(name: string): string {
+  return name.replace(/^\d{4}-\d{2}-\d{2}-/, '');
 }
 
 // ---------------------------------------------------------------- values
@@ -157,6 +205,11 @@ export interface PhaseState {
   pointer: string;
   /** The JSON of the phase entry, for excerpts. */
   entry?: unknown;
+  /**
+   * Where the phase is kept when that is not `cycle.key` at `pointer`: the multi-key layout keeps each phase in
+   * keys of its own (for an absent phase: the key that shows it is missing, and what it shows).
+   */
+  at?: { location: KvLocation; excerpt: string };
 }
 
 /**
@@ -211,7 +264,8 @@ export interface CycleState {
   prefix: string;
   spec?: string;
   number: number;
-  layout: 'v1' | 'v2';
+  /** `multi-key`: assembled from the draft's one-key-per-field layout; `key` is then its status (or metadata) key. */
+  layout: 'v1' | 'v2' | 'multi-key';
   revision: number;
   created: string;
   json: Record<string, unknown>;

@@ -25,7 +25,8 @@ export function progressOf(cycle: CycleState): number {
  */
 export function cycleTruthFixes(run: Run, cycle: CycleState): Fix[] {
   const first = firstIncomplete(cycle);
-  if (!first) return [];
+  // The multi-key draft keeps each field in a key of its own: no single value to correct.
+  if (!first || cycle.layout === 'multi-key') return [];
   const progress = progressOf(cycle);
   const why = `cycle ${cycle.number} claims completion but ${first} never completed`;
   const json = cycle.json;

@@ -21,6 +21,19 @@ export interface ScanResult {
   findings: ReportedFinding[];
   /** What the runs looked like (state, phases, transcript events): the context reports need beyond findings. */
   runs?: RunsSection;
+  /** Which runs of the bucket were audited (when KV was read): this project's, or all of them. */
+  scope?: ScanScope;
+}
+
+export interface ScanScope {
+  /** `project`: this project's runs; `all-runs`: --all-runs; `unscoped`: no spec folders or transcripts to scope by. */
+  mode: 'project' | 'all-runs' | 'unscoped';
+  /** Runs with state that were audited. */
+  runs: number;
+  /** Runs left out as not in this project. */
+  notInProject: number;
+  /** Their ids (the first 200). */
+  notInProjectRuns?: string[];
 }
 
 export interface ResultSummary {
@@ -104,7 +117,7 @@ export interface MetaRevisionRecord {
 export interface CycleRecord {
   number: number;
   key: string;
-  layout: 'v1' | 'v2';
+  layout: 'v1' | 'v2' | 'multi-key';
   instruction?: string;
   /** v1 status.current_phase, v2 metadata.status. */
   status?: string;

@@ -204,7 +204,7 @@ function phaseEntry(h: HistoryItem, name: string): unknown {
   return e === null ? undefined : e;
 }
 
-function cycleRevision(h: HistoryItem, layout: 'v1' | 'v2'): CycleRevisionRecord {
+function cycleRevision(h: HistoryItem, layout: CycleState['layout']): CycleRevisionRecord {
   const base = { revision: h.revision, created: h.created, operation: h.operation };
   if (h.operation !== 'PUT' || !h.decoded) return base;
   if (!h.decoded.ok) return { ...base, invalid: h.decoded.reason };

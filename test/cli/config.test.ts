@@ -188,7 +188,7 @@ describe('config: what it changes, and precedence (flags > environment > config 
       baseline: path.join(root, 'peer-audit-baseline.json'),
     });
     expect(fromConfig.rules).toMatchObject({ 'false-success': 'off', 'missing-execute-phase': 'warning', 'heredoc-artifact': 'error' });
-    expect(Object.keys(fromConfig.rules)).toHaveLength(26);
+    expect(Object.keys(fromConfig.rules)).toHaveLength(27);
 
     const env = await print([], { NATS_URL: 'nats://env.example:4222' });
     expect(env.sources.server).toBe('nats://env.example:4222');
@@ -196,6 +196,8 @@ describe('config: what it changes, and precedence (flags > environment > config 
     expect((await print(['--context', 'prod'])).sources.server).toBe('(NATS context prod)');
     expect((await print([], { NATS_CONTEXT: 'prod' })).sources.server).toBe('(NATS context prod)');
     expect((await print(['--no-context'], { NATS_CONTEXT: 'prod' })).sources.server).toBe('nats://config.example:4222');
+    expect(fromConfig.sources).toMatchObject({ allRuns: false, allowUnknownKeys: false });
+    expect((await print(['--all-runs', '--allow-unknown-keys'])).sources).toMatchObject({ allRuns: true, allowUnknownKeys: true });
     const flags = await print(['--server', 'nats://flag.example:4222', '--bucket', 'flag-bucket', '--stale-after', '3h', '--expect-history', '7'], { NATS_URL: 'nats://env.example:4222' });
     expect(flags.sources).toMatchObject({ server: 'nats://flag.example:4222', bucket: 'flag-bucket' });
     expect(flags.ruleOptions).toMatchObject({ staleAfter: '3h', expectHistory: 7 });

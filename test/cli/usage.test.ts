@@ -172,7 +172,7 @@ describe('shell completion', () => {
 
   it('--rule completes rule ids', async () => {
     const all = await complete(['repair', '--rule', '']);
-    expect(all).toHaveLength(26);
+    expect(all).toHaveLength(27);
     expect(all).toEqual(expect.arrayContaining(['false-success', 'missing-execute-phase', 'heredoc-artifact', 'stale-cycle']));
     expect(await complete(['repair', '--rule', 'missing-'])).toEqual(['missing-execute-phase', 'missing-spec-file', 'missing-tasks-md', 'missing-user-review']);
   });
