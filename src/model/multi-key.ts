@@ -146,15 +146,15 @@ export function readMultiKeyCycle(bucket: string, parts: PartRecord[]): CycleSta
 
   const claims: Claim[] = [];
   const signals: Signal[] = [];
-  if (statusRec && isCompletionWord(statusRaw)) claims.push({ location: at(statusRec), excerpt: `${statusRec.info.key} = ${brief(statusRaw)}` });
+  if (statusRec && isCompletionWord(statusRaw)) claims.push({ location: at(statusRec), excerpt: `${statusRec.info.key} = ${brief(statusRaw)}`, kind: 'lifecycle' });
   const doneRec = byPart.get('completed_at');
   const completedAt = doneRec ? str(val('completed_at')) : undefined;
-  if (doneRec) claims.push({ location: at(doneRec), excerpt: `${doneRec.info.key} = ${brief(val('completed_at'))}` });
+  if (doneRec) claims.push({ location: at(doneRec), excerpt: `${doneRec.info.key} = ${brief(val('completed_at'))}`, kind: 'lifecycle' });
   if (statusRec && statusRaw && /_failed$/i.test(statusRaw)) {
-    signals.push({ location: at(statusRec), excerpt: `${statusRec.info.key} = ${brief(statusRaw)}`, what: `the status says ${statusRaw}` });
+    signals.push({ location: at(statusRec), excerpt: `${statusRec.info.key} = ${brief(statusRaw)}`, what: `the status says ${statusRaw}`, kind: 'incomplete' });
   }
   const errRec = byPart.get('error');
-  if (errRec) signals.push({ location: at(errRec), excerpt: `${errRec.info.key} = ${brief(val('error'))}`, what: `an error is recorded (${brief(val('error'), 60)})` });
+  if (errRec) signals.push({ location: at(errRec), excerpt: `${errRec.info.key} = ${brief(val('error'))}`, what: `an error is recorded (${brief(val('error'), 60)})`, kind: 'incomplete' });
 
   const json: Record<string, unknown> = {
     ...(Object.keys(metadata).length ? { metadata } : {}),
@@ -181,6 +181,7 @@ export function readMultiKeyCycle(bucket: string, parts: PartRecord[]): CycleSta
     phases,
     claims,
     signals,
+    outcomes: [],
     // `metadata` stays in `json` only: CycleState.metadata is the v2 document's, at pointers of the cycle key.
     // The status key's plain-text revisions read as `{status}` documents, so reports show each one's status.
     history: anchor === statusRec ? anchor.history.map((h) => { const t = textAt(h); return t === undefined ? h : { ...h, decoded: { ok: true, json: { status: t } } }; }) : anchor.history,

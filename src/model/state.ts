@@ -591,8 +591,9 @@ export function recordedFailures(bucket: string, cycle: CycleState, meta?: MetaS
     const e = errorText(err, `${ph.pointer}/error`);
     const when = isRecord(err) ? str(err.occurred_at) : undefined;
     out.push({
-      location: at(e?.pointer ?? `${ph.pointer}/status`),
-      excerpt: e ? `"${e.pointer.split('/').pop()}": ${brief(e.text)}${when ? `, "occurred_at": ${brief(when)}` : ''}` : `"status": ${brief(ph.raw)}`,
+      // A multi-key phase lives in keys of its own: point at the key that records the failure.
+      location: !e && ph.at ? ph.at.location : at(e?.pointer ?? `${ph.pointer}/status`),
+      excerpt: e ? `"${e.pointer.split('/').pop()}": ${brief(e.text)}${when ? `, "occurred_at": ${brief(when)}` : ''}` : ph.at?.excerpt ?? `"status": ${brief(ph.raw)}`,
       what: `${p} ${ph.raw ?? 'failed'}`,
       text: e?.text,
       phase: p,
