@@ -22,12 +22,14 @@ export default defineRule({
     // Only when a bucket was read: with --no-kv (or a KV source that failed) there is nothing to compare with.
     if (!model.kv) return;
     const bucket = model.bucket;
+    // Keys of runs left out of the project's scope are in the bucket all the same.
+    const elsewhere = new Set((model.keysOutOfScope ?? []).map((k) => k.info.key));
     for (const s of model.sessions) {
       const missing = new Map<string, StateOp[]>();
       for (const op of stateOps(s)) {
         // A failed operation left nothing behind; script-failure and kv-read-failure judge it.
         if (op.failed || !op.key || !op.key.startsWith('peer.') || UNRESOLVED.test(op.key)) continue;
-        if (keyRecord(model, op.key)) continue;
+        if (keyRecord(model, op.key) || elsewhere.has(op.key)) continue;
         missing.set(op.key, [...(missing.get(op.key) ?? []), op]);
       }
       if (missing.size === 0) continue;

@@ -15,7 +15,7 @@ import {
   type KeyInfo,
   type MetaState,
 } from './state.js';
-import { sessionMentions } from './log-facts.js';
+import { sessionMentions, stateOps } from './log-facts.js';
 import { MentionIndex } from './mentions.js';
 import { readMultiKeyCycle } from './multi-key.js';
 
@@ -67,6 +67,8 @@ export interface Model {
   sessions: LogSession[];
   /** Sessions that no run's key prefix or spec name appears in. */
   unattachedSessions: LogSession[];
+  /** Keys the bucket holds for runs of other projects: left out of the audit, still in the bucket. */
+  keysOutOfScope?: KeyRecord[];
 }
 
 export interface ModelInput {
@@ -216,7 +218,12 @@ export function buildModel(input: ModelInput): Model {
     const matched = [...matchedIdx].sort((a, b) => a - b).map((i) => runs[i]);
     // A session that names a run with state belongs to it; a spec folder it merely lists is not its run.
     const withState = matched.filter((r) => r.keys.length > 0);
-    const chosen = withState.length > 0 ? withState : matched;
+    let chosen = withState.length > 0 ? withState : matched;
+    if (chosen.length === 0) {
+      // No name in its text: the keys its state operations use (peer.global is too generic to match by mention).
+      const prefixes = new Set(stateOps(s).flatMap((op) => (op.key ? [classifyKey(op.key).prefix ?? ''] : [])));
+      chosen = runs.filter((r) => r.prefix !== undefined && r.keys.length > 0 && prefixes.has(r.prefix));
+    }
     for (const r of chosen) r.sessions.push(s);
     if (chosen.length === 0) unattachedSessions.push(s);
   }

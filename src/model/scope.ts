@@ -3,7 +3,8 @@
 // folder here, or when this project's transcripts touch it. The model keeps its shape; the runs (and their
 // keys) of other projects are left out before the rules see it, and counted.
 import type { KeyRecord, Model, Run } from './build.js';
-import { isRecord, RUN_KEY_KINDS, specSlug, type KeyKind } from './state.js';
+import { classifyKey, isRecord, RUN_KEY_KINDS, specSlug, type KeyKind } from './state.js';
+import { stateOps } from './log-facts.js';
 
 export type ScopeMode =
   /** This project's runs only. */
@@ -27,8 +28,10 @@ export interface RunScope {
  * Whether a run belongs to the project scanned: a spec folder here, a transcript of this project names it, or its
  * state names a spec that has a folder here (a create-spec run under peer.instruction whose plan names the spec).
  */
-export function inProject(run: Run, folderNames: ReadonlySet<string>): boolean {
+export function inProject(run: Run, folderNames: ReadonlySet<string>, touched: ReadonlySet<string> = new Set()): boolean {
   if (run.folders.length > 0 || run.sessions.length > 0) return true;
+  // peer.global is too generic a name to tie a session to by mention; the keys its state operations use do.
+  if (run.prefix && touched.has(run.prefix)) return true;
   return specNames(run).some((n) => folderNames.has(n) || folderNames.has(specSlug(n)));
 }
 
@@ -48,14 +51,16 @@ export function scopeRuns(model: Model, allRuns: boolean): RunScope {
   if (allRuns) return { mode: 'all-runs', model, audited: withState.length, notInProject: [] };
   if (model.folders.length === 0 && model.sessions.length === 0) return { mode: 'unscoped', model, audited: withState.length, notInProject: [] };
   const names = new Set(model.folders.flatMap((f) => [f.folderName, f.slug]));
-  const keep = new Set(model.runs.filter((r) => inProject(r, names)));
+  const touched = new Set<string>();
+  for (const s of model.sessions) for (const op of stateOps(s)) if (op.key) touched.add(classifyKey(op.key).prefix ?? '');
+  const keep = new Set(model.runs.filter((r) => inProject(r, names, touched)));
   const kept = model.runs.filter((r) => keep.has(r));
   if (kept.length === model.runs.length) return { mode: 'project', model, audited: withState.length, notInProject: [] };
   const left = model.runs.filter((r) => !keep.has(r));
   const leftKeys = new Set<KeyRecord>(left.flatMap((r) => r.keys));
   return {
     mode: 'project',
-    model: { ...model, runs: kept, keys: model.keys.filter((k) => !leftKeys.has(k)) },
+    model: { ...model, runs: kept, keys: model.keys.filter((k) => !leftKeys.has(k)), keysOutOfScope: [...leftKeys] },
     audited: kept.filter((r) => r.keys.length > 0).length,
     notInProject: left.map((r) => r.id),
   };

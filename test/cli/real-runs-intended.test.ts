@@ -42,7 +42,7 @@ describe('real-run fixtures: intended verdicts from the snapshot', () => {
 
   it('multikey-execute-skipped: the per-field layout is read; the skipped execute is missing-execute-phase and false-success', async () => {
     const s = await scanFixture('multikey-execute-skipped');
-    expect([verdict(s), s.code, s.complete]).toEqual([['false-success error', 'missing-execute-phase error'], 1, true]);
+    expect([verdict(s), s.code, s.complete]).toEqual([['false-success error', 'missing-execute-phase error', 'phase-order-violation error'], 1, true]);
   });
 
   it('shared-bucket: only this project\'s run is audited; the others are counted, non-PEER keys are no finding; exit 0', async () => {
@@ -77,7 +77,7 @@ describe.each(['v1-in-review', 'multikey-execute-skipped', 'shared-bucket'])('re
   it('the live scan gives the intended verdict', async () => {
     const want: Record<string, [string[], number]> = {
       'v1-in-review': [[], 0],
-      'multikey-execute-skipped': [['false-success error', 'missing-execute-phase error'], 1],
+      'multikey-execute-skipped': [['false-success error', 'missing-execute-phase error', 'phase-order-violation error'], 1],
       'shared-bucket': [[], 0],
     };
     const live = await scanFixture(fixture, server.url);
