@@ -3,6 +3,7 @@ import { cut, logLocation } from '../src/model/log-facts.js';
 import { actorLabel, sessionSubject } from '../src/model/transcript-facts.js';
 import type { Evidence, LogRef, LogSession, Spawn, ToolCall } from '../src/model/types.js';
 import { excerptOf } from '../src/report/safe-text.js';
+import { peerSessions } from '../src/model/peer-sessions.js';
 
 export default defineRule({
   meta: {
@@ -13,7 +14,7 @@ export default defineRule({
     fixable: false,
   },
   check({ model, report }) {
-    for (const s of model.sessions) {
+    for (const s of peerSessions(model)) {
       const signs = signsOf(s);
       if (signs.length === 0) continue;
       report({

@@ -13,6 +13,7 @@ import {
 } from '../src/model/transcript-facts.js';
 import type { Evidence, Severity } from '../src/model/types.js';
 import { excerptOf } from '../src/report/safe-text.js';
+import { isPeerStateOp, peerSessions } from '../src/model/peer-sessions.js';
 
 export default defineRule({
   meta: {
@@ -23,10 +24,10 @@ export default defineRule({
     fixable: false,
   },
   check({ model, report }) {
-    for (const s of model.sessions) {
+    for (const s of peerSessions(model)) {
       const ops = stateOps(s);
       for (const op of ops) {
-        if (op.kind !== 'read' || !isPureRead(op.call.command) || !readFailed(op.call)) continue;
+        if (op.kind !== 'read' || !isPeerStateOp(op, model.bucket) || !isPureRead(op.call.command) || !readFailed(op.call)) continue;
         const call = op.call;
         const res = call.result!;
         const key = resolved(op);

@@ -15,6 +15,7 @@ import {
 } from '../src/model/transcript-facts.js';
 import type { Actor, Evidence, LogRef, LogSession, Spawn, ToolCall } from '../src/model/types.js';
 import { excerptOf } from '../src/report/safe-text.js';
+import { peerSessions } from '../src/model/peer-sessions.js';
 
 /** From Agent OS 1.4.1 (2025-08-18) create-spec stops at the review and /create-tasks writes tasks.md. */
 const CREATE_TASKS_ERA = '2025-08-18';
@@ -30,7 +31,7 @@ export default defineRule({
   check({ model, report }) {
     const bucket = model.bucket;
     const bySession = new Map<LogSession, ReportInput>();
-    for (const s of model.sessions) {
+    for (const s of peerSessions(model)) {
       const f = judgeSession(s);
       if (f) bySession.set(s, { ...f, subject: sessionSubject(model, s), target: s.mainFile });
     }

@@ -6,6 +6,7 @@ import { isRecord, normaliseStatus, PHASES, type PhaseName } from '../src/model/
 import { actorLabel, failureLine, isBefore, msOf, readFailed, sessionSubject, spawnOfActor } from '../src/model/transcript-facts.js';
 import type { LogSession } from '../src/model/types.js';
 import { excerptOf } from '../src/report/safe-text.js';
+import { peerSessions } from '../src/model/peer-sessions.js';
 
 const PHASE_REF = /\.phases\.(plan|execute|express|review)\b(\.output\b)?/g;
 
@@ -19,7 +20,7 @@ export default defineRule({
   },
   check({ model, report }) {
     if (!model.kv) return;
-    for (const s of model.sessions) {
+    for (const s of peerSessions(model)) {
       for (const op of stateOps(s)) {
         if (op.kind !== 'read' || !op.key) continue;
         const rec = keyRecord(model, op.key);

@@ -1,7 +1,7 @@
 import { defineRule } from '../src/engine/rule.js';
 import { keyRecord } from '../src/model/lookup.js';
 import type { Model } from '../src/model/build.js';
-import { callFailed, logLocation, stateOps, type StateOp } from '../src/model/log-facts.js';
+import { callFailed, logLocation, natsKvPattern, stateOps, type StateOp } from '../src/model/log-facts.js';
 import {
   actorLabel,
   exitCode,
@@ -17,8 +17,9 @@ import {
 } from '../src/model/transcript-facts.js';
 import type { Evidence, LogSession, ToolCall } from '../src/model/types.js';
 import { excerptOf } from '../src/report/safe-text.js';
+import { peerSessions } from '../src/model/peer-sessions.js';
 
-const NATS_WRITE = /\bnats\s+kv\s+(put|update|create|del|delete|purge)\b/;
+const NATS_WRITE = natsKvPattern('put|update|create|del|delete|purge');
 const JQ_FAILED = /jq: (?:parse )?error|jq: \d+ compile errors?/;
 const PEER_STATE = /\bagent-os-peer-state\b|\bpeer\.(?:spec|instruction|global)\b/;
 
@@ -31,7 +32,7 @@ export default defineRule({
     fixable: false,
   },
   check({ model, report }) {
-    for (const s of model.sessions) {
+    for (const s of peerSessions(model)) {
       const ops = stateOps(s);
       for (const e of s.events) {
         if (e.kind !== 'tool' || !e.command || !e.result || !callFailed(e)) continue;

@@ -6,6 +6,7 @@ import { msOf, runForSession } from '../src/model/transcript-facts.js';
 import { runSubject } from '../src/model/subject.js';
 import type { Evidence, LogSession, Spawn, Subject } from '../src/model/types.js';
 import { excerptOf } from '../src/report/safe-text.js';
+import { peerSessions } from '../src/model/peer-sessions.js';
 
 const NAME = '[a-z0-9][a-z0-9-]*[a-z0-9]';
 const NAMING: RegExp[] = [
@@ -24,7 +25,7 @@ export default defineRule({
     fixable: false,
   },
   check({ model, report }) {
-    for (const s of model.sessions) {
+    for (const s of peerSessions(model)) {
       const spawns = peerSpawns(s);
       if (spawns.length === 0 || stateOps(s).length > 0) continue;
       const names = namedSpecs(s);

@@ -10,7 +10,8 @@ import { DEFAULT_RULE_OPTIONS, type RuleOptions } from '../engine/rule.js';
 import { readKvLive } from '../sources/kv.js';
 import { readSnapshot } from '../sources/snapshot.js';
 import { readSpecs } from '../sources/specs.js';
-import { defaultLogDirs, readLogs } from '../sources/logs.js';
+import { defaultLogDirs, noTranscriptsReport, readLogs } from '../sources/logs.js';
+import { peerSessions } from '../model/peer-sessions.js';
 import { renderReportChunks, type ReportFormat } from '../report/format.js';
 import { withContext } from '../report/runs.js';
 import { exitCodeFor, summarise, type ScanResult } from '../report/result.js';
@@ -77,11 +78,17 @@ export async function scanWithModel(a: ScanArgs, notice: (msg: string) => void =
     readSpecs({ projectRoot, specsDir: a.specs ? path.resolve(a.specs) : undefined, explicit: a.specs !== undefined, progress: progress.counts.specs }),
   );
   let logPatterns = a.logs ?? [];
-  if (logPatterns.length === 0 && a.useLogs) {
+  const defaultDirs = logPatterns.length === 0 && a.useLogs;
+  if (defaultDirs) {
     logPatterns = defaultLogDirs(projectRoot);
     if (logPatterns.length > 0) notice(`reading Claude Code logs from ${logPatterns.join(', ')}`);
   }
-  const logTask = a.useLogs && logPatterns.length > 0 ? times.time('logs', readLogs(logPatterns, projectRoot, progress.counts.logs)) : Promise.resolve(undefined);
+  // No transcripts at all is said in the sources, with where the scan looked.
+  const logTask = !a.useLogs
+    ? Promise.resolve(undefined)
+    : logPatterns.length > 0
+      ? times.time('logs', readLogs(logPatterns, projectRoot, progress.counts.logs, { defaultDirs }))
+      : Promise.resolve({ data: { sessions: [] }, report: noTranscriptsReport(projectRoot) });
 
   const [kv, specs, logs] = await Promise.all([kvTask, specTask, logTask]).finally(() => progress.stop());
   times.mark('read');
@@ -95,11 +102,14 @@ export async function scanWithModel(a: ScanArgs, notice: (msg: string) => void =
   ] as const) {
     if (!src) continue;
     sources.push(src.report);
-    if (src.report.ok) set(src.data);
+    if (src.report.ok) {
+      if (!src.report.absent) set(src.data);
+    }
     else {
       reasons.push(src.report.error ?? `${src.report.kind} ${src.report.ref}: ${src.report.problems.length} part(s) could not be read`);
-      // Damaged but partly readable sources still feed the rules; the scan stays incomplete.
-      if (src.report.problems.length > 0 && !src.report.error) set(src.data);
+      // Damaged but partly readable sources still feed the rules; the scan stays incomplete. Transcripts are read
+      // file by file: those that could be read are evidence even when another could not.
+      if ((src.report.problems.length > 0 && !src.report.error) || (src.report.kind === 'logs' && (src.data as LogData).sessions.length > 0)) set(src.data);
     }
   }
 
@@ -129,6 +139,7 @@ export async function scanWithModel(a: ScanArgs, notice: (msg: string) => void =
       }
     }
   }
+  if (logs && logData) logs.report.stats.peerRuns = peerSessions(model).length;
   times.mark('model');
   const rules = await loadRules();
   const now = a.now ?? new Date().toISOString();

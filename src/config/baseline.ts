@@ -107,7 +107,8 @@ export function findingSources(f: Finding): EvidenceSource[] {
  */
 export function judgeFor(rules: Rule[], sources: SourceReport[], severities: Record<string, string>): (e: BaselineEntry) => boolean {
   const read = new Set<string>();
-  for (const s of sources) if (s.ok || s.problems.length > 0) read.add(s.kind === 'kv-snapshot' ? 'kv' : s.kind);
+  // A source with nothing to read (no transcripts found) judged nothing: its entries are neither matched nor stale.
+  for (const s of sources) if ((s.ok && !s.absent) || s.problems.length > 0) read.add(s.kind === 'kv-snapshot' ? 'kv' : s.kind);
   const byId = new Map(rules.map((r) => [r.meta.id, r]));
   return (e) => {
     if (severities[e.ruleId] === 'off') return false;

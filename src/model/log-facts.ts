@@ -37,7 +37,29 @@ export function callFailed(c: ToolCall | Spawn): boolean {
 
 // ---------------------------------------------------------------- state operations
 
-const NATS_KV = /\bnats\s+kv\s+(get|put|update|create|history|ls|del|delete|purge|watch)\b/;
+const KV_VERBS = 'get|put|update|create|history|ls|del|delete|purge|watch';
+/** A word of a shell command: quoted, or up to the next space or shell operator. */
+const WORD = String.raw`(?:"[^"]*"|'[^']*'|[^\s"'|;&()<>]+)`;
+/**
+ * A global flag of the nats CLI, as people put them before the subcommand: `--server URL`, `-s URL`,
+ * `--creds=F`, `--context prod`, `--trace`. A word after a flag is its value unless it is another flag or `kv`.
+ */
+const GLOBAL_FLAG = String.raw`-{1,2}[A-Za-z][\w-]*(?:=${WORD}|\s+(?!-|kv\b)${WORD})?`;
+
+/** `nats [global flags] kv <verb>` for the given verbs (an alternation); the verb is group 1. */
+export function natsKvPattern(verbs: string, flags = ''): RegExp {
+  return new RegExp(String.raw`\bnats(?:\s+${GLOBAL_FLAG})*\s+kv\s+(${verbs})\b`, flags);
+}
+
+const NATS_KV = natsKvPattern(KV_VERBS);
+/** Flags of the nats CLI (global and kv) that take a value as the next word. */
+const VALUE_FLAGS = new Set([
+  '-s', '--server', '--creds', '--context', '--user', '--password', '--token', '--nkey', '--jwt', '--tlscert', '--tlskey',
+  '--tlsca', '--timeout', '--connection-name', '--inbox-prefix', '--socks-proxy', '--colors', '--domain', '--js-domain',
+  '--js-api-prefix', '--js-event-prefix', '--revision', '--history', '--ttl', '--replicas', '--description', '--storage',
+  '--max-value-size', '--max-bucket-size', '--tags', '--cluster', '--republish-source', '--republish-destination',
+]);
+
 const PEER_SCRIPT = /(?:scripts\/peer\/|\b)([a-z-]+\.sh)\b/;
 const STATE_SCRIPTS = new Set([
   'read-state.sh',
@@ -57,6 +79,8 @@ export interface StateOp {
   rawKey?: string;
   /** The key with ${key_prefix}/${current_cycle} resolved from earlier output in the session. */
   key?: string;
+  /** The bucket a `nats kv` call names (as written). */
+  bucket?: string;
   failed: boolean;
 }
 
@@ -82,7 +106,7 @@ function computeStateOps(session: LogSession): StateOp[] {
       const op = classifyStateCommand(cmd);
       if (op) {
         const rawKey = op.rawKey;
-        ops.push({ call: e, kind: op.kind, verb: op.verb, rawKey, key: rawKey ? resolveVars(rawKey, vars) : undefined, failed: callFailed(e) });
+        ops.push({ call: e, kind: op.kind, verb: op.verb, rawKey, key: rawKey ? resolveVars(rawKey, vars) : undefined, bucket: op.bucket, failed: callFailed(e) });
       }
     }
     if (e.result && !e.result.isError) collectVars(e.result.text, vars);
@@ -90,7 +114,7 @@ function computeStateOps(session: LogSession): StateOp[] {
   return ops;
 }
 
-export function classifyStateCommand(cmd: string): { kind: StateOpKind; verb: string; rawKey?: string } | undefined {
+export function classifyStateCommand(cmd: string): { kind: StateOpKind; verb: string; rawKey?: string; bucket?: string } | undefined {
   // `nats kv get … | jq … | nats kv put …` is a write: the last kv verb of a pipeline decides.
   const all = [...cmd.matchAll(new RegExp(NATS_KV.source, 'g'))];
   const m = all.find((x) => !['get', 'history', 'ls', 'watch'].includes(x[1])) ?? all[0];
@@ -99,8 +123,8 @@ export function classifyStateCommand(cmd: string): { kind: StateOpKind; verb: st
     const kind: StateOpKind = ['get', 'history', 'ls', 'watch'].includes(verb) ? 'read' : 'write';
     // `nats kv get <bucket> <key>`: the key is the second argument after the verb.
     const rest = cmd.slice((m.index ?? 0) + m[0].length);
-    const args = shellWords(rest).filter((a) => !a.startsWith('-'));
-    return { kind, verb: `nats kv ${verb}`, rawKey: args[1] };
+    const args = positional(shellWords(rest));
+    return { kind, verb: `nats kv ${verb}`, rawKey: args[1], bucket: args[0] };
   }
   const s = PEER_SCRIPT.exec(cmd);
   if (s && STATE_SCRIPTS.has(s[1])) {
@@ -110,6 +134,20 @@ export function classifyStateCommand(cmd: string): { kind: StateOpKind; verb: st
     return { kind, verb: s[1], rawKey };
   }
   return undefined;
+}
+
+/** The positional words of a nats command line: flags and the values of flags that take one left out. */
+function positional(words: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i];
+    if (w.startsWith('-') && w.length > 1) {
+      if (!w.includes('=') && VALUE_FLAGS.has(w)) i++;
+      continue;
+    }
+    out.push(w);
+  }
+  return out;
 }
 
 /** Splits the first simple command of a shell line into words (quotes removed); stops at | ; & ) >. */

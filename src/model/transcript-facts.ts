@@ -2,7 +2,7 @@
 // whether it was retried, when one event came before another, review requests and tasks.md writes.
 import type { Model, Run } from './build.js';
 import { cyclesForSession } from './build.js';
-import { callFailed, classifyStateCommand, cut, type StateOp } from './log-facts.js';
+import { callFailed, classifyStateCommand, cut, natsKvPattern, type StateOp } from './log-facts.js';
 import { runByPrefix, runsOfSession } from './lookup.js';
 import { classifyKey } from './state.js';
 import { runSubject } from './subject.js';
@@ -86,7 +86,7 @@ export function sessionSubject(model: Model, s: LogSession, key?: string): Subje
 
 // ---------------------------------------------------------------- failed calls
 
-const NATS_WRITE = /\bnats\s+kv\s+(?:put|update|create|del|delete|purge|add)\b/;
+const NATS_WRITE = natsKvPattern('put|update|create|del|delete|purge|add');
 const SCRIPT_WRITE = /\b(?:update-state|create-state|initialize-cycle|finalize-cycle)\.sh\b/;
 const NOT_FOUND = /key not found|no such key/i;
 

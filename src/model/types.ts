@@ -92,6 +92,11 @@ export interface SourceReport {
   /** One line: why the source could not be read. */
   error?: string;
   stats: Record<string, number>;
+  /**
+   * Set when there was nothing of this kind to read (e.g. no transcripts for the project): what was found, said
+   * with `ref` (where it looked). The scan is complete, but no rule judged anything from this source.
+   */
+  absent?: string;
   /** Readable-but-damaged pieces (corrupt lines, unreadable files). Not fatal by themselves. */
   problems: SourceProblem[];
 }
@@ -273,7 +278,10 @@ export interface LogSession {
   files: string[];
   /** All events in order: by timestamp when both have one, else by read order. */
   events: LogEvent[];
+  /** Corrupt lines, at most a bounded number per file: `corruptCounts` has the full count of a file with more. */
   corrupt: CorruptLine[];
+  /** Corrupt lines per file, counted in full, for files with more than `corrupt` lists. */
+  corruptCounts?: Record<string, number>;
   version?: string;
   cwd?: string;
   firstTimestamp?: string;

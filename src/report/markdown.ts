@@ -10,7 +10,7 @@ import { redactText } from './redact.js';
 import type { CycleRecord, ReportedEvidence, ReportedFinding, RunRecord, ScanResult } from './result.js';
 import type { RuleDoc } from './rule-docs.js';
 import { excerptOf, mdCode, mdFence, mdInline } from './safe-text.js';
-import { describeSource } from './stylish.js';
+import { describeSource, describeStats } from './stylish.js';
 import { ganttBars, humanTime, mermaidGantt, timelineRows } from './timeline.js';
 
 export interface MarkdownOptions {
@@ -466,10 +466,9 @@ function sourcesSection(result: ScanResult, items: RunRecord[]): string[] {
   out.push('What was read:', '');
   out.push('| Source | Ref | Status | What was read | Problems |', '|---|---|---|---|---|');
   for (const s of result.sources) {
-    const stats = Object.entries(s.stats)
-      .map(([k, v]) => `${v} ${k}`)
-      .join(', ');
-    out.push(`| ${s.kind} | ${mdCode(s.ref, true)} | ${s.ok ? 'read' : `**failed**${s.error ? `: ${mdInline(s.error)}` : ''}`} | ${mdInline(stats || '—')} | ${s.problems.length} |`);
+    const stats = s.absent ? `${s.absent} (looked in ${s.ref})` : describeStats(s);
+    const status = s.absent ? 'nothing to read' : s.ok ? 'read' : `**failed**${s.error ? `: ${mdInline(s.error)}` : ''}`;
+    out.push(`| ${s.kind} | ${mdCode(s.ref, true)} | ${status} | ${mdInline(stats || '—')} | ${s.problems.length} |`);
   }
   if (result.sources.length === 0) out.push('| — | | | nothing was read | |');
   out.push('');

@@ -287,7 +287,7 @@ function sessionRecord(s: LogSession, cycles: number[] | undefined): SessionReco
     firstTimestamp: s.firstTimestamp,
     lastTimestamp: s.lastTimestamp,
     cycles,
-    corruptLines: s.corrupt.length,
+    corruptLines: corruptLineCount(s),
     truncatedTail: s.truncatedTail || undefined,
     events: kept,
     eventsOmitted: omitted > 0 ? omitted : undefined,
@@ -384,4 +384,12 @@ export function compactJson(v: unknown, depth: number, indent = ''): string {
 /** Drops undefined fields, so the JSON carries only what is known. */
 function defined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** Every corrupt line of a session, not only the ones listed (a file lists a bounded number). */
+function corruptLineCount(s: LogSession): number {
+  const listed = new Map<string, number>();
+  for (const c of s.corrupt) listed.set(c.path, (listed.get(c.path) ?? 0) + 1);
+  for (const [file, n] of Object.entries(s.corruptCounts ?? {})) listed.set(file, Math.max(n, listed.get(file) ?? 0));
+  return [...listed.values()].reduce((a, b) => a + b, 0);
 }

@@ -7,6 +7,7 @@ import { formatLocation } from './location.js';
 import type { ReportedFinding, RunRecord, ScanResult } from './result.js';
 import { plainText, type RuleDoc } from './rule-docs.js';
 import { escapeControl, safeJson } from './safe-text.js';
+import { describeSource } from './stylish.js';
 
 export const SARIF_SCHEMA_URI = 'https://json.schemastore.org/sarif-2.1.0.json';
 
@@ -104,6 +105,10 @@ export function toSarif(result: ScanResult, opts: SarifOptions) {
   });
 
   const notifications = [
+    // A source with nothing to read (no transcripts for the project) is no failure, but it is said.
+    ...result.sources
+      .filter((s) => s.absent)
+      .map((s) => ({ level: 'note' as const, message: { text: escapeControl(describeSource(s)) }, descriptor: { id: 'source-absent' } })),
     ...result.incompleteReasons.map((r) => ({
       level: 'error' as const,
       message: { text: escapeControl(r) },
@@ -150,6 +155,8 @@ export function toSarif(result: ScanResult, opts: SarifOptions) {
         properties: {
           complete: result.complete,
           summary: result.summary,
+          // What was read, in the words of the other formats' Sources line.
+          sources: result.sources.map(describeSource).join(' · ') || 'none',
         },
       },
     ],

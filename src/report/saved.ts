@@ -67,6 +67,7 @@ export const savedScanSchema = z.looseObject({
       ref: z.string(),
       ok: z.boolean(),
       error: z.string().optional(),
+      absent: z.string().optional(),
       stats: z.record(z.string(), z.number()),
       problems: z.array(z.looseObject({ where: z.string(), line: z.number().optional(), reason: z.string() })),
     }),

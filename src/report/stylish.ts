@@ -73,12 +73,25 @@ function groupByRun(findings: Finding[]): Map<string, Finding[]> {
 }
 
 export function describeSource(r: SourceReport): string {
-  // Zero counts of damage say nothing; zero counts of what was read do.
-  const stats = Object.entries(r.stats)
-    .filter(([k, v], i) => i === 0 || v !== 0 || !/corrupt|ignored|duplicate|missing/i.test(k))
-    .map(([k, v]) => `${v} ${k}`)
-    .join(', ');
+  // Nothing there to read (no transcripts for the project): said as such, with where the scan looked.
+  if (r.absent) return escapeControl(`${r.kind}: ${r.absent} (looked in ${r.ref})`);
+  const stats = describeStats(r);
   const state = r.ok ? 'ok' : `FAILED${r.error ? `: ${r.error}` : ''}`;
   const problems = r.problems.length ? `, ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}` : '';
   return escapeControl(`${r.kind} ${r.ref} ${state} (${stats}${problems})`);
+}
+
+/** A source's counts in words: "34 files, …, 25 sessions, 3 of them PEER runs". */
+export function describeStats(r: SourceReport): string {
+  // Zero counts of damage say nothing; zero counts of what was read do.
+  const entries = Object.entries(r.stats);
+  // How many of the sessions are PEER runs is said right after the sessions.
+  const peer = entries.findIndex(([k]) => k === 'peerRuns');
+  const sessions = entries.findIndex(([k]) => k === 'sessions');
+  if (peer >= 0 && sessions >= 0) entries.splice(sessions + (peer > sessions ? 1 : 0), 0, ...entries.splice(peer, 1));
+  return entries
+    .filter(([k, v], i) => i === 0 || v !== 0 || !/corrupt|ignored|duplicate|missing/i.test(k))
+    .filter(([k]) => !(k === 'peerRuns' && !r.stats.sessions))
+    .map(([k, v]) => (k === 'peerRuns' ? `${v} of them PEER run${v === 1 ? '' : 's'}` : `${v} ${k}`))
+    .join(', ');
 }

@@ -71,10 +71,19 @@ export interface LogProgress {
   bytesTotal: number;
 }
 
+export interface ReadLogsOptions {
+  /**
+   * The patterns are Claude Code's own folders for the project, not paths the user gave: a folder with no
+   * transcripts in it is no transcripts found, not a path that failed.
+   */
+  defaultDirs?: boolean;
+}
+
 export async function readLogs(
   patterns: string[],
   projectRoot: string,
   progress: LogProgress = { files: 0, filesTotal: 0, bytes: 0, bytesTotal: 0 },
+  options: ReadLogsOptions = {},
 ): Promise<{ data: LogData; report: SourceReport }> {
   const report: SourceReport = {
     kind: 'logs',
@@ -85,6 +94,7 @@ export async function readLogs(
   };
   const errors: string[] = [];
   const fail = (where: string, reason: string): void => {
+    if (options.defaultDirs && reason.startsWith('no log files matched ')) return;
     errors.push(reason);
     report.problems.push({ where, reason });
   };
@@ -126,8 +136,13 @@ export async function readLogs(
       report.stats.ignoredFiles++;
       report.stats.bytes += outcome.bytes;
     } else if (outcome.kind === 'parsed') {
-      parsed.push(outcome.file);
       addFileStats(report, outcome.file);
+      // A file with lines but not one record (a gzip, random bytes): a transcript that could not be read at all,
+      // and no session.
+      const f = outcome.file;
+      if (f.records === 0 && f.corruptTotal > 0) {
+        fail(f.path, `cannot read ${f.path}: none of its ${f.lines} line${f.lines === 1 ? '' : 's'} is a JSON record (compressed, binary or damaged throughout)`);
+      } else parsed.push(f);
     } else {
       fail(outcome.display, `cannot read ${outcome.display}: ${outcome.code}`);
     }
@@ -137,6 +152,7 @@ export async function readLogs(
   const { sessions, unlinked } = assembleSessions(parsed);
   report.stats.ignoredFiles += unlinked;
   report.stats.sessions = sessions.length;
+  if (options.defaultDirs && report.stats.files === 0 && errors.length === 0) report.absent = 'no transcripts found';
   if (errors.length) {
     report.ok = false;
     report.error = errors.length > 1 ? `${errors[0]} (and ${errors.length - 1} more)` : errors[0];
@@ -269,15 +285,35 @@ async function mapConcurrent<T, R>(items: T[], limit: number, fn: (item: T, inde
   return out;
 }
 
-/** Claude Code's log folders for a project: <config>/projects/<absolute path with every non-alphanumeric char as '-'>. */
-export function defaultLogDirs(projectRoot: string): string[] {
+/** Where Claude Code keeps a project's transcripts: <config>/projects/<absolute path with every non-alphanumeric char as '-'>. */
+export function logDirCandidates(projectRoot: string): string[] {
   const encoded = path.resolve(projectRoot).replace(/[^A-Za-z0-9]/g, '-');
   const configDir = process.env.CLAUDE_CONFIG_DIR || path.join(os.homedir(), '.claude');
   const candidates = [
     path.join(configDir, 'projects', encoded),
     path.join(os.homedir(), '.config', 'claude', 'projects', encoded),
   ];
-  return [...new Set(candidates)].filter(isDirectory);
+  return [...new Set(candidates)];
+}
+
+/** Claude Code's log folders for the project that exist. */
+export function defaultLogDirs(projectRoot: string): string[] {
+  return logDirCandidates(projectRoot).filter(isDirectory);
+}
+
+/**
+ * The logs source of a scan that found no transcripts at all (no --logs, no Claude Code folder for the project):
+ * said in the sources like any other, with where it looked. Nothing was read, so nothing was judged from logs.
+ */
+export function noTranscriptsReport(projectRoot: string): SourceReport {
+  return {
+    kind: 'logs',
+    ref: logDirCandidates(projectRoot).join(', '),
+    ok: true,
+    absent: 'no transcripts found',
+    stats: { files: 0, sessions: 0 },
+    problems: [],
+  };
 }
 
 // ---------------------------------------------------------------- finding files
@@ -1243,6 +1279,7 @@ class SessionBuilder {
     if (firsts.length) session.firstTimestamp = firsts.reduce((a, b) => (b.ms < a.ms ? b : a)).iso;
     if (lasts.length) session.lastTimestamp = lasts.reduce((a, b) => (b.ms > a.ms ? b : a)).iso;
     if (main.truncatedTail) session.truncatedTail = true;
+    for (const f of this.files) if (f.corruptTotal > f.corrupt.length) (session.corruptCounts ??= {})[f.path] = f.corruptTotal;
     return session;
   }
 

@@ -92,16 +92,25 @@ async function twentyMegabytes(dir: string, valid: boolean): Promise<void> {
 }
 
 const CASES: Case[] = [
-  { name: 'spliced records', add: copyLog('spliced'), finding: { ruleId: 'malformed-log', at: 'logs/spliced.jsonl:3', note: /spliced record/ }, complete: true },
-  { name: 'a run of NUL bytes', add: copyLog('nul-run'), finding: { ruleId: 'malformed-log', at: 'logs/nul-run.jsonl:4', note: /NUL bytes; record recovered/ }, complete: true },
-  { name: 'a cut-off last line', add: copyLog('cut-off'), finding: { ruleId: 'malformed-log', at: 'logs/cut-off.jsonl:6', note: /cut-off last line/ }, complete: true },
-  { name: 'invalid UTF-8', add: copyLog('invalid-utf8'), finding: { ruleId: 'malformed-log', at: 'logs/invalid-utf8.jsonl:2', note: /invalid UTF-8/ }, complete: true },
+  // Damaged lines in sessions that show no PEER activity are no run's gap: they are listed among the logs source's
+  // problems (file and line) and counted, and no rule judges the session.
+  { name: 'spliced records', add: copyLog('spliced'), finding: null, complete: true, problem: { where: 'logs/spliced.jsonl', line: 3, reason: /spliced record/ } },
+  { name: 'a run of NUL bytes', add: copyLog('nul-run'), finding: null, complete: true, problem: { where: 'logs/nul-run.jsonl', line: 4, reason: /NUL bytes; record recovered/ } },
+  { name: 'a cut-off last line', add: copyLog('cut-off'), finding: null, complete: true, problem: { where: 'logs/cut-off.jsonl', line: 6, reason: /cut-off last line/ } },
+  { name: 'invalid UTF-8', add: copyLog('invalid-utf8'), finding: null, complete: true, problem: { where: 'logs/invalid-utf8.jsonl', line: 2, reason: /invalid UTF-8/ } },
   { name: 'CRLF line ends', add: copyLog('crlf'), finding: null, readWhole: { file: 'logs/crlf.jsonl', records: 6 }, complete: true },
   { name: 'a BOM', add: copyLog('bom'), finding: null, readWhole: { file: 'logs/bom.jsonl', records: 6 }, complete: true },
   { name: 'an empty file', add: copyLog('empty'), finding: null, readWhole: { file: 'logs/empty.jsonl', records: 0 }, complete: true },
-  { name: 'a binary file named .jsonl', add: copyLog('binary'), finding: { ruleId: 'malformed-log', at: 'logs/binary.jsonl:1', note: /invalid UTF-8/ }, complete: true },
+  // Not one line of it is a record: a transcript that could not be read, so the scan is incomplete.
+  {
+    name: 'a binary file named .jsonl',
+    add: copyLog('binary'),
+    finding: null,
+    complete: false,
+    problem: { where: 'logs/binary.jsonl', reason: /^cannot read logs\/binary\.jsonl: none of its 10 lines is a JSON record/ },
+  },
   { name: 'a 20 MB single line (a valid record)', add: (d) => twentyMegabytes(d, true), finding: null, readWhole: { file: 'logs/big-valid.jsonl', records: 4 }, complete: true },
-  { name: 'a 20 MB single line of garbage', add: (d) => twentyMegabytes(d, false), finding: { ruleId: 'malformed-log', at: 'logs/big-garbage.jsonl:2', note: /invalid JSON/ }, complete: true },
+  { name: 'a 20 MB single line of garbage', add: (d) => twentyMegabytes(d, false), finding: null, complete: true, problem: { where: 'logs/big-garbage.jsonl', line: 2, reason: /invalid JSON/ } },
   { name: 'a KV value with raw control characters', add: addKv('control-chars'), finding: { ruleId: 'invalid-state-value', at: `peer.spec.corrupt-control-chars.cycle.1@${SEED_LAST + 2}`, note: /Bad control character/ }, complete: true },
   { name: 'a KV value with a trailing EOF', add: addKv('trailing-eof'), finding: { ruleId: 'invalid-state-value', at: `peer.spec.corrupt-trailing-eof.cycle.1@${SEED_LAST + 2}`, note: /not JSON/ }, complete: true },
   { name: 'a KV value with an extra brace', add: addKv('extra-brace'), finding: { ruleId: 'invalid-state-value', at: `peer.spec.corrupt-extra-brace.cycle.1@${SEED_LAST + 2}`, note: /not JSON/ }, complete: true },
@@ -150,6 +159,11 @@ describe('corrupt-evidence corpus, each case added to the seed incident', () => 
       expect(logs.stats.records - base.stats.records).toBe(c.readWhole.records);
       expect(logs.stats.files - base.stats.files).toBe(1);
       expect(logs.stats.corruptLines).toBe(base.stats.corruptLines);
+    }
+    if (!c.finding && c.problem) {
+      // The damage is a source problem, not a finding about the session.
+      const file = c.problem.where;
+      expect(json.findings.filter((x) => x.evidence.some((e) => e.location.path === file))).toEqual([]);
     }
     if (c.problem) {
       const p = c.problem;

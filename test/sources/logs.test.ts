@@ -532,7 +532,7 @@ describe('readLogs: damaged lines', () => {
     ]);
   });
 
-  it('a binary file named .jsonl gives corrupt lines, never an exception', async () => {
+  it('a binary file named .jsonl gives corrupt lines, never an exception, and makes the source partial', async () => {
     const bytes = Buffer.alloc(256 * 1024);
     let x = 12345;
     for (let i = 0; i < bytes.length; i++) {
@@ -546,14 +546,17 @@ describe('readLogs: damaged lines', () => {
 
     const { data, report } = await readLogs([path.join(root, 'blob.jsonl')], root);
 
-    expect(report.ok).toBe(true);
-    expect(report.stats).toMatchObject({ files: 1, bytes: bytes.length, lines, records: 0 });
-    expect(report.stats.corruptLines).toBeGreaterThan(100);
-    const session = only(data.sessions);
-    expect(session.events).toEqual([]);
-    expect(session.corrupt.length).toBe(Math.min(report.stats.corruptLines, 200));
-    for (const c of session.corrupt) expect(c.reason).toMatch(/^(NUL bytes|invalid UTF-8|invalid JSON|not a JSON object|cut-off last line)/);
-    expect(report.problems.at(-1)).toEqual({ where: 'blob.jsonl', reason: `${report.stats.corruptLines - 200} more corrupt lines not listed` });
+    // Not one line is a record: the file could not be read, which is said with its real line count; it is no session.
+    expect(report.ok).toBe(false);
+    expect(report.error).toBe(`cannot read blob.jsonl: none of its ${lines} lines is a JSON record (compressed, binary or damaged throughout)`);
+    expect(report.stats).toMatchObject({ files: 1, bytes: bytes.length, lines, records: 0, sessions: 0 });
+    expect(report.stats.corruptLines).toBeGreaterThan(200);
+    expect(data.sessions).toEqual([]);
+    const listed = report.problems.filter((p) => p.line !== undefined);
+    expect(listed.length).toBe(200);
+    for (const c of listed) expect(c.reason).toMatch(/^(NUL bytes|invalid UTF-8|invalid JSON|not a JSON object|cut-off last line)/);
+    expect(report.problems).toContainEqual({ where: 'blob.jsonl', reason: `${report.stats.corruptLines - 200} more corrupt lines not listed` });
+    expect(report.problems.at(-1)).toEqual({ where: 'blob.jsonl', reason: report.error });
   });
 
   it('parses a 20 MB single line, keeping only a bounded result text', async () => {
