@@ -119,7 +119,8 @@ export async function scanWithModel(a: ScanArgs, notice: (msg: string) => void =
   const scope = scopeRuns(built, a.allRuns === true);
   const model = scope.model;
   const kvReport = kv && kvData ? kv.report : undefined;
-  if (kvReport) {
+  // An empty bucket has no runs to speak of.
+  if (kvReport && built.keys.length > 0) {
     const cov = keyCoverage(built);
     const stats = kvReport.stats;
     const how = scope.mode === 'all-runs' ? ', all audited (--all-runs)' : scope.mode === 'unscoped' ? ', all audited (no spec folders or transcripts to scope by)' : '';
