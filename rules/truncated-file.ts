@@ -112,13 +112,17 @@ export function truncationSigns(file: SpecFile, kind: 'spec' | 'product', fromPe
     if (ending) signs.push({ severity: ending.severity, what: `line ${last + 1} ${ending.what}${after}`, evidence: lastEv(`last content line ${ending.what}`) });
   }
 
-  if (kind === 'spec' && file.name === 'spec.md') {
+  if (kind === 'spec' && file.name === 'spec.md') sectionSigns();
+
+  function sectionSigns(): void {
     const headings = text
       .map((l, i) => ({ l, i }))
       .filter(({ l, i }) => !code[i] && HEADING.test(l))
       .map(({ l, i }) => ({ norm: normHeading(l), line: i + 1, text: l.trim() }));
     const found = SPEC_SECTIONS.map((s) => headings.find((h) => h.norm === normHeading(s) || h.norm.startsWith(`${normHeading(s)} `)));
     const lastFound = found.reduce((acc, h, i) => (h ? i : acc), -1);
+    // A spec.md with none of create-spec's sections, in a folder no PEER run produced, follows another template.
+    if (!fromPeer && lastFound < 0) return;
     const trailing = SPEC_SECTIONS.filter((_, i) => !found[i] && i > lastFound);
     const inner = SPEC_SECTIONS.filter((_, i) => !found[i] && i < lastFound);
     const anchor = lastFound >= 0 ? found[lastFound]! : undefined;
