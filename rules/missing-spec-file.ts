@@ -4,6 +4,8 @@ import { cut, logLocation } from '../src/model/log-facts.js';
 import { brief, isRecord, metaStatements, type Claim, type CycleState } from '../src/model/state.js';
 import { runSubject } from '../src/model/subject.js';
 import type { Evidence, KvLocation, LogSession, SpecFolder } from '../src/model/types.js';
+import { isPeerRun } from '../src/model/peer-sessions.js';
+import { unreadInFolder } from '../src/model/spec-folders.js';
 
 /** From this date create-spec writes spec-lite.md and no longer writes sub-specs/tests.md. */
 export const SPEC_LITE_ERA = '2025-07-29';
@@ -15,6 +17,8 @@ const LITE = 'spec-lite.md';
 const TECH = 'sub-specs/technical-spec.md';
 const TESTS = 'sub-specs/tests.md';
 const OLDER_SET = [SPEC, TECH];
+/** Files that only create-spec writes: a folder holding one was laid out by create-spec. */
+const CREATE_SPEC_ONLY = [LITE, TECH, TESTS];
 const CURRENT_SET = [SPEC, LITE, TECH];
 /** Instructions that work from a finished spec: when one of them finished, create-spec had finished before. */
 const SPEC_USERS = new Set(['create-tasks', 'execute-tasks', 'execute-task', 'complete-tasks', 'refine-spec']);
@@ -151,10 +155,18 @@ export default defineRule({
           for (const [name, e] of writesInto(s, folder)) if (!writes.has(name)) writes.set(name, e);
         }
 
+        // A folder no PEER run produced (no state, no PEER transcript) may be written by hand or by another tool, with
+        // its own file set: it is held to create-spec's set only when it holds a file that only create-spec writes, and
+        // then only as a note.
+        const peer = isPeerRun(run);
+        if (!peer && !CREATE_SPEC_ONLY.some((n) => present.has(n))) required = [];
+
         // A transcript write alone does not make a file expected (it may have been removed on purpose); it is cited.
         const expected = new Set([...required, ...listed.keys()]);
         for (const name of [...expected].sort(order)) {
           if (present.has(name)) continue;
+          // A file that exists but could not be read is not missing (the specs source says it is incomplete).
+          if (unreadInFolder(folder, name)) continue;
           const reasons: string[] = [];
           const evidence: Evidence[] = [
             { location: { kind: 'file', path: folder.path }, excerpt: `files: ${folder.files.map((f) => f.name).join(', ') || '(none)'}`, note: `no ${name} in the folder` },
@@ -177,11 +189,11 @@ export default defineRule({
           const elsewhere = folder.files.find((f) => f.name !== name && f.name.split('/').pop() === base);
           if (elsewhere) evidence.push({ location: { kind: 'file', path: elsewhere.path }, excerpt: elsewhere.name, note: `a ${base} exists at another place in the folder` });
           report({
-            message: `${folder.path} has no ${name}${elsewhere ? ` (there is a ${elsewhere.name})` : ''}, but ${reasons.join('; ')}.`,
+            message: `${folder.path} has no ${name}${elsewhere ? ` (there is a ${elsewhere.name})` : ''}, but ${reasons.join('; ')}${peer ? '' : '; no PEER run produced this folder, so it may follow another file set'}.`,
             subject: runSubject(run, cycleNo),
             evidence,
             target: `${folder.path}/${name}`,
-            severity: elsewhere ? 'warning' : undefined,
+            severity: !peer ? 'info' : elsewhere ? 'warning' : undefined,
           });
         }
       }

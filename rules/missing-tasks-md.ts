@@ -3,9 +3,19 @@ import { logLocation, cut } from '../src/model/log-facts.js';
 import { brief, isRecord, metaStatements, num, type CycleState } from '../src/model/state.js';
 import { runSubject } from '../src/model/subject.js';
 import type { Evidence, KvLocation, LogSession, SpecFolder } from '../src/model/types.js';
+import type { Run } from '../src/model/build.js';
+import { isPeerRun } from '../src/model/peer-sessions.js';
+import { unreadInFolder } from '../src/model/spec-folders.js';
 
 /** Agent OS 1.4.1 (2025-08-18) moved tasks.md out of create-spec into create-tasks. */
 export const CREATE_TASKS_ERA = '2025-08-18';
+/** The PEER fork took that change when it merged Agent OS 1.4.1, on 2025-08-22: its create-spec wrote tasks.md until then. */
+export const FORK_CREATE_TASKS_ERA = '2025-08-22';
+
+/** When create-spec stopped writing tasks.md for this run: PEER runs come from the fork, the rest from upstream. */
+export function createTasksEra(run: Run): string {
+  return isPeerRun(run) ? FORK_CREATE_TASKS_ERA : CREATE_TASKS_ERA;
+}
 const TASK_INSTRUCTIONS = new Set(['create-tasks', 'execute-tasks', 'execute-task', 'complete-tasks']);
 
 export default defineRule({
@@ -21,6 +31,10 @@ export default defineRule({
     for (const run of model.runs) {
       for (const folder of run.folders) {
         if (folder.tasks || folder.files.some((f) => f.name === 'tasks.md')) continue;
+        // A tasks.md that exists but could not be read is not missing (the specs source says it is incomplete).
+        if (unreadInFolder(folder, 'tasks.md')) continue;
+        const peer = isPeerRun(run);
+        const eraDay = createTasksEra(run);
         const evidence: Evidence[] = [];
         const because: string[] = [];
         let expectingCycle: number | undefined;
@@ -34,10 +48,10 @@ export default defineRule({
           const era = (cycle.startedAt ?? folder.date ?? '').slice(0, 10);
           const instrPtr = cycle.layout === 'v2' ? '/metadata/instruction_name' : '/instruction';
 
-          if (finished && instruction === 'create-spec' && era !== '' && era < CREATE_TASKS_ERA) {
+          if (finished && instruction === 'create-spec' && era !== '' && era < eraDay) {
             evidence.push({ location: at(instrPtr), excerpt: `"instruction": ${brief(instruction)}`, note: `create-spec cycle ${cycle.number} started ${era}; create-spec of that era writes tasks.md (step 12)` });
             if (claims[0]) evidence.push({ location: claims[0].location, excerpt: claims[0].excerpt, note: `cycle ${cycle.number} claims to be finished` });
-            because.push(`create-spec cycle ${cycle.number} (${era}) claims to be finished, and create-spec before ${CREATE_TASKS_ERA} writes tasks.md`);
+            because.push(`create-spec cycle ${cycle.number} (${era}) claims to be finished, and ${eraName(peer)} create-spec before ${eraDay} writes tasks.md`);
             expectingCycle ??= cycle.number;
           } else if (finished && instruction && TASK_INSTRUCTIONS.has(instruction)) {
             evidence.push({ location: at(instrPtr), excerpt: `"instruction": ${brief(instruction)}`, note: `${instruction} works on tasks.md` });
@@ -58,11 +72,12 @@ export default defineRule({
           because.push(`the transcript writes tasks.md (${w.location.kind === 'log' ? `line ${w.location.line}` : ''}) but the file is not there`);
         }
 
-        let severity: 'warning' | undefined;
-        if (because.length === 0 && run.cycles.length === 0 && folder.date && folder.date < CREATE_TASKS_ERA && folder.files.some((f) => f.name === 'spec.md')) {
-          // No state to go by: the folder's era alone says create-spec should have written tasks.md.
-          because.push(`the folder dates from ${folder.date}, when create-spec wrote tasks.md after the user review`);
-          severity = 'warning';
+        let severity: 'warning' | 'info' | undefined;
+        if (because.length === 0 && run.cycles.length === 0 && folder.date && folder.date < eraDay && folder.files.some((f) => f.name === 'spec.md')) {
+          // No state to go by: the folder's era alone says create-spec should have written tasks.md. A folder no PEER
+          // run produced may have been written by hand or by another tool: that is only a note.
+          because.push(`the folder dates from ${folder.date}, when ${eraName(peer)} create-spec wrote tasks.md after the user review${peer ? '' : ' (no PEER run produced this folder, so it may not come from create-spec)'}`);
+          severity = peer ? 'warning' : 'info';
         }
         if (because.length === 0) continue;
         evidence.unshift({ location: { kind: 'file', path: folder.path }, excerpt: `files: ${folder.files.map((f) => f.name).join(', ') || '(none)'}`, note: 'no tasks.md in the folder' });
@@ -77,6 +92,10 @@ export default defineRule({
     }
   },
 });
+
+function eraName(peer: boolean): string {
+  return peer ? "the PEER fork's" : "Agent OS's";
+}
 
 /** State outputs that say tasks.md was created or tasks were defined. */
 function stateMentionsTasks(cycle: CycleState, at: (p: string) => KvLocation): Evidence[] {

@@ -1,10 +1,10 @@
 import { defineRule } from '../src/engine/rule.js';
+import { isPeerRun } from '../src/model/peer-sessions.js';
+import { withoutResidue } from '../src/model/residue.js';
 import { runSubject } from '../src/model/subject.js';
 import type { Evidence, Severity, SpecFile, Subject } from '../src/model/types.js';
 import { excerptOf } from '../src/report/safe-text.js';
 
-/** Heredoc residue (see heredoc-artifact): not content; text glued after it is. */
-const RESIDUE = /^\s*EOF\s*<\s*\/dev\/null/;
 const FENCE = /^\s*(`{3,}|~{3,})/;
 const HEADING = /^\s{0,3}#{1,6}(\s|$)/;
 const LIST_ITEM = /^\s*([-*+]|\d+[.)])\s+/;
@@ -29,6 +29,8 @@ export const CONNECTORS = new Set([
 /** List items end without a period; only these endings mark one as cut. */
 const LIST_CONNECTORS = new Set(['a', 'an', 'the', 'and', 'or', 'nor', 'but', 'to', 'of', 'with', 'for', 'from', 'by', 'than', 'that', 'which']);
 
+const RANK: Record<Severity, number> = { error: 2, warning: 1, info: 0 };
+
 const SPEC_SECTIONS = ['Overview', 'User Stories', 'Spec Scope', 'Out of Scope', 'Expected Deliverable'];
 
 const DELIVERABLE: Record<string, string> = {
@@ -52,15 +54,19 @@ export interface Truncation {
   severity: Severity;
 }
 
-/** The signs that a Markdown deliverable was cut short. */
-export function truncationSigns(file: SpecFile, kind: 'spec' | 'product'): Truncation | undefined {
+/**
+ * The signs that a Markdown deliverable was cut short. `fromPeer` is false for a folder no PEER run produced: its
+ * spec.md may follow another template, so sections create-spec writes are only noted when absent.
+ */
+export function truncationSigns(file: SpecFile, kind: 'spec' | 'product', fromPeer = true): Truncation | undefined {
   if (!/\.(md|markdown)$/i.test(file.name)) return undefined;
   const at = (line?: number): Evidence['location'] => (line ? { kind: 'file', path: file.path, line } : { kind: 'file', path: file.path });
-  const text = file.lines.map((l) => (RESIDUE.test(l) ? l.replace(RESIDUE, '') : l));
+  // Heredoc residue (see heredoc-artifact) is not content; text glued after it is.
+  const { lines: text, residueLines } = withoutResidue(file);
   const signs: Sign[] = [];
 
   if (text.every((l) => l.trim() === '')) {
-    const residue = file.lines.some((l) => RESIDUE.test(l));
+    const residue = residueLines.size > 0;
     const excerpt = file.bytes === 0 ? '0 bytes' : residue ? 'only heredoc residue' : `${file.bytes} bytes of whitespace`;
     signs.push({ severity: 'error', what: residue ? 'it holds nothing but heredoc residue' : 'it is empty', evidence: { location: at(), excerpt, note: 'no content at all' } });
     return { signs, severity: 'error' };
@@ -91,7 +97,7 @@ export function truncationSigns(file: SpecFile, kind: 'spec' | 'product'): Trunc
 
   let last = text.length - 1;
   while (last >= 0 && text[last].trim() === '') last--;
-  const after = file.lines.slice(last + 1).some((l) => RESIDUE.test(l)) ? ', before the heredoc residue' : '';
+  const after = [...residueLines].some((i) => i > last) ? ', before the heredoc residue' : '';
   const lastText = text[last];
   const lastEv = (note: string): Evidence => ({ location: at(last + 1), excerpt: tail(lastText.trim()), note });
 
@@ -106,27 +112,34 @@ export function truncationSigns(file: SpecFile, kind: 'spec' | 'product'): Trunc
     if (ending) signs.push({ severity: ending.severity, what: `line ${last + 1} ${ending.what}${after}`, evidence: lastEv(`last content line ${ending.what}`) });
   }
 
-  if (kind === 'spec' && file.name === 'spec.md') {
+  if (kind === 'spec' && file.name === 'spec.md') sectionSigns();
+
+  function sectionSigns(): void {
     const headings = text
       .map((l, i) => ({ l, i }))
       .filter(({ l, i }) => !code[i] && HEADING.test(l))
       .map(({ l, i }) => ({ norm: normHeading(l), line: i + 1, text: l.trim() }));
     const found = SPEC_SECTIONS.map((s) => headings.find((h) => h.norm === normHeading(s) || h.norm.startsWith(`${normHeading(s)} `)));
     const lastFound = found.reduce((acc, h, i) => (h ? i : acc), -1);
+    // A spec.md with none of create-spec's sections, in a folder no PEER run produced, follows another template.
+    if (!fromPeer && lastFound < 0) return;
     const trailing = SPEC_SECTIONS.filter((_, i) => !found[i] && i > lastFound);
     const inner = SPEC_SECTIONS.filter((_, i) => !found[i] && i < lastFound);
     const anchor = lastFound >= 0 ? found[lastFound]! : undefined;
+    // Missing template sections are not a cut by themselves: a spec with other headings is still whole. They count
+    // as a sign (warning) for a PEER-written spec, and as a note (info) for a folder no PEER run produced.
+    const sectionSeverity: Severity = fromPeer ? 'warning' : 'info';
     if (trailing.length > 0) {
       const where = anchor ? `it stops after "${anchor.text}"` : 'it has none of them';
       signs.push({
-        severity: 'error',
+        severity: sectionSeverity,
         what: `it has no ${trailing.map((s) => `"## ${s}"`).join(', ')} section${trailing.length > 1 ? 's' : ''} (${where})`,
         evidence: { location: at(anchor?.line ?? last + 1), excerpt: excerptOf(anchor?.text ?? lastText.trim()), note: `required sections missing after this point: ${trailing.join(', ')}` },
       });
     }
     if (inner.length > 0) {
       signs.push({
-        severity: 'warning',
+        severity: sectionSeverity,
         what: `it has no ${inner.map((s) => `"## ${s}"`).join(', ')} section${inner.length > 1 ? 's' : ''}`,
         evidence: { location: at(), excerpt: `sections: ${headings.filter((h) => /^\s*##\s/.test(h.text)).map((h) => h.text.replace(/^#+\s*/, '')).join(', ')}`, note: `required sections missing: ${inner.join(', ')}` },
       });
@@ -141,8 +154,8 @@ export function truncationSigns(file: SpecFile, kind: 'spec' | 'product'): Trunc
   }
 
   if (signs.length === 0) return undefined;
-  signs.sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1));
-  return { signs, severity: signs.some((s) => s.severity === 'error') ? 'error' : 'warning' };
+  signs.sort((a, b) => RANK[b.severity] - RANK[a.severity]);
+  return { signs, severity: signs[0].severity };
 }
 
 /** How the last content line ends, when that ending means the text stops early. */
@@ -170,7 +183,10 @@ function lineEnding(raw: string, prev: string | undefined): { severity: Severity
   if (line.endsWith(':')) return { severity: 'warning', what: 'ends with a colon, and what it introduces never follows' };
   const w = lastWord(line);
   if (w && CONNECTORS.has(w.toLowerCase())) return { severity: 'error', what: `stops mid-sentence after "${w}"` };
-  if (/[A-Za-z0-9]$/.test(line)) return { severity: 'warning', what: 'ends without closing punctuation' };
+  // Lines written as an unmarked list (`✅ Item`, `**Name** - what`) end without punctuation one after another: when the
+  // line before ends the same way, that is the file's style, not a cut.
+  const before = prev?.trimEnd() ?? '';
+  if (/[A-Za-z0-9]$/.test(line) && !(/[A-Za-z0-9]$/.test(before) && !HEADING.test(before))) return { severity: 'warning', what: 'ends without closing punctuation' };
   return undefined;
 }
 
@@ -199,23 +215,24 @@ export default defineRule({
   meta: {
     id: 'truncated-file',
     severity: 'error',
-    summary: 'A spec or product file was cut short: empty, stops mid-sentence or inside a code block, or spec.md lacks its closing sections.',
+    summary: 'A spec or product file was cut short: empty, stops mid-sentence or inside a code block (a PEER-written spec.md without its closing sections may be).',
     sources: ['specs'],
     fixable: false,
   },
   check({ model, report }) {
     for (const run of model.runs) {
-      for (const folder of run.folders) for (const file of folder.files) check(file, 'spec', runSubject(run));
+      const fromPeer = isPeerRun(run);
+      for (const folder of run.folders) for (const file of folder.files) check(file, 'spec', runSubject(run), fromPeer);
     }
-    for (const file of model.specs?.productFiles ?? []) check(file, 'product', { folder: '.agent-os/product' });
+    for (const file of model.specs?.productFiles ?? []) check(file, 'product', { folder: '.agent-os/product' }, true);
 
-    function check(file: SpecFile, kind: 'spec' | 'product', subject: Subject) {
-      const t = truncationSigns(file, kind);
+    function check(file: SpecFile, kind: 'spec' | 'product', subject: Subject, fromPeer: boolean) {
+      const t = truncationSigns(file, kind, fromPeer);
       if (!t) return;
       const label = kind === 'product' ? 'The product file' : (DELIVERABLE[file.name] ?? 'The spec file');
       const whats = t.signs.map((s) => s.what);
       report({
-        message: `${label} ${file.path} ${t.severity === 'error' ? 'is cut short' : 'may be cut short'}: ${whats.join('; ')}.`,
+        message: `${label} ${file.path} ${t.severity === 'error' ? 'is cut short' : t.severity === 'warning' ? 'may be cut short' : 'lacks sections create-spec writes'}: ${whats.join('; ')}${t.severity === 'info' ? '; no PEER run produced this folder, so it may follow another template' : ''}.`,
         subject,
         evidence: t.signs.map((s) => s.evidence),
         target: file.path,

@@ -6,6 +6,7 @@ import { brief, type CycleState } from '../src/model/state.js';
 import { runSubject } from '../src/model/subject.js';
 import type { Evidence, LogSession, SpecFolder, TaskItem } from '../src/model/types.js';
 import { excerptOf } from '../src/report/safe-text.js';
+import { recapOf } from '../src/model/spec-folders.js';
 import { cycleFinish, type CycleFinish } from './missing-spec-file.js';
 
 /** Instructions that check boxes in tasks.md. */
@@ -19,6 +20,7 @@ const TASK_INSTRUCTION_TEXT = [
   /instructions\/(?:core\/)?(execute-tasks?|complete-tasks)\.md/,
   /\binstruction(?:_name)?["']?\s*[:=]\s*["']?(execute-tasks?|complete-tasks)\b/i,
 ];
+const RECAP_FOLDERS = '.agent-os/recaps/ or .agent-os/product/recaps/';
 const EDIT_TOOLS = /^(Write|Edit|MultiEdit|NotebookEdit)$/;
 
 /** refine-spec keeps obsolete completed items as `- [x] ~~…~~`: they record history, not work. */
@@ -105,7 +107,7 @@ export default defineRule({
   meta: {
     id: 'unverified-task-completion',
     severity: 'warning',
-    summary: 'tasks.md has checked boxes, but no execute-tasks cycle ran to completion and no transcript shows the work.',
+    summary: 'tasks.md has checked boxes, but no execute-tasks cycle ran to completion, no transcript shows the work and no recap names the spec.',
     sources: ['specs', 'kv', 'logs'],
     fixable: false,
   },
@@ -121,6 +123,8 @@ export default defineRule({
         const cycles = taskCycles(model, run, folder);
         if (cycles.some((c) => c.completed)) continue;
         if (transcriptWork(run, folder)) continue;
+        // complete-tasks files a recap when a spec is done: that is the work shown, with or without PEER.
+        if (recapOf(model.specs, folder)) continue;
 
         const every = checked.length === items.length;
         const majors = tasks.tasks.filter((t) => !isStruck(t));
@@ -163,16 +167,19 @@ export default defineRule({
                 ? `no ${TASK_NAMES} cycle for ${folder.slug} is in KV (only ${[...new Set(others.map(({ r, c }) => cycleFinish(model.bucket, r, c).instruction ?? 'unnamed'))].join(', ')})`
                 : `KV has no state for ${folder.slug} at all`;
         }
+        const recapText = `no recap names it in ${RECAP_FOLDERS}`;
         const logText = !model.logs
           ? 'no transcripts were read'
           : `no transcript shows the work (${run.sessions.length === 1 ? '1 session mentions' : `${run.sessions.length} sessions mention`} the spec; looked for a task instruction, a task subagent and edits to project code)`;
 
         report({
-          message: `${tasks.path} has ${every ? `every box checked (${checkedMajors.length} tasks, ${checked.length - checkedMajors.length} subtasks)` : `${checked.length} of ${items.length} boxes checked`}, but ${stateText}, and ${logText}.`,
+          message: `${tasks.path} has ${every ? `every box checked (${checkedMajors.length} tasks, ${checked.length - checkedMajors.length} subtasks)` : `${checked.length} of ${items.length} boxes checked`}, but ${stateText}, ${logText}, and ${recapText}.`,
           subject: runSubject(run),
           evidence,
           target: tasks.path,
-          severity: every && model.kv ? 'error' : 'warning',
+          // PEER is optional: a plain /execute-tasks writes no state, so absence alone is a warning. Only a task cycle
+          // the state shows unfinished contradicts a list with every box checked.
+          severity: every && model.kv && cycles.length > 0 ? 'error' : 'warning',
         });
       }
     }

@@ -175,6 +175,11 @@ export interface SpecFolder {
   path: string;
   files: SpecFile[];
   tasks?: TasksDoc;
+  /**
+   * Entries that exist but were not read (relative to the folder): unreadable files, FIFOs, devices, links not
+   * followed, directories named like a file. They are never reported as missing.
+   */
+  unread?: string[];
 }
 
 export interface SpecData {
@@ -183,6 +188,8 @@ export interface SpecData {
   folders: SpecFolder[];
   /** Files under .agent-os/product/ (also checked for residue). */
   productFiles: SpecFile[];
+  /** Recaps (`.agent-os/recaps/*.md`, `.agent-os/product/recaps/*.md`): what complete-tasks wrote when a spec was done. */
+  recaps?: SpecFile[];
 }
 
 // ---------------------------------------------------------------- logs

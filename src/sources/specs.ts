@@ -51,7 +51,7 @@ export async function readSpecs(opts: SpecSourceOptions): Promise<{ data: SpecDa
       const dirs = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
       for (const e of entries) {
         const abs = path.join(specsAbs, e.name);
-        if (!e.isDirectory() && !e.isFile()) report.problems.push({ where: displayPath(abs, projectRoot), reason: notRead(e, abs, projectRoot) });
+        if (!e.isDirectory() && !e.isFile()) notReadable(e, abs, projectRoot, report);
       }
       progress.foldersTotal += dirs.length;
       // Spec files are small: synchronous reads are several times faster than a promise per call. They run in
@@ -72,6 +72,12 @@ export async function readSpecs(opts: SpecSourceOptions): Promise<{ data: SpecDa
     const f = readSpecFile(abs, path.relative(productAbs, abs), projectRoot, report);
     if (f) data.productFiles.push(f);
   }
+  // complete-tasks writes a recap per finished spec; a recap is evidence that the tasks were done.
+  data.recaps = data.productFiles.filter((f) => /^recaps\/[^/]+\.md$/i.test(f.name));
+  for (const abs of recapFiles(path.join(projectRoot, '.agent-os', 'recaps'), report, projectRoot)) {
+    const f = readSpecFile(abs, path.basename(abs), projectRoot, report);
+    if (f) data.recaps.push(f);
+  }
 
   report.stats.folders = data.folders.length;
   return { data, report };
@@ -79,16 +85,33 @@ export async function readSpecs(opts: SpecSourceOptions): Promise<{ data: SpecDa
 
 const FOLDERS_PER_TURN = 64;
 
-/** Every regular file under dirAbs (hidden ones too; symbolic links are not followed or listed), sorted. */
-function listFiles(dirAbs: string, report: SourceReport, projectRoot: string, optional = false): string[] {
+/**
+ * Every regular file under dirAbs (hidden ones too; symbolic links are not followed or listed), sorted. Entries that
+ * exist but are not read are reported, and passed to `unread`.
+ */
+function listFiles(dirAbs: string, report: SourceReport, projectRoot: string, optional = false, unread?: (abs: string) => void): string[] {
   const found: string[] = [];
   try {
     const walk = (dir: string): void => {
-      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      let entries: Dirent[];
+      try {
+        entries = readdirSync(dir, { withFileTypes: true });
+      } catch (e) {
+        if (dir === dirAbs) throw e;
+        // A sub-folder that cannot be listed (sub-specs/): what it holds is unknown, the rest is still read.
+        report.ok = false;
+        report.problems.push({ where: displayPath(dir, projectRoot), reason: `cannot list: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` });
+        unread?.(dir);
+        return;
+      }
+      for (const entry of entries) {
         const abs = path.join(dir, entry.name);
-        if (entry.isDirectory()) walk(abs);
+        if (entry.isDirectory() && !NAMED_LIKE_A_FILE.test(entry.name)) walk(abs);
         else if (entry.isFile()) found.push(abs);
-        else report.problems.push({ where: displayPath(abs, projectRoot), reason: notRead(entry, abs, projectRoot) });
+        else {
+          notReadable(entry, abs, projectRoot, report);
+          unread?.(abs);
+        }
       }
     };
     walk(dirAbs);
@@ -100,8 +123,49 @@ function listFiles(dirAbs: string, report: SourceReport, projectRoot: string, op
     if (optional && found.length === 0 && err.code === 'ENOENT' && !existsSync(dirAbs)) return [];
     report.ok = false;
     report.problems.push({ where: displayPath(dirAbs, projectRoot), reason: `cannot list: ${err.code ?? err.message}` });
+    unread?.(dirAbs);
     return [];
   }
+}
+
+/** A directory where a Markdown file is expected (`tasks.md/`): the file it stands for cannot be read. */
+const NAMED_LIKE_A_FILE = /\.(md|markdown)$/i;
+
+/**
+ * Reports an entry that is left alone. A link not followed is a choice, and the scan stays complete; a FIFO, socket,
+ * device or a directory named like a file holds evidence that could not be read, so the source is incomplete.
+ */
+function notReadable(entry: Dirent, abs: string, projectRoot: string, report: SourceReport): void {
+  const where = displayPath(abs, projectRoot);
+  if (entry.isDirectory()) {
+    report.ok = false;
+    report.problems.push({ where, reason: 'a directory where a file is expected, not read' });
+    return;
+  }
+  if (!entry.isSymbolicLink()) report.ok = false;
+  report.problems.push({ where, reason: notRead(entry, abs, projectRoot) });
+}
+
+/** The recaps in a recaps folder: its top-level files (complete-tasks writes `<spec folder>.md`; sub-folders are archived specs). */
+function recapFiles(dirAbs: string, report: SourceReport, projectRoot: string): string[] {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dirAbs, { withFileTypes: true });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return [];
+    report.ok = false;
+    report.problems.push({ where: displayPath(dirAbs, projectRoot), reason: `cannot list: ${err.code ?? err.message}` });
+    return [];
+  }
+  const out: string[] = [];
+  for (const entry of entries) {
+    if (!NAMED_LIKE_A_FILE.test(entry.name)) continue;
+    const abs = path.join(dirAbs, entry.name);
+    if (entry.isFile()) out.push(abs);
+    else notReadable(entry, abs, projectRoot, report);
+  }
+  return out.sort();
 }
 
 /** Why an entry that is not a regular file is left alone: links are not followed, a FIFO would block, a device never ends. */
@@ -127,10 +191,15 @@ function readFolder(abs: string, name: string, projectRoot: string, report: Sour
     path: displayPath(abs, projectRoot),
     files: [],
   };
-  for (const fileAbs of listFiles(abs, report, projectRoot)) {
-    const rel = path.relative(abs, fileAbs).split(path.sep).join('/');
+  const relOf = (p: string) => path.relative(abs, p).split(path.sep).join('/');
+  const unread = (p: string) => (folder.unread ??= []).push(relOf(p));
+  for (const fileAbs of listFiles(abs, report, projectRoot, false, unread)) {
+    const rel = relOf(fileAbs);
     const file = readSpecFile(fileAbs, rel, projectRoot, report);
-    if (!file) continue;
+    if (!file) {
+      unread(fileAbs);
+      continue;
+    }
     folder.files.push(file);
     if (rel === 'tasks.md') folder.tasks = parseTasks(file);
   }

@@ -71,7 +71,9 @@ describe('baseline round trip', () => {
     const spec = path.join(root, WAL, 'spec.md');
     const text = await fs.readFile(spec, 'utf8');
     await fs.writeFile(spec, text.replace(/\n?EOF < \/dev\/null\n?$/, '\n'));
-    await writeJson(path.join(root, '.agent-os/specs/2025-09-01-new-thing/spec.md'), '# New thing\n');
+    // (cut mid-sentence: missing template sections alone are no longer a cut in a folder no PEER run produced)
+    await fs.mkdir(path.join(root, '.agent-os/specs/2025-09-01-new-thing'), { recursive: true });
+    await fs.writeFile(path.join(root, '.agent-os/specs/2025-09-01-new-thing/spec.md'), '# New thing\n\nThe service writes to the\n');
 
     const r = await runCli(['scan', ...OFFLINE], { cwd: root });
     expect(r.code, r.stderr).toBe(1);

@@ -62,7 +62,8 @@ describe('the seed incident (wal-operation-handling-fix) from its snapshot', () 
       'state-inconsistency error',
       'state-inconsistency warning',
       'truncated-file error',
-      'unverified-task-completion error',
+      // PEER is optional: no state for the spec is no contradiction, so a warning
+      'unverified-task-completion warning',
     ]);
     expect(findings.every((f) => f.evidence.length > 0 && /^[0-9a-f]{16}$/.test(f.fingerprint))).toBe(true);
   });
@@ -201,6 +202,8 @@ describe('the v2 incident (csv-export-endpoint)', () => {
       ['heredoc-artifact', 'error', 'file .agent-os/specs/2025-08-21-csv-export-endpoint/spec.md:29'],
       ['false-success', 'error', `kv ${K}@6/metadata/status`],
       ['missing-execute-phase', 'error', `kv ${K}@6/phases/execute`],
+      // the PEER fork's create-spec wrote tasks.md until it merged Agent OS 1.4.1 on 2025-08-22
+      ['missing-tasks-md', 'error', 'file .agent-os/specs/2025-08-21-csv-export-endpoint'],
       ['phase-order-violation', 'error', `kv ${K}@6/phases/execute`],
       ['script-failure', 'warning', `log ${A}:23`],
     ]);
@@ -216,7 +219,7 @@ describe('output', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`${KEY} · cycle 1 · spec wal-operation-handling-fix`);
     expect(r.stdout).toContain(`kv  ${KEY}.cycle.1@9/phases/execute`);
-    expect(r.stdout).toContain('✖ 17 problems (10 errors, 7 warnings, 0 info)');
+    expect(r.stdout).toContain('✖ 17 problems (9 errors, 8 warnings, 0 info)');
     expect(r.stdout).not.toMatch(/\x1b\[/);
     const out = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'pa-out-')), 'nested/report.json');
     const w = await runCli(['scan', '--format', 'json', '--kv-snapshot', 'kv-snapshot.jsonl', '--logs', 'logs', '--output', out], { cwd: SEED });
@@ -232,10 +235,13 @@ describe('output', () => {
       path.join(dir, '.agent-os/specs/2025-07-01-old-spec/spec.md'),
       ['# Spec Requirements Document', '', '## Overview', '', 'Old spec.', '', '## User Stories', '', 'Users do things.', '', '## Spec Scope', '', '1. One thing.', '', '## Out of Scope', '', '- Other things', '', '## Expected Deliverable', '', '1. It works.', ''].join('\n'),
     );
-    const quiet = await runCli(['scan', '--no-kv', '--no-default-logs', '--project', dir]);
+    // A transcript that runs /peer for the spec ties the folder to a PEER run: its era makes the missing tasks.md a warning.
+    await fs.mkdir(path.join(dir, 'logs'));
+    await fs.writeFile(path.join(dir, 'logs/s.jsonl'), JSON.stringify({ parentUuid: null, isSidechain: false, type: 'user', cwd: dir, sessionId: 's-1', version: '1.0.69', message: { role: 'user', content: '/peer --instruction=create-spec --spec=old-spec' }, uuid: 'u1', timestamp: '2025-07-01T10:00:00.000Z' }) + '\n');
+    const quiet = await runCli(['scan', '--no-kv', '--no-default-logs', '--logs', path.join(dir, 'logs'), '--project', dir]);
     expect(quiet.code).toBe(0);
     expect(quiet.stdout).toContain('warning  missing-tasks-md');
-    const strict = await runCli(['scan', '--no-kv', '--no-default-logs', '--project', dir, '--fail-on', 'warning']);
+    const strict = await runCli(['scan', '--no-kv', '--no-default-logs', '--logs', path.join(dir, 'logs'), '--project', dir, '--fail-on', 'warning']);
     expect(strict.code).toBe(1);
   });
 });
@@ -276,8 +282,6 @@ describe('the v2 review-rewrite incident (search-api-pagination)', () => {
       `false-success error log ${S1}:29`,
       `state-inconsistency error kv ${K}.cycle.current@13`,
       'missing-user-review warning log logs/agent-27c84d6c.jsonl:13',
-      'task-list-anomaly warning file .agent-os/specs/2025-08-06-search-api-pagination/tasks.md:17',
-      'task-list-anomaly warning file .agent-os/specs/2025-08-06-search-api-pagination/tasks.md:39',
       `invalid-state-value error kv ${K}.cycle.1@19`,
       `kv-read-failure error log ${S2}:12`,
       `script-failure error log ${S1}:29`,

@@ -164,10 +164,13 @@ export function fileSystemFaults(): void {
       });
       await fault('device (a link to /dev/zero) in a log folder', async () => {
         expect(problemsAt(j, 'logs', 'logs/zero.jsonl')).toEqual([{ where: 'logs/zero.jsonl', reason: 'a device, not opened' }]);
-        expect(j.complete).toBe(true);
       });
       await fault('FIFO and device in a spec folder', async () => {
         expect(problemsAt(j, 'specs', '.agent-os/specs/2025-09-01-readable/pipe.md')).toEqual([{ where: '.agent-os/specs/2025-09-01-readable/pipe.md', reason: 'a FIFO, not opened' }]);
+        // A spec file that exists but cannot be read is evidence lost: the specs source is incomplete.
+        expect(sourceOf(j, 'specs').ok).toBe(false);
+        expect(j.complete).toBe(false);
+        expect(folder.code).toBe(2);
         expect(problemsAt(j, 'specs', '.agent-os/specs/2025-09-01-readable/zero.md')[0].reason).toBe('a symbolic link to a path outside the project, not followed');
         expect(residueFound(j)).toBe(true);
       });

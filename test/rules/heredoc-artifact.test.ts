@@ -60,4 +60,12 @@ describe('heredoc-artifact', () => {
     const fs = await scan({ [`${DIR}/spec.md`]: '# Spec\n```go\nfunc main() {}\nEOF < /dev/null\n' });
     expect(locs(fs)).toEqual([`${DIR}/spec.md:4`]);
   });
+
+  it('takes any delimiter word the file opened, and only that word; lowercase and unopened words stay quiet', async () => {
+    const fs = await scan({
+      [`${DIR}/spec.md`]: ['# Spec', '', 'The setup wrote `config.yml` with cat > config.yml <<ENDCFG', 'ENDCFG < /dev/null', 'END < /dev/null', 'eof < /dev/null', 'Done.'].join('\n') + '\n',
+    });
+    expect(locs(fs)).toEqual([`${DIR}/spec.md:4`]);
+    expect(fs[0].message).toBe(`${DIR}/spec.md:4 contains the heredoc residue "ENDCFG < /dev/null" in the middle of the file.`);
+  });
 });

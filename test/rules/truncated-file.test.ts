@@ -4,13 +4,19 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/model/types.js';
 import { REPO } from '../helpers/cli.js';
-import { findingsOf, modelOf, tempProject } from '../helpers/evidence.js';
+import { findingsOf, kvData, modelOf, tempProject } from '../helpers/evidence.js';
+import { v2Cycle } from './state-fixtures.js';
 
 const RULE = 'truncated-file';
 const DIR = '.agent-os/specs/2025-08-05-demo-spec';
 
 async function scan(files: Record<string, string>) {
   return findingsOf(await modelOf({ project: await tempProject(files) }), RULE);
+}
+/** The same, with a PEER cycle in the bucket for the spec: the folder is one a PEER run produced. */
+async function scanWithState(files: Record<string, string>) {
+  const cycle = v2Cycle('peer.spec.demo-spec', 1, 'COMPLETED', { plan: 'completed', execute: 'completed', express: 'completed', review: 'completed' });
+  return findingsOf(await modelOf({ kv: kvData([['peer.spec.demo-spec.cycle.1', cycle]]), project: await tempProject(files) }), RULE);
 }
 const where = (f: Finding) => f.evidence.map((e) => (e.location.kind === 'file' ? `${e.location.path}${e.location.line ? `:${e.location.line}` : ''}` : e.location.kind));
 
@@ -79,17 +85,28 @@ describe('truncated-file', () => {
     expect(fs[0].message).toBe(`The spec summary ${DIR}/spec-lite.md is cut short: it is empty.`);
   });
 
-  it('fires on spec.md that stops before its last sections, pointing at the last section it has', async () => {
-    const fs = await scan({ [`${DIR}/spec.md`]: SPEC.slice(0, 16).join('\n') + '\n' });
-    expect(fs).toHaveLength(1);
-    expect(fs[0].severity).toBe('error');
-    expect(where(fs[0])).toEqual([`${DIR}/spec.md:14`]);
-    expect(fs[0].evidence[0].excerpt).toBe('## Spec Scope');
-    expect(fs[0].message).toBe(`The spec ${DIR}/spec.md is cut short: it has no "## Out of Scope", "## Expected Deliverable" sections (it stops after "## Spec Scope").`);
+  it('missing closing sections alone are no cut: a warning on a PEER-written spec, a note (info) on a folder no run produced', async () => {
+    const text = SPEC.slice(0, 16).join('\n') + '\n';
+    const peer = await scanWithState({ [`${DIR}/spec.md`]: text });
+    expect(peer).toHaveLength(1);
+    expect(peer[0].severity).toBe('warning');
+    expect(where(peer[0])).toEqual([`${DIR}/spec.md:14`]);
+    expect(peer[0].evidence[0].excerpt).toBe('## Spec Scope');
+    expect(peer[0].message).toBe(`The spec ${DIR}/spec.md may be cut short: it has no "## Out of Scope", "## Expected Deliverable" sections (it stops after "## Spec Scope").`);
+    const plain = await scan({ [`${DIR}/spec.md`]: text });
+    expect(plain.map((f) => [f.severity, f.message])).toEqual([
+      ['info', `The spec ${DIR}/spec.md lacks sections create-spec writes: it has no "## Out of Scope", "## Expected Deliverable" sections (it stops after "## Spec Scope"); no PEER run produced this folder, so it may follow another template.`],
+    ]);
   });
 
-  it('warns on spec.md missing only a section in the middle (authoring, not truncation)', async () => {
-    const fs = await scan({ [`${DIR}/spec.md`]: [...SPEC.slice(0, 9), ...SPEC.slice(13)].join('\n') + '\n' });
+  it('is an error when the sections stop and the last line is cut mid-sentence', async () => {
+    const fs = await scan({ [`${DIR}/spec.md`]: [...SPEC.slice(0, 14), '', 'The scope covers the part that'].join('\n') + '\n' });
+    expect(fs.map((f) => [f.severity, where(f)])).toEqual([['error', [`${DIR}/spec.md:16`, `${DIR}/spec.md:14`]]]);
+    expect(fs[0].message).toContain('is cut short: line 16 stops mid-sentence after "that"');
+  });
+
+  it('warns on a PEER-written spec.md missing only a section in the middle (authoring, not truncation)', async () => {
+    const fs = await scanWithState({ [`${DIR}/spec.md`]: [...SPEC.slice(0, 9), ...SPEC.slice(13)].join('\n') + '\n' });
     expect(fs.map((f) => [f.severity, f.message])).toEqual([['warning', `The spec ${DIR}/spec.md may be cut short: it has no "## User Stories" section.`]]);
   });
 
