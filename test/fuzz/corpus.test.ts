@@ -33,7 +33,8 @@ async function project(): Promise<string> {
 }
 
 async function scan(dir: string): Promise<{ code: number | null; json: Json; stderr: string }> {
-  const r = await runCli(['scan', '--project', dir, '--kv-snapshot', path.join(dir, 'kv-snapshot.jsonl'), '--logs', path.join(dir, 'logs'), '--format', 'json'], { cwd: dir, timeoutMs: 60_000 });
+  // The corrupt keys are runs with no folder or transcript here: --all-runs audits them although they are not this project's.
+  const r = await runCli(['scan', '--project', dir, '--kv-snapshot', path.join(dir, 'kv-snapshot.jsonl'), '--logs', path.join(dir, 'logs'), '--all-runs', '--format', 'json'], { cwd: dir, timeoutMs: 60_000 });
   expect(r.stderr).not.toMatch(/\n\s+at /);
   return { code: r.code, json: JSON.parse(r.stdout) as Json, stderr: r.stderr };
 }
