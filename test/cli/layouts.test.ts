@@ -208,8 +208,8 @@ describe('spec names as people type them', () => {
     return { ...d, keys };
   };
 
-  it('a dated name (--spec=2025-08-20-user-auth-oauth) ties to its folder: no mismatch, no missing folder', async () => {
-    const dir = await fixtureCopy('healthy-v2', (d) => dated(d, '2025-08-20-user-auth-oauth'));
+  it('a dated name (--spec=2025-08-25-user-auth-oauth) ties to its folder: no mismatch, no missing folder', async () => {
+    const dir = await fixtureCopy('healthy-v2', (d) => dated(d, '2025-08-25-user-auth-oauth'));
     const r = await scan(['--kv-snapshot', 'kv-snapshot.jsonl', '--no-default-logs'], dir);
     expect(r.json.findings.map((f) => f.ruleId)).toEqual([]);
     expect(r.code).toBe(0);
@@ -217,15 +217,15 @@ describe('spec names as people type them', () => {
   });
 
   it('prefers the exact folder; a folder of the same slug on another day is not reported missing', async () => {
-    const dir = await fixtureCopy('healthy-v2', (d) => dated(d, '2025-08-20-user-auth-oauth'));
-    await fs.cp(path.join(dir, '.agent-os/specs/2025-08-20-user-auth-oauth'), path.join(dir, '.agent-os/specs/2025-07-01-user-auth-oauth'), { recursive: true });
+    const dir = await fixtureCopy('healthy-v2', (d) => dated(d, '2025-08-25-user-auth-oauth'));
+    await fs.cp(path.join(dir, '.agent-os/specs/2025-08-25-user-auth-oauth'), path.join(dir, '.agent-os/specs/2025-07-01-user-auth-oauth'), { recursive: true });
     const r = await scan(['--kv-snapshot', 'kv-snapshot.jsonl', '--no-default-logs'], dir);
     // One key prefix, one exact folder: no "matches 2 spec folders", and no "no spec folder exists".
     expect(r.json.findings.filter((f) => f.ruleId === 'spec-name-mismatch')).toEqual([]);
   });
 
   it('a dated and an undated prefix of the same spec: the folder is never both missing and present', async () => {
-    const dir = await fixtureCopy('healthy-v2', (d) => append(d, dated(d, '2025-08-20-user-auth-oauth')));
+    const dir = await fixtureCopy('healthy-v2', (d) => append(d, dated(d, '2025-08-25-user-auth-oauth')));
     const r = await scan(['--kv-snapshot', 'kv-snapshot.jsonl', '--no-default-logs'], dir);
     const names = r.json.findings.filter((f) => f.ruleId === 'spec-name-mismatch');
     expect(names.filter((f) => /No spec folder/.test(f.message))).toEqual([]);
