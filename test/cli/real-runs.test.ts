@@ -1,8 +1,7 @@
 // End to end over fixtures/real-runs/: re-enactments of what the real PEER scripts and agents write (fork
 // olpie101/agent-os: v1 e903640, v2 d5232a9, the multi-key draft 671b019). Each fixture is scanned through the
-// CLI from its snapshot, and some live from a real nats-server the snapshot was loaded into. This file holds the
-// fixtures whose verdict holds today; the verdicts that need behaviour still to come are in
-// real-runs-intended.test.ts.
+// CLI from its snapshot, and some live from a real nats-server the snapshot was loaded into. This file also checks
+// the bytes the re-enacted writes produce; real-runs-verdicts.test.ts holds the verdicts on the failure modes.
 import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';

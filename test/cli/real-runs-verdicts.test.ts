@@ -1,4 +1,4 @@
-// The verdicts real PEER runs must get once the scan reads them as they are (recorded failures, lifecycle vs
+// The verdicts real PEER runs must get (recorded failures, lifecycle vs
 // outcome, healthy runs in progress, the multi-key layout, shared buckets, dated names). Fixtures under
 // fixtures/real-runs/, scanned through the CLI from their snapshots and, for some, live from a real
 // nats-server. Each case states the exact rule ids, severities and exit code.
@@ -8,7 +8,7 @@ import { loadSnapshotIntoServer } from '../helpers/kv-load.js';
 import { startNatsServer } from '../helpers/nats-server.js';
 import { REAL_RUNS, scanFixture, verdict } from './real-runs.helpers.js';
 
-describe('real-run fixtures: intended verdicts from the snapshot', () => {
+describe('real-run fixtures: verdicts from the snapshot', () => {
   it('v1-in-review: express wrote result.success before review ran; a healthy run in progress, exit 0', async () => {
     const s = await scanFixture('v1-in-review');
     expect([verdict(s), s.code, s.complete]).toEqual([[], 0, true]);
@@ -74,7 +74,7 @@ describe.each(['v1-in-review', 'multikey-execute-skipped', 'shared-bucket'])('re
     await server?.stop();
   });
 
-  it('the live scan gives the intended verdict', async () => {
+  it('the live scan gives the same verdict', async () => {
     const want: Record<string, [string[], number]> = {
       'v1-in-review': [[], 0],
       'multikey-execute-skipped': [['false-success error', 'missing-execute-phase error', 'phase-order-violation error'], 1],
