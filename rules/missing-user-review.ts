@@ -1,4 +1,5 @@
 import { defineRule, type ReportInput } from '../src/engine/rule.js';
+import { FORK_CREATE_TASKS_ERA } from '../src/model/eras.js';
 import { callFailed, logLocation, peerSpawns, successClaims } from '../src/model/log-facts.js';
 import type { KeyRecord } from '../src/model/build.js';
 import { brief, isRecord, type HistoryItem } from '../src/model/state.js';
@@ -17,8 +18,6 @@ import type { Actor, Evidence, LogRef, LogSession, Spawn, ToolCall } from '../sr
 import { excerptOf } from '../src/report/safe-text.js';
 import { peerSessions } from '../src/model/peer-sessions.js';
 
-/** From Agent OS 1.4.1 (2025-08-18) create-spec stops at the review and /create-tasks writes tasks.md. */
-const CREATE_TASKS_ERA = '2025-08-18';
 
 export default defineRule({
   meta: {
@@ -222,9 +221,10 @@ function stateWithoutInteraction(
   const md = isRecord(value) && isRecord(value.metadata) ? value.metadata : undefined;
   const started = md ? md.created_at : isRecord(value) ? value.started_at : undefined;
   const era = typeof started === 'string' ? started.slice(0, 10) : '';
+  // State is written by PEER runs only: the fork's date applies (its create-spec wrote tasks.md until then).
   const folder = folders.find((f) => {
     const when = era || f.date;
-    return f.hasTasks && (first.tasksIndex >= 0 || (when !== undefined && when !== '' && when < CREATE_TASKS_ERA));
+    return f.hasTasks && (first.tasksIndex >= 0 || (when !== undefined && when !== '' && when < FORK_CREATE_TASKS_ERA));
   });
   if (folder) {
     evidence.push({ location: { kind: 'file', path: `${folder.path}/tasks.md` }, excerpt: 'tasks.md', note: 'the spec folder has tasks.md' });

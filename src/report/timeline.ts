@@ -154,7 +154,7 @@ export function ganttBars(run: RunRecord): GanttBar[] {
     const notDone: PhaseName[] = [];
     for (const p of c.phases) {
       const spawnAt = spawnTimes.get(p.name) ?? [];
-      const end = ms(p.completedAt) ?? ms(p.completedRevision?.created) ?? (p.status === 'running' || p.status === 'failed' ? ms(c.created) : undefined);
+      const end = ms(p.completedAt) ?? ms(p.completedRevision?.created) ?? (p.status === 'running' || p.status === 'failed' || p.status === 'cancelled' ? ms(c.created) : undefined);
       const start = ms(p.startedAt) ?? lastBefore(spawnAt, end) ?? prevEnd ?? ms(p.firstRevision?.created);
       if (p.status === 'absent' || p.status === 'pending') {
         notDone.push(p.name);
