@@ -274,7 +274,8 @@ function counterChecks(run: Run, cycleKeys: KeyRecord[], kv: Kv): Contradiction[
   const c = run.counter;
   if (!c) {
     const v2 = run.cycles.filter((x) => x.layout === 'v2');
-    if (v2.length === 0 || run.keys.some((k) => k.info.kind === 'v2-counter')) return [];
+    // A deleted counter (e.g. an undone reopen that had created it) is no counter: PEER's read of it fails.
+    if (v2.length === 0 || run.keys.some((k) => k.info.kind === 'v2-counter' && !k.deleted)) return [];
     const top = v2[v2.length - 1];
     return [
       {

@@ -233,7 +233,7 @@ async function main(argv: string[]): Promise<number> {
           .positional('spec', { type: 'string', demandOption: true, describe: 'Spec name (or a key prefix such as peer.global)' })
           .option('project', { alias: 'p', type: 'string', default: '.', describe: 'Project root (the journal goes to <project>/.peer-audit/journal/)' })
           .option('cycle', { type: 'number', describe: 'Cycle to reopen (default: the current one)' })
-          .option('phase', { choices: ['plan', 'execute', 'express', 'review'] as const, describe: 'Phase to resume at (default: the first not completed)' })
+          .option('phase', { choices: ['plan', 'execute', 'express', 'review'] as const, describe: 'Phase to resume at (default: the first not completed). v1 state: execute or review only (v1 --continue cannot run plan, nor express without the executor)' })
           .option('reason', { type: 'string', describe: 'Why (required; recorded in the journal and the new cycle)' })
           .option('quiet-for', { type: 'string', default: '10m', describe: 'Refuse a cycle written to more recently than this' })
           .option('force', { type: 'boolean', default: false, describe: 'Reopen even if the cycle was written to recently' })
