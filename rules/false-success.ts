@@ -3,7 +3,8 @@ import { cyclesForSession } from '../src/model/build.js';
 import { cut, laterSucceeded, logLocation, peerSpawns, spawnPhase, stateOps, successClaims, firstLine } from '../src/model/log-facts.js';
 import { brief, metaStatements, PHASE_AGENT, PHASES } from '../src/model/state.js';
 import { runSubject } from '../src/model/subject.js';
-import { acknowledgement, cycleTruthFixes, knownNote } from '../src/repair/truth.js';
+import { acknowledgement, knownNote } from '../src/model/acknowledged.js';
+import { refusedNote, resumeFixes } from '../src/model/resume-fixes.js';
 import type { Evidence, LogSession, Spawn } from '../src/model/types.js';
 
 export default defineRule({
@@ -61,12 +62,14 @@ export default defineRule({
           usedSessions.add(s);
           evidence.push(...t.evidence);
         }
+        const resume = resumeFixes(cycle, run.meta);
         report({
-          message: `Cycle ${cycle.number} is marked complete (${listSome(unique(claims.map((c) => c.excerpt)), 2)}) but ${listSome(unique(reasons), 3, '; ')}.`,
+          message: `Cycle ${cycle.number} is marked complete (${listSome(unique(claims.map((c) => c.excerpt)), 2)}) but ${listSome(unique(reasons), 3, '; ')}.${refusedNote(resume.refused)}`,
           subject: runSubject(run, cycle.number),
           evidence,
           target: cycle.key,
-          fix: cycleTruthFixes(run, cycle),
+          fix: resume.fixes,
+          unfixable: resume.refused,
         });
       }
     }

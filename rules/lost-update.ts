@@ -1,5 +1,6 @@
 import { defineRule } from '../src/engine/rule.js';
 import type { KeyRecord } from '../src/model/build.js';
+import { recordedRepairs } from '../src/model/acknowledged.js';
 import { brief, classifyKey, isRecord, normaliseStatus, PHASES, type HistoryItem } from '../src/model/state.js';
 import type { Evidence, KvLocation, Subject } from '../src/model/types.js';
 
@@ -74,6 +75,10 @@ export default defineRule({
         // A root "status"/"completed_at" in a v2 value is not reported: the v2 agents' own output contracts name
         // them (peer-planner, peer-review), so an agent that follows its contract writes them.
 
+        // A peer-audit repair removes on purpose, and keeps what it removed in the value it writes.
+        const kept = a ? repairedPointers(a.json, b.json) : [];
+        const notKept = (c: Change) => !kept.some((k) => c.pointer === k || c.pointer.startsWith(`${k}/`));
+        for (const xs of [lost, rewritten, doubled]) xs.splice(0, xs.length, ...xs.filter(notKept));
         if (lost.length + rewritten.length + doubled.length === 0) continue;
         writer ||= writerOf(a?.json, b.json);
         const evidence: Evidence[] = [];
@@ -95,6 +100,12 @@ export default defineRule({
     }
   },
 });
+
+/** Pointers whose earlier values a repair made in this write recorded under `peer_audit.repairs[].previous`. */
+function repairedPointers(before: Record<string, unknown>, after: Record<string, unknown>): string[] {
+  const added = recordedRepairs(after).slice(recordedRepairs(before).length) as { previous?: unknown }[];
+  return added.flatMap((r) => (isRecord(r.previous) ? Object.keys(r.previous) : []));
+}
 
 interface Doc {
   /** Position in the key's history (all operations). */

@@ -3,7 +3,8 @@ import { cyclesForSession, type Run } from '../src/model/build.js';
 import { logLocation, peerSpawns, spawnPhase, cut, firstLine } from '../src/model/log-facts.js';
 import { brief, isRecord, metaStatements, normaliseStatus, type CycleState, type PhaseName } from '../src/model/state.js';
 import { runSubject } from '../src/model/subject.js';
-import { acknowledgement, cycleTruthFixes, knownNote } from '../src/repair/truth.js';
+import { acknowledgement, knownNote } from '../src/model/acknowledged.js';
+import { refusedNote, resumeFixes } from '../src/model/resume-fixes.js';
 import type { Evidence, KvLocation, LogSession } from '../src/model/types.js';
 
 const RAN = new Set(['running', 'completed', 'failed', 'cancelled']);
@@ -55,15 +56,19 @@ export default defineRule({
         const ran = later.length ? `${later.join(' and ')} ran` : 'no later phase ran';
         const claimed = claims.length ? ', and the cycle claims to be finished' : '';
         // A repair that recorded this finding in the value makes it known, not new: still shown, as info.
-        const ack = acknowledgement(cycle, 'missing-execute-phase');
+        // A repair that reset the later phases to pending covers only the run before it: one that ran since is new.
+        const recorded = acknowledgement(cycle, 'missing-execute-phase');
+        const ack = recorded && !later.some((p) => recorded.previous && `/phases/${p}` in recorded.previous) ? recorded : undefined;
         const known = claims.length === 0 ? knownNote(ack, undefined, '; reopen the cycle to run execute.') : '';
+        const resume = resumeFixes(cycle, run.meta);
         report({
-          message: `Cycle ${cycle.number} went past the execute phase but execute is ${execState}: ${ran}${claimed}.${logNote}${known}`,
+          message: `Cycle ${cycle.number} went past the execute phase but execute is ${execState}: ${ran}${claimed}.${logNote}${known}${refusedNote(resume.refused)}`,
           subject: runSubject(run, cycle.number),
           evidence,
           target: cycle.key,
           severity: known ? 'info' : undefined,
-          fix: cycleTruthFixes(run, cycle),
+          fix: resume.fixes,
+          unfixable: resume.refused,
         });
       }
     }

@@ -1,4 +1,4 @@
-import { acknowledgement, knownNote } from '../src/repair/truth.js';
+import { acknowledgement, knownNote } from '../src/model/acknowledged.js';
 import { defineRule } from '../src/engine/rule.js';
 import { cyclesForSession, type Run } from '../src/model/build.js';
 import { cut, firstLine, logLocation, peerSpawns, spawnPhase } from '../src/model/log-facts.js';
@@ -10,6 +10,9 @@ import type { Evidence, KvLocation, LogRef, LogSession, Spawn, Subject } from '.
 const STARTED = new Set<PhaseStatus>(['running', 'completed']);
 /** What an earlier phase can be while a later one must not have started. `unknown` (a word we cannot read) is not judged. */
 const NOT_DONE = new Set<PhaseStatus>(['absent', 'pending', 'failed', 'cancelled', 'running']);
+
+/** The rules whose repair resets a cycle to resume at the phase that never completed. */
+const RESUME_RULES = ['missing-execute-phase', 'false-success', 'recorded-failure'];
 
 interface Ahead {
   later: PhaseName;
@@ -72,7 +75,8 @@ export default defineRule({
             excerpt: `"${a.later}": ${brief(first.laterEntry)}`,
             note: `revision ${first.revision} is the first with ${a.later} ahead of ${a.earlier} (${a.earlier} ${a.earlierState === 'absent' ? 'absent' : `was ${a.earlierState}`})`,
           });
-          const healed = ahead.length === 0 ? `; ${a.earlier} completed only later` : '';
+          const now = cycle.phases[a.earlier].status === 'completed' ? `; ${a.earlier} completed only later` : `; ${a.later} is ${cycle.phases[a.later].raw ?? cycle.phases[a.later].status} now`;
+          const healed = ahead.length === 0 ? now : '';
           parts.push(`revision ${first.revision} already had ${a.later} ${statusWord(first.laterEntry)} while ${a.earlier} was ${a.earlierState}${healed}`);
         }
 
@@ -93,8 +97,9 @@ export default defineRule({
         parts.push(...transcriptSentences(vs));
 
         if (evidence.length === 0) continue;
-        // After a repair recorded that execute never completed, the order is a known fact of history.
-        const ack = acknowledgement(cycle, 'missing-execute-phase');
+        // After a repair recorded that a phase never completed (and reset the phases after it), the order is a known
+        // fact of history.
+        const ack = RESUME_RULES.map((r) => acknowledgement(cycle, r)).find((x) => x !== undefined);
         const known = knownNote(ack);
         report({
           message: `Cycle ${cycle.number} ran its phases out of order: ${parts.join('; ')}.${known}`,

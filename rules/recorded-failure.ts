@@ -1,5 +1,6 @@
 import { defineRule } from '../src/engine/rule.js';
 import { brief, recordedFailures } from '../src/model/state.js';
+import { refusedNote, resumeFixes } from '../src/model/resume-fixes.js';
 import { runSubject } from '../src/model/subject.js';
 import type { Evidence } from '../src/model/types.js';
 
@@ -9,7 +10,7 @@ export default defineRule({
     severity: 'error',
     summary: 'The state records a failure: a phase in error (with its error text), a cycle status ERROR/FAILED, the v1 meta at current_phase "error".',
     sources: ['kv'],
-    fixable: false,
+    fixable: true,
   },
   check({ model, report }) {
     const bucket = model.bucket;
@@ -23,12 +24,16 @@ export default defineRule({
         const lead = phases.length ? `Cycle ${cycle.number} recorded a failure in ${list(phases)}` : `Cycle ${cycle.number} recorded a failure`;
         // A cycle `peer-audit reopen` replaced: the failure is known, and the new cycle is the one that counts.
         const reopened = cycle.supersededBy !== undefined ? ` Known: cycle ${cycle.number} was reopened as cycle ${cycle.supersededBy}.` : '';
+        // Known once reopened: the new cycle is the one to resume, not this one.
+        const resume = reopened ? { fixes: [] } : resumeFixes(cycle, run.meta);
         report({
-          message: `${lead} (${said.join('; ')}).${reopened}`,
+          message: `${lead} (${said.join('; ')}).${reopened}${refusedNote(resume.refused)}`,
           subject: runSubject(run, cycle.number),
           evidence,
           target: cycle.key,
           severity: reopened ? 'info' : undefined,
+          fix: resume.fixes,
+          unfixable: resume.refused,
         });
       }
     }

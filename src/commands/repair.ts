@@ -32,13 +32,21 @@ export async function repairCommand(a: RepairArgs, chalk: ChalkInstance, notice:
     notice('refusing to plan a repair on partial evidence');
     return 2;
   }
-  const selected = result.findings.filter(
+  const matches = result.findings.filter(
     (f) =>
-      f.fix?.length &&
       (!a.rule?.length || a.rule.includes(f.ruleId)) &&
       (!a.spec || f.subject.spec === a.spec) &&
       (a.cycle === undefined || f.subject.cycle === a.cycle),
   );
+  const selected = matches.filter((f) => f.fix?.length);
+  // Said up front: a finding its rule would repair, but whose state no write can make right.
+  const refused = new Map<string, string>();
+  for (const f of matches) {
+    if (!f.unfixable) continue;
+    const where = `${f.subject.keyPrefix ?? f.subject.spec ?? ''}${f.subject.cycle !== undefined ? ` cycle ${f.subject.cycle}` : ''}`;
+    const line = `not repairable: ${where}: ${f.unfixable}`;
+    refused.set(line, `${refused.get(line) ? `${refused.get(line)}, ` : ''}${f.ruleId}`);
+  }
   const now = new Date().toISOString();
   const plan = await planRepair(selected, model, { reason: a.reason ?? '(dry run)', actor: actorName(), now });
 
@@ -52,13 +60,14 @@ export async function repairCommand(a: RepairArgs, chalk: ChalkInstance, notice:
   const out: string[] = [];
   for (const ch of plan.changes) out.push(renderChange(ch, model.bucket));
   for (const s of plan.skipped) out.push(chalk.yellow(`skipped ${s.target}: ${s.why}`));
+  for (const [line, rules] of refused) out.push(chalk.yellow(`${line} [${rules}]`));
   const kvCount = plan.changes.filter((c) => c.kind === 'kv').length;
   const fileCount = plan.changes.length - kvCount;
   const counts = `${plan.changes.length} change${plan.changes.length === 1 ? '' : 's'} (${kvCount} KV key${kvCount === 1 ? '' : 's'}, ${fileCount} file${fileCount === 1 ? '' : 's'})`;
   if (plan.changes.length === 0) {
-    out.push(`Nothing to repair${selected.length ? '' : ': no fixable finding matches'}.`);
+    out.push(`Nothing to repair${selected.length ? '' : refused.size ? ': what matches is not repairable (said above)' : ': no fixable finding matches'}.`);
     await writeOutput(`${out.join('\n')}\n`);
-    return plan.skipped.length ? 1 : 0;
+    return plan.skipped.length || refused.size ? 1 : 0;
   }
   if (!a.apply) {
     out.push(chalk.bold(`Dry run: ${counts} planned; nothing was written. Apply with --apply --reason "…".`));

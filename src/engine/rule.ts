@@ -42,6 +42,8 @@ export interface ReportInput {
   severity?: Severity;
   /** The repair, as data (only for rules whose meta says fixable). */
   fix?: Fix[];
+  /** Why no fix is offered, when the rule is fixable but this finding is not (said up front by repair). */
+  unfixable?: string;
 }
 
 export interface RuleContext {

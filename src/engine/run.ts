@@ -46,6 +46,7 @@ export function runRules(model: Model, rules: Rule[], options: RuleOptions, seve
             evidence: r.evidence,
             fingerprint: fp,
             ...(r.fix && r.fix.length > 0 ? { fix: r.fix } : {}),
+            ...(r.unfixable && !r.fix?.length ? { unfixable: r.unfixable } : {}),
           });
         },
       });

@@ -70,6 +70,8 @@ export interface Finding {
   fingerprint: string;
   /** How `peer-audit repair` would put it right, as data. */
   fix?: Fix[];
+  /** Why `peer-audit repair` offers no fix for this finding, when its rule repairs others like it. */
+  unfixable?: string;
 }
 
 // ---------------------------------------------------------------- source coverage

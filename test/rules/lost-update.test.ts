@@ -37,6 +37,20 @@ describe('lost-update', () => {
     expect(f.message).toBe(`${C1} revision 2 (the write that completed review) dropped "result" (present at revision 1).`);
   });
 
+  it('is quiet on a peer-audit repair that records what it removed, and fires on the same removal without the record', async () => {
+    const before = { ...v2Cycle(P, 1, 'COMPLETED', { plan: 'completed', execute: 'pending', express: 'completed', review: 'completed' }), insights: { learnings: ['x'] } };
+    const reset = { ...v2Cycle(P, 1, 'EXECUTING', { plan: 'completed', execute: 'pending', express: 'pending', review: 'pending' }) };
+    const previous = { '/phases/express': before.phases.express, '/phases/review': before.phases.review, '/insights': before.insights };
+    const repaired = { ...reset, peer_audit: { repairs: [{ at: '2025-08-22T00:00:00Z', rules: ['missing-execute-phase'], previous }] } };
+    expect(await run([[C1, before], [C1, repaired]])).toEqual([]);
+    // A later repair recorded on top of an earlier one counts only what it recorded itself.
+    const again = { ...repaired, peer_audit: { repairs: [...repaired.peer_audit.repairs, { rules: ['x'], previous: {} }] } };
+    expect(await run([[C1, { ...before, peer_audit: repaired.peer_audit }], [C1, again]])).toHaveLength(1);
+    const fs = await run([[C1, before], [C1, reset]]);
+    expect(fs).toHaveLength(1);
+    expect(fs[0].message).toBe(`${C1} revision 2 (the write that set metadata.status to EXECUTING) dropped "insights", phases.express.output and phases.review.output (present at revision 1).`);
+  });
+
   it('is quiet when v2 agents write the root status and completed_at their output contracts name', async () => {
     const phases = (review: string) => ({ plan: 'completed', execute: 'completed', express: 'completed', review });
     const fs = await run([
