@@ -81,16 +81,44 @@ export function journalDir(projectRoot: string): string {
   return path.join(projectRoot, '.peer-audit', 'journal');
 }
 
-/** Writes the journal atomically and durably: temp file, fsync, rename, fsync of the folder. */
+/**
+ * Writes the journal atomically and durably: temp file, fsync, rename, fsync of the folder. A journal holds the
+ * exact bytes before and after, secrets included: it is readable by its owner only.
+ */
 export async function saveJournal(file: string, journal: Journal): Promise<void> {
-  await writeFileDurably(file, `${JSON.stringify(journal, null, 2)}\n`);
+  await preparePrivateDir(path.dirname(file));
+  await writeFileDurably(file, `${JSON.stringify(journal, null, 2)}\n`, 0o600);
 }
 
-export async function writeFileDurably(file: string, data: string | Uint8Array): Promise<void> {
+/** What `.peer-audit/.gitignore` holds: the folder ignores itself, so its journals are never committed. */
+export const IGNORE_ALL = '# Written by peer-audit: repair journals hold exact values, secrets included. Never commit them.\n*\n';
+
+const prepared = new Set<string>();
+
+/**
+ * The project's journal folder (`.peer-audit/journal`) is made private (0700), and `.peer-audit/` gets a
+ * `.gitignore` that ignores everything in it. A journal kept anywhere else (undo of a copied journal) leaves
+ * its folder alone.
+ */
+async function preparePrivateDir(dir: string): Promise<void> {
+  if (prepared.has(dir)) return;
+  const top = path.dirname(dir);
+  if (path.basename(dir) === 'journal' && path.basename(top) === '.peer-audit') {
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    await fs.chmod(top, 0o700);
+    await fs.chmod(dir, 0o700);
+    await fs.writeFile(path.join(top, '.gitignore'), IGNORE_ALL, { flag: 'wx', mode: 0o644 }).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EEXIST') throw e;
+    });
+  }
+  prepared.add(dir);
+}
+
+export async function writeFileDurably(file: string, data: string | Uint8Array, mode?: number): Promise<void> {
   const dir = path.dirname(file);
   await fs.mkdir(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`);
-  const fh = await fs.open(tmp, 'w');
+  const tmp = tempName(file);
+  const fh = await fs.open(tmp, 'w', mode);
   try {
     await fh.writeFile(data);
     await fh.sync();
@@ -99,6 +127,18 @@ export async function writeFileDurably(file: string, data: string | Uint8Array):
   }
   await fs.rename(tmp, file);
   await syncDir(dir);
+}
+
+/** The temporary file a durable write goes through, beside the file: `.<name>.tmp-<pid>-<6 hex>`. */
+function tempName(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`);
+}
+
+const TEMP_NAME = /^\.(.+)\.tmp-\d+-[0-9a-f]{6}$/;
+
+/** The file a temporary name stands for (`.spec.md.tmp-123-abcdef` → `spec.md`), or undefined for any other name. */
+export function tempTarget(name: string): string | undefined {
+  return TEMP_NAME.exec(name)?.[1];
 }
 
 async function syncDir(dir: string): Promise<void> {
