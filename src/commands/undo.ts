@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { loadJournal } from '../repair/journal.js';
-import { undoJournal } from '../repair/apply.js';
+import { removeLeftoverTemps, undoJournal } from '../repair/apply.js';
 import { withKv } from '../repair/connect.js';
 import { confirmWrite } from './confirm.js';
 import { SourceFailure } from './scan.js';
@@ -12,7 +12,12 @@ export async function undoCommand(a: ConnectArgs & { journal: string; yes: boole
     throw new SourceFailure((e as Error).message);
   });
   const todo = journal.changes.filter((c) => c.status === 'applied' || c.status === 'applying' || c.status === 'planned');
+  // Temporary files of writes killed before their rename are never the file in place: they go first.
+  const removeLeftovers = async () => {
+    for (const l of await removeLeftoverTemps(journal.projectRoot, [journal])) notice(l);
+  };
   if (todo.length === 0) {
+    await removeLeftovers();
     notice(`journal ${journal.id}: nothing to undo`);
     return 0;
   }
@@ -20,6 +25,7 @@ export async function undoCommand(a: ConnectArgs & { journal: string; yes: boole
     notice('nothing written');
     return 1;
   }
+  await removeLeftovers();
   const hasKv = journal.changes.some((c) => c.kind === 'kv');
   // The bucket is the one the journal wrote to; the server defaults to the flags, then the journal's.
   const server = a.server ?? process.env.NATS_URL ?? journal.server ?? undefined;

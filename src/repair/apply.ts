@@ -3,7 +3,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { KV } from 'nats';
-import { fromB64, journalDir, loadJournal, saveJournal, sha256, writeFileDurably, type Change, type FileChange, type Journal, type KvChange } from './journal.js';
+import { fromB64, journalDir, loadJournal, saveJournal, sha256, tempTarget, writeFileDurably, type Change, type FileChange, type Journal, type KvChange } from './journal.js';
 
 export interface Targets {
   /** Bound KV bucket; required when the journal has KV changes. */
@@ -236,4 +236,59 @@ export async function hasUnsettledJournals(projectRoot: string): Promise<boolean
     if (text.includes('"status": "applying"')) return true;
   }
   return false;
+}
+
+/** True when a process with this id is running (a temporary file of a write still under way is left alone). */
+function alive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temporary files that writes killed before their rename left behind (`.tasks.md.tmp-<pid>-<rand>`
+ * beside a spec file, `.<id>.json.tmp-…` in the journal folder). Only folders a journal wrote to are looked at,
+ * only names of that exact form whose target a journal names, and never one whose writing process still runs.
+ * The journal says which copy is the real one: a change in place means the rename happened (the temporary file is
+ * a stale copy); any other status means the original was never replaced. Either way the temporary file goes.
+ * Returns one line per file removed.
+ */
+export async function removeLeftoverTemps(projectRoot: string, also: Journal[] = []): Promise<string[]> {
+  const dir = journalDir(projectRoot);
+  const journals: (Journal | undefined)[] = [...also];
+  for (const name of (await fs.readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.json')).sort()) {
+    journals.push(await loadJournal(path.join(dir, name)).catch(() => undefined));
+  }
+  // target file (absolute) -> the status the newest journal naming it gives it
+  const targets = new Map<string, Change['status']>();
+  for (const j of journals) {
+    if (!j) continue;
+    for (const ch of j.changes) if (ch.kind === 'file') targets.set(path.resolve(j.projectRoot, ch.path), ch.status);
+  }
+  const lines: string[] = [];
+  const remove = async (abs: string, pid: number, why: string) => {
+    if (!alive(pid) && (await fs.rm(abs).then(() => true, () => false))) lines.push(`removed ${path.relative(projectRoot, abs)}, left by an interrupted write: ${why}`);
+  };
+  for (const folder of new Set([...targets.keys()].map((t) => path.dirname(t)))) {
+    for (const entry of await fs.readdir(folder, { withFileTypes: true }).catch(() => [])) {
+      const target = tempTarget(entry.name);
+      if (!entry.isFile() || target === undefined) continue;
+      const status = targets.get(path.join(folder, target));
+      if (status === undefined) continue; // no journal wrote this file: not ours
+      await remove(path.join(folder, entry.name), pidOf(entry.name), status === 'applied' || status === 'undone' ? 'the journal shows the change was written, so it is a stale copy' : 'the journal shows the change was not written, so the original is intact');
+    }
+  }
+  for (const entry of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const target = tempTarget(entry.name);
+    if (entry.isFile() && target?.endsWith('.json')) await remove(path.join(dir, entry.name), pidOf(entry.name), 'the journal itself is intact');
+  }
+  return lines;
+}
+
+function pidOf(name: string): number {
+  return Number(/\.tmp-(\d+)-[0-9a-f]{6}$/.exec(name)?.[1] ?? 0);
 }

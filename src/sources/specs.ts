@@ -182,6 +182,13 @@ function notRead(entry: Dirent, abs: string, projectRoot: string): string {
   return `${entry.isFIFO() ? 'a FIFO' : entry.isSocket() ? 'a socket' : 'a device'}, not opened`;
 }
 
+/**
+ * The temporary file peer-audit's own durable write goes through (`.<name>.tmp-<pid>-<6 hex>`), left behind when
+ * the write was killed before its rename. The same form as src/repair/journal.ts writes (sources read no repair code).
+ */
+const LEFTOVER_TEMP = /^\..+\.tmp-\d+-[0-9a-f]{6}$/;
+const LEFTOVER_STAT = 'leftover temporary files ignored';
+
 function readFolder(abs: string, name: string, projectRoot: string, report: SourceReport): SpecFolder {
   const m = DATED_FOLDER.exec(name);
   const folder: SpecFolder = {
@@ -195,6 +202,11 @@ function readFolder(abs: string, name: string, projectRoot: string, report: Sour
   const unread = (p: string) => (folder.unread ??= []).push(relOf(p));
   for (const fileAbs of listFiles(abs, report, projectRoot, false, unread)) {
     const rel = relOf(fileAbs);
+    if (LEFTOVER_TEMP.test(path.basename(fileAbs))) {
+      // Never the file in place: counted and said in the Sources line; repair --apply and undo remove them.
+      report.stats[LEFTOVER_STAT] = (report.stats[LEFTOVER_STAT] ?? 0) + 1;
+      continue;
+    }
     const file = readSpecFile(fileAbs, rel, projectRoot, report);
     if (!file) {
       unread(fileAbs);
