@@ -18,6 +18,7 @@ import { activeConfig, configMiddleware } from './config/config.js';
 import { CliExit, withFlagHints } from './config/errors.js';
 import { watchCommand } from './commands/watch.js';
 import { completeWords } from './commands/completion.js';
+import { escapeLines } from './report/safe-text.js';
 
 const SEVERITIES = ['info', 'warning', 'error'] as const;
 
@@ -34,7 +35,8 @@ export function chalkFor(stream: NodeJS.WriteStream, flag: boolean | undefined, 
 
 function notice(msg: string): void {
   const c = chalkFor(process.stderr, colorFlag);
-  process.stderr.write(`${c.dim('peer-audit:')} ${msg}\n`);
+  // Notices quote names, paths and messages from the evidence: escaped, never acted on by the terminal.
+  process.stderr.write(`${c.dim('peer-audit:')} ${escapeLines(msg)}\n`);
 }
 
 let colorFlag: boolean | undefined;
@@ -402,10 +404,10 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (err instanceof SourceFailure || err instanceof NatsContextError) {
-      process.stderr.write(`peer-audit: ${err.message}\n`);
+      process.stderr.write(`peer-audit: ${escapeLines(err.message)}\n`);
       return 2;
     }
-    process.stderr.write(`peer-audit: internal error: ${err.message}\n`);
+    process.stderr.write(`peer-audit: internal error: ${escapeLines(err.message)}\n`);
     if (process.env.PEER_AUDIT_DEBUG) process.stderr.write(`${err.stack}\n`);
     return 2;
   }

@@ -1,5 +1,6 @@
 import readline from 'node:readline/promises';
 import { UsageError } from './scan.js';
+import { escapeControl } from '../report/safe-text.js';
 
 /**
  * Asks once on a terminal; `--yes` answers for scripts. With no terminal and no --yes, writing is refused:
@@ -12,7 +13,7 @@ export async function confirmWrite(question: string, yes: boolean): Promise<bool
   }
   const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
   try {
-    const answer = await rl.question(`${question} [y/N] `);
+    const answer = await rl.question(`${escapeControl(question)} [y/N] `);
     return /^y(es)?$/i.test(answer.trim());
   } finally {
     rl.close();

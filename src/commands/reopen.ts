@@ -10,6 +10,7 @@ import { withKv } from '../repair/connect.js';
 import { confirmWrite } from './confirm.js';
 import { kvOptions, type ConnectArgs } from './options.js';
 import { writeOutput } from './output.js';
+import { escapeControl } from '../report/safe-text.js';
 import { parseDuration, SourceFailure, UsageError } from './scan.js';
 
 export interface ReopenArgs extends ConnectArgs {
@@ -44,7 +45,7 @@ export async function reopenCommand(a: ReopenArgs, notice: (m: string) => void):
     if (e instanceof ReopenRefused) throw new SourceFailure(`refusing to reopen: ${e.message}`);
     throw e;
   }
-  const head = `Reopen ${prefix} cycle ${plan.from.number} as cycle ${plan.to}, resuming at ${plan.phase}.`;
+  const head = escapeControl(`Reopen ${prefix} cycle ${plan.from.number} as cycle ${plan.to}, resuming at ${plan.phase}.`);
   await writeOutput(`${plan.changes.map((c) => renderChange(c, a.bucket)).join('\n')}\n${head}\n`);
   if (!a.apply) {
     await writeOutput('Dry run: nothing was written. Apply with --apply.\n');

@@ -6,9 +6,10 @@ import { writeOutput } from './output.js';
 import { planRepair, renderChange } from '../repair/plan.js';
 import { actorName, journalDir, newJournalId, saveJournal, JOURNAL_FORMAT, type Journal } from '../repair/journal.js';
 import { withKv } from '../repair/connect.js';
-import { applyJournal, hasUnsettledJournals, settleEarlierJournals } from '../repair/apply.js';
+import { applyJournal, hasUnsettledJournals, removeLeftoverTemps, settleEarlierJournals } from '../repair/apply.js';
 import { displayServers } from '../sources/kv.js';
 import path from 'node:path';
+import { escapeControl } from '../report/safe-text.js';
 
 export interface RepairArgs extends ScanArgs {
   spec?: string;
@@ -56,11 +57,13 @@ export async function repairCommand(a: RepairArgs, chalk: ChalkInstance, notice:
     const lines = await withKv(kvo(), (kv) => settleEarlierJournals(model.projectRoot, { kv, projectRoot: model.projectRoot }));
     for (const l of lines) notice(l);
   }
+  // Temporary files of writes killed before their rename: settled once the journals are, before anything new.
+  if (a.apply) for (const l of await removeLeftoverTemps(model.projectRoot)) notice(l);
 
   const out: string[] = [];
   for (const ch of plan.changes) out.push(renderChange(ch, model.bucket));
-  for (const s of plan.skipped) out.push(chalk.yellow(`skipped ${s.target}: ${s.why}`));
-  for (const [line, rules] of refused) out.push(chalk.yellow(`${line} [${rules}]`));
+  for (const s of plan.skipped) out.push(chalk.yellow(escapeControl(`skipped ${s.target}: ${s.why}`)));
+  for (const [line, rules] of refused) out.push(chalk.yellow(escapeControl(`${line} [${rules}]`)));
   const kvCount = plan.changes.filter((c) => c.kind === 'kv').length;
   const fileCount = plan.changes.length - kvCount;
   const counts = `${plan.changes.length} change${plan.changes.length === 1 ? '' : 's'} (${kvCount} KV key${kvCount === 1 ? '' : 's'}, ${fileCount} file${fileCount === 1 ? '' : 's'})`;

@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { redactText } from '../report/redact.js';
+import { escapeLines } from '../report/safe-text.js';
 import type { Model } from '../model/build.js';
 import { keyRecord, specFile } from '../model/lookup.js';
 import type { Finding } from '../model/types.js';
@@ -155,8 +156,9 @@ export function renderChange(ch: Change, bucket: string): string {
   const label = ch.kind === 'kv' ? `${bucket} ${ch.key}@${ch.revisionSeen}` : ch.path;
   const newLabel = ch.kind === 'kv' ? `${bucket} ${ch.key} (repaired)` : `${ch.path} (repaired)`;
   const header = `${ch.kind === 'kv' ? 'kv  ' : 'file'} ${ch.kind === 'kv' ? `${ch.key}@${ch.revisionSeen}` : ch.path}  [${ch.rules.join(', ')}]\n${ch.why.map((w) => `  why: ${w}\n`).join('')}`;
-  // Shown, not written: the diff is masked like every report (the values it quotes can hold credentials).
-  return redactText(header + createTwoFilesPatch(label, newLabel, before, after, '', '', { context: 3 })).text;
+  // Shown, not written: the diff is masked like every report (the values it quotes can hold credentials), and
+  // names and lines are escaped like every other output, so no byte of the evidence acts on the terminal.
+  return escapeLines(redactText(header + createTwoFilesPatch(label, newLabel, before, after, '', '', { context: 3 })).text);
 }
 
 function showValue(v64: string): string {

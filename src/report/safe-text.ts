@@ -29,6 +29,17 @@ export function escapeControl(s: string): string {
   });
 }
 
+/**
+ * Multi-line text for a terminal (diffs, notices): every line escaped as escapeControl does, with the line
+ * breaks and tabs between them kept as they are; a carriage return is escaped, so no line can overwrite another.
+ */
+export function escapeLines(s: string): string {
+  return s
+    .split('\n')
+    .map((line) => line.split('\t').map(escapeControl).join('\t'))
+    .join('\n');
+}
+
 /** One-line, escaped, bounded excerpt. */
 export function excerptOf(s: string, max = 160): string {
   const e = escapeControl(s);
