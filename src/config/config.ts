@@ -14,6 +14,8 @@ import { DEFAULT_RULE_OPTIONS } from '../engine/rule.js';
 import { DEFAULT_BUCKET, DEFAULT_SERVER } from '../commands/options.js';
 import { CliExit, ConfigError, closest } from './errors.js';
 import { BASELINE_FILE } from './baseline.js';
+import { redactDeep } from '../report/redact.js';
+import { safeJson } from '../report/safe-text.js';
 
 export const CONFIG_FILE = 'peer-audit.config.json';
 export const SEVERITY_SETTINGS = ['off', 'info', 'warning', 'error'] as const;
@@ -265,7 +267,9 @@ export async function configMiddleware(argv: Record<string, unknown>, yargsInsta
       },
       baseline: baselineArg === false ? null : typeof baselineArg === 'string' ? path.resolve(baselineArg) : path.join(dir ?? project, BASELINE_FILE),
     };
-    await new Promise<void>((resolve, reject) => process.stdout.write(`${JSON.stringify(merged, null, 2)}\n`, (e) => (e ? reject(e) : resolve())));
+    // Masked like every report: a server URL can carry user:password@ or a token, a config file a secret.
+    const shown = safeJson(redactDeep(merged).value);
+    await new Promise<void>((resolve, reject) => process.stdout.write(`${shown}\n`, (e) => (e ? reject(e) : resolve())));
     throw new CliExit(0);
   }
 }
