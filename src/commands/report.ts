@@ -6,7 +6,7 @@ import { renderReportChunks, type ReportFormat } from '../report/format.js';
 import { exitCodeFor, type ScanResult } from '../report/result.js';
 import { withContext } from '../report/runs.js';
 import { loadSavedScan, SavedScanError } from '../report/saved.js';
-import { writeOutput } from './output.js';
+import { checkOutputFile, writeOutput } from './output.js';
 import { scanWithModel, SourceFailure, type ScanArgs } from './scan.js';
 
 export interface ReportArgs extends ScanArgs {
@@ -29,6 +29,7 @@ const SOURCE_FLAGS: [keyof ScanArgs, string][] = [
 
 export async function reportCommand(a: ReportArgs, notice: (msg: string) => void): Promise<number> {
   let result: ScanResult;
+  if (a.output) checkOutputFile(a.output); // before the scan, not after it
   if (a.from) {
     // Source settings may come from a config file too, so they are not an error here; they are said to be unused.
     const unused = SOURCE_FLAGS.filter(([k]) => a[k] !== undefined).map(([, flag]) => flag);

@@ -17,7 +17,7 @@ import { withContext } from '../report/runs.js';
 import { exitCodeFor, summarise, type ScanResult } from '../report/result.js';
 import { kvOptions, type ConnectArgs } from './options.js';
 import { VERSION } from '../version.js';
-import { writeOutput } from './output.js';
+import { checkOutputFile, writeOutput } from './output.js';
 import { PhaseTimes, ProgressLine } from './progress.js';
 import { escapeControl } from '../report/safe-text.js';
 import { ConfigError } from '../config/errors.js';
@@ -225,6 +225,7 @@ export async function scanCommand(a: ScanArgs & ScanOutputArgs, chalk: ChalkInst
     throw new UsageError(`--max-warnings must be a whole number of at least 0 (got ${a.maxWarnings})`);
   }
   if (a.updateBaseline && a.baseline === false) throw new UsageError('--update-baseline and --no-baseline contradict each other');
+  if (a.output) checkOutputFile(a.output); // before the scan, not after it
   const scanned = await scanWithModel(a, notice);
   // The runs section and evidence contexts: what reports need beyond the findings (also in the JSON).
   const result = withContext(scanned.result, scanned.model);
@@ -244,7 +245,7 @@ export async function scanCommand(a: ScanArgs & ScanOutputArgs, chalk: ChalkInst
         throw new ConfigError(`not updating ${shown}: the scan is incomplete, and a baseline written from part of the evidence would drop entries`);
       }
       const upd = updateBaseline(result.findings, baseline, judged);
-      await writeOutput(formatBaseline(upd.baseline), file);
+      await writeOutput(formatBaseline(upd.baseline), file, '--baseline');
       baseline = upd.baseline;
       const todo = upd.baseline.entries.filter((e) => e.justification === JUSTIFICATION_PLACEHOLDER).length;
       notice(
