@@ -9,6 +9,7 @@ import { repairCommand } from './commands/repair.js';
 import { undoCommand } from './commands/undo.js';
 import { reopenCommand } from './commands/reopen.js';
 import { snapshotCommand } from './commands/snapshot.js';
+import { snapshotRestoreCommand } from './commands/snapshot-restore.js';
 import { rulesCommand } from './commands/rules.js';
 import { connectArgs, DEFAULT_BUCKET } from './commands/options.js';
 import { doctorCommand } from './commands/doctor.js';
@@ -278,13 +279,21 @@ async function main(argv: string[]): Promise<number> {
       'Write the KV bucket (values, revisions, times, history) to one file for offline audits',
       (y) =>
         connectOptions(y)
-          .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'Snapshot file to write' })
-          .example('$0 snapshot -o peer-state.jsonl', 'Snapshot the local bucket'),
+          .option('output', { alias: 'o', type: 'string', describe: 'Snapshot file to write' })
+          .option('restore', { type: 'string', describe: 'Load this snapshot into --bucket instead (created with the snapshot\'s settings when missing; revisions get new numbers and times)' })
+          .option('force', { type: 'boolean', default: false, describe: 'With --restore: write into a bucket that already holds keys' })
+          .conflicts('output', 'restore')
+          .check((a) => {
+            if (a.output === undefined && a.restore === undefined) throw new UsageError('Give -o FILE to write a snapshot, or --restore FILE to load one.');
+            return true;
+          })
+          .example('$0 snapshot -o peer-state.jsonl', 'Snapshot the local bucket')
+          .example('$0 snapshot --restore fixtures/incidents/wal-operation-handling-fix/kv-snapshot.jsonl --bucket demo', 'Load the bundled incident into bucket demo'),
       async (a) => {
-        exitCode = await snapshotCommand(
-          { ...connectArgs(a), output: a.output },
-          notice,
-        );
+        exitCode =
+          a.restore !== undefined
+            ? await snapshotRestoreCommand({ ...connectArgs(a), restore: a.restore, force: a.force }, notice)
+            : await snapshotCommand({ ...connectArgs(a), output: a.output as string }, notice);
       },
     )
     .command(
