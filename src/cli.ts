@@ -1,5 +1,6 @@
 // The command tree only: flags → options → command. Everything else lives in commands/.
-import yargs, { type Argv } from 'yargs';
+import { createRequire } from 'node:module';
+import type { Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { Chalk, type ChalkInstance } from 'chalk';
 import { scanCommand, SourceFailure, UsageError } from './commands/scan.js';
@@ -20,6 +21,9 @@ import { CliExit, withFlagHints } from './config/errors.js';
 import { watchCommand } from './commands/watch.js';
 import { completeWords } from './commands/completion.js';
 
+// yargs' CommonJS build: its help wraps at word boundaries (the ES module build's cuts words in two).
+const yargs = createRequire(import.meta.url)('yargs') as typeof import('yargs').default;
+
 const SEVERITIES = ['info', 'warning', 'error'] as const;
 
 /** Colour is decided per stream: flag, then NO_COLOR, then FORCE_COLOR, then whether the stream is a terminal. */
@@ -39,6 +43,15 @@ function notice(msg: string): void {
 }
 
 let colorFlag: boolean | undefined;
+
+/**
+ * Help width: the terminal's, else $COLUMNS, else 100; at most 110. Below 60 columns the description column is
+ * narrower than some words (file names, URLs), which the layout would have to cut: lines are then left whole.
+ */
+function helpWidth(): number | null {
+  const cols = process.stdout.columns || Number.parseInt(process.env.COLUMNS ?? '', 10) || 100;
+  return cols < 60 ? null : Math.min(110, cols);
+}
 
 /** The evidence flags every scanning command shares: project, specs, logs, KV (live or snapshot). */
 function evidenceArgs(a: Record<string, unknown>) {
@@ -266,7 +279,7 @@ async function main(argv: string[]): Promise<number> {
         connectOptions(y)
           .positional('journal', { type: 'string', demandOption: true, describe: 'Journal file (.peer-audit/journal/<id>.json)' })
           .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Do not ask for confirmation' })
-          .example('$0 undo .peer-audit/journal/20261126T051455Z-3f9a1c.json', 'Put back what that repair changed'),
+          .example('$0 undo .peer-audit/journal/<id>.json', 'Put back what that repair changed'),
       async (a) => {
         exitCode = await undoCommand(
           { ...connectArgs(a), journal: a.journal as string, yes: a.yes },
@@ -288,7 +301,7 @@ async function main(argv: string[]): Promise<number> {
             return true;
           })
           .example('$0 snapshot -o peer-state.jsonl', 'Snapshot the local bucket')
-          .example('$0 snapshot --restore fixtures/incidents/wal-operation-handling-fix/kv-snapshot.jsonl --bucket demo', 'Load the bundled incident into bucket demo'),
+          .example('$0 snapshot --restore kv-snapshot.jsonl --bucket demo', 'Load a snapshot (a bundled incident\'s) into bucket demo, on a live server'),
       async (a) => {
         exitCode =
           a.restore !== undefined
@@ -393,7 +406,7 @@ async function main(argv: string[]): Promise<number> {
     .version(VERSION)
     .help()
     .alias('h', 'help')
-    .wrap(Math.min(110, process.stdout.columns || 100))
+    .wrap(helpWidth())
     .fail((msg, err) => {
       throw err ?? new UsageError(msg ? withFlagHints(msg, knownOptions(parser)) : msg);
     });
