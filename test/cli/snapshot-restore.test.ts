@@ -48,6 +48,21 @@ describe('snapshot --restore', () => {
     expect(offline.code).toBe(1);
     expect(live.code).toBe(1);
     expect(ruleIds(live.stdout)).toEqual(ruleIds(offline.stdout));
+    // The live scan's next steps name this server and bucket, and the reopen line runs as written (a dry run).
+    const stylish = await cli(['scan', '--server', server.url, '--bucket', 'demo', '--logs', 'logs', '--expect-replicas', '1']);
+    const next = stylish.stdout.split('\n').slice(stylish.stdout.split('\n').indexOf('Next:') + 1).map((l) => l.split('   # ')[0].trim()).filter(Boolean);
+    expect(next).toEqual([
+      `peer-audit repair --spec ${SEED} --logs logs --server ${server.url} --bucket demo`,
+      `peer-audit reopen ${SEED} --server ${server.url} --bucket demo --reason '…'`,
+      `peer-audit report --logs logs --server ${server.url} --bucket demo -o incident.md`,
+    ]);
+    // Restored revisions are new writes: reopen's guard against a cycle still running holds them back for a while.
+    const reopen = await cli(['reopen', SEED, '--server', server.url, '--bucket', 'demo', '--reason', '…']);
+    expect(reopen.code).toBe(2);
+    expect(reopen.stderr).toMatch(/refusing to reopen: cycle 1 was written \d+ s ago; .*--force/);
+    const forced = await cli(['reopen', SEED, '--server', server.url, '--bucket', 'demo', '--reason', '…', '--force']);
+    expect(forced.stderr).not.toMatch(/internal error/);
+    expect(forced.code).toBe(0);
     expect(ruleIds(live.stdout)).toEqual(expect.arrayContaining(['missing-execute-phase', 'false-success', 'state-inconsistency']));
   });
 
