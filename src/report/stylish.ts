@@ -93,12 +93,12 @@ export function describeSource(r: SourceReport): string {
 
 const PARTS_NAMED = 3;
 
-/** "1 part unreadable: logs/a.jsonl:188, cut-off last line", or '' when every part was read. */
+/** "1 part left out: logs/a.jsonl:188, cut-off last line", or '' when every part was read. */
 export function describeUnreadable(r: SourceReport): string {
   const n = r.problems.length;
   if (n === 0) return '';
   const named = r.problems.slice(0, PARTS_NAMED).map((p) => `${p.where}${p.line !== undefined ? `:${p.line}` : ''}, ${p.reason}`);
-  return `${n} part${n === 1 ? '' : 's'} unreadable: ${named.join('; ')}${n > PARTS_NAMED ? `; and ${n - PARTS_NAMED} more` : ''}`;
+  return `${n} part${n === 1 ? '' : 's'} left out: ${named.join('; ')}${n > PARTS_NAMED ? `; and ${n - PARTS_NAMED} more` : ''}`;
 }
 
 /** Stats keys in words, singular and plural. The keys are the JSON contract; only their rendering is here. */

@@ -64,7 +64,7 @@ describe('the Sources line in words', () => {
     const sources = r.stdout.split('\n').find((l) => l.startsWith('Sources: '));
     expect(sources).toBe(
       'Sources: kv-snapshot kv-snapshot.jsonl ok (2 keys, 10 revisions, 17171 bytes, 1 run) · specs .agent-os/specs ok (2 folders, 9 files, 8491 bytes) · ' +
-        'logs logs ok (1 file, 199958 bytes, 188 lines, 187 records, 1 corrupt line, 1 session, 1 of them a PEER run; 1 part unreadable: logs/output-peer-test-2.jsonl:188, cut-off last line)',
+        'logs logs ok (1 file, 199958 bytes, 188 lines, 187 records, 1 corrupt line, 1 session, 1 of them a PEER run; 1 part left out: logs/output-peer-test-2.jsonl:188, cut-off last line)',
     );
     expect(sources).not.toMatch(/corruptLines|duplicateRecords|ignoredFiles|problem|\(\)/);
     // The JSON keeps its stats keys.
