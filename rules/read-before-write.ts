@@ -1,3 +1,4 @@
+import { humanDuration } from '../src/model/duration.js';
 import { defineRule } from '../src/engine/rule.js';
 import { keyRecord } from '../src/model/lookup.js';
 import type { KeyRecord } from '../src/model/build.js';
@@ -149,7 +150,5 @@ function sawPhase(op: StateOp, phase: PhaseName, output: boolean): boolean {
 }
 
 function fmtGap(sec: number): string {
-  if (sec < 60) return `${sec.toFixed(1)} s`;
-  const m = Math.floor(sec / 60);
-  return `${m} min ${Math.round(sec - m * 60)} s`;
+  return humanDuration(sec * 1000, { subSecond: true });
 }

@@ -1,3 +1,4 @@
+import { humanDuration } from '../src/model/duration.js';
 import { defineRule } from '../src/engine/rule.js';
 import type { KeyRecord, Run } from '../src/model/build.js';
 import { brief, isCompletionWord, isRecord, normaliseStatus, num, str, type CycleState, type MetaState } from '../src/model/state.js';
@@ -391,9 +392,5 @@ function toSecond(s: string): number | undefined {
 }
 
 function gap(seconds: number): string {
-  if (seconds < 60) return `${seconds} s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
-  const h = Math.floor(seconds / 3600);
-  if (h < 48) return `${h} h ${Math.floor((seconds % 3600) / 60)} min`;
-  return `${Math.floor(h / 24)} d ${h % 24} h`;
+  return humanDuration(seconds * 1000);
 }

@@ -1,5 +1,6 @@
 // The command tree only: flags → options → command. Everything else lives in commands/.
-import yargs, { type Argv } from 'yargs';
+import { createRequire } from 'node:module';
+import type { Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { Chalk, type ChalkInstance } from 'chalk';
 import { scanCommand, SourceFailure, UsageError } from './commands/scan.js';
@@ -9,6 +10,7 @@ import { repairCommand } from './commands/repair.js';
 import { undoCommand } from './commands/undo.js';
 import { reopenCommand } from './commands/reopen.js';
 import { snapshotCommand } from './commands/snapshot.js';
+import { snapshotRestoreCommand } from './commands/snapshot-restore.js';
 import { rulesCommand } from './commands/rules.js';
 import { connectArgs, DEFAULT_BUCKET } from './commands/options.js';
 import { doctorCommand } from './commands/doctor.js';
@@ -19,6 +21,9 @@ import { CliExit, withFlagHints } from './config/errors.js';
 import { watchCommand } from './commands/watch.js';
 import { completeWords } from './commands/completion.js';
 import { escapeLines } from './report/safe-text.js';
+
+// yargs' CommonJS build: its help wraps at word boundaries (the ES module build's cuts words in two).
+const yargs = createRequire(import.meta.url)('yargs') as typeof import('yargs').default;
 
 const SEVERITIES = ['info', 'warning', 'error'] as const;
 
@@ -40,6 +45,15 @@ function notice(msg: string): void {
 }
 
 let colorFlag: boolean | undefined;
+
+/**
+ * Help width: the terminal's, else $COLUMNS, else 100; at most 110. Below 60 columns the description column is
+ * narrower than some words (file names, URLs), which the layout would have to cut: lines are then left whole.
+ */
+function helpWidth(): number | null {
+  const cols = process.stdout.columns || Number.parseInt(process.env.COLUMNS ?? '', 10) || 100;
+  return cols < 60 ? null : Math.min(110, cols);
+}
 
 /** The evidence flags every scanning command shares: project, specs, logs, KV (live or snapshot). */
 function evidenceArgs(a: Record<string, unknown>) {
@@ -267,7 +281,7 @@ async function main(argv: string[]): Promise<number> {
         connectOptions(y)
           .positional('journal', { type: 'string', demandOption: true, describe: 'Journal file (.peer-audit/journal/<id>.json)' })
           .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Do not ask for confirmation' })
-          .example('$0 undo .peer-audit/journal/20261126T051455Z-3f9a1c.json', 'Put back what that repair changed'),
+          .example('$0 undo .peer-audit/journal/<id>.json', 'Put back what that repair changed'),
       async (a) => {
         exitCode = await undoCommand(
           { ...connectArgs(a), journal: a.journal as string, yes: a.yes },
@@ -280,13 +294,21 @@ async function main(argv: string[]): Promise<number> {
       'Write the KV bucket (values, revisions, times, history) to one file for offline audits',
       (y) =>
         connectOptions(y)
-          .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'Snapshot file to write' })
-          .example('$0 snapshot -o peer-state.jsonl', 'Snapshot the local bucket'),
+          .option('output', { alias: 'o', type: 'string', describe: 'Snapshot file to write' })
+          .option('restore', { type: 'string', describe: 'Load this snapshot into --bucket instead (created with the snapshot\'s settings when missing; revisions get new numbers and times)' })
+          .option('force', { type: 'boolean', default: false, describe: 'With --restore: write into a bucket that already holds keys' })
+          .conflicts('output', 'restore')
+          .check((a) => {
+            if (a.output === undefined && a.restore === undefined) throw new UsageError('Give -o FILE to write a snapshot, or --restore FILE to load one.');
+            return true;
+          })
+          .example('$0 snapshot -o peer-state.jsonl', 'Snapshot the local bucket')
+          .example('$0 snapshot --restore kv-snapshot.jsonl --bucket demo', 'Load a snapshot (a bundled incident\'s) into bucket demo, on a live server'),
       async (a) => {
-        exitCode = await snapshotCommand(
-          { ...connectArgs(a), output: a.output },
-          notice,
-        );
+        exitCode =
+          a.restore !== undefined
+            ? await snapshotRestoreCommand({ ...connectArgs(a), restore: a.restore, force: a.force }, notice)
+            : await snapshotCommand({ ...connectArgs(a), output: a.output as string }, notice);
       },
     )
     .command(
@@ -386,7 +408,7 @@ async function main(argv: string[]): Promise<number> {
     .version(VERSION)
     .help()
     .alias('h', 'help')
-    .wrap(Math.min(110, process.stdout.columns || 100))
+    .wrap(helpWidth())
     .fail((msg, err) => {
       throw err ?? new UsageError(msg ? withFlagHints(msg, knownOptions(parser)) : msg);
     });

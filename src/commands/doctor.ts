@@ -2,6 +2,7 @@
 // failure. It never writes to the bucket: the server's clock is read from the bucket's stream info (nats-server
 // 2.10+), else from a message in a temporary in-memory stream that is deleted at once.
 
+import { humanDuration } from '../model/duration.js';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ChalkInstance } from 'chalk';
@@ -338,6 +339,7 @@ function plural(n: number, word: string): string {
 }
 
 function seconds(ms: number): string {
+  if (Math.abs(ms) >= 60_000) return humanDuration(ms);
   return ms >= 10_000 ? `${Math.round(ms / 1000)} s` : `${(ms / 1000).toFixed(1)} s`;
 }
 

@@ -7,7 +7,7 @@ import type { KvData, LogData, Severity, SourceReport, SpecData } from '../model
 import { loadRules } from '../engine/registry.js';
 import { runRules } from '../engine/run.js';
 import { DEFAULT_RULE_OPTIONS, type RuleOptions } from '../engine/rule.js';
-import { readKvLive } from '../sources/kv.js';
+import { displayServers, readKvLive } from '../sources/kv.js';
 import { readSnapshot } from '../sources/snapshot.js';
 import { readSpecs } from '../sources/specs.js';
 import { defaultLogDirs, noTranscriptsReport, readLogs } from '../sources/logs.js';
@@ -15,7 +15,8 @@ import { peerSessions } from '../model/peer-sessions.js';
 import { renderReportChunks, type ReportFormat } from '../report/format.js';
 import { withContext } from '../report/runs.js';
 import { exitCodeFor, summarise, type ScanResult } from '../report/result.js';
-import { kvOptions, type ConnectArgs } from './options.js';
+import { DEFAULT_BUCKET, kvOptions, type ConnectArgs } from './options.js';
+import { nextSteps } from '../report/next-steps.js';
 import { VERSION } from '../version.js';
 import { checkOutputFile, writeOutput } from './output.js';
 import { PhaseTimes, ProgressLine } from './progress.js';
@@ -272,7 +273,13 @@ export async function scanCommand(a: ScanArgs & ScanOutputArgs, chalk: ChalkInst
     }
   }
 
-  await writeOutput(await renderReportChunks(report, a.format, { chalk, quiet: a.quiet, baselineLine }), a.output);
+  const steps = nextSteps(report.findings, {
+    ...a,
+    server: a.server ? displayServers(a.server) : undefined,
+    defaultBucket: DEFAULT_BUCKET,
+  });
+  await writeOutput(await renderReportChunks(report, a.format, { chalk, quiet: a.quiet, baselineLine, nextSteps: steps }), a.output);
+  if (a.output) notice(`wrote ${a.output}`);
   if (!result.complete) for (const r of result.incompleteReasons) notice(`incomplete: ${r}`);
   let code = exitCodeFor(report, a.failOn);
   if (code !== 2 && a.maxWarnings !== undefined && report.summary.warnings > a.maxWarnings) {

@@ -262,12 +262,14 @@ export async function watchCommand(a: WatchArgs, chalk: ChalkInstance, io: Watch
       if (initialized) return;
       initialized = true;
       let present = 0;
+      // The findings already true are printed after the `watching` event, which comes first (as documented).
+      const initialPrints: Array<() => void> = [];
       // The bucket's own findings first: every run's model repeats them, and none of them is new.
       // With --spec they are not about the spec watched: judged, not shown.
       const bucketLevel = update(BUCKET_GROUP);
       if (!filter.prefix) {
         present += bucketLevel.length;
-        if (a.initial) for (const f of bucketLevel) print(f, { key: null, revision: lastSeq, operation: null, created: null }, true);
+        if (a.initial) for (const f of bucketLevel) initialPrints.push(() => print(f, { key: null, revision: lastSeq, operation: null, created: null }, true));
       }
       const groups = new Set([...keys.keys()].map(groupOf));
       for (const g of [...groups].sort()) {
@@ -278,7 +280,8 @@ export async function watchCommand(a: WatchArgs, chalk: ChalkInstance, io: Watch
             const loc = f.evidence.find((e) => e.location.kind === 'kv')?.location;
             const key = loc?.kind === 'kv' ? loc.key : g;
             const last = keys.get(key)?.at(-1);
-            print(f, { key, revision: loc?.kind === 'kv' ? loc.revision : (last?.revision ?? 0), operation: last?.operation ?? 'PUT', created: last?.created ?? null }, true);
+            const cause = { key, revision: loc?.kind === 'kv' ? loc.revision : (last?.revision ?? 0), operation: last?.operation ?? 'PUT', created: last?.created ?? null };
+            initialPrints.push(() => print(f, cause, true));
           }
         }
       }
@@ -291,6 +294,7 @@ export async function watchCommand(a: WatchArgs, chalk: ChalkInstance, io: Watch
           (present && !a.initial ? ' (not shown; --initial shows them, `peer-audit scan` explains them)' : '') +
           '. Ctrl-C to stop.',
       );
+      for (const p of initialPrints) p();
     };
 
     const onEntry = (e: KvEntry) => {

@@ -20,6 +20,8 @@ export interface RenderOptions {
   quiet?: boolean;
   /** Stylish: what the baseline hid (scan with a baseline). */
   baselineLine?: string;
+  /** Stylish: what to run next. */
+  nextSteps?: Array<{ command: string; why: string }>;
   /** Markdown: repair journals to show. */
   journals?: { file: string; journal: Journal }[];
   /** Markdown: the saved scan the report is rendered from. */
@@ -39,7 +41,7 @@ export async function renderReportChunks(result: ScanResult, format: ReportForma
     case 'json':
       return jsonChunks(safe);
     case 'stylish':
-      return [formatStylish(safe, { chalk: opts.chalk ?? new Chalk({ level: 0 }), quiet: opts.quiet, baselineLine: opts.baselineLine })];
+      return [formatStylish(safe, { chalk: opts.chalk ?? new Chalk({ level: 0 }), quiet: opts.quiet, baselineLine: opts.baselineLine, nextSteps: opts.nextSteps })];
     case 'sarif':
       return [formatSarif(safe, { rules: await loadRuleDocs(), fallbackAnchor: opts.fallbackAnchor })];
     case 'markdown':

@@ -464,7 +464,7 @@ function readable(b64: string): string {
 function sourcesSection(result: ScanResult, items: RunRecord[]): string[] {
   const out: string[] = [];
   out.push('What was read:', '');
-  out.push('| Source | Ref | Status | What was read | Problems |', '|---|---|---|---|---|');
+  out.push('| Source | Ref | Status | What was read | Parts left out |', '|---|---|---|---|---|');
   for (const s of result.sources) {
     const stats = s.absent ? `${s.absent} (looked in ${s.ref})` : describeStats(s);
     const status = s.absent ? 'nothing to read' : s.ok ? 'read' : `**failed**${s.error ? `: ${mdInline(s.error)}` : ''}`;

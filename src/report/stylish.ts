@@ -10,6 +10,8 @@ export interface StylishOptions {
   quiet?: boolean;
   /** What a baseline hid, said last; a clean result then reads "no new problems". */
   baselineLine?: string;
+  /** What to run next (scan only), printed last; none for a clean scan. */
+  nextSteps?: Array<{ command: string; why: string }>;
 }
 
 const KIND_LABEL = { kv: 'kv ', file: 'file', log: 'log ', bucket: 'kv ' } as const;
@@ -52,6 +54,10 @@ export function formatStylish(result: ScanResult, opts: StylishOptions): string 
   out.push(c.dim(`Sources: ${result.sources.map(describeSource).join(' · ') || 'none'}`));
   if (result.summary.redacted) out.push(c.dim(`${result.summary.redacted} secret${result.summary.redacted === 1 ? '' : 's'} masked in the evidence shown.`));
   if (opts.baselineLine) out.push(c.dim(opts.baselineLine));
+  if (opts.nextSteps && opts.nextSteps.length > 0) {
+    out.push('', c.bold('Next:'));
+    for (const s of opts.nextSteps) out.push(`  ${escapeControl(s.command)}${c.dim(`   # ${escapeControl(s.why)}`)}`);
+  }
   return `${out.join('\n')}\n`;
 }
 
@@ -61,9 +67,11 @@ function sev(c: ChalkInstance, s: Severity): string {
   return c.blue('info   ');
 }
 
+/** Findings by run, the runs with state first, then folders, then sessions: a run's own findings come before side findings. */
 function groupByRun(findings: Finding[]): Map<string, Finding[]> {
+  const rank = (f: Finding) => (f.subject.keyPrefix ? 0 : f.subject.folder ? 1 : f.subject.session ? 2 : 3);
   const groups = new Map<string, Finding[]>();
-  for (const f of findings) {
+  for (const f of [...findings].sort((a, b) => rank(a) - rank(b))) {
     const s = f.subject;
     const base = s.keyPrefix ?? (s.folder ? `folder ${s.folder}` : s.session ? `session ${s.session}` : s.spec ? `spec ${s.spec}` : 'other');
     const title = `${base}${s.cycle !== undefined ? ` · cycle ${s.cycle}` : ''}${s.spec && s.keyPrefix ? ` · spec ${s.spec}` : ''}`;
@@ -77,8 +85,56 @@ export function describeSource(r: SourceReport): string {
   if (r.absent) return escapeControl(`${r.kind}: ${r.absent} (looked in ${r.ref})`);
   const stats = describeStats(r);
   const state = r.ok ? 'ok' : `FAILED${r.error ? `: ${r.error}` : ''}`;
-  const problems = r.problems.length ? `, ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}` : '';
-  return escapeControl(`${r.kind} ${r.ref} ${state} (${stats}${problems})`);
+  // "Problems" are findings; a part of a source that could not be read is named with its file and line.
+  const parts = describeUnreadable(r);
+  const inside = [stats, parts].filter((x) => x !== '').join('; ');
+  return escapeControl(`${r.kind} ${r.ref} ${state}${inside ? ` (${inside})` : ''}`);
+}
+
+const PARTS_NAMED = 3;
+
+/** "1 part left out: logs/a.jsonl:188, cut-off last line", or '' when every part was read. */
+export function describeUnreadable(r: SourceReport): string {
+  const n = r.problems.length;
+  if (n === 0) return '';
+  const named = r.problems.slice(0, PARTS_NAMED).map((p) => `${p.where}${p.line !== undefined ? `:${p.line}` : ''}, ${p.reason}`);
+  return `${n} part${n === 1 ? '' : 's'} left out: ${named.join('; ')}${n > PARTS_NAMED ? `; and ${n - PARTS_NAMED} more` : ''}`;
+}
+
+/** Stats keys in words, singular and plural. The keys are the JSON contract; only their rendering is here. */
+const STAT_WORDS: Record<string, [string, string]> = {
+  keys: ['key', 'keys'],
+  revisions: ['revision', 'revisions'],
+  bytes: ['byte', 'bytes'],
+  folders: ['folder', 'folders'],
+  files: ['file', 'files'],
+  lines: ['line', 'lines'],
+  records: ['record', 'records'],
+  corruptLines: ['corrupt line', 'corrupt lines'],
+  sessions: ['session', 'sessions'],
+  ignoredFiles: ['file skipped', 'files skipped'],
+  duplicateRecords: ['duplicate record', 'duplicate records'],
+  runs: ['run', 'runs'],
+  'runs, all audited (--all-runs)': ['run, all audited (--all-runs)', 'runs, all audited (--all-runs)'],
+  'runs, all audited (no spec folders or transcripts to scope by)': [
+    'run, all audited (no spec folders or transcripts to scope by)',
+    'runs, all audited (no spec folders or transcripts to scope by)',
+  ],
+  'runs not in this project': ['run not in this project', 'runs not in this project'],
+  'keys of other tools': ['key of another tool', 'keys of other tools'],
+  'PEER keys of no run': ['PEER key of no run', 'PEER keys of no run'],
+  'unknown PEER keys': ['unknown PEER key', 'unknown PEER keys'],
+  'unknown PEER keys (allowed)': ['unknown PEER key (allowed)', 'unknown PEER keys (allowed)'],
+};
+
+function statWords(k: string, v: number): string {
+  if (k === 'peerRuns') return `${v} of them ${v === 1 ? 'a PEER run' : 'PEER runs'}`;
+  // The spec root does not exist (the scan read nothing there).
+  if (k === 'missing') return v === 1 ? 'the folder does not exist' : `${v} folders do not exist`;
+  const w = STAT_WORDS[k];
+  if (w) return `${v} ${v === 1 ? w[0] : w[1]}`;
+  // A key without words of its own: camelCase split into words.
+  return `${v} ${k.replace(/([a-z])([A-Z])/g, (_, a: string, b: string) => `${a} ${b.toLowerCase()}`)}`;
 }
 
 /** A source's counts in words: "34 files, …, 25 sessions, 3 of them PEER runs". */
@@ -92,6 +148,6 @@ export function describeStats(r: SourceReport): string {
   return entries
     .filter(([k, v], i) => i === 0 || v !== 0 || !/corrupt|ignored|duplicate|missing/i.test(k))
     .filter(([k]) => !(k === 'peerRuns' && !r.stats.sessions))
-    .map(([k, v]) => (k === 'peerRuns' ? `${v} of them PEER run${v === 1 ? '' : 's'}` : `${v} ${k}`))
+    .map(([k, v]) => statWords(k, v))
     .join(', ');
 }

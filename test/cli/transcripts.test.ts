@@ -90,8 +90,8 @@ describe("a project's ordinary sessions (Claude Code 1.0.51 to 2.1.70, none a PE
     expect(stylish.code).toBe(0);
     expect(stylish.stdout).toContain('✔ No problems found in the evidence read.');
     expect(sourcesLine(stylish.stdout)).toBe(
-      `Sources: kv-snapshot kv-snapshot.jsonl ok (0 keys, 0 revisions, 0 bytes) · specs .agent-os/specs ok (0 folders, 0 files, 0 bytes, 1 missing) · ` +
-        `logs ${logDir} ok (${written.files.length} files, ${bytes} bytes, ${lines} lines, ${lines} records, ${written.sessions} sessions, 0 of them PEER runs, 2 ignoredFiles)`,
+      `Sources: kv-snapshot kv-snapshot.jsonl ok (0 keys, 0 revisions, 0 bytes) · specs .agent-os/specs ok (0 folders, 0 files, 0 bytes, the folder does not exist) · ` +
+        `logs ${logDir} ok (${written.files.length} files, ${bytes} bytes, ${lines} lines, ${lines} records, ${written.sessions} sessions, 0 of them PEER runs, 2 files skipped)`,
     );
   });
 
@@ -109,7 +109,7 @@ describe("a project's ordinary sessions (Claude Code 1.0.51 to 2.1.70, none a PE
     expect(json.sources.find((s) => s.kind === 'logs')!.stats).toMatchObject({ sessions: written.sessions, peerRuns: 1 });
 
     const stylish = await runCli(['scan', '--project', project, '--kv-snapshot', 'kv-snapshot.jsonl'], { cwd: project, env });
-    expect(sourcesLine(stylish.stdout)).toMatch(new RegExp(`· logs ${logDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} ok \\(${written.files.length} files, \\d+ bytes, \\d+ lines, \\d+ records, 6 sessions, 1 of them PEER run, 2 ignoredFiles\\)$`));
+    expect(sourcesLine(stylish.stdout)).toMatch(new RegExp(`· logs ${logDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} ok \\(${written.files.length} files, \\d+ bytes, \\d+ lines, \\d+ records, 6 sessions, 1 of them a PEER run, 2 files skipped\\)$`));
   });
 
   it('beside the seed incident, the seed keeps every finding and the ordinary sessions add none', async () => {
@@ -234,7 +234,7 @@ describe('transcripts that could not be read, and transcripts that are not there
       const r = await scan('stylish');
       expect(r.code).toBe(0);
       expect(sourcesLine(r.stdout)).toBe(
-        `Sources: kv-snapshot kv-snapshot.jsonl ok (0 keys, 0 revisions, 0 bytes) · specs .agent-os/specs ok (0 folders, 0 files, 0 bytes, 1 missing) · logs: no transcripts found (looked in ${looked})`,
+        `Sources: kv-snapshot kv-snapshot.jsonl ok (0 keys, 0 revisions, 0 bytes) · specs .agent-os/specs ok (0 folders, 0 files, 0 bytes, the folder does not exist) · logs: no transcripts found (looked in ${looked})`,
       );
     });
 

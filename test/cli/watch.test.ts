@@ -199,7 +199,9 @@ describe('watch: a live bucket being written to', () => {
   it('--initial prints what is already true, marked as such; SIGTERM ends it with 0', async () => {
     const w = new Watcher(['--server', server.url, '--format', 'json', '--spec', 'audit-log', '--initial'], cwd);
     watchers.push(w);
-    await w.until('watching line', () => w.lines.some((l) => l.event === 'watching'));
+    await w.until('watching line and initial findings', () => w.lines.some((l) => l.event === 'watching') && w.findings.length >= 3);
+    // The `watching` event comes first, then the findings already true.
+    expect(w.lines[0].event).toBe('watching');
     expect(w.findings.map((l) => l.ruleId).sort()).toEqual(['false-success', 'missing-execute-phase', 'phase-order-violation']);
     expect(w.findings.every((l) => l.initial === true && l.key === KEY && l.revision === revs.completed)).toBe(true);
     expect(await w.stop('SIGTERM')).toBe(0);
