@@ -77,15 +77,17 @@ export async function repairCommand(a: RepairArgs, chalk: ChalkInstance, notice:
   const kvCount = plan.changes.filter((c) => c.kind === 'kv').length;
   const fileCount = plan.changes.length - kvCount;
   const counts = `${plan.changes.length} change${plan.changes.length === 1 ? '' : 's'} (${kvCount} KV key${kvCount === 1 ? '' : 's'}, ${fileCount} file${fileCount === 1 ? '' : 's'})`;
+  // Exit 1 whenever a matching finding stays unrepaired: a target skipped while planning, or a state no write can fix.
+  const notMade = plan.skipped.length > 0 || refused.size > 0;
   if (plan.changes.length === 0) {
     out.push(`Nothing to repair${selected.length ? '' : refused.size ? ': what matches is not repairable (said above)' : ': no fixable finding matches'}.`);
     await writeOutput(`${out.join('\n')}\n`);
-    return plan.skipped.length || refused.size ? 1 : 0;
+    return notMade ? 1 : 0;
   }
   if (!a.apply) {
     out.push(chalk.bold(`Dry run: ${counts} planned; nothing was written. Apply with --apply --reason "…".`));
     await writeOutput(`${out.join('\n')}\n`);
-    return plan.skipped.length ? 1 : 0;
+    return notMade ? 1 : 0;
   }
   await writeOutput(`${out.join('\n')}\n`);
   if (!(await confirmWrite(`Apply ${counts}?`, a.yes))) {
@@ -123,5 +125,5 @@ export async function repairCommand(a: RepairArgs, chalk: ChalkInstance, notice:
   else notice(remaining.length ? `${remaining.length} repaired finding(s) still reported: ${remaining.map((f) => f.ruleId).join(', ')}` : 'rescan: the repaired findings are gone');
   // A write whose outcome is unknown (NATS failed mid-write) is a target that could not be used: exit 2.
   if (outcome.unknown) return 2;
-  return outcome.conflicts || outcome.failed || plan.skipped.length ? 1 : 0;
+  return outcome.conflicts || outcome.failed || notMade ? 1 : 0;
 }
