@@ -8,6 +8,9 @@ import { parseDuration, UsageError } from './scan.js';
 /** Flags naming a file or folder: an empty value would silently mean "the default" (e.g. the live server). */
 const PATH_FLAGS = ['kv-snapshot', 'logs', 'project', 'specs', 'output', 'config', 'baseline', 'from', 'journal'];
 
+/** Flags whose empty value would widen what a command touches (`repair --spec ""` would match every spec). */
+const VALUE_FLAGS = ['spec', 'server', 'bucket'];
+
 /** Whole-number flags and their ranges. */
 const NUMBER_RANGES: Record<string, { min: number; max?: number; unit?: string }> = {
   timeout: { min: 1, unit: 'ms' },
@@ -49,6 +52,15 @@ function typedWithoutValue(flag: string, meta: OptionMeta, raw: string[]): boole
   return words.some((w, i) => dashes.includes(w) && (i + 1 === words.length || /^-./.test(words[i + 1])));
 }
 
+/** The positional arguments of some commands (`undo <journal>`, `reopen <spec>`) share a name with flags of others. */
+const POSITIONALS = ['journal', 'spec'];
+
+/** `--name` for a flag, `<name>` for a command's positional argument. */
+function shownName(k: string, raw: string[]): string {
+  const typedAsFlag = raw.some((w) => w === `--${k}` || w.startsWith(`--${k}=`));
+  return POSITIONALS.includes(k) && !typedAsFlag ? `<${k}>` : `--${k}`;
+}
+
 const quote = (v: unknown) => JSON.stringify(String(v));
 
 function didYouMean(v: string, candidates: readonly string[]): string {
@@ -77,7 +89,15 @@ export function checkFlags(argv: Record<string, unknown>, meta: OptionMeta, raw:
     const values = Array.isArray(v) ? v : [v];
     // yargs puts a flag's default in place of a missing value (`--project` alone is "."): look at what was typed.
     if (values.length === 0 || values.some((x) => typeof x === 'string' && x.trim() === '') || typedWithoutValue(k, meta, raw)) {
-      throw new UsageError(`--${k} needs a path; an empty value is not "the default"${k === 'kv-snapshot' ? ' (leave the flag out to read the live server)' : ''}`);
+      throw new UsageError(`${shownName(k, raw)} needs a path; an empty value is not "the default"${k === 'kv-snapshot' ? ' (leave the flag out to read the live server)' : ''}`);
+    }
+  }
+
+  for (const k of VALUE_FLAGS) {
+    if (!given(k)) continue;
+    const v = argv[k];
+    if ((typeof v === 'string' && v.trim() === '') || typedWithoutValue(k, meta, raw)) {
+      throw new UsageError(`${shownName(k, raw)} needs a value${k === 'spec' ? '; an empty one is not "every spec"' : '; an empty one is not "the default"'}`);
     }
   }
 

@@ -123,8 +123,12 @@ describe.each(Object.keys(READING))('%s', (command) => {
 
 describe('watch: ended by SIGTERM', () => {
   it('exit 0', async () => {
-    const child = spawn(process.execPath, [BIN, 'watch', '--server', server.url], { cwd: seed, env: { ...process.env, NO_COLOR: '1' }, stdio: 'ignore' });
-    await new Promise((r) => setTimeout(r, 1500));
+    const child = spawn(process.execPath, [BIN, 'watch', '--server', server.url, '--format', 'json'], { cwd: seed, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    // Once it says it is watching, its signal handlers are in place.
+    for (let i = 0; i < 1000 && !out.includes('"event":"watching"'); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(out).toContain('"event":"watching"');
     child.kill('SIGTERM');
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(code).toBe(0);

@@ -48,6 +48,20 @@ describe('an empty or missing path is a usage error, on every command that takes
     );
   });
 
+  it.each([
+    [['undo', ''], '<journal> needs a path; an empty value is not "the default"'],
+    [['reopen', '', '--reason', 'x'], '<spec> needs a value; an empty one is not "every spec"'],
+    [['repair', '--spec', '', '--apply', '--reason', 'x', '--yes'], '--spec needs a value; an empty one is not "every spec"'],
+    [['watch', '--spec'], '--spec needs a value; an empty one is not "every spec"'],
+    [['scan', '--server', ''], '--server needs a value; an empty one is not "the default"'],
+    [['snapshot', '-o', 'x', '-s', ''], '--server needs a value; an empty one is not "the default"'],
+    [['doctor', '--bucket', ''], '--bucket needs a value; an empty one is not "the default"'],
+  ])('%j: an empty value that would widen what is touched', async (args, message) => {
+    const r = await runCli(args, { cwd, env: { NATS_URL: 'nats://127.0.0.1:1' } });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toBe(`peer-audit: ${message}\nRun "peer-audit ${args[0]} --help" for usage.\n`);
+  });
+
   it('-o with an empty value (short alias) is refused too', async () => {
     const r = await runCli(['scan', '-o', ''], { cwd });
     expect(r.code).toBe(2);
