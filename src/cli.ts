@@ -24,6 +24,15 @@ import { escapeLines } from './report/safe-text.js';
 
 // yargs' CommonJS build: its help wraps at word boundaries (the ES module build's cuts words in two).
 const yargs = createRequire(import.meta.url)('yargs') as typeof import('yargs').default;
+import { checkFlags, type OptionMeta } from './commands/flag-checks.js';
+
+const COMMANDS = ['scan', 'report', 'repair', 'reopen', 'undo', 'snapshot', 'doctor', 'rules', 'watch', 'completion'];
+
+/** Where a usage error sends the reader: the help of the command that failed, else the general help. */
+function helpHint(argv: string[]): string {
+  const cmd = argv.find((w) => !w.startsWith('-'));
+  return cmd && COMMANDS.includes(cmd) ? `peer-audit ${cmd} --help` : 'peer-audit --help';
+}
 
 const SEVERITIES = ['info', 'warning', 'error'] as const;
 
@@ -140,6 +149,8 @@ async function main(argv: string[]): Promise<number> {
     .option('config', { type: 'string', describe: 'Config file (default: peer-audit.config.json, looked for from . up to the git root; --no-config for none)' })
     .option('print-config', { type: 'boolean', describe: 'Print the settings in effect (flags > environment > config > defaults) as JSON, then exit' })
     // Fills every option not given on the command line from the config; the yargs instance says which took defaults.
+    // Flag values as typed (before the config fills in the rest): empty paths, choices, numbers, duplicates.
+    .middleware((a): void => checkFlags(a, (parser as unknown as { getOptions(): OptionMeta }).getOptions(), argv), true)
     .middleware((a): Promise<void> => configMiddleware(a, parser))
     .command(
       'scan',
@@ -422,7 +433,7 @@ async function main(argv: string[]): Promise<number> {
       return err.code;
     }
     if (err instanceof UsageError || err.name === 'YError') {
-      process.stderr.write(`peer-audit: ${err.message}\nRun "peer-audit --help" for usage.\n`);
+      process.stderr.write(`peer-audit: ${err.message}\nRun "${helpHint(argv)}" for usage.\n`);
       return 2;
     }
     if (err instanceof SourceFailure || err instanceof NatsContextError) {

@@ -10,6 +10,7 @@ import { applyJournal, hasUnsettledJournals, removeLeftoverTemps, settleEarlierJ
 import { displayServers } from '../sources/kv.js';
 import path from 'node:path';
 import { escapeControl } from '../report/safe-text.js';
+import { existsSync, promises as fs } from 'node:fs';
 
 export interface RepairArgs extends ScanArgs {
   spec?: string;
@@ -18,6 +19,17 @@ export interface RepairArgs extends ScanArgs {
   apply: boolean;
   yes: boolean;
   reason?: string;
+}
+
+/**
+ * Fault-injection hook for the tests: with PEER_AUDIT_FAULT_PLAN_GATE=FILE, the scan is followed by FILE.scanned and
+ * the plan waits until FILE exists, so a test can change a spec file between the scan and the plan.
+ */
+async function testGate(): Promise<void> {
+  const gate = process.env.PEER_AUDIT_FAULT_PLAN_GATE;
+  if (!gate) return;
+  await fs.writeFile(`${gate}.scanned`, '');
+  while (!existsSync(gate)) await new Promise((r) => setTimeout(r, 20));
 }
 
 export async function repairCommand(a: RepairArgs, chalk: ChalkInstance, notice: (m: string) => void): Promise<number> {
@@ -49,6 +61,7 @@ export async function repairCommand(a: RepairArgs, chalk: ChalkInstance, notice:
     refused.set(line, `${refused.get(line) ? `${refused.get(line)}, ` : ''}${f.ruleId}`);
   }
   const now = new Date().toISOString();
+  await testGate();
   const plan = await planRepair(selected, model, { reason: a.reason ?? '(dry run)', actor: actorName(), now });
 
   if (a.apply && (await hasUnsettledJournals(model.projectRoot))) {
@@ -67,15 +80,17 @@ export async function repairCommand(a: RepairArgs, chalk: ChalkInstance, notice:
   const kvCount = plan.changes.filter((c) => c.kind === 'kv').length;
   const fileCount = plan.changes.length - kvCount;
   const counts = `${plan.changes.length} change${plan.changes.length === 1 ? '' : 's'} (${kvCount} KV key${kvCount === 1 ? '' : 's'}, ${fileCount} file${fileCount === 1 ? '' : 's'})`;
+  // Exit 1 whenever a matching finding stays unrepaired: a target skipped while planning, or a state no write can fix.
+  const notMade = plan.skipped.length > 0 || refused.size > 0;
   if (plan.changes.length === 0) {
     out.push(`Nothing to repair${selected.length ? '' : refused.size ? ': what matches is not repairable (said above)' : ': no fixable finding matches'}.`);
     await writeOutput(`${out.join('\n')}\n`);
-    return plan.skipped.length || refused.size ? 1 : 0;
+    return notMade ? 1 : 0;
   }
   if (!a.apply) {
     out.push(chalk.bold(`Dry run: ${counts} planned; nothing was written. Apply with --apply --reason "…".`));
     await writeOutput(`${out.join('\n')}\n`);
-    return 0;
+    return notMade ? 1 : 0;
   }
   await writeOutput(`${out.join('\n')}\n`);
   if (!(await confirmWrite(`Apply ${counts}?`, a.yes))) {
@@ -100,7 +115,9 @@ export async function repairCommand(a: RepairArgs, chalk: ChalkInstance, notice:
   notice(`journal ${path.relative(process.cwd(), file) || file}`);
 
   const outcome = await withKv(kvCount ? kvo() : undefined, (kv) => applyJournal(journal, file, { kv, projectRoot: model.projectRoot }));
-  notice(`applied ${outcome.applied}, conflicts ${outcome.conflicts}, failed ${outcome.failed}${outcome.unknown ? `, unknown ${outcome.unknown} (run undo or repair again)` : ''}`);
+  // A target skipped while planning (it changed since the scan) is a change not made, like a conflict.
+  const skippedNote = plan.skipped.length ? `, skipped ${plan.skipped.length} (changed since the scan or unreadable; scan again)` : '';
+  notice(`applied ${outcome.applied}, conflicts ${outcome.conflicts}, failed ${outcome.failed}${skippedNote}${outcome.unknown ? `, unknown ${outcome.unknown} (run undo or repair again)` : ''}`);
   for (const ch of journal.changes) if (ch.error) notice(`${ch.kind === 'kv' ? ch.key : ch.path}: ${ch.error}`);
 
   // Re-scan: the repaired findings should be gone. A rescan that could not read everything proves nothing.
@@ -111,5 +128,5 @@ export async function repairCommand(a: RepairArgs, chalk: ChalkInstance, notice:
   else notice(remaining.length ? `${remaining.length} repaired finding(s) still reported: ${remaining.map((f) => f.ruleId).join(', ')}` : 'rescan: the repaired findings are gone');
   // A write whose outcome is unknown (NATS failed mid-write) is a target that could not be used: exit 2.
   if (outcome.unknown) return 2;
-  return outcome.conflicts || outcome.failed ? 1 : 0;
+  return outcome.conflicts || outcome.failed || notMade ? 1 : 0;
 }

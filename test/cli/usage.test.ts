@@ -23,7 +23,7 @@ describe('usage errors exit 2 with one message, for every command', () => {
     const r = await runCli([cmd, ...(REQUIRED[cmd] ?? []), '--bogus-flag'], { cwd });
     expect(r.code, r.stderr).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toBe('peer-audit: Unknown argument: bogus-flag\nRun "peer-audit --help" for usage.\n');
+    expect(r.stderr).toBe(`peer-audit: Unknown argument: bogus-flag\nRun "peer-audit ${cmd} --help" for usage.\n`);
   });
 
   it.each(COMMANDS)('%s: an extra positional', async (cmd) => {
