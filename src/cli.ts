@@ -20,7 +20,7 @@ import { activeConfig, configMiddleware } from './config/config.js';
 import { CliExit, withFlagHints } from './config/errors.js';
 import { watchCommand } from './commands/watch.js';
 import { completeWords } from './commands/completion.js';
-import { escapeLines } from './report/safe-text.js';
+import { escapeControl, escapeLines } from './report/safe-text.js';
 
 // yargs' CommonJS build: its help wraps at word boundaries (the ES module build's cuts words in two).
 const yargs = createRequire(import.meta.url)('yargs') as typeof import('yargs').default;
@@ -429,11 +429,12 @@ async function main(argv: string[]): Promise<number> {
   } catch (e) {
     const err = e as Error;
     if (err instanceof CliExit) {
-      for (const line of err.message ? err.message.split('\n') : []) process.stderr.write(`peer-audit: ${line}\n`);
+      for (const line of err.message ? err.message.split('\n') : []) process.stderr.write(`peer-audit: ${escapeControl(line)}\n`);
       return err.code;
     }
     if (err instanceof UsageError || err.name === 'YError') {
-      process.stderr.write(`peer-audit: ${err.message}\nRun "${helpHint(argv)}" for usage.\n`);
+      // A usage error can quote what was typed: a hostile argument must not reach the terminal raw.
+      process.stderr.write(`peer-audit: ${escapeLines(err.message)}\nRun "${helpHint(argv)}" for usage.\n`);
       return 2;
     }
     if (err instanceof SourceFailure || err instanceof NatsContextError) {
@@ -452,7 +453,7 @@ main(hideBin(process.argv)).then(
     process.exit(code);
   },
   (e: unknown) => {
-    process.stderr.write(`peer-audit: internal error: ${(e as Error).message}\n`);
+    process.stderr.write(`peer-audit: internal error: ${escapeLines((e as Error).message)}\n`);
     process.exit(2);
   },
 );

@@ -115,6 +115,15 @@ describe('no command prints a raw escape sequence from the evidence', () => {
     }
   });
 
+  it('usage errors that quote what was typed: an unknown flag, an unknown command, a bad value', async () => {
+    for (const args of [['scan', `--x${HOSTILE}`], [`sc${HOSTILE}an`], ['scan', '--format', HOSTILE], ['repair', '--rule', HOSTILE]]) {
+      const r = await cli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/\\(x1b|u001b)/);
+      expectNoRawControls(r, args.join(' '));
+    }
+  });
+
   it('watch, briefly', async () => {
     const child = spawn(process.execPath, [BIN, 'watch', '--server', server.url, '--project', project, '--initial', '--settle', '0'], {
       cwd: project,
