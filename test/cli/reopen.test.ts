@@ -8,7 +8,7 @@ import { connect, type KV, type NatsConnection } from 'nats';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { REPO, runCli } from '../helpers/cli.js';
 import { startNatsServer } from '../helpers/nats-server.js';
-import { loadSnapshotIntoServer } from '../helpers/kv-load.js';
+import { loadFixtureCopy, loadSnapshotIntoServer } from '../helpers/kv-load.js';
 import type { Finding } from '../../src/model/types.js';
 
 const BUCKET = 'agent-os-peer-state';
@@ -23,11 +23,7 @@ async function fresh(dir: string) {
   if (nc && !nc.isClosed()) await nc.close();
   if (server) await server.stop();
   server = await startNatsServer();
-  project = await fs.mkdtemp(path.join(os.tmpdir(), 'pa-reopen-'));
-  await fs.cp(path.join(REPO, 'fixtures', dir), project, { recursive: true });
-  await loadSnapshotIntoServer(path.join(project, 'kv-snapshot.jsonl'), server.url);
-  nc = await connect({ servers: server.url.replace('nats://', ''), reconnect: false });
-  kv = await nc.jetstream().views.kv(BUCKET, { bindOnly: true });
+  ({ project, nc, kv } = await loadFixtureCopy(dir, server.url, 'pa-reopen-'));
 }
 
 afterEach(async () => {

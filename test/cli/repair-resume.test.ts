@@ -4,15 +4,14 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { connect, type KV, type NatsConnection } from 'nats';
+import type { KV, NatsConnection } from 'nats';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { REPO, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { startNatsServer } from '../helpers/nats-server.js';
-import { loadSnapshotIntoServer } from '../helpers/kv-load.js';
+import { loadFixtureCopy } from '../helpers/kv-load.js';
 import { resumeNote } from '../../src/model/resume-fixes.js';
 import type { Finding } from '../../src/model/types.js';
 
-const BUCKET = 'agent-os-peer-state';
 const PENDING = { status: 'pending' };
 
 let server: Awaited<ReturnType<typeof startNatsServer>> | undefined;
@@ -23,11 +22,7 @@ let project: string;
 async function fresh(fixture: string) {
   if (server) await server.stop();
   server = await startNatsServer();
-  project = await fs.mkdtemp(path.join(os.tmpdir(), 'pa-resume-'));
-  await fs.cp(path.join(REPO, 'fixtures', fixture), project, { recursive: true });
-  await loadSnapshotIntoServer(path.join(project, 'kv-snapshot.jsonl'), server.url);
-  nc = await connect({ servers: server.url.replace('nats://', ''), reconnect: false });
-  kv = await nc.jetstream().views.kv(BUCKET, { bindOnly: true });
+  ({ project, nc, kv } = await loadFixtureCopy(fixture, server.url, 'pa-resume-'));
 }
 
 afterEach(async () => {

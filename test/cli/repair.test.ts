@@ -1,12 +1,11 @@
 // repair, reopen and undo against a real nats-server, with the real CLI, on copies of the bundled incidents.
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { connect, type KV, type NatsConnection } from 'nats';
+import type { KV, NatsConnection } from 'nats';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { REPO, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { startNatsServer } from '../helpers/nats-server.js';
-import { loadSnapshotIntoServer } from '../helpers/kv-load.js';
+import { loadFixtureCopy } from '../helpers/kv-load.js';
 import type { Finding } from '../../src/model/types.js';
 
 const BUCKET = 'agent-os-peer-state';
@@ -22,11 +21,7 @@ let project: string;
 async function freshIncident(name: string) {
   if (server) await server.stop();
   server = await startNatsServer();
-  project = await fs.mkdtemp(path.join(os.tmpdir(), `pa-${name}-`));
-  await fs.cp(path.join(REPO, 'fixtures/incidents', name), project, { recursive: true });
-  await loadSnapshotIntoServer(path.join(project, 'kv-snapshot.jsonl'), server.url);
-  nc = await connect({ servers: server.url.replace('nats://', ''), reconnect: false });
-  kv = await nc.jetstream().views.kv(BUCKET, { bindOnly: true });
+  ({ project, nc, kv } = await loadFixtureCopy(`incidents/${name}`, server.url, `pa-${name}-`));
 }
 
 afterEach(async () => {

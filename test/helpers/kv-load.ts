@@ -4,7 +4,11 @@
 // deleted again, so the stream sequence lines up. A PURGE drops the key's earlier revisions, exactly as it
 // did on the bucket the snapshot came from.
 
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { connect, type KV, type NatsConnection } from 'nats';
+import { REPO } from './cli.js';
 import { readSnapshot, revisionsInOrder } from '../../src/sources/snapshot.js';
 
 const GAP_KEY = '__peer_audit_gap__';
@@ -67,4 +71,14 @@ export async function loadSnapshotIntoServer(
   } finally {
     if (!nc.isClosed()) await nc.drain().catch(() => nc.close());
   }
+}
+
+/** A copy of fixtures/<dir> (project folder + kv-snapshot.jsonl) in a temporary folder, loaded into the server at `url`. */
+export async function loadFixtureCopy(dir: string, url: string, tmpPrefix: string): Promise<{ project: string; nc: NatsConnection; kv: KV }> {
+  const project = await fs.mkdtemp(path.join(os.tmpdir(), tmpPrefix));
+  await fs.cp(path.join(REPO, 'fixtures', dir), project, { recursive: true });
+  await loadSnapshotIntoServer(path.join(project, 'kv-snapshot.jsonl'), url);
+  const nc = await connect({ servers: url.replace('nats://', ''), reconnect: false });
+  const kv = await nc.jetstream().views.kv('agent-os-peer-state', { bindOnly: true });
+  return { project, nc, kv };
 }
