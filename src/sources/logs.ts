@@ -24,19 +24,8 @@ import type {
   ToolResult,
 } from '../model/types.js';
 import { isUtf8 } from 'node:buffer';
-import {
-  decodeBounded,
-  decodeValue,
-  type CutPolicy,
-  forEachLine,
-  KeyTable,
-  Members,
-  parseJsonLine,
-  scanObject,
-  type JsonRecord,
-  type ParsedLine,
-  type RawLine,
-} from './jsonl-lines.js';
+import { decodeBounded, decodeValue, type CutPolicy, KeyTable, Members, scanObject } from './logs/json-scan.js';
+import { forEachLine, parseJsonLine, type JsonRecord, type ParsedLine, type RawLine } from './logs/read-lines.js';
 import { displayPath } from './paths.js';
 
 const TEXT_MAX = 4000;

@@ -11,7 +11,7 @@ import { buildModel } from '../../src/model/build.js';
 import { loadRules } from '../../src/engine/registry.js';
 import { runRules } from '../../src/engine/run.js';
 import { DEFAULT_RULE_OPTIONS, type Rule } from '../../src/engine/rule.js';
-import { parseJsonLine } from '../../src/sources/jsonl-lines.js';
+import { parseJsonLine } from '../../src/sources/logs/read-lines.js';
 import { readLogs } from '../../src/sources/logs.js';
 import { damagedLine, fileBytes, jsonlFile, physicalLines, type FileSpec } from './gen.js';
 import { params, runs, timeoutFor } from './runs.js';

@@ -1,219 +1,7 @@
-// Byte-level JSONL reading: physical lines from a stream, and a tolerant per-line JSON parse
-// that names what is wrong with a damaged line and recovers what it can.
-import { isUtf8 } from 'node:buffer';
-import { open } from 'node:fs/promises';
-
-export interface RawLine {
-  /** Line bytes without the newline, a trailing \r, or (line 1) a UTF-8 BOM. */
-  bytes: Buffer;
-  /** 1-based physical line number. */
-  line: number;
-  /** Offset of the line's first byte in the file. */
-  byteOffset: number;
-  /** Offset of bytes[0] in the file (after a BOM). */
-  start: number;
-  /** False for a last line that has no newline after it. */
-  terminated: boolean;
-}
-
-const READ_CHUNK = 1 << 20;
-const NEWLINE = 0x0a;
-const CR = 0x0d;
-
-/**
- * Reads a file and calls onLine for each physical line, split on 0x0A. The next chunk is read while this
- * one is split. Only the line being assembled is kept across chunks, so memory is bounded by the longest line.
- * `l.bytes` is only valid during the call (the buffer is reused): copy what must outlive it.
- */
-export async function forEachLine(
-  absPath: string,
-  onLine: (l: RawLine) => void,
-  onChunk?: (bytes: number) => void,
-): Promise<{ bytes: number; lines: number }> {
-  const fh = await open(absPath, 'r');
-  let pending: Buffer[] = [];
-  let lineStart = 0;
-  let chunkStart = 0;
-  let lines = 0;
-
-  const emit = (bytes: Buffer, terminated: boolean): void => {
-    lines++;
-    const bom = lines === 1 && hasBom(bytes) ? 3 : 0;
-    onLine({ bytes: trimLine(bytes, lines === 1), line: lines, byteOffset: lineStart, start: lineStart + bom, terminated });
-  };
-
-  // Two buffers in turn: one being split while the next read fills the other. They go back to a pool afterwards.
-  const buffers = [takeChunkBuffer(), takeChunkBuffer()];
-  let turn = 0;
-  const read = () => fh.read(buffers[turn++ & 1], 0, READ_CHUNK, null);
-  let next: ReturnType<typeof read> | undefined;
-  try {
-    next = read();
-    for (;;) {
-      const { bytesRead, buffer } = await next;
-      if (bytesRead === 0) break;
-      next = read();
-      const chunk = buffer.subarray(0, bytesRead);
-      let pos = 0;
-      for (let nl = chunk.indexOf(NEWLINE, pos); nl >= 0; nl = chunk.indexOf(NEWLINE, pos)) {
-        const piece = chunk.subarray(pos, nl);
-        emit(pending.length ? Buffer.concat([...pending, piece]) : piece, true);
-        pending = [];
-        pos = nl + 1;
-        lineStart = chunkStart + pos;
-      }
-      // Copied: the rest of the chunk is garbage once the line is complete.
-      if (pos < chunk.length) pending.push(Buffer.from(chunk.subarray(pos)));
-      chunkStart += chunk.length;
-      onChunk?.(chunk.length);
-    }
-  } finally {
-    // A read still in flight has to settle before the file closes.
-    await next?.catch(() => undefined);
-    await fh.close();
-    chunkPool.push(...buffers);
-  }
-  if (pending.length) emit(Buffer.concat(pending), false);
-  return { bytes: chunkStart, lines };
-}
-
-/** Read buffers no file is using. Line bytes handed to onLine point into them: they are valid during the call only. */
-const chunkPool: Buffer[] = [];
-
-function takeChunkBuffer(): Buffer {
-  return chunkPool.pop() ?? Buffer.allocUnsafe(READ_CHUNK);
-}
-
-function hasBom(bytes: Buffer): boolean {
-  return bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
-}
-
-function trimLine(bytes: Buffer, first: boolean): Buffer {
-  let start = 0;
-  let end = bytes.length;
-  if (first && hasBom(bytes)) start = 3;
-  if (end > start && bytes[end - 1] === CR) end--;
-  return start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end);
-}
-
-// ---------------------------------------------------------------- parsing one line
-
-export type JsonRecord = Record<string, unknown>;
-
-export interface ParsedLine {
-  /** Whitespace only: not a record, not a problem. */
-  blank?: boolean;
-  /** The record, when the line (or a recoverable part of it) parsed to an object. */
-  value?: JsonRecord;
-  /** Set when something was wrong with the line, even if a record was recovered. */
-  problem?: { reason: string; excerpt: string };
-  /** The line is an unterminated last line that is not JSON. */
-  cutOff?: boolean;
-}
-
-const EXCERPT_CHARS = 120;
-/** Where a record can start inside a damaged line. */
-const SPLICE_MARKERS = ['{"parentUuid"', '{"type"', '{"uuid"'];
-/** Markers that never start a nested object, so a line containing one later on holds two records. */
-const SPLICE_ONLY_MARKERS = /.\{"(?:parentUuid|uuid)"/;
-const MAX_SPLICE_TRIES = 16;
-const RECORD_TYPES = new Set([
-  'user',
-  'assistant',
-  'system',
-  'progress',
-  'summary',
-  'result',
-  'attachment',
-  'file-history-snapshot',
-  'queue-operation',
-]);
-
-export function parseJsonLine(bytes: Buffer, terminated: boolean): ParsedLine {
-  const text = bytes.toString('utf8');
-  if (text.trim() === '') return { blank: true };
-  // toString replaces bad sequences with U+FFFD; only then is the (slower) validity check needed.
-  const badUtf8 = text.includes('\uFFFD') && !isUtf8(bytes);
-  const whole = tryParse(text);
-  if (whole.ok && isRecord(whole.value)) {
-    return badUtf8 ? damaged({ value: whole.value }, ['invalid UTF-8', 'record kept with U+FFFD replacements'], text) : { value: whole.value };
-  }
-
-  const reasons: string[] = [];
-  const hasNul = text.includes('\0');
-  if (hasNul) reasons.push('NUL bytes');
-  if (badUtf8) reasons.push('invalid UTF-8');
-  if (whole.ok) return damaged({}, [...reasons, `not a JSON object (${jsonKind(whole.value)})`], text);
-
-  if (hasNul) {
-    const withoutNul = text.replace(/\0+/g, '');
-    if (withoutNul.trim() === '') return terminated ? damaged({}, reasons, text) : damaged({ cutOff: true }, [...reasons, 'cut-off last line'], text);
-    const again = tryParse(withoutNul);
-    if (again.ok && isRecord(again.value)) return damaged({ value: again.value }, [...reasons, 'record recovered after removing them'], text);
-  }
-
-  const splice = recoverSplice(text);
-  if (splice) return damaged({ value: splice.value }, [...reasons, `spliced record, recovered the record at column ${splice.at + 1}`], text);
-  if (!terminated) return damaged({ cutOff: true }, [...reasons, 'cut-off last line'], text);
-  if (SPLICE_ONLY_MARKERS.test(text)) return damaged({}, [...reasons, 'spliced record'], text);
-  return damaged({}, [...reasons, `invalid JSON: ${whole.error}`], text);
-}
-
-function damaged(result: ParsedLine, reasons: string[], text: string): ParsedLine {
-  return { ...result, problem: { reason: reasons.join('; '), excerpt: escapeExcerpt(text.slice(0, EXCERPT_CHARS)) } };
-}
-
-type ParseAttempt = { ok: true; value: unknown } | { ok: false; error: string };
-
-function tryParse(text: string): ParseAttempt {
-  try {
-    return { ok: true, value: JSON.parse(text) };
-  } catch (err) {
-    return { ok: false, error: (err instanceof Error ? err.message : String(err)).slice(0, 100) };
-  }
-}
-
-/** A damaged line may end with a complete record that was appended onto a partial one: parse from the last record start that works. */
-function recoverSplice(text: string): { value: JsonRecord; at: number } | undefined {
-  const starts: number[] = [];
-  for (const marker of SPLICE_MARKERS) {
-    for (let i = text.indexOf(marker, 1); i > 0; i = text.indexOf(marker, i + 1)) starts.push(i);
-  }
-  starts.sort((a, b) => b - a);
-  for (const at of starts.slice(0, MAX_SPLICE_TRIES)) {
-    const attempt = tryParse(text.slice(at));
-    if (attempt.ok && isRecord(attempt.value) && looksLikeRecord(attempt.value)) return { value: attempt.value, at };
-  }
-  return undefined;
-}
-
-/** Tells a transcript record from a content block ({"type":"text",…}) that happens to parse on its own. */
-function looksLikeRecord(v: JsonRecord): boolean {
-  if ('uuid' in v || 'parentUuid' in v || 'sessionId' in v || 'session_id' in v) return true;
-  return typeof v.type === 'string' && RECORD_TYPES.has(v.type);
-}
-
-function isRecord(v: unknown): v is JsonRecord {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function jsonKind(v: unknown): string {
-  if (v === null) return 'null';
-  return Array.isArray(v) ? 'array' : typeof v;
-}
-
-/** Control and invisible characters as \xNN / \uNNNN so an excerpt is one readable line. */
-export function escapeExcerpt(s: string): string {
-  let out = '';
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`;
-    else if ((c >= 0x80 && c <= 0x9f) || c === 0x2028 || c === 0x2029 || c === 0xfeff || c === 0xfffd || (c >= 0xd800 && c <= 0xdfff)) {
-      out += `\\u${c.toString(16).padStart(4, '0')}`;
-    } else out += ch;
-  }
-  return out;
-}
+// Reading a JSON object from its bytes without building all of it: scanObject locates an object's members as
+// byte ranges (checking the bytes as it goes), KeyTable finds known keys without decoding them, decodeValue
+// decodes one member, and decodeBounded decodes one with its long strings cut to what their reader needs (a
+// CutPolicy). parse-file.ts uses these to read only the fields of a transcript record that are decoded.
 
 // ---------------------------------------------------------------- scanning an object without building it
 
@@ -364,7 +152,8 @@ function validScalar(b: Buffer, s: number, e: number): boolean {
   const len = e - s;
   const c = b[s];
   if (c === 0x74) return len === 4 && b[s + 1] === 0x72 && b[s + 2] === 0x75 && b[s + 3] === 0x65; // true
-  if (c === 0x66) return len === 5 && b[s + 1] === 0x61 && b[s + 2] === 0x6c && b[s + 3] === 0x73 && b[s + 4] === 0x65; // false
+  // false
+  if (c === 0x66) return len === 5 && b[s + 1] === 0x61 && b[s + 2] === 0x6c && b[s + 3] === 0x73 && b[s + 4] === 0x65;
   if (c === 0x6e) return len === 4 && b[s + 1] === 0x75 && b[s + 2] === 0x6c && b[s + 3] === 0x6c; // null
   let i = s;
   if (b[i] === 0x2d) i++;
@@ -442,7 +231,10 @@ export class KeyTable {
     });
   }
 
-  /** The id of the name b[s, e) spells, -1 for another name, -2 for a key with escapes (it cannot be matched by bytes). */
+  /**
+   * The id of the name b[s, e) spells, -1 for another name, -2 for a key with escapes (it cannot be matched by
+   * bytes).
+   */
   lookup(b: Buffer, s: number, e: number): number {
     const list = this.byLength[e - s];
     if (list) {
@@ -479,8 +271,7 @@ export function decodeValue(b: Buffer, s: number, e: number): unknown {
 
 // ---------------------------------------------------------------- decoding with long strings cut short
 
-/** Stands after the kept part of a string decodeBounded cut short. */
-export const CUT_MARK = '\uffff';
+/** Stands after the kept part of a string decodeBounded cut short: U+FFFF, written as JSON (with the closing quote). */
 const CUT_MARK_JSON = '\\uffff"';
 
 /**
@@ -498,7 +289,7 @@ export interface CutPolicy {
 
 /**
  * Decodes member `m` of `members` like decodeValue, except that a long string (noted by scanObject) whose reader
- * needs only its first N characters (see CutPolicy) keeps only about that much, followed by CUT_MARK: decoding
+ * needs only its first N characters (see CutPolicy) keeps only about that much, followed by U+FFFF: decoding
  * and garbage scale with what is kept, not with what was written. A string is cut only when it visibly starts
  * with a non-blank character, and the result is checked: if any cut string came out shorter than N characters
  * (escapes, wide characters), the value is decoded whole instead. Throws where decodeValue would.
@@ -555,7 +346,10 @@ function needOfString(b: Buffer, valueStart: number, start: number, end: number,
   return policy.needFor(b, keyStart + 1, keyEnd);
 }
 
-/** True when the string content at b[i, end) starts, after plain spaces and \n, \t, \r escapes, with a visible ASCII character. */
+/**
+ * True when the string content at b[i, end) starts, after plain spaces and \n, \t, \r escapes, with a visible
+ * ASCII character.
+ */
 function startsNonBlank(b: Buffer, i: number, end: number): boolean {
   const limit = Math.min(end, i + 256);
   while (i < limit) {
@@ -567,7 +361,10 @@ function startsNonBlank(b: Buffer, i: number, end: number): boolean {
   return false;
 }
 
-/** The byte offset at or before `at` where a JSON string's content can be cut: not inside a UTF-8 sequence or an escape. */
+/**
+ * The byte offset at or before `at` where a JSON string's content can be cut: not inside a UTF-8 sequence or an
+ * escape.
+ */
 function safeCut(b: Buffer, contentStart: number, at: number): number {
   while (at > contentStart && (b[at] & 0xc0) === 0x80) at--;
   // Inside \uXXXX: cut before the backslash (unless that backslash is itself escaped).
@@ -580,7 +377,7 @@ function safeCut(b: Buffer, contentStart: number, at: number): number {
   return at;
 }
 
-/** Every string that ends with CUT_MARK kept at least as many characters as its reader needs. */
+/** Every string that ends with U+FFFF kept at least as many characters as its reader needs. */
 function cutsLongEnough(v: unknown, key: string | undefined, policy: CutPolicy): boolean {
   if (typeof v === 'string') {
     if (v.length === 0 || v.charCodeAt(v.length - 1) !== 0xffff) return true;
