@@ -4,93 +4,223 @@ import { promises as fs } from 'node:fs';
 import { z } from 'zod';
 import type { ScanResult } from './result.js';
 
+// The .describe() texts document the format: `npm run docs` writes docs/formats.md's field tables from them.
+const kvLoc = z
+  .looseObject({
+    kind: z.literal('kv'),
+    bucket: z.string().describe('The KV bucket.'),
+    key: z.string().describe('The key.'),
+    revision: z.number().describe('The revision cited.'),
+    pointer: z.string().optional().describe('JSON pointer into the value, e.g. "/phases/execute".'),
+  })
+  .describe('A KV key at a revision.');
+const fileLoc = z
+  .looseObject({
+    kind: z.literal('file'),
+    path: z.string().describe('Path relative to the project root (forward slashes).'),
+    line: z.number().optional().describe('1-based line.'),
+    endLine: z.number().optional().describe('Last line of a range.'),
+  })
+  .describe('A file (of a spec folder or the product folder).');
+const logLocFields = {
+  kind: z.literal('log'),
+  path: z.string().describe('Transcript path, relative to the project root when inside it, else absolute.'),
+  line: z.number().describe('1-based physical line in the JSONL file.'),
+  timestamp: z.string().optional().describe('The record\'s time.'),
+};
 const loc = z.discriminatedUnion('kind', [
-  z.looseObject({ kind: z.literal('kv'), bucket: z.string(), key: z.string(), revision: z.number(), pointer: z.string().optional() }),
-  z.looseObject({ kind: z.literal('file'), path: z.string(), line: z.number().optional(), endLine: z.number().optional() }),
-  z.looseObject({ kind: z.literal('log'), path: z.string(), line: z.number(), uuid: z.string().optional(), timestamp: z.string().optional() }),
-  z.looseObject({ kind: z.literal('bucket'), bucket: z.string(), origin: z.string(), field: z.string().optional() }),
-]);
-const logLoc = z.looseObject({ kind: z.literal('log'), path: z.string(), line: z.number(), timestamp: z.string().optional() });
-const kvLoc = z.looseObject({ kind: z.literal('kv'), bucket: z.string(), key: z.string(), revision: z.number(), pointer: z.string().optional() });
-const severity = z.enum(['error', 'warning', 'info']);
-const rev = z.looseObject({ revision: z.number(), created: z.string(), operation: z.string() });
-
-const runsSchema = z.looseObject({
-  version: z.literal(1),
-  items: z.array(
-    z.looseObject({
-      id: z.string(),
-      folders: z.array(
-        z.looseObject({
-          path: z.string(),
-          files: z.array(z.looseObject({ path: z.string(), lines: z.number(), bytes: z.number(), endsWithNewline: z.boolean() })),
-        }),
-      ),
-      meta: z.looseObject({ key: z.string(), revision: z.number(), created: z.string(), revisions: z.array(rev) }).optional(),
-      cycles: z.array(
-        z.looseObject({
-          number: z.number(),
-          key: z.string(),
-          revision: z.number(),
-          created: z.string(),
-          phases: z.array(z.looseObject({ name: z.enum(['plan', 'execute', 'express', 'review']), status: z.string() })),
-          revisions: z.array(rev),
-          claims: z.array(z.looseObject({ location: kvLoc, excerpt: z.string() })),
-          signals: z.array(z.looseObject({ location: kvLoc, excerpt: z.string(), what: z.string() })),
-        }),
-      ),
-      sessions: z.array(
-        z.looseObject({
-          id: z.string(),
-          mainFile: z.string(),
-          files: z.number(),
-          corruptLines: z.number(),
-          events: z.array(z.looseObject({ kind: z.string(), location: logLoc, text: z.string() })),
-        }),
-      ),
-      request: z.looseObject({ text: z.string(), location: logLoc }).optional(),
-    }),
-  ),
+  kvLoc,
+  fileLoc,
+  z
+    .looseObject({ ...logLocFields, uuid: z.string().optional().describe('The record\'s uuid.') })
+    .describe('A transcript line.'),
+  z
+    .looseObject({
+      kind: z.literal('bucket'),
+      bucket: z.string().describe('The bucket.'),
+      origin: z.string().describe('Server URL or snapshot file the configuration was read from.'),
+      field: z.string().optional().describe('The configuration field concerned, e.g. "history".'),
+    })
+    .describe('The bucket itself (its configuration).'),
+]).describe('Where the evidence is: a KV key at a revision, a file line, a transcript line, or the bucket.');
+const logLoc = z.looseObject(logLocFields).describe('A transcript line.');
+const severity = z.enum(['error', 'warning', 'info']).describe('How serious the finding is.');
+const rev = z.looseObject({
+  revision: z.number().describe('The revision.'),
+  created: z.string().describe('Its time.'),
+  operation: z.string().describe('PUT, DEL or PURGE.'),
 });
 
-export const savedScanSchema = z.looseObject({
-  version: z.literal(1),
-  tool: z.looseObject({ name: z.literal('peer-audit'), version: z.string() }),
-  generatedAt: z.string(),
-  projectRoot: z.string(),
-  bucket: z.string(),
-  complete: z.boolean(),
-  incompleteReasons: z.array(z.string()),
-  sources: z.array(
-    z.looseObject({
-      kind: z.string(),
-      ref: z.string(),
-      ok: z.boolean(),
-      error: z.string().optional(),
-      absent: z.string().optional(),
-      stats: z.record(z.string(), z.number()),
-      problems: z.array(z.looseObject({ where: z.string(), line: z.number().optional(), reason: z.string() })),
-    }),
-  ),
-  summary: z.looseObject({ errors: z.number(), warnings: z.number(), infos: z.number(), redacted: z.number().optional() }),
-  findings: z.array(
-    z.looseObject({
-      ruleId: z.string(),
-      severity,
-      message: z.string(),
-      subject: z.looseObject({
-        spec: z.string().optional(),
-        cycle: z.number().optional(),
-        keyPrefix: z.string().optional(),
-        folder: z.string().optional(),
-        session: z.string().optional(),
+const runsSchema = z
+  .looseObject({
+    version: z.literal(1).describe('Version of the runs section.'),
+    items: z.array(
+      z.looseObject({
+        id: z.string().describe('The run: its key prefix, else spec name, folder or session.'),
+        folders: z
+          .array(
+            z.looseObject({
+              path: z.string().describe('Spec folder, relative to the project root.'),
+              files: z
+                .array(
+                  z.looseObject({
+                    path: z.string().describe('File path.'),
+                    lines: z.number().describe('Line count.'),
+                    bytes: z.number().describe('Size in bytes.'),
+                    endsWithNewline: z.boolean().describe('Whether the file ends with a newline.'),
+                  }),
+                )
+                .describe('The folder\'s files.'),
+            }),
+          )
+          .describe('The run\'s spec folders.'),
+        meta: z
+          .looseObject({
+            key: z.string().describe('The meta key.'),
+            revision: z.number().describe('Its latest revision.'),
+            created: z.string().describe('That revision\'s time.'),
+            revisions: z.array(rev).describe('Every retained revision, with what it said.'),
+          })
+          .optional()
+          .describe('The v1 meta key.'),
+        cycles: z
+          .array(
+            z.looseObject({
+              number: z.number().describe('Cycle number.'),
+              key: z.string().describe('The cycle key.'),
+              revision: z.number().describe('Latest revision.'),
+              created: z.string().describe('Its time.'),
+              phases: z
+                .array(
+                  z.looseObject({
+                    name: z.enum(['plan', 'execute', 'express', 'review']).describe('The phase.'),
+                    status: z.string().describe('Normalised: completed, running, pending, failed, absent, unknown.'),
+                  }),
+                )
+                .describe('The four phases in order.'),
+              revisions: z.array(rev).describe('Every retained revision, with the status and phases it held.'),
+              claims: z
+                .array(z.looseObject({ location: kvLoc, excerpt: z.string().describe('The statement.') }))
+                .describe('Statements in the state that the cycle finished.'),
+              signals: z
+                .array(
+                  z.looseObject({
+                    location: kvLoc,
+                    excerpt: z.string().describe('The statement.'),
+                    what: z.string().describe('What it says, in words.'),
+                  }),
+                )
+                .describe('Statements in the state that it did not.'),
+            }),
+          )
+          .describe('The run\'s cycles, ascending.'),
+        sessions: z
+          .array(
+            z.looseObject({
+              id: z.string().describe('Session id.'),
+              mainFile: z.string().describe('The session\'s main transcript file.'),
+              files: z.number().describe('How many files the session spans (subagent files included).'),
+              corruptLines: z.number().describe('Corrupt lines skipped.'),
+              events: z
+                .array(
+                  z.looseObject({
+                    kind: z.string().describe('request, spawn, return, failed-call, claim, final-text or cut-off.'),
+                    location: logLoc,
+                    text: z.string().describe('One line, escaped.'),
+                  }),
+                )
+                .describe('The transcript\'s key events, in time order.'),
+            }),
+          )
+          .describe('Transcripts of the run.'),
+        request: z
+          .looseObject({ text: z.string().describe('The request, escaped and cut.'), location: logLoc })
+          .optional()
+          .describe('What the user asked for: the first human turn of the transcript.'),
       }),
-      fingerprint: z.string(),
-      evidence: z.array(z.looseObject({ location: loc, excerpt: z.string(), note: z.string().optional() })),
-    }),
-  ),
-  runs: runsSchema.optional(),
-});
+    ).describe('One run: a key prefix, else a spec folder or a session, with what the report shows of it.'),
+  })
+  .describe(
+    'The context of each run the findings are about, from which `report --from` renders timelines and summaries.',
+  );
+
+export const savedScanSchema = z
+  .looseObject({
+    version: z.literal(1).describe('Format version. Version 1 only gains optional fields.'),
+    tool: z
+      .looseObject({
+        name: z.literal('peer-audit'),
+        version: z.string().describe('The peer-audit version that wrote the file.'),
+      })
+      .describe('The tool that wrote the file.'),
+    generatedAt: z.string().describe('When the scan ran (ISO 8601).'),
+    projectRoot: z.string().describe('Absolute path of the project root; file paths are relative to it.'),
+    bucket: z.string().describe('The KV bucket audited.'),
+    complete: z.boolean().describe('False when any requested source (or rule) failed.'),
+    incompleteReasons: z.array(z.string()).describe('One line per failure.'),
+    sources: z
+      .array(
+        z.looseObject({
+          kind: z.string().describe('kv, kv-snapshot, specs or logs.'),
+          ref: z.string().describe('What was asked for: server URL + bucket, snapshot path, spec root, log glob.'),
+          ok: z.boolean().describe('False when the source could not be read at all, or evidence in it was lost.'),
+          error: z.string().optional().describe('One line: why the source could not be read.'),
+          absent: z
+            .string()
+            .optional()
+            .describe('Set when there was nothing of this kind to read (e.g. no transcripts): what was found.'),
+          stats: z
+            .record(z.string(), z.number())
+            .describe('Counts of what was read: keys, revisions, files, bytes, lines, records, sessions, …'),
+          problems: z
+            .array(
+              z.looseObject({
+                where: z.string().describe('File path, key, or other place the problem is at.'),
+                line: z.number().optional().describe('Line, for a corrupt line.'),
+                reason: z.string().describe('What is wrong.'),
+              }),
+            )
+            .describe('Readable-but-damaged pieces (corrupt lines, unreadable files).'),
+        }),
+      )
+      .describe('What was read, what failed.'),
+    summary: z
+      .looseObject({
+        errors: z.number().describe('Findings of severity error.'),
+        warnings: z.number().describe('Findings of severity warning.'),
+        infos: z.number().describe('Findings of severity info.'),
+        redacted: z.number().optional().describe('How many secrets were masked (absent: none).'),
+      })
+      .describe('How many findings of each severity.'),
+    findings: z.array(
+      z.looseObject({
+        ruleId: z.string().describe('The rule that made the finding.'),
+        severity,
+        message: z.string().describe('What is wrong and where.'),
+        subject: z
+          .looseObject({
+            spec: z.string().optional().describe('Spec name.'),
+            cycle: z.number().optional().describe('Cycle number.'),
+            keyPrefix: z.string().optional().describe('Key prefix of the run, e.g. peer.spec.<name>.'),
+            folder: z.string().optional().describe('Spec folder path relative to the project root.'),
+            session: z.string().optional().describe('Transcript session id.'),
+          })
+          .describe('What the finding is about.'),
+        fingerprint: z.string().describe('Stable across runs: rule id + spec + cycle + target, never line text.'),
+        evidence: z
+          .array(
+            z.looseObject({
+              location: loc,
+              excerpt: z.string().describe('A short, human-checkable quote of what is at the location.'),
+              note: z.string().optional().describe('What this piece of evidence shows.'),
+            }),
+          )
+          .describe('Where to look, each with a short excerpt.'),
+      }).describe('One problem, with its evidence.'),
+    ).describe('What was found, each with evidence a person can open.'),
+    runs: runsSchema.optional(),
+  })
+  .describe('A scan saved with `scan --format json` (version 1), as `report --from` reads it.');
 
 export class SavedScanError extends Error {}
 

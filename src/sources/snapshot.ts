@@ -19,37 +19,60 @@ export const SNAPSHOT_FORMAT = 'peer-audit-kv/1';
 
 // ---------------------------------------------------------------- schema
 
+// The .describe() texts document the format: `npm run docs` writes docs/formats.md's field tables from them.
 const configSchema = z
   .object({
-    history: z.number().int().nullish(),
-    replicas: z.number().int().nullish(),
-    ttl_ms: z.number().nullish(),
-    storage: z.string().nullish(),
-    description: z.string().nullish(),
-    max_value_size: z.number().int().nullish(),
+    history: z.number().int().nullish().describe('Revisions kept per key.'),
+    replicas: z.number().int().nullish().describe('Replicas of the bucket\'s stream.'),
+    ttl_ms: z.number().nullish().describe('Time to live of a value, in milliseconds (0: none).'),
+    storage: z.string().nullish().describe('file or memory.'),
+    description: z.string().nullish().describe('The bucket\'s description.'),
+    max_value_size: z.number().int().nullish().describe('Largest value the bucket accepts, in bytes (-1: no limit).'),
   })
-  .nullish();
+  .nullish()
+  .describe('The bucket\'s configuration, when it was known.');
 
-const headerSchema = z.object({
-  format: z.literal(SNAPSHOT_FORMAT),
-  bucket: z.string().min(1),
-  taken_at: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'not a date'),
-  source: z.string().nullish(),
-  server_version: z.string().nullish(),
-  config: configSchema,
-});
+export const snapshotHeaderSchema = z
+  .object({
+    format: z.literal(SNAPSHOT_FORMAT).describe('Names the format and its version.'),
+    bucket: z.string().min(1).describe('The bucket the snapshot was taken from.'),
+    taken_at: z
+      .string()
+      .refine((s) => !Number.isNaN(Date.parse(s)), 'not a date')
+      .describe('When the snapshot was taken (ISO 8601).'),
+    source: z.string().nullish().describe('The server URL it was read from; null when not from a live server.'),
+    server_version: z.string().nullish().describe('The nats-server version, when known.'),
+    config: configSchema,
+  })
+  .describe('Line 1 of a snapshot file: the header.');
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-const entrySchema = z.object({
-  key: z.string().min(1),
-  revision: z.number().int().positive(),
-  operation: z.enum(['PUT', 'DEL', 'PURGE']),
-  created: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'not a date'),
-  length: z.number().int().nonnegative().optional(),
-  value_b64: z.string().regex(BASE64, 'not base64').optional(),
-  value: z.string().optional(),
-});
+export const snapshotEntrySchema = z
+  .object({
+    key: z.string().min(1).describe('The key.'),
+    revision: z.number().int().positive().describe('The revision (over the whole bucket).'),
+    operation: z.enum(['PUT', 'DEL', 'PURGE']).describe('A value, a delete marker or a purge marker.'),
+    created: z
+      .string()
+      .refine((s) => !Number.isNaN(Date.parse(s)), 'not a date')
+      .describe('The revision\'s time (ISO 8601).'),
+    length: z.number().int().nonnegative().optional().describe('The value\'s length in bytes.'),
+    value_b64: z
+      .string()
+      .regex(BASE64, 'not base64')
+      .optional()
+      .describe(
+        'The exact bytes of the value, base64; authoritative, so values that are not JSON or not UTF-8 survive.',
+      ),
+    value: z
+      .string()
+      .optional()
+      .describe(
+        'The value as text, when the bytes are valid UTF-8, for people; a hand-written snapshot may give it alone.',
+      ),
+  })
+  .describe('Every further line: one retained revision, in revision order, delete and purge markers included.');
 
 // ---------------------------------------------------------------- write
 
@@ -244,7 +267,7 @@ export async function readSnapshot(file: string): Promise<{ data: KvData; report
         if (format !== SNAPSHOT_FORMAT) {
           return fail(`${file} has unsupported snapshot format ${JSON.stringify(format)} (this version reads ${SNAPSHOT_FORMAT})`);
         }
-        const h = headerSchema.safeParse(json);
+        const h = snapshotHeaderSchema.safeParse(json);
         if (!h.success) {
           return fail(`${file} has an invalid snapshot header: ${issueText(h.error)}`);
         }
@@ -266,7 +289,7 @@ export async function readSnapshot(file: string): Promise<{ data: KvData; report
         lost = true;
         continue;
       }
-      const parsed = entrySchema.safeParse(json);
+      const parsed = snapshotEntrySchema.safeParse(json);
       if (!parsed.success) {
         problem(lineNo, `corrupt entry: ${issueText(parsed.error)}`);
         lost = true;

@@ -138,10 +138,10 @@ describe('incident report of the seed incident (report --kv-snapshot … --logs 
   });
 });
 
-describe('the README', () => {
+describe('docs/reports.md', () => {
   it('quotes the seed report as it is generated (every line of its excerpt is in the report)', async () => {
-    const readme = await fs.readFile(path.join(REPO, 'README.md'), 'utf8');
-    const excerpt = /`````markdown\n([\s\S]*?)\n`````/.exec(readme)?.[1];
+    const doc = await fs.readFile(path.join(REPO, 'docs/reports.md'), 'utf8');
+    const excerpt = /`````markdown\n([\s\S]*?)\n`````/.exec(doc)?.[1];
     expect(excerpt).toBeDefined();
     const lines = excerpt!.split('\n').filter((l) => l.trim() !== '' && l.trim() !== '…');
     expect(lines.length).toBeGreaterThan(20);
