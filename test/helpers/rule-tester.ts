@@ -92,14 +92,20 @@ function assertFinding(rule: Rule, f: Finding, want: ExpectedFinding, i: number)
   if (typeof want.messageMatch === 'string') expect(f.message, at).toContain(want.messageMatch);
   else if (want.messageMatch) expect(f.message, at).toMatch(want.messageMatch);
   if (want.subject) expect(f.subject, at).toEqual(want.subject);
-  if (want.target !== undefined) expect(f.fingerprint, `${at}: target`).toBe(fingerprint(rule.meta.id, { subject: f.subject, target: want.target }));
+  if (want.target !== undefined) {
+    expect(f.fingerprint, `${at}: target`).toBe(fingerprint(rule.meta.id, { subject: f.subject, target: want.target }));
+  }
   if (want.locations) expect(f.evidence.map((e) => locationText(e.location)), at).toEqual(want.locations);
   if (want.evidence) expect(f.evidence, at).toMatchObject(want.evidence);
   want.check?.(f);
 }
 
 /** Registers one vitest `describe` for the rule with an `it` per case. */
-export function ruleTester(rule: Rule, cases: { valid?: RuleCase[]; invalid?: InvalidCase[] }, title = rule.meta.id): void {
+export function ruleTester(
+  rule: Rule,
+  cases: { valid?: RuleCase[]; invalid?: InvalidCase[] },
+  title = rule.meta.id,
+): void {
   describe(title, () => {
     for (const c of cases.valid ?? []) {
       it(`valid: ${c.name}`, async () => {
