@@ -12,6 +12,7 @@ export default defineRule({
     summary: 'A transcript stops mid-run: calls with no result, subagents that never reported back, a cut-off last line, no closing message.',
     sources: ['logs'],
     fixable: false,
+    title: 'The session stopped mid-run',
   },
   check({ model, report }) {
     for (const s of peerSessions(model)) {

@@ -8,6 +8,17 @@ export default defineRule({
     summary: 'The state bucket keeps less history (or fewer replicas) than PEER creates it with (history 50, replicas 3).',
     sources: ['kv'],
     fixable: false,
+    title: 'The bucket is configured to lose evidence',
+    options: {
+      expectReplicas: {
+        default: 3,
+        description: 'Replicas the bucket is meant to have (PEER creates it with 3): --expect-replicas.',
+      },
+      expectHistory: {
+        default: 50,
+        description: 'History the bucket is meant to keep (PEER creates it with 50): --expect-history.',
+      },
+    },
   },
   check({ model, options, report }) {
     const kv = model.kv;

@@ -14,6 +14,11 @@ export default defineRule({
     summary: 'Something claims success (state, finalize output, final message) that the evidence contradicts.',
     sources: ['kv', 'logs'],
     fixable: true,
+    title: 'Success was claimed for work that was not done',
+    causedBy: [
+      { rule: 'missing-execute-phase', when: 'same-cycle' },
+      { rule: 'kv-read-failure', when: 'shared-evidence' },
+    ],
   },
   check({ model, report }) {
     const bucket = model.bucket;

@@ -16,6 +16,7 @@ export default defineRule({
     summary: 'Shell residue `<WORD> < /dev/null` left by a broken heredoc write, in a spec or product file or in a string of a KV state value.',
     sources: ['specs', 'kv', 'logs'],
     fixable: true,
+    title: 'Heredoc residue in spec files',
   },
   check({ model, report }) {
     const writers = heredocWriters(model.sessions);

@@ -9,6 +9,7 @@ export default defineRule({
     summary: 'A PEER state value cannot be read: not JSON, not UTF-8, empty, or JSON of no known shape.',
     sources: ['kv'],
     fixable: false,
+    title: 'A state value cannot be read',
   },
   check({ model, report }) {
     for (const rec of model.keys) {

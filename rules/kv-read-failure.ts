@@ -22,6 +22,10 @@ export default defineRule({
     summary: 'A state read (nats kv get/history/ls, read-state.sh) failed in a transcript; names the key it wanted.',
     sources: ['logs'],
     fixable: false,
+    title: 'A state read failed and was never retried',
+    causedBy: [
+      { rule: 'read-before-write', when: 'shared-evidence' },
+    ],
   },
   check({ model, report }) {
     for (const s of peerSessions(model)) {

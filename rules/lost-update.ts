@@ -22,6 +22,7 @@ export default defineRule({
     summary: 'A write to a cycle key dropped what an earlier revision held, or rewrote a phase its writer does not own.',
     sources: ['kv'],
     fixable: false,
+    title: 'A write lost earlier state',
   },
   check({ model, report }) {
     const bucket = model.bucket;

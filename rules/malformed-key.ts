@@ -14,6 +14,7 @@ export default defineRule({
     summary: 'A state key (or an id inside a value) has the wrong shape or prefix: empty segments, colons, a spec instruction under peer.instruction or peer.global.',
     sources: ['kv'],
     fixable: false,
+    title: 'State is stored under a malformed key',
   },
   check({ model, report }) {
     const bucket = model.bucket;

@@ -11,6 +11,10 @@ export default defineRule({
     summary: 'A transcript of a PEER run has corrupt lines (spliced records, NUL runs, a cut-off tail): the evidence has gaps.',
     sources: ['logs'],
     fixable: false,
+    title: 'Transcript lines could not be read',
+    causedBy: [
+      { rule: 'aborted-session', when: 'shared-evidence' },
+    ],
   },
   check({ model, report }) {
     // Corrupt lines of ordinary sessions stay in the logs source's problems and counts; they are not a run's gap.

@@ -16,6 +16,7 @@ export default defineRule({
     summary: 'A cycle went past execute (express or review ran, or it claims to be finished) while execute never completed.',
     sources: ['kv', 'logs'],
     fixable: true,
+    title: 'The execute phase never ran',
   },
   check({ model, report }) {
     const bucket = model.bucket;

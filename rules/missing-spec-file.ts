@@ -82,6 +82,10 @@ export default defineRule({
     summary: 'A finished spec folder lacks spec.md, spec-lite.md or sub-specs/technical-spec.md that its create-spec version writes.',
     sources: ['specs', 'kv', 'logs'],
     fixable: false,
+    title: 'A spec document is missing',
+    causedBy: [
+      { rule: 'missing-execute-phase', when: 'same-run' },
+    ],
   },
   check({ model, report }) {
     const bucket = model.bucket;

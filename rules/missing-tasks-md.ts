@@ -17,6 +17,10 @@ export default defineRule({
     summary: 'A spec folder has no tasks.md although the instruction that produced it, or a finished cycle, says it should.',
     sources: ['specs', 'kv', 'logs'],
     fixable: false,
+    title: 'tasks.md is missing',
+    causedBy: [
+      { rule: 'missing-execute-phase', when: 'same-run' },
+    ],
   },
   check({ model, report }) {
     const bucket = model.bucket;

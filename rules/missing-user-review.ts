@@ -26,6 +26,7 @@ export default defineRule({
     summary: "create-spec's user review gate was bypassed: tasks.md written, or the run went on, with no user answer to the review request.",
     sources: ['logs', 'kv', 'specs'],
     fixable: false,
+    title: 'The user review was skipped',
   },
   check({ model, report }) {
     const bucket = model.bucket;

@@ -27,6 +27,10 @@ export default defineRule({
     summary: 'A phase started or completed before the phase it depends on (plan → execute → express → review) had completed.',
     sources: ['kv', 'logs'],
     fixable: false,
+    title: 'Phases ran out of order',
+    causedBy: [
+      { rule: 'missing-execute-phase', when: 'same-cycle' },
+    ],
   },
   check({ model, report }) {
     const bucket = model.bucket;

@@ -51,6 +51,10 @@ export default defineRule({
     summary: 'A phase output is agent template text or an empty shell: the v1.1 executor placeholder, {} for a completed phase, template examples on another spec.',
     sources: ['kv'],
     fixable: false,
+    title: 'Phase outputs are placeholders',
+    causedBy: [
+      { rule: 'missing-execute-phase', when: 'same-cycle' },
+    ],
   },
   check({ model, report }) {
     const bucket = model.bucket;

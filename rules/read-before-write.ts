@@ -18,6 +18,7 @@ export default defineRule({
     summary: 'A phase read the state before the revision it needed (the previous phase marked complete) was written.',
     sources: ['kv', 'logs'],
     fixable: false,
+    title: 'State was read before it was written',
   },
   check({ model, report }) {
     if (!model.kv) return;

@@ -11,6 +11,10 @@ export default defineRule({
     summary: 'The state records a failure: a phase in error (with its error text), a cycle status ERROR/FAILED, the v1 meta at current_phase "error".',
     sources: ['kv'],
     fixable: true,
+    // No shorter title yet: the report has always used the summary.
+    title:
+      'The state records a failure: a phase in error (with its error text), a cycle status ERROR/FAILED, ' +
+      'the v1 meta at current_phase "error".',
   },
   check({ model, report }) {
     const bucket = model.bucket;

@@ -30,6 +30,7 @@ export default defineRule({
     summary: 'A PEER script (~/.agent-os/scripts/peer/*.sh, update/create/read-state) or state command (jq | nats kv put, nats kv create…) failed in a transcript.',
     sources: ['logs'],
     fixable: false,
+    title: 'A PEER script failed',
   },
   check({ model, report }) {
     for (const s of peerSessions(model)) {

@@ -42,6 +42,7 @@ export default defineRule({
     summary: 'The spec name in KV, in the plan or in the transcript differs from the spec folder name, or names no folder at all.',
     sources: ['kv', 'specs', 'logs'],
     fixable: false,
+    title: 'The spec has more than one name',
   },
   check({ model, report }) {
     const bucket = model.bucket;

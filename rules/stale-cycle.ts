@@ -21,6 +21,13 @@ export default defineRule({
     summary: 'A cycle in progress (a phase running, or v2 status INITIALIZED…REVIEWING) has had no update for longer than --stale-after.',
     sources: ['kv'],
     fixable: false,
+    title: 'A cycle stopped making progress',
+    options: {
+      staleAfterMs: {
+        default: 6 * 3600_000,
+        description: 'A phase in progress with no update for longer than this (ms) is stale: --stale-after.',
+      },
+    },
   },
   check({ model, options, report }) {
     const bucket = model.bucket;

@@ -32,6 +32,12 @@ export default defineRule({
     summary: 'Pieces of PEER state disagree: meta vs cycle, counter vs cycle keys, ids vs key, a status vs its own completion time or notes.',
     sources: ['kv'],
     fixable: true,
+    title: 'The state contradicts itself',
+    causedBy: [
+      { rule: 'false-success', when: 'shared-evidence' },
+      { rule: 'invalid-state-value', when: 'shared-evidence' },
+      { rule: 'lost-update', when: 'shared-evidence' },
+    ],
   },
   check({ model, report }) {
     const bucket = model.bucket;

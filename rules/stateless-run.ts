@@ -23,6 +23,7 @@ export default defineRule({
     summary: 'PEER subagents ran but the session made no state operation and the bucket holds nothing for the spec.',
     sources: ['logs', 'kv'],
     fixable: false,
+    title: 'A run kept no state',
   },
   check({ model, report }) {
     for (const s of peerSessions(model)) {

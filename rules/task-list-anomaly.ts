@@ -27,6 +27,7 @@ export default defineRule({
     summary: 'tasks.md leaves tasks open without a blocking note after execute-tasks ran to completion (and, as info, a PEER-written list over create-spec limits).',
     sources: ['specs', 'kv'],
     fixable: false,
+    title: 'The task list breaks create-spec’s limits',
   },
   check({ model, report }) {
     for (const run of model.runs) {

@@ -218,6 +218,10 @@ export default defineRule({
     summary: 'A spec or product file was cut short: empty, stops mid-sentence or inside a code block (a PEER-written spec.md without its closing sections may be).',
     sources: ['specs'],
     fixable: false,
+    title: 'A file was cut short',
+    causedBy: [
+      { rule: 'heredoc-artifact', when: 'same-file' },
+    ],
   },
   check({ model, report }) {
     for (const run of model.runs) {

@@ -10,6 +10,10 @@ export default defineRule({
     summary: 'A cycle that records its own unsuccessful outcome: cycle_summary/result success false, or the user cancelled (execution_status "cancelled").',
     sources: ['kv'],
     fixable: false,
+    // No shorter title yet: the report has always used the summary.
+    title:
+      'A cycle that records its own unsuccessful outcome: cycle_summary/result success false, or the user ' +
+      'cancelled (execution_status "cancelled").',
   },
   check({ model, report }) {
     const bucket = model.bucket;

@@ -110,6 +110,7 @@ export default defineRule({
     summary: 'tasks.md has checked boxes, but no execute-tasks cycle ran to completion, no transcript shows the work and no recap names the spec.',
     sources: ['specs', 'kv', 'logs'],
     fixable: false,
+    title: 'Tasks are checked off with no record of the work',
   },
   check({ model, report }) {
     for (const run of model.runs) {

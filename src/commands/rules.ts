@@ -4,7 +4,10 @@ import { writeOutput } from './output.js';
 
 export async function rulesCommand(format: 'stylish' | 'json', chalk: ChalkInstance): Promise<number> {
   const rules = await loadRules();
-  const rows = rules.map((r) => ({ ...r.meta, doc: ruleDocPath(r.meta.id) }));
+  // The listing's fields, as before meta gained the report title, cause links and options.
+  const rows = rules.map(({ meta: { id, severity, summary, sources, fixable } }) => {
+    return { id, severity, summary, sources, fixable, doc: ruleDocPath(id) };
+  });
   if (format === 'json') {
     await writeOutput(`${JSON.stringify({ version: 1, rules: rows }, null, 2)}\n`);
     return 0;

@@ -13,6 +13,31 @@ export interface RuleMeta {
   /** Evidence sources the rule reads (any one is enough for it to run). */
   sources: RuleSource[];
   fixable: boolean;
+  /** What went wrong, in words: the title of a report's cause group rooted at this rule's finding. */
+  title: string;
+  /**
+   * Rules whose findings can explain this one's, in priority order (the finding joins the first cause it
+   * matches), and how the two must be related: the incident report groups findings by these links.
+   */
+  causedBy?: CauseLink[];
+  /** The options the rule reads, with their defaults (like ESLint's meta.schema). */
+  options?: { [K in RuleOptionName]?: RuleOptionSpec<RuleOptions[K]> };
+}
+
+/**
+ * How a cause and its effect must be related to be linked: the same cycle, the same run (cycle unknown on
+ * either side counts), one evidence location cited by both, or one file cited by both.
+ */
+export type CauseRelation = 'same-cycle' | 'same-run' | 'shared-evidence' | 'same-file';
+
+export interface CauseLink {
+  rule: string;
+  when: CauseRelation;
+}
+
+export interface RuleOptionSpec<T> {
+  default: T;
+  description: string;
 }
 
 export interface RuleOptions {
@@ -26,6 +51,10 @@ export interface RuleOptions {
   expectHistory: number;
 }
 
+/** The options a rule may declare in its meta (all but `now`, which every rule gets). */
+export type RuleOptionName = Exclude<keyof RuleOptions, 'now'>;
+
+/** The defaults of the options rules declare; a test checks them against the rules' own declarations. */
 export const DEFAULT_RULE_OPTIONS: Omit<RuleOptions, 'now'> = {
   staleAfterMs: 6 * 3600_000,
   expectReplicas: 3,

@@ -1,7 +1,8 @@
 // Findings grouped by root cause: one failure often explains others (a skipped execute phase is why the cycle
-// falsely claims success, why tasks.md is missing and why the phases ran out of order). Each link names the
-// finding that explains and the one explained, and how the two must be related to be linked.
+// falsely claims success, why tasks.md is missing and why the phases ran out of order). The links are the rules'
+// own: an effect rule's meta names the rules that can explain it (`causedBy`), and how the two must be related.
 import { SEVERITY_RANK, type Location, type Severity } from '../model/types.js';
+import type { CauseRelation, RuleMeta } from '../engine/rule.js';
 import type { ReportedFinding } from './result.js';
 
 export interface CauseGroup {
@@ -14,60 +15,12 @@ export interface CauseGroup {
   title: string;
 }
 
-type Relation = 'same-cycle' | 'same-run' | 'shared-evidence' | 'same-file';
+/** What the grouping needs of a rule's meta: its title and the causes that can explain its findings. */
+export type CauseMeta = Pick<RuleMeta, 'title' | 'causedBy'>;
 
-interface Link {
-  cause: string;
-  effect: string;
-  when: Relation;
-}
-
-/** In priority order: an effect joins the first cause it matches. */
-const LINKS: Link[] = [
-  { cause: 'missing-execute-phase', effect: 'false-success', when: 'same-cycle' },
-  { cause: 'missing-execute-phase', effect: 'phase-order-violation', when: 'same-cycle' },
-  { cause: 'missing-execute-phase', effect: 'missing-tasks-md', when: 'same-run' },
-  { cause: 'missing-execute-phase', effect: 'missing-spec-file', when: 'same-run' },
-  { cause: 'missing-execute-phase', effect: 'placeholder-output', when: 'same-cycle' },
-  { cause: 'kv-read-failure', effect: 'false-success', when: 'shared-evidence' },
-  { cause: 'false-success', effect: 'state-inconsistency', when: 'shared-evidence' },
-  { cause: 'read-before-write', effect: 'kv-read-failure', when: 'shared-evidence' },
-  { cause: 'heredoc-artifact', effect: 'truncated-file', when: 'same-file' },
-  { cause: 'aborted-session', effect: 'malformed-log', when: 'shared-evidence' },
-  { cause: 'invalid-state-value', effect: 'state-inconsistency', when: 'shared-evidence' },
-  { cause: 'lost-update', effect: 'state-inconsistency', when: 'shared-evidence' },
-];
-
-/** Titles for groups, by the root's rule: what went wrong, in words. */
-const TITLES: Record<string, string> = {
-  'missing-execute-phase': 'The execute phase never ran',
-  'false-success': 'Success was claimed for work that was not done',
-  'kv-read-failure': 'A state read failed and was never retried',
-  'read-before-write': 'State was read before it was written',
-  'heredoc-artifact': 'Heredoc residue in spec files',
-  'truncated-file': 'A file was cut short',
-  'missing-tasks-md': 'tasks.md is missing',
-  'missing-spec-file': 'A spec document is missing',
-  'phase-order-violation': 'Phases ran out of order',
-  'state-inconsistency': 'The state contradicts itself',
-  'script-failure': 'A PEER script failed',
-  'aborted-session': 'The session stopped mid-run',
-  'malformed-log': 'Transcript lines could not be read',
-  'unverified-task-completion': 'Tasks are checked off with no record of the work',
-  'missing-user-review': 'The user review was skipped',
-  'spec-name-mismatch': 'The spec has more than one name',
-  'invalid-state-value': 'A state value cannot be read',
-  'lost-update': 'A write lost earlier state',
-  'stale-cycle': 'A cycle stopped making progress',
-  'stateless-run': 'A run kept no state',
-  'placeholder-output': 'Phase outputs are placeholders',
-  'malformed-key': 'State is stored under a malformed key',
-  'bucket-config': 'The bucket is configured to lose evidence',
-  'task-list-anomaly': 'The task list breaks create-spec’s limits',
-};
-
-export function titleOf(ruleId: string, summary?: string): string {
-  return TITLES[ruleId] ?? summary ?? ruleId;
+/** A group's title, by its root's rule: the rule's title, else the rule id (a rule this version does not know). */
+export function titleOf(ruleId: string, metas: Map<string, CauseMeta>): string {
+  return metas.get(ruleId)?.title ?? ruleId;
 }
 
 function runKey(f: ReportedFinding): string | undefined {
@@ -91,7 +44,7 @@ function filesOf(f: ReportedFinding): Set<string> {
   return new Set(f.evidence.flatMap((e) => (e.location.kind === 'file' ? [e.location.path] : [])));
 }
 
-function related(cause: ReportedFinding, effect: ReportedFinding, when: Relation): boolean {
+function related(cause: ReportedFinding, effect: ReportedFinding, when: CauseRelation): boolean {
   switch (when) {
     case 'same-cycle':
       return runKey(cause) !== undefined && runKey(cause) === runKey(effect) && cause.subject.cycle === effect.subject.cycle;
@@ -122,8 +75,11 @@ function locKeysOf(f: ReportedFinding): Set<string> {
   return keys;
 }
 
-/** Groups findings under their root causes; findings nothing explains are roots of their own groups. */
-export function groupByCause(findings: ReportedFinding[], summaries: Map<string, string> = new Map()): CauseGroup[] {
+/**
+ * Groups findings under their root causes; findings nothing explains are roots of their own groups.
+ * `metas` are the rules' metadata by id: an effect rule's `causedBy` lists its causes in priority order.
+ */
+export function groupByCause(findings: ReportedFinding[], metas: Map<string, CauseMeta> = new Map()): CauseGroup[] {
   const byRule = new Map<string, ReportedFinding[]>();
   for (const f of findings) {
     const list = byRule.get(f.ruleId);
@@ -132,9 +88,8 @@ export function groupByCause(findings: ReportedFinding[], summaries: Map<string,
   }
   const parent = new Map<ReportedFinding, ReportedFinding>();
   for (const effect of findings) {
-    for (const link of LINKS) {
-      if (link.effect !== effect.ruleId) continue;
-      const cause = byRule.get(link.cause)?.find((c) => c !== effect && related(c, effect, link.when));
+    for (const link of metas.get(effect.ruleId)?.causedBy ?? []) {
+      const cause = byRule.get(link.rule)?.find((c) => c !== effect && related(c, effect, link.when));
       if (cause) {
         parent.set(effect, cause);
         break;
@@ -169,7 +124,7 @@ export function groupByCause(findings: ReportedFinding[], summaries: Map<string,
   const out: CauseGroup[] = [...merged.values()].map(({ roots, follows }) => {
     const all = [...roots, ...follows];
     const severity = all.reduce<Severity>((m, f) => (SEVERITY_RANK[f.severity] > SEVERITY_RANK[m] ? f.severity : m), roots[0].severity);
-    return { roots, follows, severity, title: titleOf(roots[0].ruleId, summaries.get(roots[0].ruleId)) };
+    return { roots, follows, severity, title: titleOf(roots[0].ruleId, metas) };
   });
   const order = new Map(findings.map((f, i) => [f, i]));
   const size = (g: CauseGroup) => g.roots.length + g.follows.length;

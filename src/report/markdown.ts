@@ -30,8 +30,7 @@ export function formatMarkdown(result: ScanResult, opts: MarkdownOptions): strin
   const primary = primaryRun(result, items);
   const cycleNo = primary ? primaryCycle(result, primary.run) : undefined;
   const cycle = primary?.run.cycles.find((c) => c.number === cycleNo);
-  const summaries = new Map([...opts.rules].map(([id, d]) => [id, d.summary]));
-  const groups = groupByCause(result.findings, summaries);
+  const groups = groupByCause(result.findings, opts.rules);
   const out: string[] = [];
 
   // ------------------------------------------------------------ title and warning

@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadRules, ruleDocPath } from '../engine/registry.js';
+import type { CauseLink } from '../engine/rule.js';
 import type { Severity } from '../model/types.js';
 
 export interface RuleDoc {
@@ -12,6 +13,10 @@ export interface RuleDoc {
   summary: string;
   sources: string[];
   fixable: boolean;
+  /** The title of a cause group rooted at this rule (meta.title). */
+  title: string;
+  /** The rules that can explain this one's findings, in priority order (meta.causedBy). */
+  causedBy?: CauseLink[];
   /** rules/<id>.md, relative to the package root. */
   docPath: string;
   /** The whole page (empty when it could not be read). */
@@ -35,6 +40,8 @@ export function loadRuleDocs(): Promise<Map<string, RuleDoc>> {
         summary: r.meta.summary,
         sources: r.meta.sources,
         fixable: r.meta.fixable,
+        title: r.meta.title,
+        ...(r.meta.causedBy ? { causedBy: r.meta.causedBy } : {}),
         docPath: ruleDocPath(r.meta.id),
         markdown,
         sections: splitSections(markdown),

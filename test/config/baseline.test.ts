@@ -35,7 +35,7 @@ const finding = (fingerprint: string, ruleId: string, kinds: Array<'kv' | 'file'
           : { location: { kind: 'bucket', bucket: 'b', origin: 'live' }, excerpt: '' },
   ) as Finding['evidence'],
 });
-const rule = (id: string, sources: Rule['meta']['sources']): Rule => ({ meta: { id, severity: 'error', summary: '', sources, fixable: false }, check() {} });
+const rule = (id: string, sources: Rule['meta']['sources']): Rule => ({ meta: { id, severity: 'error', summary: '', sources, fixable: false, title: id }, check() {} });
 const RULES = [rule('false-success', ['kv', 'logs']), rule('heredoc-artifact', ['specs']), rule('kv-read-failure', ['logs'])];
 const source = (kind: SourceReport['kind'], ok = true): SourceReport => ({ kind, ref: kind, ok, stats: {}, problems: [] });
 

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { KvData, KvRevision } from '../../src/model/types.js';
 import { buildModel, type Model } from '../../src/model/build.js';
+import { readLogs } from '../../src/sources/logs.js';
 import { readSpecs } from '../../src/sources/specs.js';
 import { loadRules } from '../../src/engine/registry.js';
 import { runRules } from '../../src/engine/run.js';
@@ -55,3 +56,21 @@ export async function findingsOf(model: Model, ruleId?: string, options: Partial
 
 export const lines = (n: number, last: string, prefix = 'Line') =>
   Array.from({ length: n - 1 }, (_, i) => `${prefix} ${i + 1}`).concat(last).join('\n');
+
+/** A rule's findings on the transcripts at the top of `dir` (the project root too), with KV `kv` (empty by default). */
+export async function logFindings(dir: string, ruleId: string, kv: KvData = kvData([])): Promise<Finding[]> {
+  const logs = (await readLogs([path.join(dir, '*.jsonl')], dir)).data;
+  return findingsOf(await modelOf({ kv, project: dir, logs }), ruleId);
+}
+
+/** A rule's findings on KV revisions `puts` (numbered 1..) and project files `files`. */
+export async function stateFindings(puts: Put[], rule: string, files: Record<string, string> = {}): Promise<Finding[]> {
+  return findingsOf(await modelOf({ kv: kvData(puts), project: await tempProject(files) }), rule);
+}
+
+/** A finding's KV locations as `key@revision/pointer`. */
+export const kvLocs = (f: { evidence: { location: { kind: string } }[] }) =>
+  f.evidence
+    .map((e) => e.location)
+    .filter((l): l is { kind: 'kv'; key: string; revision: number; pointer?: string } => l.kind === 'kv')
+    .map((l) => `${l.key}@${l.revision}${l.pointer ?? ''}`);

@@ -46,3 +46,12 @@ export function v2Cycle(prefix: string, n: number, status: string, phases: Recor
     ),
   };
 }
+
+/** The v1 meta of demo-spec once finalize marked it complete. */
+export const completeMeta = v1Meta('demo-spec', { current_phase: 'complete' }, { status: 'complete', completed_at: '2025-08-05T16:11:30Z' });
+
+/** A v1 cycle that went plan → express → review without execute, and says it is complete. */
+export const skipped = v1Cycle(
+  { plan: done(), express: done(), review: done({ execution_status: 'incomplete', missing_phases: ['execute'], completeness: false }) },
+  { completed_at: '2025-08-05T16:10:00Z', status: { current_phase: 'complete', progress_percent: 100, last_update: '2025-08-05T15:56:53Z' } },
+);

@@ -1,19 +1,67 @@
+// false-success: claims in the state contradicted by the state, and claims in a transcript contradicted by it.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { readLogs } from '../../src/sources/logs.js';
-import { findingsOf, kvData, modelOf } from '../helpers/evidence.js';
-import { done, v1Cycle, v1Meta } from './state-fixtures.js';
+import { findingsOf, kvLocs, logFindings as findings, modelOf, stateFindings as run } from '../helpers/evidence.js';
 import { Transcript } from '../helpers/transcript.js';
+import { completeMeta, skipped, v1Cycle, v1Meta, done, v2Cycle } from './state-fixtures.js';
 
 const COMPOSED = fileURLToPath(new URL('../fixtures-logs/composed/', import.meta.url));
-
-async function findings(dir: string, rule: string, kv = kvData([])) {
-  const logs = (await readLogs([path.join(dir, '*.jsonl')], dir)).data;
-  return findingsOf(await modelOf({ kv, project: dir, logs }), rule);
-}
-
 const GET = 'nats kv get agent-os-peer-state peer.spec.demo-spec.cycle.1 --raw';
+
+const P = 'peer.spec.demo-spec';
+
+describe('false-success', () => {
+  it('fires with the claims and the contradictions from meta and cycle', async () => {
+    const fs = await run([[`${P}.meta`, v1Meta('demo-spec')], [`${P}.cycle.1`, skipped], [`${P}.meta`, { ...completeMeta, cycles: { '1': { ...completeMeta.cycles['1'], notes: 'Execute phase missing - manual completion required' } } }]], 'false-success');
+    expect(fs).toHaveLength(1);
+    const f = fs[0];
+    expect(f.severity).toBe('error');
+    expect(kvLocs(f)).toEqual([
+      `${P}.cycle.1@2/status/current_phase`,
+      `${P}.cycle.1@2/status/progress_percent`,
+      `${P}.cycle.1@2/completed_at`,
+      `${P}.meta@3/current_phase`,
+      `${P}.meta@3/cycles/1/status`,
+      `${P}.meta@3/cycles/1/completed_at`,
+      `${P}.cycle.1@2/phases/execute`,
+      `${P}.cycle.1@2/phases/review/output/missing_phases`,
+      `${P}.cycle.1@2/phases/review/output/execution_status`,
+      `${P}.cycle.1@2/phases/review/output/completeness`,
+      `${P}.meta@3/cycles/1/notes`,
+    ]);
+    expect(f.message).toMatch(/^Cycle 1 is marked complete \(.*\) but execute is missing; the review lists missing phases: execute;/);
+  });
+
+  it('fires on a v2 COMPLETED cycle with a failed phase', async () => {
+    const fs = await run([[`${P}.cycle.1`, v2Cycle(P, 1, 'COMPLETED', { plan: 'completed', execute: 'completed', express: 'error', review: 'completed' }, { completed_at: '2025-08-21T10:30:00Z' })]], 'false-success');
+    expect(fs).toHaveLength(1);
+    expect(fs[0].message).toContain('express is error');
+  });
+
+  it('v1: result.success true written by express is no claim until review completed', async () => {
+    const inReview = { ...v1Cycle({ plan: done(), execute: done(), express: done() }), result: { success: true, summary: 'ok' } };
+    expect(await run([[`${P}.meta`, v1Meta('demo-spec', { current_phase: 'review' })], [`${P}.cycle.1`, inReview]], 'false-success')).toEqual([]);
+    // once review completed, it is a claim: a missing execute contradicts it
+    const reviewed = { ...v1Cycle({ plan: done(), express: done(), review: done() }), result: { success: true, summary: 'ok' } };
+    const fs = await run([[`${P}.cycle.1`, reviewed]], 'false-success');
+    expect(fs.map((f) => kvLocs(f))).toEqual([[`${P}.cycle.1@1/result/success`, `${P}.cycle.1@1/phases/execute`]]);
+  });
+
+  it('is quiet for a cycle that is still running, and for a healthy one', async () => {
+    const fs = await run(
+      [
+        [`${P}.cycle.1`, v2Cycle(P, 1, 'EXPRESSING', { plan: 'completed', execute: 'completed', express: 'in_progress', review: 'pending' })],
+        ['peer.spec.good-one.cycle.1', v2Cycle('peer.spec.good-one', 1, 'COMPLETED', { plan: 'completed', execute: 'completed', express: 'completed', review: 'completed' }, { completed_at: '2025-08-21T10:30:00Z' })],
+        ['peer.spec.v1-running.meta', v1Meta('v1-running', { current_phase: 'express' })],
+        ['peer.spec.v1-running.cycle.1', v1Cycle({ plan: done(), execute: done() })],
+      ],
+      'false-success',
+    );
+    expect(fs).toEqual([]);
+  });
+});
 
 describe('false-success in a transcript', () => {
   it('fires on the composed example: a failed state read, then "completed successfully"', async () => {
@@ -61,48 +109,5 @@ describe('false-success in a transcript', () => {
     expect(fs2.map((f) => f.evidence.map((e) => `${(e.location as { line: number }).line} ${e.note}`))).toEqual([
       ['3 peer-express ran, but peer-executor was never spawned', '8 claims success'],
     ]);
-  });
-});
-
-describe('missing-execute-phase with a transcript', () => {
-  const kv = () =>
-    kvData([
-      ['peer.spec.demo-spec.meta', v1Meta('demo-spec', { current_phase: 'review' })],
-      ['peer.spec.demo-spec.cycle.1', v1Cycle({ plan: done(), express: done() })],
-    ]);
-
-  it('says the executor was spawned but never returned', async () => {
-    const dir = await new Transcript().task('p1', 'peer-planner', 'planned').task('e1', 'peer-executor').task('x1', 'peer-express', 'ok').write();
-    const fs2 = await findings(dir, 'missing-execute-phase', kv());
-    expect(fs2).toHaveLength(1);
-    expect(fs2[0].message).toBe('Cycle 1 went past the execute phase but execute is absent: express ran. The transcript spawns peer-executor, but it never returned.');
-    expect(fs2[0].evidence.filter((e) => e.location.kind === 'log').map((e) => [(e.location as { line: number }).line, e.note])).toEqual([[3, 'peer-executor spawned']]);
-  });
-
-  it('adds nothing from a transcript where the executor returned', async () => {
-    const dir = await new Transcript().task('p1', 'peer-planner', 'planned').task('e1', 'peer-executor', 'executed').task('x1', 'peer-express', 'ok').write();
-    const fs2 = await findings(dir, 'missing-execute-phase', kv());
-    expect(fs2[0].evidence.every((e) => e.location.kind === 'kv')).toBe(true);
-  });
-});
-
-describe('malformed-log', () => {
-  it('reports corrupt lines by file and line, and the rest of the file is still read', async () => {
-    const dir = await new Transcript()
-      .human('/peer --continue')
-      .raw('{"type":"user","message":{"role":"user","content":"cut"},"prNu{"parentUuid":null,"type":"assistant","sessionId":"s-1","uuid":"sp1","timestamp":"2025-08-05T16:00:30.000Z","message":{"role":"assistant","content":[{"type":"text","text":"after splice"}]}}')
-      .raw('\u0000\u0000\u0000\u0000')
-      .say('still here')
-      .write();
-    const fs2 = await findings(dir, 'malformed-log');
-    expect(fs2).toHaveLength(1);
-    expect(fs2[0].severity).toBe('warning');
-    expect(fs2[0].evidence.map((e) => (e.location as { line: number }).line)).toEqual([2, 3]);
-    expect(fs2[0].message).toBe('session.jsonl has 2 corrupt lines (2, 3); what they held is not in the audit.');
-  });
-
-  it('is quiet on a clean transcript', async () => {
-    const dir = await new Transcript().human('hi').say('hello').write();
-    expect(await findings(dir, 'malformed-log')).toEqual([]);
   });
 });
