@@ -3,7 +3,6 @@ import { logLocation, cut } from '../src/model/log-facts.js';
 import { brief, isRecord, metaStatements, num, type CycleState } from '../src/model/state.js';
 import { runSubject } from '../src/model/subject.js';
 import type { Evidence, KvLocation, LogSession, SpecFolder } from '../src/model/types.js';
-import type { Run } from '../src/model/build.js';
 import { isPeerRun } from '../src/model/peer-sessions.js';
 import { unreadInFolder } from '../src/model/spec-folders.js';
 import { createTasksEra } from '../src/model/eras.js';

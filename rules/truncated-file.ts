@@ -19,7 +19,7 @@ const LINK_ONLY = /^\s*(!?\[[^\]]*\]\([^)]*\)|\[[^\]]*\]\[[^\]]*\]|<https?:\/\/[
 
 const TERMINAL = /[.!?…。]$/;
 const CLOSING = /[)\]}"'’”`*_>]$/;
-const DANGLING = /[,;\-–—(\[{/&+=]$/;
+const DANGLING = /[,;\-–—([{/&+=]$/;
 /** Words a sentence cannot end on. */
 export const CONNECTORS = new Set([
   'a', 'an', 'the', 'and', 'or', 'nor', 'but', 'to', 'of', 'with', 'for', 'from', 'by', 'into', 'onto', 'than', 'that',

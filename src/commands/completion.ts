@@ -62,7 +62,7 @@ export function specNames(words: string[], cwd = process.cwd()): string[] {
     }
   }
   const root = specs ? path.resolve(cwd, specs) : path.join(path.resolve(cwd, project ?? '.'), '.agent-os', 'specs');
-  let names: string[] = [];
+  let names: string[];
   try {
     names = readdirSync(root, { withFileTypes: true })
       .filter((d) => d.isDirectory())

@@ -158,13 +158,15 @@ export async function loadJournal(file: string): Promise<Journal> {
   try {
     text = await fs.readFile(file, 'utf8');
   } catch (e) {
-    throw new Error(`cannot read journal ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new Error(`cannot read journal ${file}: ${code}`, { cause: e });
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new Error(`journal ${file} is not JSON: ${(e as Error).message.replace(/[\u0000-\u001f]+/g, ' ')}`);
+    const why = (e as Error).message.replace(/[\u0000-\u001f]+/g, ' ');
+    throw new Error(`journal ${file} is not JSON: ${why}`, { cause: e });
   }
   const parsed = journalSchema.safeParse(json);
   if (!parsed.success) throw new Error(`journal ${file} is not a peer-audit journal: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);

@@ -123,7 +123,7 @@ export function natsConnectionOptions(o: KvConnectOptions): ConnectionOptions {
   // Explicit credentials win over userinfo found in the URL.
   const flagsGiven = nonEmpty(o.user) || nonEmpty(o.password) || nonEmpty(o.token);
   let user = flagsGiven ? o.user : parsed.user;
-  let pass = flagsGiven ? o.password : parsed.pass;
+  const pass = flagsGiven ? o.password : parsed.pass;
   let token = flagsGiven ? o.token : parsed.token;
   if (nonEmpty(user) && !nonEmpty(pass) && !nonEmpty(token)) {
     // As with the nats CLI: a user without a password is a token.
@@ -142,7 +142,7 @@ export function natsConnectionOptions(o: KvConnectOptions): ConnectionOptions {
       bytes = readFileSync(o.credsFile);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      throw new Error(`cannot read creds file ${o.credsFile}: ${code}`);
+      throw new Error(`cannot read creds file ${o.credsFile}: ${code}`, { cause: err });
     }
     opts.authenticator = credsAuthenticator(bytes);
   } else if (nonEmpty(o.nkeyFile)) {
@@ -176,7 +176,7 @@ function readText(file: string, what: string): string {
     return readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new Error(`cannot read ${what} ${file}: ${code}`);
+    throw new Error(`cannot read ${what} ${file}: ${code}`, { cause: err });
   }
 }
 

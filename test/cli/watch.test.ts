@@ -86,17 +86,32 @@ describe('watch: a live bucket being written to', () => {
   let server: NatsServerHandle;
   let nc: NatsConnection;
   let kv: KV;
+  // Started before the tests and left running through all of them (a server restart included).
   let json: Watcher;
   let stylish: Watcher;
   const watchers: Watcher[] = [];
   const PREFIX = 'peer.spec.audit-log';
   const KEY = `${PREFIX}.cycle.1`;
-  const revs: Record<string, number> = {};
+  const MARKER = 'peer.spec.marker-';
+  let markers = 0;
 
   const client = async () => {
     nc = await connect({ servers: `127.0.0.1:${server.port}`, reconnect: false, timeout: 5_000 });
     kv = await nc.jetstream().views.kv(BUCKET, { history: 50, replicas: 1 });
   };
+
+  /**
+   * Waits until `w` has printed everything the writes so far make it print: a later write that is surely
+   * reported (an unreadable value) is printed after them, since writes are judged in order and settle timers of
+   * equal length fire in order. This is how a test sees that nothing (more) was printed, without sleeping.
+   */
+  const settled = async (w: Watcher) => {
+    const key = `${MARKER}${++markers}.cycle.1`;
+    await kv.put(key, 'not json');
+    await w.until(`the marker write ${key}`, () => w.findings.some((l) => l.key === key));
+  };
+  /** The findings `json` printed, less those about marker writes. */
+  const reported = () => json.findings.filter((l) => !l.key?.startsWith(MARKER));
 
   beforeAll(async () => {
     storeDir = await fs.mkdtemp(path.join(os.tmpdir(), 'pa-watch-store-'));
@@ -107,6 +122,11 @@ describe('watch: a live bucket being written to', () => {
     // A run that went wrong before the watch started: already true, so not reported as new.
     await kv.put('peer.spec.old-run.cycle.1', v2('peer.spec.old-run', 1, 'COMPLETED', 'review', { plan: 'completed', execute: 'pending', express: 'completed', review: 'completed' }));
     await kv.put('peer.spec.old-run.cycle.current', '1');
+    json = new Watcher(['--server', server.url, '--format', 'json'], cwd);
+    stylish = new Watcher(['--server', server.url, '--spec', 'audit-log', '--settle', '0'], cwd);
+    watchers.push(json, stylish);
+    await json.until('start notice', () => /watching/.test(json.stderr));
+    await stylish.until('start notice', () => /watching/.test(stylish.stderr));
   });
 
   afterAll(async () => {
@@ -117,78 +137,79 @@ describe('watch: a live bucket being written to', () => {
   });
 
   it('starts from the current values: what is already true is counted, not printed', async () => {
-    json = new Watcher(['--server', server.url, '--format', 'json'], cwd);
-    stylish = new Watcher(['--server', server.url, '--spec', 'audit-log', '--settle', '0'], cwd);
-    watchers.push(json, stylish);
     await json.until('watching line', () => json.lines.some((l) => l.event === 'watching'));
-    await json.until('start notice', () => /watching/.test(json.stderr));
     const w = json.lines[0];
     expect(w).toMatchObject({ event: 'watching', keys: 2, revision: 2 });
     expect(w.present).toBeGreaterThanOrEqual(3); // false-success, missing-execute-phase, phase-order-violation, …
-    expect(json.findings).toEqual([]);
     expect(json.stderr).toMatch(/^peer-audit: watching agent-os-peer-state on nats:\/\/127\.0\.0\.1:\d+: 2 keys at revision 2, \d+ findings already true/);
-    await stylish.until('start notice', () => /watching/.test(stylish.stderr));
     expect(stylish.stderr).toMatch(/\(peer\.spec\.audit-log\.>\): 0 keys at revision 2, 0 findings already true\./);
+    await settled(json);
+    expect(reported()).toEqual([]);
   });
 
-  it('a healthy start prints nothing: INITIALIZED, the counter, plan completed (the settle time hides the moment in between)', async () => {
-    revs.init = await kv.put(KEY, v2(PREFIX, 1, 'INITIALIZED', 'plan', { plan: 'pending', execute: 'pending', express: 'pending', review: 'pending' }));
-    revs.counter = await kv.put(`${PREFIX}.cycle.current`, '1');
-    revs.plan = await kv.put(KEY, v2(PREFIX, 1, 'EXECUTING', 'execute', { plan: 'completed', execute: 'pending', express: 'pending', review: 'pending' }));
-    await sleep(2_000); // longer than the settle time
-    expect(json.findings).toEqual([]);
+  it('one cycle written step by step: nothing for a healthy start, each finding once with the write that made it true', async () => {
+    // A healthy start: INITIALIZED, the counter, plan completed (the settle time hides the moment in between).
+    const init = await kv.put(KEY, v2(PREFIX, 1, 'INITIALIZED', 'plan', { plan: 'pending', execute: 'pending', express: 'pending', review: 'pending' }));
+    await kv.put(`${PREFIX}.cycle.current`, '1');
+    await kv.put(KEY, v2(PREFIX, 1, 'EXECUTING', 'execute', { plan: 'completed', execute: 'pending', express: 'pending', review: 'pending' }));
+    await settled(json);
+    expect(reported()).toEqual([]);
     // With --settle 0 the moment between the cycle write and the counter write is printed: what settling is for.
-    expect(stylish.stdout.match(/^ {2}(error|warning|info) +\S+/gm)).toEqual(['  warning  state-inconsistency']);
-    expect(stylish.stdout).toContain(`${KEY}@${revs.init}\n`);
-  });
+    await stylish.until('the moment before the counter', () => /state-inconsistency/.test(stylish.stdout));
+    expect(stylish.stdout).toContain(`${KEY}@${init}\n`);
 
-  it('express completed while execute is pending: missing-execute-phase and phase-order-violation, with that key and revision', async () => {
-    revs.express = await kv.put(KEY, v2(PREFIX, 1, 'REVIEWING', 'review', { plan: 'completed', execute: 'pending', express: 'completed', review: 'pending' }));
-    await json.until('findings for the express write', () => json.findings.length >= 2);
-    await sleep(1_500);
-    expect(json.findings.map((l) => [l.ruleId, l.key, l.revision, l.severity])).toEqual([
-      ['missing-execute-phase', KEY, revs.express, 'error'],
-      ['phase-order-violation', KEY, revs.express, 'error'],
+    // Express completed while execute is pending: missing-execute-phase and phase-order-violation, with that key
+    // and revision.
+    const express = await kv.put(KEY, v2(PREFIX, 1, 'REVIEWING', 'review', { plan: 'completed', execute: 'pending', express: 'completed', review: 'pending' }));
+    await json.until('findings for the express write', () => reported().length >= 2);
+    await settled(json);
+    expect(reported().map((l) => [l.ruleId, l.key, l.revision, l.severity])).toEqual([
+      ['missing-execute-phase', KEY, express, 'error'],
+      ['phase-order-violation', KEY, express, 'error'],
     ]);
-    expect(json.findings[0].message).toMatch(/^Cycle 1 went past the execute phase but execute is pending: express ran/);
-    // The same in stylish, for one spec, printed at once (--settle 0).
+    expect(reported()[0].message).toMatch(/^Cycle 1 went past the execute phase but execute is pending: express ran/);
+    // The same in stylish, for one spec, printed at once (--settle 0); before it, only the healthy start's moment.
     await stylish.until('stylish findings', () => /phase-order-violation/.test(stylish.stdout));
-    expect(stylish.stdout).toMatch(new RegExp(`^\\d\\d:\\d\\d:\\d\\d  ${KEY.replace(/\./g, '\\.')}@${revs.express}\\n  error    missing-execute-phase  Cycle 1 went past`, 'm'));
-    expect(stylish.stdout).toContain(`${KEY}@${revs.express}/phases/execute — execute is pending`);
-  });
+    expect(stylish.stdout.match(/^ {2}(error|warning|info) +\S+/gm)).toEqual([
+      '  warning  state-inconsistency',
+      '  error    missing-execute-phase',
+      '  error    phase-order-violation',
+    ]);
+    expect(stylish.stdout).toMatch(new RegExp(`^\\d\\d:\\d\\d:\\d\\d  ${KEY.replace(/\./g, '\\.')}@${express}\\n  error    missing-execute-phase  Cycle 1 went past`, 'm'));
+    expect(stylish.stdout).toContain(`${KEY}@${express}/phases/execute — execute is pending`);
 
-  it('the cycle marked COMPLETED with execute missing: false-success, once; the earlier findings are not repeated', async () => {
-    revs.completed = await kv.put(KEY, v2(PREFIX, 1, 'COMPLETED', 'review', { plan: 'completed', execute: 'pending', express: 'completed', review: 'pending' }, { completed_at: new Date().toISOString() }));
-    await json.until('false-success', () => json.findings.some((l) => l.ruleId === 'false-success'));
-    await sleep(1_500);
-    const fresh = json.findings.slice(2);
-    expect(fresh.map((l) => [l.ruleId, l.key, l.revision])).toEqual([['false-success', KEY, revs.completed]]);
-    expect(json.findings.filter((l) => l.ruleId === 'missing-execute-phase')).toHaveLength(1);
+    // The cycle marked COMPLETED with execute missing: false-success, once; the earlier findings are not repeated.
+    const completed = await kv.put(KEY, v2(PREFIX, 1, 'COMPLETED', 'review', { plan: 'completed', execute: 'pending', express: 'completed', review: 'pending' }, { completed_at: new Date().toISOString() }));
+    await json.until('false-success', () => reported().some((l) => l.ruleId === 'false-success'));
+    await settled(json);
+    expect(reported().slice(2).map((l) => [l.ruleId, l.key, l.revision])).toEqual([['false-success', KEY, completed]]);
+    expect(reported().filter((l) => l.ruleId === 'missing-execute-phase')).toHaveLength(1);
     // Nothing about the run that was already broken at start.
-    expect(json.findings.every((l) => l.key!.startsWith(PREFIX))).toBe(true);
+    expect(reported().filter((l) => l.key?.startsWith('peer.spec.old-run'))).toEqual([]);
   });
 
   it('stays up across a server restart on the same port and store: reconnecting…, reconnected, and still reports', async () => {
+    const lastBefore = (await kv.status()).streamInfo.state.last_seq;
     await nc.close();
     const port = server.port;
     await server.stop();
     await json.until('reconnecting notice', () => /lost the connection to nats:\/\/127\.0\.0\.1:\d+; reconnecting…/.test(json.stderr));
-    await sleep(500);
+    await sleep(500); // the server stays down a moment while the watch retries
     server = await startNatsServer({ storeDir, port });
     await json.until('reconnected notice', () => /reconnected to nats:\/\/127\.0\.0\.1:\d+/.test(json.stderr));
     await stylish.until('reconnected notice', () => /reconnected to/.test(stylish.stderr));
     await client();
 
     const after = 'peer.spec.after-restart';
-    revs.after1 = await kv.put(`${after}.cycle.1`, v2(after, 1, 'INITIALIZED', 'plan', { plan: 'pending', execute: 'pending', express: 'pending', review: 'pending' }));
-    revs.afterCounter = await kv.put(`${after}.cycle.current`, '1');
-    revs.after2 = await kv.put(`${after}.cycle.1`, v2(after, 1, 'COMPLETED', 'review', { plan: 'completed', execute: 'pending', express: 'pending', review: 'pending' }, { completed_at: new Date().toISOString() }));
-    expect(revs.after1).toBeGreaterThan(revs.completed);
+    const after1 = await kv.put(`${after}.cycle.1`, v2(after, 1, 'INITIALIZED', 'plan', { plan: 'pending', execute: 'pending', express: 'pending', review: 'pending' }));
+    await kv.put(`${after}.cycle.current`, '1');
+    const after2 = await kv.put(`${after}.cycle.1`, v2(after, 1, 'COMPLETED', 'review', { plan: 'completed', execute: 'pending', express: 'pending', review: 'pending' }, { completed_at: new Date().toISOString() }));
+    expect(after1).toBeGreaterThan(lastBefore); // the same store: revisions go on
     await json.until('findings after the restart', () => json.findings.some((l) => l.key === `${after}.cycle.1`), 30_000);
-    await sleep(1_500);
+    await settled(json);
     const late = json.findings.filter((l) => l.key?.startsWith(after));
     expect(late.map((l) => l.ruleId)).toContain('false-success');
-    expect(late.every((l) => l.revision === revs.after2)).toBe(true);
+    expect(late.every((l) => l.revision === after2)).toBe(true);
     // Every line is JSON, and each finding was printed once.
     const fps = json.findings.map((l) => l.fingerprint);
     expect(new Set(fps).size).toBe(fps.length);
@@ -197,13 +218,17 @@ describe('watch: a live bucket being written to', () => {
   });
 
   it('--initial prints what is already true, marked as such; SIGTERM ends it with 0', async () => {
-    const w = new Watcher(['--server', server.url, '--format', 'json', '--spec', 'audit-log', '--initial'], cwd);
+    const prefix = 'peer.spec.initial-demo';
+    const key = `${prefix}.cycle.1`;
+    await kv.put(`${prefix}.cycle.current`, '1');
+    const rev = await kv.put(key, v2(prefix, 1, 'COMPLETED', 'review', { plan: 'completed', execute: 'pending', express: 'completed', review: 'pending' }, { completed_at: new Date().toISOString() }));
+    const w = new Watcher(['--server', server.url, '--format', 'json', '--spec', 'initial-demo', '--initial'], cwd);
     watchers.push(w);
     await w.until('watching line and initial findings', () => w.lines.some((l) => l.event === 'watching') && w.findings.length >= 3);
     // The `watching` event comes first, then the findings already true.
     expect(w.lines[0].event).toBe('watching');
     expect(w.findings.map((l) => l.ruleId).sort()).toEqual(['false-success', 'missing-execute-phase', 'phase-order-violation']);
-    expect(w.findings.every((l) => l.initial === true && l.key === KEY && l.revision === revs.completed)).toBe(true);
+    expect(w.findings.every((l) => l.initial === true && l.key === key && l.revision === rev)).toBe(true);
     expect(await w.stop('SIGTERM')).toBe(0);
   });
 
@@ -217,15 +242,22 @@ describe('watch: a live bucket being written to', () => {
     expect(w.lines[0].present).toBeGreaterThanOrEqual(450);
     const late = await kv.put('peer.spec.bulk-late.cycle.1', broken('peer.spec.bulk-late'));
     await w.until('the late write', () => w.findings.length >= 3);
-    await sleep(500);
-    expect(w.findings.every((l) => l.key === 'peer.spec.bulk-late.cycle.1' && l.revision === late)).toBe(true);
+    await settled(w);
+    const updates = w.findings.filter((l) => !l.key?.startsWith(MARKER));
+    expect(updates.length).toBeGreaterThanOrEqual(3);
+    expect(updates.every((l) => l.key === 'peer.spec.bulk-late.cycle.1' && l.revision === late)).toBe(true);
     expect(await w.stop('SIGINT')).toBe(0);
   });
 
   it('Ctrl-C (SIGINT) ends the watch with exit code 0', async () => {
+    const a = new Watcher(['--server', server.url, '--format', 'json'], cwd);
+    const b = new Watcher(['--server', server.url, '--spec', 'audit-log', '--settle', '0'], cwd);
+    watchers.push(a, b);
+    await a.until('start notice', () => /watching/.test(a.stderr));
+    await b.until('start notice', () => /watching/.test(b.stderr));
     const started = Date.now();
-    expect(await json.stop('SIGINT')).toBe(0);
-    expect(await stylish.stop('SIGINT')).toBe(0);
+    expect(await a.stop('SIGINT')).toBe(0);
+    expect(await b.stop('SIGINT')).toBe(0);
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 

@@ -7,6 +7,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
+import { e2eOnly } from './project-guard.js';
 
 export interface StartNatsServerOptions {
   /** Enable JetStream (default true). */
@@ -67,6 +68,7 @@ function serverBinary(): string {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export async function startNatsServer(opts: StartNatsServerOptions = {}): Promise<NatsServerHandle> {
+  e2eOnly('starting a nats-server');
   installExitHook();
   const jetstream = opts.jetstream ?? true;
   const ownStore = opts.storeDir === undefined;

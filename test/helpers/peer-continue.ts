@@ -19,7 +19,6 @@ import { type Json, type Obj, jqFile, readJson, setPath } from '../../scripts/fi
 import * as v1 from '../../scripts/fixtures/real-runs/lib/v1.js';
 import * as v2 from '../../scripts/fixtures/real-runs/lib/v2.js';
 
-const V1_PEER = 'e903640:instructions/core/peer.md';
 const V1_EXECUTOR = 'e903640:claude-code/agents/peer-executor.md';
 
 // ------------------------------------------------------------------------------------------ the bucket

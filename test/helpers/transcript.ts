@@ -5,7 +5,8 @@ import path from 'node:path';
 
 /** A small transcript, one record per line, in the Claude Code 1.0.x shape. */
 export class Transcript {
-  private recs: object[] = [];
+  // Records, or raw lines written as given (`raw`: broken JSON, blank lines).
+  private recs: (object | string)[] = [];
   private n = 0;
   private rec(type: 'user' | 'assistant', content: unknown, extra: object = {}) {
     this.n++;

@@ -138,7 +138,7 @@ describe('truncated-file', () => {
       [`${DIR}/e.md`]: '# E\n\nUse `wal.Op for\n',
       [`${DIR}/f.md`]: '# F\n\n- Render the op for the\n',
     });
-    expect(fs.map((f) => [path.basename(where(f)[0]), f.severity, f.evidence[0].note]).sort((a, b) => a[0].localeCompare(b[0]))).toEqual([
+    expect(fs.map((f) => [path.basename(where(f)[0]), f.severity, f.evidence[0].note] as const).sort((a, b) => a[0].localeCompare(b[0]))).toEqual([
       ['a.md:3', 'error', 'last content line stops mid-sentence on ","'],
       ['b.md:3', 'error', 'last content line stops mid-sentence after "and"'],
       ['c.md:3', 'warning', 'last content line ends without closing punctuation'],
