@@ -8,6 +8,7 @@ import { VERSION } from './version.js';
 import { configMiddleware } from './config/config.js';
 import { CliExit, withFlagHints } from './config/errors.js';
 import { completeWords } from './commands/completion.js';
+import { checkFlags, type OptionMeta } from './commands/flag-checks.js';
 import { escapeControl, escapeLines } from './report/safe-text.js';
 import { CliContext } from './commands/cli-context.js';
 import { scanCommandModule } from './commands/scan-command.js';
@@ -23,7 +24,6 @@ import { completionCommandModule } from './commands/completion-command.js';
 
 // yargs' CommonJS build: its help wraps at word boundaries (the ES module build's cuts words in two).
 const yargs = createRequire(import.meta.url)('yargs') as typeof import('yargs').default;
-import { checkFlags, type OptionMeta } from './commands/flag-checks.js';
 
 /** Where a usage error sends the reader: the help of the command that failed, else the general help. */
 function helpHint(argv: string[], commands: string[]): string {
@@ -65,25 +65,32 @@ async function main(argv: string[]): Promise<number> {
     watchCommandModule(cli),
     completionCommandModule(showCompletionScript),
   ];
+  const optionMeta = () => (parser as unknown as { getOptions(): OptionMeta }).getOptions();
   const parser = yargs(argv)
     .scriptName('peer-audit')
-    .usage('$0 <command> [options]\n\nAudit Agent OS PEER runs: NATS KV state, spec folders and Claude Code transcripts.')
-    .option('color', { type: 'boolean', describe: 'Force colour on or off (default: on for terminals, off with NO_COLOR)' })
+    .usage(
+      '$0 <command> [options]\n\nAudit Agent OS PEER runs: NATS KV state, spec folders and Claude Code transcripts.',
+    )
+    .option('color', {
+      type: 'boolean',
+      describe: 'Force colour on or off (default: on for terminals, off with NO_COLOR)',
+    })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Show errors only' })
     .middleware((a) => {
       cli.color = a.color;
     })
     .option('config', {
       type: 'string',
-      describe: 'Config file (default: peer-audit.config.json, looked for from . up to the git root; --no-config for none)',
+      describe:
+        'Config file (default: peer-audit.config.json, looked for from . up to the git root; --no-config for none)',
     })
     .option('print-config', {
       type: 'boolean',
       describe: 'Print the settings in effect (flags > environment > config > defaults) as JSON, then exit',
     })
-    // Fills every option not given on the command line from the config; the yargs instance says which took defaults.
     // Flag values as typed (before the config fills in the rest): empty paths, choices, numbers, duplicates.
-    .middleware((a): void => checkFlags(a, (parser as unknown as { getOptions(): OptionMeta }).getOptions(), argv), true)
+    .middleware((a): void => checkFlags(a, optionMeta(), argv), true)
+    // Fills every option not given on the command line from the config; the yargs instance says which took defaults.
     .middleware((a): Promise<void> => configMiddleware(a, parser))
     .command(commands)
     // The completion script asks `peer-audit --get-yargs-completions <words>`; the command itself is the one above.
@@ -91,7 +98,10 @@ async function main(argv: string[]): Promise<number> {
     .example('$0 scan', 'Audit the project in . against the local NATS server')
     .example('$0 watch --format json', 'Follow a run live, one JSON object per new finding')
     .example('$0 <command> --help', 'Options and examples of a command')
-    .demandCommand(1, 'Name a command: scan, report, watch, repair, reopen, undo, snapshot, doctor, rules or completion.')
+    .demandCommand(
+      1,
+      'Name a command: scan, report, watch, repair, reopen, undo, snapshot, doctor, rules or completion.',
+    )
     .strict()
     .version(VERSION)
     .help()
@@ -106,7 +116,8 @@ async function main(argv: string[]): Promise<number> {
   } catch (e) {
     const err = e as Error;
     if (err instanceof CliExit) {
-      for (const line of err.message ? err.message.split('\n') : []) process.stderr.write(`peer-audit: ${escapeControl(line)}\n`);
+      const lines = err.message ? err.message.split('\n') : [];
+      for (const line of lines) process.stderr.write(`peer-audit: ${escapeControl(line)}\n`);
       return err.code;
     }
     if (err instanceof UsageError || err.name === 'YError') {
