@@ -350,14 +350,18 @@ function tlsHint(o: KvConnectOptions): NatsErrorContext['tls'] {
 
 /**
  * Connect with the project's options. Returns within about timeoutMs per server + 1 s, whatever the peer does.
- * Throws a NatsSourceError whose message is the one line to show.
+ * Throws a NatsSourceError whose message is the one line to show. `client`: client options on top of those (watch
+ * reconnects forever once the first connection is up).
  */
-export async function connectNats(o: KvConnectOptions): Promise<NatsConnection> {
+export async function connectNats(
+  o: KvConnectOptions,
+  client: Partial<ConnectionOptions> = {},
+): Promise<NatsConnection> {
   const url = displayServers(o.servers);
   const ctx: NatsErrorContext = { url, timeoutMs: o.timeoutMs, phase: 'connect', credsFile: o.credsFile, tls: tlsHint(o) };
   let copts: ConnectionOptions;
   try {
-    copts = natsConnectionOptions(o);
+    copts = { ...natsConnectionOptions(o), ...client };
   } catch (err) {
     throw new NatsSourceError(oneLine((err as Error).message), err);
   }

@@ -1,0 +1,49 @@
+// `peer-audit report`: its flags, and the incident report written with them.
+import { defineCommand, type CliContext } from './cli-context.js';
+import { judgedSourceArgs, outputFlags, ruleFlags, sourceFlags } from './flag-groups.js';
+import { reportCommand } from './report.js';
+
+export const reportCommandModule = (cli: CliContext) =>
+  defineCommand({
+    command: 'report',
+    describe:
+      'Write an incident report (Markdown): request, claims, timeline, findings by root cause, advice, ' +
+      'repairs, sources',
+    builder: (y) =>
+      ruleFlags(
+        outputFlags(
+          sourceFlags(y)
+            .option('from', {
+              type: 'string',
+              describe: 'Render a scan saved with `scan --format json` instead of scanning',
+            })
+            .option('journal', {
+              type: 'string',
+              array: true,
+              describe: 'Repair journal to show under "Repairs applied" (repeatable)',
+            }),
+          { default: 'markdown', describe: 'Report format (markdown: the incident report)' },
+        ),
+      )
+        .example(
+          '$0 report --kv-snapshot kv-snapshot.jsonl --logs logs -o incident.md',
+          'Scan and write the incident report',
+        )
+        .example(
+          '$0 report --from scan.json --journal .peer-audit/journal/<id>.json -o incident.md',
+          'Report on a saved scan, with the repair applied',
+        ),
+    handler: async (a) => {
+      cli.exitCode = await reportCommand(
+        {
+          ...judgedSourceArgs(a),
+          from: a.from,
+          journals: a.journal,
+          format: a.format,
+          output: a.output,
+          failOn: a['fail-on'],
+        },
+        cli.notice,
+      );
+    },
+  });
