@@ -1,5 +1,5 @@
 import readline from 'node:readline/promises';
-import { UsageError } from './scan.js';
+import { UsageError } from '../errors.js';
 import { escapeControl } from '../report/safe-text.js';
 
 /**

@@ -11,7 +11,8 @@ import { confirmWrite } from './confirm.js';
 import { kvOptions, type ConnectArgs } from './options.js';
 import { writeOutput } from './output.js';
 import { escapeControl } from '../report/safe-text.js';
-import { parseDuration, SourceFailure, UsageError } from './scan.js';
+import { parseDuration } from './scan.js';
+import { SourceFailure, UsageError } from '../errors.js';
 
 export interface ReopenArgs extends ConnectArgs {
   spec: string;

@@ -1,5 +1,6 @@
 import type { ChalkInstance } from 'chalk';
-import { scanWithModel, UsageError, type ScanArgs } from './scan.js';
+import { scanWithModel, type ScanArgs } from './scan.js';
+import { UsageError } from '../errors.js';
 import { confirmWrite } from './confirm.js';
 import { kvOptions } from './options.js';
 import { writeOutput } from './output.js';

@@ -7,7 +7,8 @@ import { exitCodeFor, type ScanResult } from '../report/result.js';
 import { withContext } from '../report/runs.js';
 import { loadSavedScan, SavedScanError } from '../report/saved.js';
 import { checkOutputFile, writeOutput } from './output.js';
-import { scanWithModel, SourceFailure, type ScanArgs } from './scan.js';
+import { scanWithModel, type ScanArgs } from './scan.js';
+import { SourceFailure } from '../errors.js';
 
 export interface ReportArgs extends ScanArgs {
   /** A saved `scan --format json` file to render instead of scanning. */

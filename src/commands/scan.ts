@@ -21,7 +21,7 @@ import { VERSION } from '../version.js';
 import { checkOutputFile, writeOutput } from './output.js';
 import { PhaseTimes, ProgressLine } from './progress.js';
 import { escapeControl } from '../report/safe-text.js';
-import { ConfigError } from '../config/errors.js';
+import { ConfigError, UsageError } from '../errors.js';
 import { displayPath } from '../config/config.js';
 import {
   applyBaseline,
@@ -187,11 +187,6 @@ export function ruleOptionsOf(a: Pick<ScanArgs, 'staleAfter' | 'expectReplicas' 
     ...(a.expectHistory !== undefined ? { expectHistory: a.expectHistory } : {}),
   };
 }
-
-export class UsageError extends Error {}
-
-/** A source or target that could not be used (NATS down, bucket missing, unreadable journal): exit 2, one line. */
-export class SourceFailure extends Error {}
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 };
 
