@@ -2,7 +2,7 @@ import { defineRule } from '../src/engine/rule.js';
 import { brief } from '../src/model/state.js';
 import { runSubject } from '../src/model/subject.js';
 import type { Evidence, TaskItem, TasksDoc } from '../src/model/types.js';
-import { excerptOf } from '../src/report/safe-text.js';
+import { excerptOf } from '../src/model/text.js';
 import type { Model, Run } from '../src/model/build.js';
 import { cyclesForSpec } from '../src/model/lookup.js';
 import type { SpecFolder } from '../src/model/types.js';

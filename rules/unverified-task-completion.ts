@@ -5,7 +5,7 @@ import { cyclesForSpec, runOrder } from '../src/model/lookup.js';
 import { brief, type CycleState } from '../src/model/state.js';
 import { runSubject } from '../src/model/subject.js';
 import type { Evidence, LogSession, SpecFolder, TaskItem } from '../src/model/types.js';
-import { excerptOf } from '../src/report/safe-text.js';
+import { excerptOf } from '../src/model/text.js';
 import { recapOf } from '../src/model/spec-folders.js';
 import { cycleFinish, type CycleFinish } from './missing-spec-file.js';
 

@@ -21,7 +21,7 @@ import { CliExit, SourceFailure, UsageError } from './errors.js';
 import { withFlagHints } from './config/suggest.js';
 import { watchCommand } from './commands/watch.js';
 import { completeWords } from './commands/completion.js';
-import { escapeControl, escapeLines } from './report/safe-text.js';
+import { escapeControl, escapeLines } from './model/text.js';
 
 // yargs' CommonJS build: its help wraps at word boundaries (the ES module build's cuts words in two).
 const yargs = createRequire(import.meta.url)('yargs') as typeof import('yargs').default;

@@ -5,12 +5,13 @@ import { confirmWrite } from './confirm.js';
 import { kvOptions } from './options.js';
 import { writeOutput } from './output.js';
 import { planRepair, renderChange } from '../repair/plan.js';
-import { actorName, journalDir, newJournalId, saveJournal, JOURNAL_FORMAT, type Journal } from '../repair/journal.js';
+import { JOURNAL_FORMAT, type Journal } from '../model/journal-format.js';
+import { actorName, journalDir, newJournalId, saveJournal } from '../repair/journal.js';
 import { withKv } from '../repair/connect.js';
 import { applyJournal, hasUnsettledJournals, removeLeftoverTemps, settleEarlierJournals } from '../repair/apply.js';
 import { displayServers } from '../sources/kv.js';
 import path from 'node:path';
-import { escapeControl } from '../report/safe-text.js';
+import { escapeControl } from '../model/text.js';
 import { existsSync, promises as fs } from 'node:fs';
 
 export interface RepairArgs extends ScanArgs {

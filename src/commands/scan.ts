@@ -20,7 +20,7 @@ import { nextSteps } from '../report/next-steps.js';
 import { VERSION } from '../version.js';
 import { checkOutputFile, writeOutput } from './output.js';
 import { PhaseTimes, ProgressLine } from './progress.js';
-import { escapeControl } from '../report/safe-text.js';
+import { escapeControl } from '../model/text.js';
 import { ConfigError, UsageError } from '../errors.js';
 import { displayPath } from '../config/config.js';
 import {

@@ -15,8 +15,8 @@ import { DEFAULT_BUCKET, DEFAULT_SERVER } from '../commands/options.js';
 import { CliExit, ConfigError } from '../errors.js';
 import { closest } from './suggest.js';
 import { BASELINE_FILE } from './baseline.js';
-import { redactDeep } from '../report/redact.js';
-import { safeJson } from '../report/safe-text.js';
+import { redactDeep } from '../model/redact.js';
+import { safeJson } from '../model/text.js';
 
 export const CONFIG_FILE = 'peer-audit.config.json';
 export const SEVERITY_SETTINGS = ['off', 'info', 'warning', 'error'] as const;

@@ -12,7 +12,7 @@
 //   completed phase by `metadata.status`; the executor needs plan complete and a status of EXECUTING or PLANNING
 //   (peer-executor.md L97-114), express EXPRESSING or EXECUTING, review REVIEWING or EXPRESSING; express and
 //   review skip a phase already complete (peer-express.md L104-109, peer-review.md L106-111).
-import type { Fix, JsonOp } from '../repair/fix.js';
+import type { Fix, JsonOp } from './fix.js';
 import { isRecord, PHASES, type CycleState, type MetaState, type PhaseName } from './state.js';
 
 /** The v2 `metadata.status` that lets the phase's agent run: what the agent before it writes when it finishes. */

@@ -7,7 +7,7 @@ import { Chalk } from 'chalk';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Transcript } from '../helpers/transcript.js';
 import { runCli } from '../helpers/cli.js';
-import { redactDeep, redactResult, redactText, redactTextEveryPattern } from '../../src/report/redact.js';
+import { redactDeep, redactResult, redactText, redactTextEveryPattern } from '../../src/model/redact.js';
 import fc from 'fast-check';
 import { scanWithModel } from '../../src/commands/scan.js';
 import { withContext } from '../../src/report/runs.js';
