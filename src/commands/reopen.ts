@@ -12,7 +12,7 @@ import { confirmWrite } from './confirm.js';
 import { kvOptions, type ConnectArgs } from './options.js';
 import { writeOutput } from './output.js';
 import { escapeControl } from '../model/text.js';
-import { parseDuration } from './scan.js';
+import { parseDuration } from '../audit.js';
 import { SourceFailure, UsageError } from '../errors.js';
 
 export interface ReopenArgs extends ConnectArgs {

@@ -23,7 +23,7 @@ import { escapeControl, safeJson } from '../model/text.js';
 import { BASELINE_FILE, readBaseline } from '../config/baseline.js';
 import { displayPath } from '../config/config.js';
 import { kvOptions, type ConnectArgs } from './options.js';
-import { parseDuration, ruleOptionsOf } from './scan.js';
+import { parseDuration, ruleOptionsOf } from '../audit.js';
 import { SourceFailure, UsageError } from '../errors.js';
 
 export interface WatchArgs extends ConnectArgs {
