@@ -19,7 +19,6 @@ import { safeJson } from '../model/text.js';
 
 export const CONFIG_FILE = 'peer-audit.config.json';
 export const SEVERITY_SETTINGS = ['off', 'info', 'warning', 'error'] as const;
-export type SeveritySetting = (typeof SEVERITY_SETTINGS)[number];
 
 /** Where evidence is read from when neither a flag, the environment, a NATS context nor the config says. */
 export const DEFAULT_BUCKET = 'agent-os-peer-state';

@@ -4,8 +4,6 @@ import { z } from 'zod';
 
 export const JOURNAL_FORMAT = 'peer-audit-journal/1';
 
-export type ChangeStatus = 'planned' | 'applying' | 'applied' | 'conflict' | 'failed' | 'undone';
-
 const base = {
   why: z.array(z.string()),
   rules: z.array(z.string()),

@@ -28,11 +28,6 @@ export function firstIncomplete(cycle: CycleState): PhaseName | undefined {
   return PHASES.find((p) => cycle.phases[p].status !== 'completed');
 }
 
-/** Share of the phases that completed, in percent. */
-export function progressOf(cycle: CycleState): number {
-  return Math.round((100 * PHASES.filter((p) => cycle.phases[p].status === 'completed').length) / PHASES.length);
-}
-
 /** Progress of a cycle whose phases before `gap` really completed: a phase marked complete after it does not count. */
 export function progressBefore(gap: PhaseName): number {
   return Math.round((100 * PHASES.indexOf(gap)) / PHASES.length);
