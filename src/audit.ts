@@ -24,7 +24,13 @@ import { summarise, type ScanResult } from './report/result.js';
 import { planRepair as planChanges, type Skipped } from './repair/plan.js';
 import { actorName, journalDir, newJournalId, saveJournal } from './repair/journal.js';
 import { withKv } from './repair/connect.js';
-import { applyJournal, hasUnsettledJournals, removeLeftoverTemps, settleEarlierJournals, type Outcome } from './repair/apply.js';
+import {
+  applyJournal,
+  hasUnsettledJournals,
+  removeLeftoverTemps,
+  settleEarlierJournals,
+  type Outcome,
+} from './repair/apply.js';
 import { DEFAULT_BUCKET } from './config/config.js';
 import { SourceFailure, UsageError } from './errors.js';
 import { VERSION } from './version.js';
@@ -285,9 +291,14 @@ export interface RepairPlan {
  * The changes that would repair the selected findings: nothing is written. Refuses an incomplete audit: a plan
  * made from part of the evidence could undo what the rest shows.
  */
-export async function planRepair(audited: Audited, o: RepairSelection & { reason?: string; now?: string } = {}): Promise<RepairPlan> {
+export async function planRepair(
+  audited: Audited,
+  o: RepairSelection & { reason?: string; now?: string } = {},
+): Promise<RepairPlan> {
   const { result, model } = audited;
-  if (!result.complete) throw new SourceFailure(`refusing to plan a repair on partial evidence: ${result.incompleteReasons[0]}`);
+  if (!result.complete) {
+    throw new SourceFailure(`refusing to plan a repair on partial evidence: ${result.incompleteReasons[0]}`);
+  }
   const matches = result.findings.filter(
     (f) =>
       (!o.rules?.length || o.rules.includes(f.ruleId)) &&
@@ -323,7 +334,9 @@ export interface AppliedRepair {
  */
 export async function applyRepair(plan: RepairPlan, o: ApplyOptions): Promise<AppliedRepair> {
   const reason = plan.reason?.trim() ? plan.reason : undefined;
-  if (!reason) throw new UsageError('a repair needs a reason (planRepair\'s `reason`): it is recorded in the journal and in every repaired value');
+  if (!reason) {
+    throw new UsageError("a repair needs planRepair's `reason`: it is recorded in the journal and in every repaired value");
+  }
   const { model } = plan.audited;
   const notice = o.onNotice ?? (() => {});
   let resolved: KvConnectOptions | undefined;
@@ -332,7 +345,8 @@ export async function applyRepair(plan: RepairPlan, o: ApplyOptions): Promise<Ap
     return (resolved ??= typeof o.kv === 'function' ? o.kv() : o.kv);
   };
   if (await hasUnsettledJournals(model.projectRoot)) {
-    const lines = await withKv(kvo(), (kv) => settleEarlierJournals(model.projectRoot, { kv, projectRoot: model.projectRoot }));
+    const root = model.projectRoot;
+    const lines = await withKv(kvo(), (kv) => settleEarlierJournals(root, { kv, projectRoot: root }));
     for (const l of lines) notice(l);
   }
   for (const l of await removeLeftoverTemps(model.projectRoot)) notice(l);
@@ -352,6 +366,8 @@ export async function applyRepair(plan: RepairPlan, o: ApplyOptions): Promise<Ap
   const file = path.join(journalDir(model.projectRoot), `${journal.id}.json`);
   await saveJournal(file, journal);
   o.onJournal?.(file);
-  const outcome = await withKv(kvCount ? kvo() : undefined, (kv) => applyJournal(journal, file, { kv, projectRoot: model.projectRoot }));
+  const outcome = await withKv(kvCount ? kvo() : undefined, (kv) =>
+    applyJournal(journal, file, { kv, projectRoot: model.projectRoot }),
+  );
   return { journal, file, outcome };
 }

@@ -74,8 +74,10 @@ function violations(files: Map<string, string>): string[] {
     else if (a === 'errors' || a === 'version') out.push(`${where}: src/${a}.ts imports nothing of ours`);
     else if (b === 'errors' || b === 'version') continue;
     else if (a === b) {
-      if (NO_SIBLINGS.includes(a)) out.push(`${where}: a module of ${a}/ never imports another (shared facts go to src/model/)`);
-    } else if (!ALLOWED[a].includes(b)) out.push(`${where}: ${a} may not import ${b} (it may import ${ALLOWED[a].join(', ') || 'only itself'})`);
+      if (NO_SIBLINGS.includes(a)) out.push(`${where}: a module of ${a}/ never imports another (shared facts: src/model/)`);
+    } else if (!ALLOWED[a].includes(b)) {
+      out.push(`${where}: ${a} may not import ${b} (it may import ${ALLOWED[a].join(', ') || 'only itself'})`);
+    }
   }
   return out;
 }
@@ -86,7 +88,9 @@ async function sources(): Promise<Map<string, string>> {
     for (const d of await fs.readdir(path.join(REPO, dir), { withFileTypes: true })) {
       const rel = `${dir}/${d.name}`;
       if (d.isDirectory()) await walk(rel);
-      else if (d.name.endsWith('.ts') && !d.name.endsWith('.d.ts')) files.set(rel, await fs.readFile(path.join(REPO, rel), 'utf8'));
+      else if (d.name.endsWith('.ts') && !d.name.endsWith('.d.ts')) {
+        files.set(rel, await fs.readFile(path.join(REPO, rel), 'utf8'));
+      }
     }
   };
   await walk('src');
@@ -98,21 +102,28 @@ describe('layers', () => {
   it('no module of src/ or rules/ imports against the layer order', async () => {
     const files = await sources();
     // The reader sees the imports at all: every rule imports the engine.
-    expect(edgesOf(files).filter((e) => e.from.startsWith('rules/') && e.to === 'src/engine/rule.ts').length).toBeGreaterThan(20);
+    const ruleToEngine = edgesOf(files).filter((e) => e.from.startsWith('rules/') && e.to === 'src/engine/rule.ts');
+    expect(ruleToEngine.length).toBeGreaterThan(20);
     expect(violations(files)).toEqual([]);
   });
 
   it('names the file and the import of an edge that runs upward', () => {
     const files = new Map([
-      ['rules/some-rule.ts', "import { defineRule } from '../src/engine/rule.js';\nimport { x } from '../src/report/format.js';\n"],
+      [
+        'rules/some-rule.ts',
+        "import { defineRule } from '../src/engine/rule.js';\nimport { x } from '../src/report/format.js';\n",
+      ],
       ['rules/other-rule.ts', "export { y } from './some-rule.js';\n"],
-      ['src/model/thing.ts', "import type { Fix } from '../repair/fix.js';\nconst m = await import('../commands/scan.js');\n"],
+      [
+        'src/model/thing.ts',
+        "import type { Fix } from '../repair/fix.js';\nconst m = await import('../commands/scan.js');\n",
+      ],
       ['src/errors.ts', "import { VERSION } from './version.js';\n"],
       ['src/sources/x.ts', "import { UsageError } from '../errors.js';\nimport { VERSION } from '../version.js';\n"],
     ]);
     expect(violations(files)).toEqual([
       "rules/some-rule.ts:2 imports '../src/report/format.js': rules may not import report (it may import engine, model)",
-      "rules/other-rule.ts:1 imports './some-rule.js': a module of rules/ never imports another (shared facts go to src/model/)",
+      "rules/other-rule.ts:1 imports './some-rule.js': a module of rules/ never imports another (shared facts: src/model/)",
       "src/model/thing.ts:1 imports '../repair/fix.js': model may not import repair (it may import only itself)",
       "src/model/thing.ts:2 imports '../commands/scan.js': model may not import commands (it may import only itself)",
       "src/errors.ts:1 imports './version.js': src/errors.ts imports nothing of ours",

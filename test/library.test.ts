@@ -47,7 +47,8 @@ describe('peer-audit as a library', () => {
     const audited = await auditWithModel(options);
     const plan = await planRepair(audited, { now: '2025-08-25T00:00:00Z' });
     expect(plan.reason).toBeUndefined();
-    expect([...new Set(plan.findings.map((f) => f.ruleId))].sort()).toEqual(['false-success', 'heredoc-artifact', 'missing-execute-phase']);
+    const rules = [...new Set(plan.findings.map((f) => f.ruleId))].sort();
+    expect(rules).toEqual(['false-success', 'heredoc-artifact', 'missing-execute-phase']);
     expect(plan.changes.length).toBeGreaterThan(0);
     for (const c of plan.changes) expect(c.status).toBe('planned');
     expect(plan.changes.map((c) => (c.kind === 'kv' ? `kv ${c.key}` : `file ${c.path}`))).toEqual([

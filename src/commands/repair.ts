@@ -47,7 +47,8 @@ export async function repairCommand(a: RepairArgs, chalk: ChalkInstance, notice:
   }
   const now = new Date().toISOString();
   await testGate();
-  const plan = await planRepair({ result, model }, { rules: a.rule, spec: a.spec, cycle: a.cycle, reason: a.reason, now });
+  const selection = { rules: a.rule, spec: a.spec, cycle: a.cycle };
+  const plan = await planRepair({ result, model }, { ...selection, reason: a.reason, now });
   const selected = plan.findings;
   // Said up front: a finding its rule would repair, but whose state no write can make right.
   const refused = new Map<string, string>();
