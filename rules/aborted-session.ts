@@ -2,7 +2,7 @@ import { defineRule } from '../src/engine/rule.js';
 import { cut, logLocation } from '../src/model/log-facts.js';
 import { actorLabel, sessionSubject } from '../src/model/transcript-facts.js';
 import type { Evidence, LogRef, LogSession, Spawn, ToolCall } from '../src/model/types.js';
-import { excerptOf } from '../src/report/safe-text.js';
+import { excerptOf } from '../src/model/text.js';
 import { peerSessions } from '../src/model/peer-sessions.js';
 
 export default defineRule({

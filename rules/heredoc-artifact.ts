@@ -5,7 +5,7 @@ import { runByPrefix } from '../src/model/lookup.js';
 import { DEFAULT_DELIMITER, findResidue, heredocWords, residueAt } from '../src/model/residue.js';
 import { runSubject } from '../src/model/subject.js';
 import type { Evidence, LogSession, SpecFile, Subject, ToolCall } from '../src/model/types.js';
-import { excerptOf } from '../src/report/safe-text.js';
+import { excerptOf } from '../src/model/text.js';
 
 export { findResidue, type Residue } from '../src/model/residue.js';
 

@@ -1,6 +1,6 @@
 import { defineRule } from '../src/engine/rule.js';
 import type { Evidence } from '../src/model/types.js';
-import { excerptOf } from '../src/report/safe-text.js';
+import { excerptOf } from '../src/model/text.js';
 
 export default defineRule({
   meta: {

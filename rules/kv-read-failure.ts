@@ -12,7 +12,7 @@ import {
   sessionSubject,
 } from '../src/model/transcript-facts.js';
 import type { Evidence, Severity } from '../src/model/types.js';
-import { excerptOf } from '../src/report/safe-text.js';
+import { excerptOf } from '../src/model/text.js';
 import { isPeerStateOp, peerSessions } from '../src/model/peer-sessions.js';
 
 export default defineRule({

@@ -2,7 +2,7 @@ import { defineRule } from '../src/engine/rule.js';
 import type { KeyRecord, Run } from '../src/model/build.js';
 import { brief, classifyKey, str, type KeyInfo } from '../src/model/state.js';
 import type { Evidence, KvLocation, Subject } from '../src/model/types.js';
-import { excerptOf } from '../src/report/safe-text.js';
+import { excerptOf } from '../src/model/text.js';
 
 /** Instructions that work on a spec: their state belongs under peer.spec.<name>. analyze-product only when it names a spec. */
 const SPEC_AWARE = new Set(['create-spec', 'execute-tasks', 'refine-spec']);

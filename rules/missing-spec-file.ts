@@ -1,11 +1,11 @@
 import { defineRule } from '../src/engine/rule.js';
-import type { Run } from '../src/model/build.js';
 import { cut, logLocation } from '../src/model/log-facts.js';
-import { brief, isRecord, metaStatements, type Claim, type CycleState } from '../src/model/state.js';
+import { brief } from '../src/model/state.js';
 import { runSubject } from '../src/model/subject.js';
-import type { Evidence, KvLocation, LogSession, SpecFolder } from '../src/model/types.js';
+import type { Evidence, LogSession, SpecFolder } from '../src/model/types.js';
 import { isPeerRun } from '../src/model/peer-sessions.js';
 import { unreadInFolder } from '../src/model/spec-folders.js';
+import { cycleDate, cycleFinish, filesCreated, folderOfCycle } from '../src/model/spec-cycle-facts.js';
 
 /** From this date create-spec writes spec-lite.md and no longer writes sub-specs/tests.md. */
 export const SPEC_LITE_ERA = '2025-07-29';
@@ -22,54 +22,6 @@ const CREATE_SPEC_ONLY = [LITE, TECH, TESTS];
 const CURRENT_SET = [SPEC, LITE, TECH];
 /** Instructions that work from a finished spec: when one of them finished, create-spec had finished before. */
 const SPEC_USERS = new Set(['create-tasks', 'execute-tasks', 'execute-task', 'complete-tasks', 'refine-spec']);
-
-export interface CycleFinish {
-  finished: boolean;
-  instruction?: string;
-  /** Pointer to the instruction name in the cycle value. */
-  instructionLocation: KvLocation;
-  claims: Claim[];
-  /** Statements that the cycle did not finish (cycle and meta). */
-  signals: { location: KvLocation; excerpt: string; what: string }[];
-}
-
-/** What the state says about one cycle: its instruction, and whether it claims to be finished. */
-export function cycleFinish(bucket: string, run: Run, cycle: CycleState): CycleFinish {
-  const meta = run.meta ? metaStatements(bucket, run.meta, cycle.number) : { claims: [], signals: [] };
-  const claims = [...cycle.claims, ...meta.claims];
-  const signals = [...cycle.signals, ...meta.signals];
-  const instruction = cycle.instruction ?? run.meta?.cycles[String(cycle.number)]?.instruction;
-  const instructionLocation: KvLocation = {
-    kind: 'kv',
-    bucket,
-    key: cycle.key,
-    revision: cycle.revision,
-    pointer: cycle.layout === 'v2' ? '/metadata/instruction_name' : '/instruction',
-  };
-  return { finished: claims.length > 0 || cycle.phases.execute.status === 'completed', instruction, instructionLocation, claims, signals };
-}
-
-/** The execute output's files_created list (v1/v2 `outputs.files_created`, or `files_created` directly), with its pointer. */
-export function filesCreated(cycle: CycleState): { files: unknown[]; pointer: string } | undefined {
-  const exec = cycle.phases.execute.output;
-  if (!isRecord(exec)) return undefined;
-  if (isRecord(exec.outputs) && Array.isArray(exec.outputs.files_created)) return { files: exec.outputs.files_created, pointer: '/phases/execute/output/outputs/files_created' };
-  if (Array.isArray(exec.files_created)) return { files: exec.files_created, pointer: '/phases/execute/output/files_created' };
-  return undefined;
-}
-
-/** The date a cycle started (YYYY-MM-DD), from its own fields or its revision time. */
-export function cycleDate(cycle: CycleState): string {
-  return (cycle.startedAt ?? cycle.created ?? '').slice(0, 10);
-}
-
-/** The folder of a run that a cycle belongs to: the newest one dated on or before the cycle (several folders can share a slug). */
-export function folderOfCycle(run: Run, cycle: CycleState): SpecFolder | undefined {
-  if (run.folders.length <= 1) return run.folders[0];
-  const day = cycleDate(cycle);
-  const dated = run.folders.filter((f) => f.date && day && f.date <= day).sort((a, b) => (a.date! < b.date! ? 1 : -1));
-  return dated[0] ?? run.folders[0];
-}
 
 function daysAfter(from: string, day: string): number {
   return (Date.parse(`${day}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000;

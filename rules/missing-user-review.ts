@@ -15,7 +15,7 @@ import {
   tasksWrite,
 } from '../src/model/transcript-facts.js';
 import type { Actor, Evidence, LogRef, LogSession, Spawn, ToolCall } from '../src/model/types.js';
-import { excerptOf } from '../src/report/safe-text.js';
+import { excerptOf } from '../src/model/text.js';
 import { peerSessions } from '../src/model/peer-sessions.js';
 
 

@@ -3,7 +3,7 @@ import type { Run } from '../src/model/build.js';
 import { brief, isRecord, PHASES, type CycleState, type PhaseName } from '../src/model/state.js';
 import { runSubject } from '../src/model/subject.js';
 import type { Evidence, KvLocation } from '../src/model/types.js';
-import { excerptOf } from '../src/report/safe-text.js';
+import { excerptOf } from '../src/model/text.js';
 
 /** What the v1.1 executor stores instead of real results (peer-executor.md.bak, "Store Execution Results"). */
 const EXECUTOR_PLACEHOLDER = 'Instruction executed successfully through PEER pattern';

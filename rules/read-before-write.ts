@@ -6,7 +6,7 @@ import { logLocation, peerSpawns, spawnPhase, stateOps, type StateOp } from '../
 import { isRecord, normaliseStatus, PHASES, type PhaseName } from '../src/model/state.js';
 import { actorLabel, failureLine, isBefore, msOf, readFailed, sessionSubject, spawnOfActor } from '../src/model/transcript-facts.js';
 import type { LogSession } from '../src/model/types.js';
-import { excerptOf } from '../src/report/safe-text.js';
+import { excerptOf } from '../src/model/text.js';
 import { peerSessions } from '../src/model/peer-sessions.js';
 
 const PHASE_REF = /\.phases\.(plan|execute|express|review)\b(\.output\b)?/g;

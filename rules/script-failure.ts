@@ -16,7 +16,7 @@ import {
   sessionSubject,
 } from '../src/model/transcript-facts.js';
 import type { Evidence, LogSession, ToolCall } from '../src/model/types.js';
-import { excerptOf } from '../src/report/safe-text.js';
+import { excerptOf } from '../src/model/text.js';
 import { peerSessions } from '../src/model/peer-sessions.js';
 
 const NATS_WRITE = natsKvPattern('put|update|create|del|delete|purge');

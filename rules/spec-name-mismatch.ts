@@ -4,8 +4,8 @@ import { cut, logLocation, sessionMentions } from '../src/model/log-facts.js';
 import { brief, isRecord, specSlug } from '../src/model/state.js';
 import { runSubject } from '../src/model/subject.js';
 import type { Evidence, LogRef } from '../src/model/types.js';
-import { excerptOf } from '../src/report/safe-text.js';
-import { cycleDate, cycleFinish, filesCreated, folderOfCycle } from './missing-spec-file.js';
+import { excerptOf } from '../src/model/text.js';
+import { cycleDate, cycleFinish, filesCreated, folderOfCycle } from '../src/model/spec-cycle-facts.js';
 
 /** The name create-spec falls back to when it cannot derive one from the request. */
 export const FALLBACK_NAME = 'new-feature';

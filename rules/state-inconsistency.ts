@@ -4,7 +4,7 @@ import type { KeyRecord, Run } from '../src/model/build.js';
 import { brief, isCompletionWord, isRecord, normaliseStatus, num, str, type CycleState, type MetaState } from '../src/model/state.js';
 import { runSubject } from '../src/model/subject.js';
 import type { Evidence, KvLocation, Severity } from '../src/model/types.js';
-import { pointerOf, type Fix } from '../src/repair/fix.js';
+import { pointerOf, type Fix } from '../src/model/fix.js';
 
 /** v2 metadata.status words that say the cycle is still under way. */
 const IN_PROGRESS_V2 = /^(initialized|planning|executing|expressing|reviewing)$/i;

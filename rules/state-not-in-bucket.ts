@@ -3,7 +3,7 @@ import { cut, logLocation, stateOps, type StateOp } from '../src/model/log-facts
 import { keyRecord } from '../src/model/lookup.js';
 import { classifyKey } from '../src/model/state.js';
 import type { Evidence, Subject } from '../src/model/types.js';
-import { excerptOf } from '../src/report/safe-text.js';
+import { excerptOf } from '../src/model/text.js';
 
 /** State operations shown one by one; the rest are counted. */
 const SHOWN = 5;

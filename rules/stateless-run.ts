@@ -5,7 +5,7 @@ import { runsOfSession } from '../src/model/lookup.js';
 import { msOf, runForSession } from '../src/model/transcript-facts.js';
 import { runSubject } from '../src/model/subject.js';
 import type { Evidence, LogSession, Spawn, Subject } from '../src/model/types.js';
-import { excerptOf } from '../src/report/safe-text.js';
+import { excerptOf } from '../src/model/text.js';
 import { peerSessions } from '../src/model/peer-sessions.js';
 
 const NAME = '[a-z0-9][a-z0-9-]*[a-z0-9]';

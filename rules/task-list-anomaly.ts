@@ -2,12 +2,11 @@ import { defineRule } from '../src/engine/rule.js';
 import { brief } from '../src/model/state.js';
 import { runSubject } from '../src/model/subject.js';
 import type { Evidence, TaskItem, TasksDoc } from '../src/model/types.js';
-import { excerptOf } from '../src/report/safe-text.js';
+import { excerptOf } from '../src/model/text.js';
 import type { Model, Run } from '../src/model/build.js';
 import { cyclesForSpec } from '../src/model/lookup.js';
 import type { SpecFolder } from '../src/model/types.js';
-import { cycleFinish } from './missing-spec-file.js';
-import { isStruck, taskCycles, type TaskCycle } from './unverified-task-completion.js';
+import { cycleFinish, isStruck, taskCycles, type TaskCycle } from '../src/model/spec-cycle-facts.js';
 
 /** create-spec's limits for tasks.md: 1-5 major tasks, up to 8 subtasks each. */
 export const MAX_TASKS = 5;

@@ -3,7 +3,7 @@ import { isPeerRun } from '../src/model/peer-sessions.js';
 import { withoutResidue } from '../src/model/residue.js';
 import { runSubject } from '../src/model/subject.js';
 import type { Evidence, Severity, SpecFile, Subject } from '../src/model/types.js';
-import { excerptOf } from '../src/report/safe-text.js';
+import { excerptOf } from '../src/model/text.js';
 
 const FENCE = /^\s*(`{3,}|~{3,})/;
 const HEADING = /^\s{0,3}#{1,6}(\s|$)/;

@@ -1,16 +1,14 @@
 import { defineRule } from '../src/engine/rule.js';
-import type { Model, Run } from '../src/model/build.js';
+import type { Run } from '../src/model/build.js';
 import { cut, logLocation } from '../src/model/log-facts.js';
 import { cyclesForSpec, runOrder } from '../src/model/lookup.js';
-import { brief, type CycleState } from '../src/model/state.js';
+import { brief } from '../src/model/state.js';
 import { runSubject } from '../src/model/subject.js';
 import type { Evidence, LogSession, SpecFolder, TaskItem } from '../src/model/types.js';
-import { excerptOf } from '../src/report/safe-text.js';
+import { excerptOf } from '../src/model/text.js';
 import { recapOf } from '../src/model/spec-folders.js';
-import { cycleFinish, type CycleFinish } from './missing-spec-file.js';
+import { cycleFinish, isStruck, taskCycles } from '../src/model/spec-cycle-facts.js';
 
-/** Instructions that check boxes in tasks.md. */
-export const TASK_INSTRUCTIONS = new Set(['execute-tasks', 'execute-task', 'complete-tasks']);
 const TASK_NAMES = 'execute-tasks, execute-task or complete-tasks';
 
 /** An instruction named as a command, flag, instruction file or state field — not a word in prose. */
@@ -23,36 +21,9 @@ const TASK_INSTRUCTION_TEXT = [
 const RECAP_FOLDERS = '.agent-os/recaps/ or .agent-os/product/recaps/';
 const EDIT_TOOLS = /^(Write|Edit|MultiEdit|NotebookEdit)$/;
 
-/** refine-spec keeps obsolete completed items as `- [x] ~~…~~`: they record history, not work. */
-export function isStruck(t: TaskItem): boolean {
-  return /^(\d+(?:\.\d+)*\.?\s+)?~~/.test(t.text);
-}
-
 /** Every task item of the list in order, majors and subtasks, without struck-through ones. */
 export function allItems(tasks: TaskItem[]): TaskItem[] {
   return tasks.flatMap((t) => [t, ...t.subtasks]).filter((t) => !isStruck(t));
-}
-
-export interface TaskCycle extends CycleFinish {
-  run: Run;
-  cycle: CycleState;
-  /** Ran to completion: execute completed, or the cycle claims to be finished and nothing in the state says otherwise. */
-  completed: boolean;
-}
-
-/** The execute-tasks / execute-task / complete-tasks cycles for a spec folder, from its run and any cycle naming the spec. */
-export function taskCycles(model: Model, run: Run, folder: SpecFolder): TaskCycle[] {
-  const out: TaskCycle[] = [];
-  const seen = new Set<string>();
-  for (const { run: r, cycle } of cyclesForSpec(model, run, folder.slug)) {
-    if (seen.has(cycle.key)) continue;
-    seen.add(cycle.key);
-    const st = cycleFinish(model.bucket, r, cycle);
-    if (!st.instruction || !TASK_INSTRUCTIONS.has(st.instruction)) continue;
-    const completed = cycle.phases.execute.status === 'completed' || (st.claims.length > 0 && st.signals.length === 0);
-    out.push({ ...st, run: r, cycle, completed });
-  }
-  return out;
 }
 
 function namesTaskInstruction(text: string | undefined): boolean {

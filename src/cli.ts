@@ -2,14 +2,14 @@
 // and exit codes.
 import { createRequire } from 'node:module';
 import { hideBin } from 'yargs/helpers';
-import { SourceFailure, UsageError } from './commands/scan.js';
+import { CliExit, SourceFailure, UsageError } from './errors.js';
 import { NatsContextError } from './sources/nats-context.js';
 import { VERSION } from './version.js';
 import { configMiddleware } from './config/config.js';
-import { CliExit, withFlagHints } from './config/errors.js';
+import { withFlagHints } from './config/suggest.js';
 import { completeWords } from './commands/completion.js';
 import { checkFlags, type OptionMeta } from './commands/flag-checks.js';
-import { escapeControl, escapeLines } from './report/safe-text.js';
+import { escapeControl, escapeLines } from './model/text.js';
 import { CliContext } from './commands/cli-context.js';
 import { scanCommandModule } from './commands/scan-command.js';
 import { reportCommandModule } from './commands/report-command.js';

@@ -2,7 +2,7 @@
 // exit code goes (a yargs handler returns nothing).
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { escapeLines } from '../report/safe-text.js';
+import { escapeLines } from '../model/text.js';
 
 /** The options every command has, defined by the command tree (cli.ts). */
 export interface GlobalFlags {

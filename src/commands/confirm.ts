@@ -1,6 +1,6 @@
 import readline from 'node:readline/promises';
-import { UsageError } from './scan.js';
-import { escapeControl } from '../report/safe-text.js';
+import { UsageError } from '../errors.js';
+import { escapeControl } from '../model/text.js';
 
 /**
  * Asks once on a terminal; `--yes` answers for scripts. With no terminal and no --yes, writing is refused:

@@ -1,9 +1,10 @@
 // One place where every flag value is checked before a command runs: empty paths, values outside a fixed set,
 // numbers that are not numbers or out of range, and a one-value flag given twice. Each problem is a usage error
 // (exit 2) that names the flag; a misspelled value names the one meant.
-import { closest } from '../config/errors.js';
+import { closest } from '../config/suggest.js';
 import { ruleIds } from './completion.js';
-import { parseDuration, UsageError } from './scan.js';
+import { parseDuration } from '../audit.js';
+import { UsageError } from '../errors.js';
 
 /** Flags naming a file or folder: an empty value would silently mean "the default" (e.g. the live server). */
 const PATH_FLAGS = ['kv-snapshot', 'logs', 'project', 'specs', 'output', 'config', 'baseline', 'from', 'journal'];

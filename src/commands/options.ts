@@ -3,9 +3,10 @@
 import path from 'node:path';
 import { displayServers, parseServerList, type KvConnectOptions } from '../sources/kv.js';
 import { loadNatsContext, type NatsContext } from '../sources/nats-context.js';
+import { DEFAULT_BUCKET, DEFAULT_SERVER } from '../config/config.js';
 
-export const DEFAULT_BUCKET = 'agent-os-peer-state';
-export const DEFAULT_SERVER = 'nats://127.0.0.1:4222';
+// The defaults live beside the config's schema; the commands' flags take them from here too.
+export { DEFAULT_BUCKET, DEFAULT_SERVER };
 
 export interface ConnectArgs {
   server?: string;

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { UsageError } from './scan.js';
+import { UsageError } from '../errors.js';
 
 /** Pieces are gathered up to this size before each write. */
 const WRITE_BATCH = 1 << 20;

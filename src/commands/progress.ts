@@ -1,20 +1,7 @@
 // What a long scan is doing, on stderr: a progress line while sources are read (only when stderr is a terminal),
 // and, with PEER_AUDIT_TIMINGS set, one JSON line of phase times at the end (for benchmarks).
 
-/** Counters the sources advance as they read. */
-export interface ReadProgress {
-  logs: { files: number; filesTotal: number; bytes: number; bytesTotal: number };
-  kv: { keys: number; revisions: number };
-  specs: { folders: number; foldersTotal: number };
-}
-
-export function newReadProgress(): ReadProgress {
-  return {
-    logs: { files: 0, filesTotal: 0, bytes: 0, bytesTotal: 0 },
-    kv: { keys: 0, revisions: 0 },
-    specs: { folders: 0, foldersTotal: 0 },
-  };
-}
+import { newReadProgress, type ReadProgress } from '../audit.js';
 
 interface ProgressStream {
   isTTY?: boolean;

@@ -4,14 +4,16 @@ import type { PhaseName } from '../model/state.js';
 import { readKvLive, displayServers } from '../sources/kv.js';
 import { planReopen, ReopenRefused } from '../repair/reopen.js';
 import { renderChange } from '../repair/plan.js';
-import { actorName, journalDir, newJournalId, saveJournal, JOURNAL_FORMAT, type Journal } from '../repair/journal.js';
+import { JOURNAL_FORMAT, type Journal } from '../model/journal-format.js';
+import { actorName, journalDir, newJournalId, saveJournal } from '../repair/journal.js';
 import { applyJournal } from '../repair/apply.js';
 import { withKv } from '../repair/connect.js';
 import { confirmWrite } from './confirm.js';
 import { kvOptions, type ConnectArgs } from './options.js';
 import { writeOutput } from './output.js';
-import { escapeControl } from '../report/safe-text.js';
-import { parseDuration, SourceFailure, UsageError } from './scan.js';
+import { escapeControl } from '../model/text.js';
+import { parseDuration } from '../audit.js';
+import { SourceFailure, UsageError } from '../errors.js';
 
 export interface ReopenArgs extends ConnectArgs {
   spec: string;

@@ -1,15 +1,15 @@
 import type { ChalkInstance } from 'chalk';
-import { scanWithModel, UsageError, type ScanArgs } from './scan.js';
+import { scanWithModel, type ScanArgs } from './scan.js';
+import { UsageError } from '../errors.js';
 import { confirmWrite } from './confirm.js';
 import { kvOptions } from './options.js';
 import { writeOutput } from './output.js';
-import { planRepair, renderChange } from '../repair/plan.js';
-import { actorName, journalDir, newJournalId, saveJournal, JOURNAL_FORMAT, type Journal } from '../repair/journal.js';
+import { applyRepair, planRepair } from '../audit.js';
+import { renderChange } from '../repair/plan.js';
 import { withKv } from '../repair/connect.js';
-import { applyJournal, hasUnsettledJournals, removeLeftoverTemps, settleEarlierJournals } from '../repair/apply.js';
-import { displayServers } from '../sources/kv.js';
+import { hasUnsettledJournals, removeLeftoverTemps, settleEarlierJournals } from '../repair/apply.js';
 import path from 'node:path';
-import { escapeControl } from '../report/safe-text.js';
+import { escapeControl } from '../model/text.js';
 import { existsSync, promises as fs } from 'node:fs';
 
 export interface RepairArgs extends ScanArgs {
@@ -45,24 +45,18 @@ export async function repairCommand(a: RepairArgs, chalk: ChalkInstance, notice:
     notice('refusing to plan a repair on partial evidence');
     return 2;
   }
-  const matches = result.findings.filter(
-    (f) =>
-      (!a.rule?.length || a.rule.includes(f.ruleId)) &&
-      (!a.spec || f.subject.spec === a.spec) &&
-      (a.cycle === undefined || f.subject.cycle === a.cycle),
-  );
-  const selected = matches.filter((f) => f.fix?.length);
-  // Said up front: a finding its rule would repair, but whose state no write can make right.
-  const refused = new Map<string, string>();
-  for (const f of matches) {
-    if (!f.unfixable) continue;
-    const where = `${f.subject.keyPrefix ?? f.subject.spec ?? ''}${f.subject.cycle !== undefined ? ` cycle ${f.subject.cycle}` : ''}`;
-    const line = `not repairable: ${where}: ${f.unfixable}`;
-    refused.set(line, `${refused.get(line) ? `${refused.get(line)}, ` : ''}${f.ruleId}`);
-  }
   const now = new Date().toISOString();
   await testGate();
-  const plan = await planRepair(selected, model, { reason: a.reason ?? '(dry run)', actor: actorName(), now });
+  const selection = { rules: a.rule, spec: a.spec, cycle: a.cycle };
+  const plan = await planRepair({ result, model }, { ...selection, reason: a.reason, now });
+  const selected = plan.findings;
+  // Said up front: a finding its rule would repair, but whose state no write can make right.
+  const refused = new Map<string, string>();
+  for (const { finding: f, why } of plan.refused) {
+    const where = `${f.subject.keyPrefix ?? f.subject.spec ?? ''}${f.subject.cycle !== undefined ? ` cycle ${f.subject.cycle}` : ''}`;
+    const line = `not repairable: ${where}: ${why}`;
+    refused.set(line, `${refused.get(line) ? `${refused.get(line)}, ` : ''}${f.ruleId}`);
+  }
 
   if (a.apply && (await hasUnsettledJournals(model.projectRoot))) {
     // A repair that died mid-write left changes marked "applying": settle them first, so every journal says
@@ -98,23 +92,12 @@ export async function repairCommand(a: RepairArgs, chalk: ChalkInstance, notice:
     return 1;
   }
 
-  const journal: Journal = {
-    format: JOURNAL_FORMAT,
-    id: newJournalId(new Date(now)),
-    command: 'repair',
-    createdAt: now,
-    reason: a.reason!,
-    actor: actorName(),
-    projectRoot: model.projectRoot,
-    bucket: model.bucket,
-    server: kvCount ? displayServers(kvo().servers) : null,
-    changes: plan.changes,
-  };
-  const file = path.join(journalDir(model.projectRoot), `${journal.id}.json`);
-  await saveJournal(file, journal);
-  notice(`journal ${path.relative(process.cwd(), file) || file}`);
-
-  const outcome = await withKv(kvCount ? kvo() : undefined, (kv) => applyJournal(journal, file, { kv, projectRoot: model.projectRoot }));
+  // Earlier repairs are settled above, before the plan is shown: applyRepair finds nothing more to settle.
+  const { journal, outcome } = await applyRepair(plan, {
+    kv: kvo,
+    onJournal: (file) => notice(`journal ${path.relative(process.cwd(), file) || file}`),
+    onNotice: notice,
+  });
   // A target skipped while planning (it changed since the scan) is a change not made, like a conflict.
   const skippedNote = plan.skipped.length ? `, skipped ${plan.skipped.length} (changed since the scan or unreadable; scan again)` : '';
   notice(`applied ${outcome.applied}, conflicts ${outcome.conflicts}, failed ${outcome.failed}${skippedNote}${outcome.unknown ? `, unknown ${outcome.unknown} (run undo or repair again)` : ''}`);

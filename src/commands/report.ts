@@ -1,13 +1,15 @@
 // `peer-audit report`: an incident report (Markdown by default) from a fresh scan or a saved JSON scan, with the
 // repairs of the journals given. The report goes to stdout or --output; notices go to stderr.
 import type { Severity } from '../model/types.js';
-import { loadJournal, type Journal } from '../repair/journal.js';
+import type { Journal } from '../model/journal-format.js';
+import { loadJournal } from '../repair/journal.js';
 import { renderReportChunks, type ReportFormat } from '../report/format.js';
 import { exitCodeFor, type ScanResult } from '../report/result.js';
 import { withContext } from '../report/runs.js';
 import { loadSavedScan, SavedScanError } from '../report/saved.js';
 import { checkOutputFile, writeOutput } from './output.js';
-import { scanWithModel, SourceFailure, type ScanArgs } from './scan.js';
+import { scanWithModel, type ScanArgs } from './scan.js';
+import { SourceFailure } from '../errors.js';
 
 export interface ReportArgs extends ScanArgs {
   /** A saved `scan --format json` file to render instead of scanning. */

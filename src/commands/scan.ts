@@ -1,27 +1,18 @@
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ChalkInstance } from 'chalk';
-import { buildModel, type Model } from '../model/build.js';
-import { keyCoverage, scopeRuns } from '../model/scope.js';
-import type { KvData, LogData, Severity, SourceReport, SpecData } from '../model/types.js';
+import { auditWithModel, type Audited, type AuditOptions } from '../audit.js';
+import type { Severity } from '../model/types.js';
 import { loadRules } from '../engine/registry.js';
-import { runRules } from '../engine/run.js';
-import { DEFAULT_RULE_OPTIONS, type RuleOptions } from '../engine/rule.js';
-import { displayServers, readKvLive } from '../sources/kv.js';
-import { readSnapshot } from '../sources/snapshot.js';
-import { readSpecs } from '../sources/specs.js';
-import { defaultLogDirs, noTranscriptsReport, readLogs } from '../sources/logs.js';
-import { peerSessions } from '../model/peer-sessions.js';
+import { displayServers } from '../sources/kv.js';
 import { renderReportChunks, type ReportFormat } from '../report/format.js';
 import { withContext } from '../report/runs.js';
 import { exitCodeFor, summarise, type ScanResult } from '../report/result.js';
 import { DEFAULT_BUCKET, kvOptions, type ConnectArgs } from './options.js';
 import { nextSteps } from '../report/next-steps.js';
-import { VERSION } from '../version.js';
 import { checkOutputFile, writeOutput } from './output.js';
 import { PhaseTimes, ProgressLine } from './progress.js';
-import { escapeControl } from '../report/safe-text.js';
-import { ConfigError } from '../config/errors.js';
+import { escapeControl } from '../model/text.js';
+import { ConfigError, UsageError } from '../errors.js';
 import { displayPath } from '../config/config.js';
 import {
   applyBaseline,
@@ -57,149 +48,32 @@ export interface ScanArgs extends ConnectArgs {
   allowUnknownKeys?: boolean;
 }
 
-/** The scan, and the model it judged (repair plans from the same model the findings came from). */
-export async function scanWithModel(a: ScanArgs, notice: (msg: string) => void = () => {}): Promise<{ result: ScanResult; model: Model }> {
-  const projectRoot = path.resolve(a.project);
-  const sources: SourceReport[] = [];
-  const reasons: string[] = [];
-
-  const projectStat = await fs.stat(projectRoot).catch(() => undefined);
-  if (!projectStat?.isDirectory()) throw new UsageError(`project folder ${a.project} does not exist`);
-
-  // Progress on stderr only when it is a terminal; phase times only with PEER_AUDIT_TIMINGS.
-  const times = new PhaseTimes();
-  const progress = new ProgressLine().start();
-  const kvTask: Promise<{ data: KvData; report: SourceReport } | undefined> = a.kvSnapshot
-    ? times.time('kv', readSnapshot(a.kvSnapshot))
-    : a.useKv
-      ? times.time('kv', readKvLive(kvOptions(a), progress.counts.kv))
-      : Promise.resolve(undefined);
-  const specTask = times.time(
-    'specs',
-    readSpecs({ projectRoot, specsDir: a.specs ? path.resolve(a.specs) : undefined, explicit: a.specs !== undefined, progress: progress.counts.specs }),
-  );
-  let logPatterns = a.logs ?? [];
-  const defaultDirs = logPatterns.length === 0 && a.useLogs;
-  if (defaultDirs) {
-    logPatterns = defaultLogDirs(projectRoot);
-    if (logPatterns.length > 0) notice(`reading Claude Code logs from ${logPatterns.join(', ')}`);
-  }
-  // No transcripts at all is said in the sources, with where the scan looked.
-  const logTask = !a.useLogs
-    ? Promise.resolve(undefined)
-    : logPatterns.length > 0
-      ? times.time('logs', readLogs(logPatterns, projectRoot, progress.counts.logs, { defaultDirs }))
-      : Promise.resolve({ data: { sessions: [] }, report: noTranscriptsReport(projectRoot) });
-
-  const [kv, specs, logs] = await Promise.all([kvTask, specTask, logTask]).finally(() => progress.stop());
-  times.mark('read');
-  let kvData: KvData | undefined;
-  let specData: SpecData | undefined;
-  let logData: LogData | undefined;
-  for (const [src, set] of [
-    [kv, (d: unknown) => (kvData = d as KvData)],
-    [specs, (d: unknown) => (specData = d as SpecData)],
-    [logs, (d: unknown) => (logData = d as LogData)],
-  ] as const) {
-    if (!src) continue;
-    sources.push(src.report);
-    if (src.report.ok) {
-      if (!src.report.absent) set(src.data);
-    }
-    else {
-      reasons.push(src.report.error ?? `${src.report.kind} ${src.report.ref}: ${src.report.problems.length} part(s) could not be read`);
-      // Damaged but partly readable sources still feed the rules; the scan stays incomplete. Transcripts are read
-      // file by file: those that could be read are evidence even when another could not.
-      if ((src.report.problems.length > 0 && !src.report.error) || (src.report.kind === 'logs' && (src.data as LogData).sessions.length > 0)) set(src.data);
-    }
-  }
-
-  const bucket = kvData?.bucket ?? a.bucket;
-  const built = buildModel({ projectRoot, bucket, kv: kvData, specs: specData, logs: logData });
-  // The runs of this project (a shared bucket holds every project's), and the keys that are no run.
-  const scope = scopeRuns(built, a.allRuns === true);
-  const model = scope.model;
-  const kvReport = kv && kvData ? kv.report : undefined;
-  // An empty bucket has no runs to speak of.
-  if (kvReport && built.keys.length > 0) {
-    const cov = keyCoverage(built);
-    const stats = kvReport.stats;
-    const how = scope.mode === 'all-runs' ? ', all audited (--all-runs)' : scope.mode === 'unscoped' ? ', all audited (no spec folders or transcripts to scope by)' : '';
-    stats[`runs${how}`] = scope.audited;
-    if (scope.notInProject.length > 0) stats['runs not in this project'] = scope.notInProject.length;
-    if (cov.notPeer > 0) stats['keys of other tools'] = cov.notPeer;
-    if (cov.peerNotRun > 0) stats['PEER keys of no run'] = cov.peerNotRun;
-    if (cov.unknown.length > 0) {
-      const names = cov.unknown.map((k) => k.info.key);
-      if (a.allowUnknownKeys) stats['unknown PEER keys (allowed)'] = names.length;
-      else {
-        stats['unknown PEER keys'] = names.length;
-        kvReport.ok = false;
-        for (const k of names.slice(0, UNKNOWN_SHOWN)) kvReport.problems.push({ where: k, reason: 'a PEER key no known layout explains' });
-        const shown = names.slice(0, 3).join(', ') + (names.length > 3 ? ` and ${names.length - 3} more` : '');
-        reasons.push(`${kvReport.kind} ${kvReport.ref}: ${names.length} PEER key${names.length === 1 ? '' : 's'} no known layout explains (${shown}); --allow-unknown-keys accepts them`);
-      }
-    }
-  }
-  if (logs && logData) logs.report.stats.peerRuns = peerSessions(model).length;
-  times.mark('model');
-  const rules = await loadRules();
-  const now = a.now ?? new Date().toISOString();
-  if (!Number.isFinite(Date.parse(now))) throw new UsageError(`--now ${a.now} is not an ISO-8601 time`);
-  const { findings, failures } = runRules(model, rules, ruleOptionsOf(a, now), a.severities ?? {});
-  for (const f of failures) reasons.push(`rule ${f.ruleId} failed: ${f.error.split('\n')[0]}`);
-  times.mark('rules');
-  times.print();
-
-  const result: ScanResult = {
-    version: 1,
-    tool: { name: 'peer-audit', version: VERSION },
-    generatedAt: new Date().toISOString(),
-    projectRoot,
-    bucket,
-    complete: reasons.length === 0,
-    incompleteReasons: reasons,
-    sources,
-    summary: summarise(findings),
-    findings,
-    ...(kvReport
-      ? { scope: { mode: scope.mode, runs: scope.audited, notInProject: scope.notInProject.length, ...(scope.notInProject.length ? { notInProjectRuns: scope.notInProject.slice(0, NOT_IN_PROJECT_LISTED) } : {}) } }
-      : {}),
-  };
-  return { result, model };
-}
-
-/** Unknown keys listed one by one in the source's problems; the count is exact. */
-const UNKNOWN_SHOWN = 50;
-/** Runs of other projects named in the JSON `scope`; the count is exact. */
-const NOT_IN_PROJECT_LISTED = 200;
-
-/** Rule options from the flags (already merged with the config), checked. */
-export function ruleOptionsOf(a: Pick<ScanArgs, 'staleAfter' | 'expectReplicas' | 'expectHistory'>, now: string): RuleOptions {
-  for (const [flag, v] of [['--expect-replicas', a.expectReplicas], ['--expect-history', a.expectHistory]] as const) {
-    if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new UsageError(`${flag} must be a whole number of at least 1 (got ${v})`);
-  }
+/** The library's options from the flags: KV from a snapshot, else live unless --no-kv; logs unless --no-logs. */
+export function auditOptionsOf(a: ScanArgs, notice: (msg: string) => void = () => {}): AuditOptions {
   return {
-    ...DEFAULT_RULE_OPTIONS,
-    now,
-    ...(a.staleAfter !== undefined ? { staleAfterMs: parseDuration(a.staleAfter) } : {}),
-    ...(a.expectReplicas !== undefined ? { expectReplicas: a.expectReplicas } : {}),
-    ...(a.expectHistory !== undefined ? { expectHistory: a.expectHistory } : {}),
+    project: a.project,
+    specs: a.specs,
+    logs: a.useLogs ? a.logs : false,
+    kvSnapshot: a.kvSnapshot,
+    kv: a.useKv ? () => kvOptions(a) : undefined,
+    bucket: a.bucket,
+    now: a.now,
+    staleAfter: a.staleAfter,
+    expectReplicas: a.expectReplicas,
+    expectHistory: a.expectHistory,
+    severities: a.severities,
+    allRuns: a.allRuns,
+    allowUnknownKeys: a.allowUnknownKeys,
+    onNotice: notice,
   };
 }
 
-export class UsageError extends Error {}
-
-/** A source or target that could not be used (NATS down, bucket missing, unreadable journal): exit 2, one line. */
-export class SourceFailure extends Error {}
-
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 };
-
-/** "6h", "90m", "2d", "45s", "1500ms" → milliseconds. */
-export function parseDuration(s: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/.exec(s);
-  if (!m) throw new UsageError(`"${s}" is not a duration (use e.g. 6h, 90m, 2d)`);
-  return Number(m[1]) * UNIT_MS[m[2]];
+/** The scan, and the model it judged, with a progress line on a terminal and phase times with PEER_AUDIT_TIMINGS. */
+export async function scanWithModel(a: ScanArgs, notice: (msg: string) => void = () => {}): Promise<Audited> {
+  const times = new PhaseTimes();
+  const scanned = await auditWithModel({ ...auditOptionsOf(a, notice), progress: new ProgressLine(), timings: times });
+  times.print();
+  return scanned;
 }
 
 export interface ScanOutputArgs {

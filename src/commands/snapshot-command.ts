@@ -2,7 +2,7 @@
 import { defineCommand, type CliContext } from './cli-context.js';
 import { connectionFlags } from './flag-groups.js';
 import { connectArgs } from './options.js';
-import { UsageError } from './scan.js';
+import { UsageError } from '../errors.js';
 import { snapshotCommand } from './snapshot.js';
 import { snapshotRestoreCommand } from './snapshot-restore.js';
 

@@ -3,7 +3,7 @@ import { readKvLive } from '../sources/kv.js';
 import { writeSnapshot } from '../sources/snapshot.js';
 import { kvOptions, type ConnectArgs } from './options.js';
 import { checkOutputFile } from './output.js';
-import { escapeControl } from '../report/safe-text.js';
+import { escapeControl } from '../model/text.js';
 
 export async function snapshotCommand(a: ConnectArgs & { output: string }, notice: (m: string) => void): Promise<number> {
   checkOutputFile(a.output);

@@ -3,7 +3,7 @@ import { loadJournal } from '../repair/journal.js';
 import { removeLeftoverTemps, undoJournal } from '../repair/apply.js';
 import { withKv } from '../repair/connect.js';
 import { confirmWrite } from './confirm.js';
-import { SourceFailure } from './scan.js';
+import { SourceFailure } from '../errors.js';
 import { kvOptions, type ConnectArgs } from './options.js';
 
 export async function undoCommand(a: ConnectArgs & { journal: string; yes: boolean }, notice: (m: string) => void): Promise<number> {

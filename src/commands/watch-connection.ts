@@ -10,7 +10,7 @@ import {
   type NatsErrorContext,
   type NatsPhase,
 } from '../sources/kv.js';
-import { SourceFailure } from './scan.js';
+import { SourceFailure } from '../errors.js';
 
 /** The first connection must succeed within the timeout; after that it reconnects forever, `retryMs` apart. */
 export async function connectForWatch(o: KvConnectOptions, retryMs: number): Promise<NatsConnection> {

@@ -2,7 +2,7 @@
 // reconnects. Until the initial values are all in, each attempt starts from the current values again (entries
 // already held are skipped by revision); after that, an attempt goes on from the last revision seen.
 import type { KV, KvEntry, QueuedIterator } from 'nats';
-import { SourceFailure } from './scan.js';
+import { SourceFailure } from '../errors.js';
 
 export interface FollowTarget {
   /** One entry; `started`: the initial values were all in before it (it is a write to judge). */

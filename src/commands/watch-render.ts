@@ -3,8 +3,8 @@
 import type { ChalkInstance } from 'chalk';
 import type { Finding } from '../model/types.js';
 import { formatLocation } from '../report/location.js';
-import { redactDeep } from '../report/redact.js';
-import { escapeControl, safeJson } from '../report/safe-text.js';
+import { redactDeep } from '../model/redact.js';
+import { escapeControl, safeJson } from '../model/text.js';
 import type { Cause } from './watch-findings.js';
 
 export interface RenderSetup {

@@ -20,7 +20,8 @@ import { describeNatsError, displayServers, type NatsErrorContext } from '../sou
 import { BASELINE_FILE, readBaseline } from '../config/baseline.js';
 import { displayPath } from '../config/config.js';
 import { kvOptions, type ConnectArgs } from './options.js';
-import { parseDuration, ruleOptionsOf, SourceFailure, UsageError } from './scan.js';
+import { parseDuration, ruleOptionsOf } from '../audit.js';
+import { SourceFailure, UsageError } from '../errors.js';
 import { bindBucket, connectForWatch, noticeConnectionChanges, type BoundBucket } from './watch-connection.js';
 import { followBucket } from './watch-follow.js';
 import { FindingTracker, keysJudge, type Cause } from './watch-findings.js';

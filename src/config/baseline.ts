@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import { z } from 'zod';
 import type { Finding, SourceReport } from '../model/types.js';
 import type { Rule } from '../engine/rule.js';
-import { ConfigError } from './errors.js';
+import { ConfigError } from '../errors.js';
 
 export const BASELINE_FILE = 'peer-audit-baseline.json';
 export const BASELINE_FORMAT = 'peer-audit-baseline/1';

@@ -11,15 +11,18 @@ import { z } from 'zod';
 import type { Severity } from '../model/types.js';
 import { loadRules } from '../engine/registry.js';
 import { DEFAULT_RULE_OPTIONS } from '../engine/rule.js';
-import { DEFAULT_BUCKET, DEFAULT_SERVER } from '../commands/options.js';
-import { CliExit, ConfigError, closest } from './errors.js';
+import { CliExit, ConfigError } from '../errors.js';
+import { closest } from './suggest.js';
 import { BASELINE_FILE } from './baseline.js';
-import { redactDeep } from '../report/redact.js';
-import { safeJson } from '../report/safe-text.js';
+import { redactDeep } from '../model/redact.js';
+import { safeJson } from '../model/text.js';
 
 export const CONFIG_FILE = 'peer-audit.config.json';
 export const SEVERITY_SETTINGS = ['off', 'info', 'warning', 'error'] as const;
-export type SeveritySetting = (typeof SEVERITY_SETTINGS)[number];
+
+/** Where evidence is read from when neither a flag, the environment, a NATS context nor the config says. */
+export const DEFAULT_BUCKET = 'agent-os-peer-state';
+export const DEFAULT_SERVER = 'nats://127.0.0.1:4222';
 
 const DURATION = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/;
 

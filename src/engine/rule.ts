@@ -1,6 +1,6 @@
 import type { Model } from '../model/build.js';
 import type { Evidence, Severity, Subject } from '../model/types.js';
-import type { Fix } from '../repair/fix.js';
+import type { Fix } from '../model/fix.js';
 
 export type RuleSource = 'kv' | 'specs' | 'logs';
 

@@ -1,5 +1,5 @@
 // PEER meaning of transcript events: which subagents ran, which state operations failed, what was claimed.
-import type { LogEvent, LogLocation, LogRef, LogSession, Spawn, StreamResultEvent, TextEvent, ToolCall } from './types.js';
+import type { LogLocation, LogRef, LogSession, Spawn, StreamResultEvent, TextEvent, ToolCall } from './types.js';
 import { MentionIndex } from './mentions.js';
 import { PHASE_AGENT, type PhaseName } from './state.js';
 
@@ -21,10 +21,6 @@ export function spawnPhase(s: Spawn): PhaseName | undefined {
 
 export function peerSpawns(session: LogSession): Spawn[] {
   return session.events.filter((e): e is Spawn => e.kind === 'spawn' && spawnPhase(e) !== undefined);
-}
-
-export function toolCalls(session: LogSession): ToolCall[] {
-  return session.events.filter((e): e is ToolCall => e.kind === 'tool');
 }
 
 /** Text a call printed that means it failed even when the tool did not flag an error. */
@@ -262,8 +258,4 @@ export function cut(s: string, max: number): string {
  */
 export function sessionMentions(session: LogSession, needles: string[]): Set<string> {
   return new MentionIndex(needles).sessionMentions(session);
-}
-
-export function eventRef(e: LogEvent): LogRef {
-  return e.ref;
 }

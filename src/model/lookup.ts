@@ -7,7 +7,6 @@ import type { LogSession, SpecFile } from './types.js';
 
 interface Lookup {
   byPrefix: Map<string, Run>;
-  bySpec: Map<string, Run>;
   /** Cycles (standing ones) whose state names the spec, in model order. */
   cyclesNaming: Map<string, Array<{ run: Run; cycle: CycleState }>>;
   runsOfSession: Map<LogSession, Run[]>;
@@ -20,16 +19,12 @@ const cache = new WeakMap<Model, Lookup>();
 function lookup(model: Model): Lookup {
   let l = cache.get(model);
   if (l) return l;
-  l = { byPrefix: new Map(), bySpec: new Map(), cyclesNaming: new Map(), runsOfSession: new Map(), keys: new Map(), files: new Map() };
-  const dated: Run[] = [];
+  l = { byPrefix: new Map(), cyclesNaming: new Map(), runsOfSession: new Map(), keys: new Map(), files: new Map() };
   for (const k of model.keys) if (!l.keys.has(k.info.key)) l.keys.set(k.info.key, k);
   for (const f of model.folders) for (const x of f.files) if (!l.files.has(x.path)) l.files.set(x.path, x);
   for (const x of model.specs?.productFiles ?? []) if (!l.files.has(x.path)) l.files.set(x.path, x);
   for (const run of model.runs) {
-    // Dated spec names are found by their slug too, after every exact name.
-    if (run.spec !== undefined && specSlug(run.spec) !== run.spec) dated.push(run);
     if (run.prefix !== undefined && !l.byPrefix.has(run.prefix)) l.byPrefix.set(run.prefix, run);
-    if (run.spec !== undefined && !l.bySpec.has(run.spec)) l.bySpec.set(run.spec, run);
     for (const cycle of run.cycles) {
       if (cycle.spec === undefined) continue;
       // A dated spec name (`--spec=2026-12-03-foo`) names the spec of its slug too.
@@ -45,7 +40,6 @@ function lookup(model: Model): Lookup {
       l.runsOfSession.set(s, list);
     }
   }
-  for (const run of dated) if (!l.bySpec.has(specSlug(run.spec!))) l.bySpec.set(specSlug(run.spec!), run);
   cache.set(model, l);
   return l;
 }
@@ -53,11 +47,6 @@ function lookup(model: Model): Lookup {
 /** The run with this key prefix. */
 export function runByPrefix(model: Model, prefix: string): Run | undefined {
   return lookup(model).byPrefix.get(prefix);
-}
-
-/** The first run (in model order) with this spec name. */
-export function runBySpec(model: Model, spec: string): Run | undefined {
-  return lookup(model).bySpec.get(spec);
 }
 
 /** The runs a session is attached to, in model order. */

@@ -58,11 +58,6 @@ export function isPeerRun(run: Run, bucket: string = PEER_BUCKET): boolean {
   return run.keys.length > 0 || run.sessions.some((s) => isPeerSession(s, bucket));
 }
 
-/** The sessions of a run that the run rules judge: all of them for a run with state, else the PEER ones. */
-export function judgedSessions(run: Run, bucket: string = PEER_BUCKET): LogSession[] {
-  return run.keys.length > 0 ? run.sessions : run.sessions.filter((s) => isPeerSession(s, bucket));
-}
-
 const judgedCache = new WeakMap<Model, Set<LogSession>>();
 
 function judgedSet(model: Model): Set<LogSession> {
@@ -85,8 +80,4 @@ function judgedSet(model: Model): Set<LogSession> {
 export function peerSessions(model: Model): LogSession[] {
   const set = judgedSet(model);
   return model.sessions.filter((s) => set.has(s));
-}
-
-export function isJudgedSession(model: Model, s: LogSession): boolean {
-  return judgedSet(model).has(s);
 }

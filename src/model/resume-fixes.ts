@@ -12,7 +12,7 @@
 //   completed phase by `metadata.status`; the executor needs plan complete and a status of EXECUTING or PLANNING
 //   (peer-executor.md L97-114), express EXPRESSING or EXECUTING, review REVIEWING or EXPRESSING; express and
 //   review skip a phase already complete (peer-express.md L104-109, peer-review.md L106-111).
-import type { Fix, JsonOp } from '../repair/fix.js';
+import type { Fix, JsonOp } from './fix.js';
 import { isRecord, PHASES, type CycleState, type MetaState, type PhaseName } from './state.js';
 
 /** The v2 `metadata.status` that lets the phase's agent run: what the agent before it writes when it finishes. */
@@ -26,11 +26,6 @@ export const V2_STATUS_FOR_PHASE: Record<PhaseName, string> = {
 /** The first phase that did not really complete (missing, pending, running, failed, cancelled). */
 export function firstIncomplete(cycle: CycleState): PhaseName | undefined {
   return PHASES.find((p) => cycle.phases[p].status !== 'completed');
-}
-
-/** Share of the phases that completed, in percent. */
-export function progressOf(cycle: CycleState): number {
-  return Math.round((100 * PHASES.filter((p) => cycle.phases[p].status === 'completed').length) / PHASES.length);
 }
 
 /** Progress of a cycle whose phases before `gap` really completed: a phase marked complete after it does not count. */

@@ -166,7 +166,6 @@ export function decodeJson(value: Uint8Array): Decoded {
   }
 }
 
-const anyRecord = z.record(z.string(), z.unknown());
 const phaseSchema = z.looseObject({
   status: z.unknown().optional(),
   started_at: z.unknown().optional(),
@@ -180,18 +179,6 @@ export const v1MetaSchema = z.looseObject({
   current_cycle: z.union([z.number(), z.string()]).optional(),
   current_phase: z.string().optional(),
   cycles: z.record(z.string(), z.looseObject({}).or(z.unknown())).optional(),
-});
-export const v1CycleSchema = z.looseObject({
-  cycle_number: z.union([z.number(), z.string()]).optional(),
-  instruction: z.string().optional(),
-  phases: anyRecord.optional(),
-  status: z.union([anyRecord, z.string()]).optional(),
-});
-export const v2CycleSchema = z.looseObject({
-  version: z.unknown().optional(),
-  cycle_id: z.string().optional(),
-  metadata: anyRecord,
-  phases: anyRecord.optional(),
 });
 
 export interface PhaseState {

@@ -1,7 +1,7 @@
 // Contracts shared by sources, model, rules and formatters.
 // Sources produce the *Data types; the model builds Runs from them; rules read Runs and emit Findings.
 
-import type { Fix } from '../repair/fix.js';
+import type { Fix } from './fix.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 export const SEVERITY_RANK: Record<Severity, number> = { info: 1, warning: 2, error: 3 };

@@ -3,7 +3,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { KV } from 'nats';
-import { fromB64, journalDir, loadJournal, saveJournal, sha256, tempTarget, writeFileDurably, type Change, type FileChange, type Journal, type KvChange } from './journal.js';
+import type { Change, FileChange, Journal, KvChange } from '../model/journal-format.js';
+import { fromB64, journalDir, loadJournal, saveJournal, sha256, tempTarget, writeFileDurably } from './journal.js';
 
 export interface Targets {
   /** Bound KV bucket; required when the journal has KV changes. */

@@ -1,5 +1,5 @@
 import type { KV } from 'nats';
-import { SourceFailure } from '../commands/scan.js';
+import { SourceFailure } from '../errors.js';
 import { closeNats, connectNats, describeNatsError, displayServers, jetstreamOptions, type KvConnectOptions } from '../sources/kv.js';
 
 /** Runs `fn` with the bucket bound (never created); closes the connection whatever happens. */

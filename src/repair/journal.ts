@@ -4,60 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { z } from 'zod';
-
-export const JOURNAL_FORMAT = 'peer-audit-journal/1';
-
-export type ChangeStatus = 'planned' | 'applying' | 'applied' | 'conflict' | 'failed' | 'undone';
-
-const base = {
-  why: z.array(z.string()),
-  rules: z.array(z.string()),
-  status: z.enum(['planned', 'applying', 'applied', 'conflict', 'failed', 'undone']),
-  error: z.string().optional(),
-};
-
-export const kvChangeSchema = z.object({
-  kind: z.literal('kv'),
-  key: z.string(),
-  /** Revision the plan was made from; 0 when the key did not exist. */
-  revisionSeen: z.number().int().nonnegative(),
-  /** Exact bytes before (base64); null when the key did not exist. */
-  before_b64: z.string().nullable(),
-  after_b64: z.string(),
-  revisionWritten: z.number().int().positive().optional(),
-  revisionRestored: z.number().int().positive().optional(),
-  ...base,
-});
-
-export const fileChangeSchema = z.object({
-  kind: z.literal('file'),
-  /** Path relative to the project root. */
-  path: z.string(),
-  sha256Before: z.string(),
-  sha256After: z.string(),
-  before_b64: z.string(),
-  after_b64: z.string(),
-  ...base,
-});
-
-export const journalSchema = z.object({
-  format: z.literal(JOURNAL_FORMAT),
-  id: z.string(),
-  command: z.enum(['repair', 'reopen', 'undo']),
-  createdAt: z.string(),
-  reason: z.string(),
-  actor: z.string(),
-  projectRoot: z.string(),
-  bucket: z.string(),
-  server: z.string().nullable(),
-  changes: z.array(z.discriminatedUnion('kind', [kvChangeSchema, fileChangeSchema])),
-});
-
-export type KvChange = z.infer<typeof kvChangeSchema>;
-export type FileChange = z.infer<typeof fileChangeSchema>;
-export type Change = KvChange | FileChange;
-export type Journal = z.infer<typeof journalSchema>;
+import { journalSchema, type Journal } from '../model/journal-format.js';
 
 export const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
 export const fromB64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));

@@ -2,13 +2,15 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
-import { redactText } from '../report/redact.js';
-import { escapeLines } from '../report/safe-text.js';
+import { redactText } from '../model/redact.js';
+import { escapeLines } from '../model/text.js';
 import type { Model } from '../model/build.js';
 import { keyRecord, specFile } from '../model/lookup.js';
 import type { Finding } from '../model/types.js';
-import { applyLineEdits, applyOps, getAt, type Fix, type JsonOp } from './fix.js';
-import { b64, sha256, type Change, type FileChange, type KvChange } from './journal.js';
+import { getAt, type Fix, type JsonOp } from '../model/fix.js';
+import { applyLineEdits, applyOps } from './fix.js';
+import type { Change, FileChange, KvChange } from '../model/journal-format.js';
+import { b64, sha256 } from './journal.js';
 
 export interface PlanOptions {
   reason: string;

@@ -3,8 +3,10 @@
 // reads, so that PEER's own --continue resumes at that phase and nothing takes cycle N for a success.
 import type { Run } from '../model/build.js';
 import { PHASES, isRecord, type CycleState, type PhaseName } from '../model/state.js';
-import { applyOps, pointerOf, type JsonOp } from './fix.js';
-import { b64, type KvChange } from './journal.js';
+import { pointerOf, type JsonOp } from '../model/fix.js';
+import { applyOps } from './fix.js';
+import type { KvChange } from '../model/journal-format.js';
+import { b64 } from './journal.js';
 import { formatCounter, formatJson, layoutOf } from './json-layout.js';
 
 const V1 = 'e903640 instructions/core/peer.md';

@@ -1,10 +1,10 @@
 // Every report format in one place. The scan result is masked (redactResult) here, before any formatter sees
 // it, so no format can print a secret the evidence held.
 import { Chalk, type ChalkInstance } from 'chalk';
-import type { Journal } from '../repair/journal.js';
+import type { Journal } from '../model/journal-format.js';
 import { jsonChunks } from './json.js';
 import { formatMarkdown } from './markdown.js';
-import { redactResult } from './redact.js';
+import { redactResult } from '../model/redact.js';
 import type { ScanResult } from './result.js';
 import { loadRuleDocs } from './rule-docs.js';
 import { formatSarif } from './sarif.js';

@@ -1,5 +1,5 @@
 import type { ScanResult } from './result.js';
-import { safeJson } from './safe-text.js';
+import { safeJson } from '../model/text.js';
 
 export function formatJson(result: ScanResult): string {
   return [...jsonChunks(result)].join('');

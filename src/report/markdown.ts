@@ -3,13 +3,13 @@
 // alone (plus rule docs and repair journals), so a saved JSON scan renders the same report later.
 import { createTwoFilesPatch } from 'diff';
 import { PHASE_AGENT } from '../model/state.js';
-import type { Journal } from '../repair/journal.js';
+import type { Journal } from '../model/journal-format.js';
 import { groupByCause, type CauseGroup } from './causes.js';
 import { formatLocation } from './location.js';
-import { redactText } from './redact.js';
+import { redactText } from '../model/redact.js';
 import type { CycleRecord, ReportedEvidence, ReportedFinding, RunRecord, ScanResult } from './result.js';
 import type { RuleDoc } from './rule-docs.js';
-import { excerptOf, mdCode, mdFence, mdInline } from './safe-text.js';
+import { excerptOf, mdCode, mdFence, mdInline } from '../model/text.js';
 import { describeSource, describeStats } from './stylish.js';
 import { ganttBars, humanTime, mermaidGantt, timelineRows } from './timeline.js';
 

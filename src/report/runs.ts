@@ -6,7 +6,7 @@ import { callFailed, firstLine, laterSucceeded, logLocation, spawnPhase, success
 import { isRecord, normaliseStatus, num, PHASES, str, type CycleState, type HistoryItem, type MetaState } from '../model/state.js';
 import { failureLine, isHumanTurn, spawnOfActor } from '../model/transcript-facts.js';
 import type { LogSession } from '../model/types.js';
-import { getAt } from '../repair/fix.js';
+import { getAt } from '../model/fix.js';
 import { keyRecord, specFile } from '../model/lookup.js';
 import type {
   CycleRecord,
@@ -23,7 +23,7 @@ import type {
   ScanResult,
   SessionRecord,
 } from './result.js';
-import { excerptOf } from './safe-text.js';
+import { excerptOf } from '../model/text.js';
 
 /** At most this many key events per transcript; the rest are counted. */
 const MAX_EVENTS = 200;

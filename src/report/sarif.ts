@@ -6,7 +6,7 @@ import type { Location, Severity } from '../model/types.js';
 import { formatLocation } from './location.js';
 import type { ReportedFinding, RunRecord, ScanResult } from './result.js';
 import { plainText, type RuleDoc } from './rule-docs.js';
-import { escapeControl, safeJson } from './safe-text.js';
+import { escapeControl, safeJson } from '../model/text.js';
 import { describeSource } from './stylish.js';
 
 export const SARIF_SCHEMA_URI = 'https://json.schemastore.org/sarif-2.1.0.json';

@@ -2,7 +2,7 @@ import type { ChalkInstance } from 'chalk';
 import type { Finding, Severity, SourceReport } from '../model/types.js';
 import { formatLocation } from './location.js';
 import type { ScanResult } from './result.js';
-import { escapeControl } from './safe-text.js';
+import { escapeControl } from '../model/text.js';
 
 export interface StylishOptions {
   chalk: ChalkInstance;

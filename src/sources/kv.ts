@@ -19,6 +19,7 @@ import {
   type QueuedIterator,
 } from 'nats';
 import type { BucketConfig, KvData, KvRevision, SourceReport } from '../model/types.js';
+import { SourceFailure } from '../errors.js';
 
 export interface KvConnectOptions {
   /** One URL or a comma-separated list. Resolving the default (flag, env, context) is the caller's job. */
@@ -213,17 +214,6 @@ export interface NatsErrorContext {
   jsRoute?: string;
 }
 
-/** An error whose message is already the one line to show. */
-export class NatsSourceError extends Error {
-  readonly code?: string;
-  constructor(message: string, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
-    this.name = 'NatsSourceError';
-    const code = (cause as { code?: unknown } | undefined)?.code;
-    if (typeof code === 'string') this.code = code;
-  }
-}
-
 function oneLine(s: string): string {
   return s.replace(/\s*[\r\n]+\s*/g, ' ').trim();
 }
@@ -234,7 +224,7 @@ export function bucketMissingMessage(bucket: string, url: string): string {
 
 /** One clear line for a NATS / JetStream failure. Maps by code and api_error.err_code only. */
 export function describeNatsError(err: unknown, ctx: NatsErrorContext): string {
-  if (err instanceof NatsSourceError) return err.message;
+  if (err instanceof SourceFailure) return err.message;
   const e = (err ?? {}) as {
     code?: unknown;
     message?: unknown;
@@ -350,7 +340,7 @@ function tlsHint(o: KvConnectOptions): NatsErrorContext['tls'] {
 
 /**
  * Connect with the project's options. Returns within about timeoutMs per server + 1 s, whatever the peer does.
- * Throws a NatsSourceError whose message is the one line to show. `client`: client options on top of those (watch
+ * Throws a SourceFailure whose message is the one line to show. `client`: client options on top of those (watch
  * reconnects forever once the first connection is up).
  */
 export async function connectNats(
@@ -363,7 +353,7 @@ export async function connectNats(
   try {
     copts = { ...natsConnectionOptions(o), ...client };
   } catch (err) {
-    throw new NatsSourceError(oneLine((err as Error).message), err);
+    throw new SourceFailure(oneLine((err as Error).message), err);
   }
   const serverCount = Array.isArray(copts.servers) ? copts.servers.length : 1;
   // The client's own handshake timeout leaves a silent socket behind and may not settle promptly:
@@ -373,7 +363,7 @@ export async function connectNats(
   try {
     pending = connect(copts);
   } catch (err) {
-    throw new NatsSourceError(describeNatsError(err, ctx), err);
+    throw new SourceFailure(describeNatsError(err, ctx), err);
   }
   let timer: NodeJS.Timeout | undefined;
   const guard = new Promise<never>((_, reject) => {
@@ -384,7 +374,7 @@ export async function connectNats(
   } catch (err) {
     // A connection that completes after we gave up must not stay open.
     pending.then((nc) => nc.close()).catch(() => undefined);
-    throw new NatsSourceError(describeNatsError(err, ctx), err);
+    throw new SourceFailure(describeNatsError(err, ctx), err);
   } finally {
     clearTimeout(timer);
   }

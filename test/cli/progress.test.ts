@@ -5,7 +5,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { formatProgress, newReadProgress, ProgressLine } from '../../src/commands/progress.js';
+import { newReadProgress } from '../../src/audit.js';
+import { formatProgress, ProgressLine } from '../../src/commands/progress.js';
 import { BIN, runCli } from '../helpers/cli.js';
 
 class FakeStream {

@@ -15,7 +15,7 @@ import {
   updateBaseline,
   type Baseline,
 } from '../../src/config/baseline.js';
-import { ConfigError } from '../../src/config/errors.js';
+import { ConfigError } from '../../src/errors.js';
 import type { Rule } from '../../src/engine/rule.js';
 import type { Finding, SourceReport } from '../../src/model/types.js';
 

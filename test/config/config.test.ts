@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_FILE, findConfigFile, loadConfigFile } from '../../src/config/config.js';
-import { ConfigError, closest, editDistance, withFlagHints } from '../../src/config/errors.js';
+import { ConfigError } from '../../src/errors.js';
+import { closest, editDistance, withFlagHints } from '../../src/config/suggest.js';
 
 const IDS = ['false-success', 'missing-execute-phase', 'stale-cycle'];
 

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema, displayPath, loadConfigFile } from '../../src/config/config.js';
 import { readBaseline } from '../../src/config/baseline.js';
-import { ConfigError } from '../../src/config/errors.js';
+import { ConfigError } from '../../src/errors.js';
 import { loadRules } from '../../src/engine/registry.js';
 import { anyText, bytes, invalidUtf8 } from './gen.js';
 import { params, runs, timeoutFor } from './runs.js';

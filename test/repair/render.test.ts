@@ -1,7 +1,8 @@
 // The diff a dry run (and reopen) prints is masked like every report; what is written is not touched.
 import { describe, expect, it } from 'vitest';
 import { renderChange } from '../../src/repair/plan.js';
-import { b64, type Change } from '../../src/repair/journal.js';
+import type { Change } from '../../src/model/journal-format.js';
+import { b64 } from '../../src/repair/journal.js';
 
 const TOKEN = 'ghp_1234567890abcdefghijABCDEFGHIJ123456';
 const PASSWORD = 'correct-horse-battery-staple-42';

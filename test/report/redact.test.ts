@@ -7,9 +7,9 @@ import { Chalk } from 'chalk';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Transcript } from '../helpers/transcript.js';
 import { runCli } from '../helpers/cli.js';
-import { redactDeep, redactResult, redactText, redactTextEveryPattern } from '../../src/report/redact.js';
+import { redactDeep, redactResult, redactText, redactTextEveryPattern } from '../../src/model/redact.js';
 import fc from 'fast-check';
-import { scanWithModel } from '../../src/commands/scan.js';
+import { auditWithModel } from '../../src/audit.js';
 import { withContext } from '../../src/report/runs.js';
 import { REPORT_FORMATS, renderReport } from '../../src/report/format.js';
 import { formatJson } from '../../src/report/json.js';
@@ -73,7 +73,7 @@ let raw: ScanResult;
 beforeAll(async () => {
   project = await fs.mkdtemp(path.join(os.tmpdir(), 'pa-secrets-'));
   logs = await secretTranscript().write(path.join(project, 'logs'));
-  const { result, model } = await scanWithModel({ project, logs: [logs], useLogs: true, useKv: false, bucket: 'agent-os-peer-state', timeout: 1000 });
+  const { result, model } = await auditWithModel({ project, logs: [logs] });
   raw = withContext(result, model);
 });
 

@@ -8,7 +8,7 @@ import { Chalk } from 'chalk';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO, runCli } from '../helpers/cli.js';
 import { Transcript } from '../helpers/transcript.js';
-import { escapeControl, mdCode, mdFence, mdInline } from '../../src/report/safe-text.js';
+import { escapeControl, mdCode, mdFence, mdInline } from '../../src/model/text.js';
 import { formatStylish } from '../../src/report/stylish.js';
 import { formatMarkdown } from '../../src/report/markdown.js';
 import { formatSarif } from '../../src/report/sarif.js';
@@ -202,7 +202,7 @@ describe('stdout carries only the report; notices go to stderr', () => {
 describe('JSON written in pieces', () => {
   it('is the same text as the whole report, for any value', async () => {
     const { jsonChunks } = await import('../../src/report/json.js');
-    const { safeJson } = await import('../../src/report/safe-text.js');
+    const { safeJson } = await import('../../src/model/text.js');
     const fc = (await import('fast-check')).default;
     fc.assert(
       fc.property(fc.dictionary(fc.string(), fc.oneof(fc.jsonValue(), fc.array(fc.dictionary(fc.string(), fc.jsonValue())), fc.constant(undefined))), (value) => {

@@ -336,7 +336,7 @@ describe('readKvLive: connection failures', () => {
       `cannot reach NATS at ${gone.url}: connection refused (is nats-server running? set --server or NATS_URL)`,
     );
     expect(data.keys.size).toBe(0);
-    await expect(connectNats(opts(gone.url))).rejects.toMatchObject({ name: 'NatsSourceError', message: report.error });
+    await expect(connectNats(opts(gone.url))).rejects.toMatchObject({ name: 'SourceFailure', message: report.error });
   }, SERVER_TEST);
 
   it('reports an unresolvable host', async () => {

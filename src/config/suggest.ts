@@ -1,25 +1,4 @@
-/**
- * Ends the command with an exit code and, when there is one, a message for stderr (one line per problem).
- * Thrown from places that cannot return an exit code themselves (yargs middleware, deep in a command).
- */
-export class CliExit extends Error {
-  constructor(
-    readonly code: number,
-    message = '',
-  ) {
-    super(message);
-    this.name = 'CliExit';
-  }
-}
-
-/** A config or baseline file that is missing, unreadable or invalid: exit 2, with the path and the problem. */
-export class ConfigError extends CliExit {
-  constructor(message: string) {
-    super(2, message);
-    this.name = 'ConfigError';
-  }
-}
-
+// "Did you mean …?": the closest known name to a misspelled flag, rule or config key.
 /** Edit distance where swapping two neighbouring letters counts as one edit (optimal string alignment). */
 export function editDistance(a: string, b: string): number {
   const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));

@@ -1,6 +1,5 @@
 // Secrets never leave peer-audit: every string of a scan result (messages, excerpts, notes, contexts, run
 // summaries, source descriptions) is masked here, once, before any format renders it.
-import type { ScanResult } from './result.js';
 
 /** What a masked secret is replaced with. */
 export const MASK = (kind: string) => `[REDACTED:${kind}]`;
@@ -221,7 +220,7 @@ const SKIP_KEYS = new Set(['fingerprint', 'ruleId', 'severity', 'kind', 'version
  * held a secret are marked `redacted: true`; `summary.redacted` counts the masked secrets (added to any
  * count already there, so masking twice changes nothing).
  */
-export function redactResult(result: ScanResult): ScanResult {
+export function redactResult<R extends { summary: { redacted?: number } }>(result: R): R {
   const { value, count } = redactDeep(result);
   const redacted = (result.summary.redacted ?? 0) + count;
   // A new top-level object always: the input is never changed.
