@@ -6,6 +6,7 @@ import { defineConfig } from 'vitest/config';
  */
 const E2E_ELSEWHERE = [
   'test/fuzz/corpus.test.ts',
+  'test/library.test.ts',
   'test/repair/faults.test.ts',
   'test/report/incident-report.test.ts',
   'test/report/redact.test.ts',
