@@ -9,7 +9,8 @@ export default defineRule({
   meta: {
     id: 'aborted-session',
     severity: 'warning',
-    summary: 'A transcript stops mid-run: calls with no result, subagents that never reported back, a cut-off last line, no closing message.',
+    summary:
+      'A transcript stops mid-run: calls with no result, subagents that never reported back, a cut-off last line, no closing message.',
     sources: ['logs'],
     fixable: false,
     title: 'The session stopped mid-run',
@@ -43,28 +44,44 @@ function signsOf(s: LogSession): Sign[] {
       const name = c.subagentType || c.toolName;
       signs.push({
         text: `${name} (line ${c.ref.line}) never reported back`,
-        evidence: { location: logLocation(c.ref), excerpt: excerptOf(`${c.toolName} ${name}: ${c.description ?? ''}`), note: `${name} spawned; its records end without a final report` },
+        evidence: {
+          location: logLocation(c.ref),
+          excerpt: excerptOf(`${c.toolName} ${name}: ${c.description ?? ''}`),
+          note: `${name} spawned; its records end without a final report`,
+        },
       });
     } else {
       signs.push({
         text: `the ${c.name} call at ${where(s, c.ref)} never got a result`,
-        evidence: { location: logLocation(c.ref), excerpt: excerptOf(cut(`${c.name} ${c.command?.split('\n')[0] ?? c.filePath ?? ''}`, 160)), note: `no result for this call (by ${actorLabel(s, c.actor)})` },
+        evidence: {
+          location: logLocation(c.ref),
+          excerpt: excerptOf(cut(`${c.name} ${c.command?.split('\n')[0] ?? c.filePath ?? ''}`, 160)),
+          note: `no result for this call (by ${actorLabel(s, c.actor)})`,
+        },
       });
     }
   }
 
   // The main chain's last tool result is not followed by any assistant message.
-  const mainCalls = s.events.filter((e): e is ToolCall | Spawn => (e.kind === 'tool' || e.kind === 'spawn') && e.actor === 'main');
+  const mainCalls = s.events.filter(
+    (e): e is ToolCall | Spawn => (e.kind === 'tool' || e.kind === 'spawn') && e.actor === 'main',
+  );
   const last = mainCalls[mainCalls.length - 1];
   if (last?.result) {
     const r = last.result.ref;
     const closed = s.events.some(
-      (e) => (e.kind === 'text' && e.role === 'assistant' && e.actor === 'main' && after(e.ref, r)) || (e.kind === 'result' && after(e.ref, r)),
+      (e) =>
+        (e.kind === 'text' && e.role === 'assistant' && e.actor === 'main' && after(e.ref, r)) ||
+        (e.kind === 'result' && after(e.ref, r)),
     );
     if (!closed) {
       signs.push({
         text: `no assistant message follows the last tool result (line ${r.line})`,
-        evidence: { location: logLocation(r), excerpt: excerptOf(cut(firstLine(last.result.text), 160)), note: 'the last tool result of the main agent; nothing was said after it' },
+        evidence: {
+          location: logLocation(r),
+          excerpt: excerptOf(cut(firstLine(last.result.text), 160)),
+          note: 'the last tool result of the main agent; nothing was said after it',
+        },
       });
     }
   }
@@ -72,10 +89,15 @@ function signsOf(s: LogSession): Sign[] {
   // The last physical line was cut off in the middle of a record.
   if (s.truncatedTail) {
     const c = s.corrupt.find((x) => x.path === s.mainFile && /cut-off/.test(x.reason));
-    const line = c?.line ?? Math.max(0, ...s.events.filter((e) => e.ref.path === s.mainFile).map((e) => e.ref.line)) + 1;
+    const line =
+      c?.line ?? Math.max(0, ...s.events.filter((e) => e.ref.path === s.mainFile).map((e) => e.ref.line)) + 1;
     signs.push({
       text: `the last line (${line}) is cut off`,
-      evidence: { location: { kind: 'log', path: s.mainFile, line }, excerpt: c?.excerpt ?? '', note: 'cut-off last line: the record was never finished' },
+      evidence: {
+        location: { kind: 'log', path: s.mainFile, line },
+        excerpt: c?.excerpt ?? '',
+        note: 'cut-off last line: the record was never finished',
+      },
     });
   }
   return signs;
@@ -94,5 +116,10 @@ function where(s: LogSession, ref: LogRef): string {
 }
 
 function firstLine(text: string): string {
-  return text.split('\n').find((l) => l.trim() !== '')?.trim() ?? '(empty)';
+  return (
+    text
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? '(empty)'
+  );
 }

@@ -5,7 +5,8 @@ export default defineRule({
   meta: {
     id: 'bucket-config',
     severity: 'warning',
-    summary: 'The state bucket keeps less history (or fewer replicas) than PEER creates it with (history 50, replicas 3).',
+    summary:
+      'The state bucket keeps less history (or fewer replicas) than PEER creates it with (history 50, replicas 3).',
     sources: ['kv'],
     fixable: false,
     title: 'The bucket is configured to lose evidence',
@@ -24,7 +25,12 @@ export default defineRule({
     const kv = model.kv;
     const config = kv?.config;
     if (!kv || !config) return;
-    const where = (field: string): BucketLocation => ({ kind: 'bucket', bucket: kv.bucket, origin: kv.originRef, field });
+    const where = (field: string): BucketLocation => ({
+      kind: 'bucket',
+      bucket: kv.bucket,
+      origin: kv.originRef,
+      field,
+    });
     const remedy = `nats kv add ${kv.bucket} --history=${options.expectHistory} --replicas=${options.expectReplicas}`;
 
     const history = config.history;
@@ -36,7 +42,13 @@ export default defineRule({
       report({
         message: `Bucket ${kv.bucket}: ${trail}.`,
         subject: {},
-        evidence: [{ location: where('history'), excerpt: `history: ${history}`, note: `expected ${options.expectHistory}; PEER creates the bucket with \`${remedy}\`` }],
+        evidence: [
+          {
+            location: where('history'),
+            excerpt: `history: ${history}`,
+            note: `expected ${options.expectHistory}; PEER creates the bucket with \`${remedy}\``,
+          },
+        ],
         target: `bucket:${kv.bucket}#history`,
       });
     }
@@ -46,7 +58,13 @@ export default defineRule({
       report({
         message: `Bucket ${kv.bucket} keeps ${replicas} replica${replicas === 1 ? '' : 's'}, fewer than the ${options.expectReplicas} PEER creates it with${replicas === 1 ? ': the state lives on one server, and one lost disk loses it' : ''}.`,
         subject: {},
-        evidence: [{ location: where('replicas'), excerpt: `replicas: ${replicas}`, note: `expected ${options.expectReplicas}; PEER creates the bucket with \`${remedy}\` (more than one replica needs a NATS cluster)` }],
+        evidence: [
+          {
+            location: where('replicas'),
+            excerpt: `replicas: ${replicas}`,
+            note: `expected ${options.expectReplicas}; PEER creates the bucket with \`${remedy}\` (more than one replica needs a NATS cluster)`,
+          },
+        ],
         target: `bucket:${kv.bucket}#replicas`,
         severity: 'info',
       });

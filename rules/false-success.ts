@@ -1,6 +1,15 @@
 import { defineRule } from '../src/engine/rule.js';
 import { cyclesForSession } from '../src/model/build.js';
-import { cut, laterSucceeded, logLocation, peerSpawns, spawnPhase, stateOps, successClaims, firstLine } from '../src/model/log-facts.js';
+import {
+  cut,
+  laterSucceeded,
+  logLocation,
+  peerSpawns,
+  spawnPhase,
+  stateOps,
+  successClaims,
+  firstLine,
+} from '../src/model/log-facts.js';
 import { brief, metaStatements, PHASE_AGENT, PHASES } from '../src/model/state.js';
 import { runSubject } from '../src/model/subject.js';
 import { acknowledgement, knownNote } from '../src/model/acknowledged.js';
@@ -25,7 +34,9 @@ export default defineRule({
     const usedSessions = new Set<LogSession>();
     for (const run of model.runs) {
       for (const cycle of run.cycles) {
-        const meta = run.meta ? metaStatements(bucket, run.meta, cycle.number) : { claims: [], signals: [], outcomes: [] };
+        const meta = run.meta
+          ? metaStatements(bucket, run.meta, cycle.number)
+          : { claims: [], signals: [], outcomes: [] };
         const claims = [...cycle.claims, ...meta.claims];
         if (claims.length === 0) continue; // still running: not a claim of success
         // A cycle that records its own unsuccessful outcome (success false, a user cancel) is honest about it:
@@ -40,11 +51,18 @@ export default defineRule({
           const ph = cycle.phases[p];
           if (ph.status === 'completed' || (ph.status === 'cancelled' && !saysSuccess)) continue;
           contra.push({
-            location: ph.at?.location ?? { kind: 'kv', bucket, key: cycle.key, revision: cycle.revision, pointer: `/phases/${p}` },
-            excerpt: ph.at?.excerpt ?? (ph.status === 'absent' ? `no "${p}" entry in "phases"` : `"${p}": ${brief(ph.entry)}`),
-            note: `${p} is ${ph.status === 'absent' ? 'missing' : ph.raw ?? ph.status}`,
+            location: ph.at?.location ?? {
+              kind: 'kv',
+              bucket,
+              key: cycle.key,
+              revision: cycle.revision,
+              pointer: `/phases/${p}`,
+            },
+            excerpt:
+              ph.at?.excerpt ?? (ph.status === 'absent' ? `no "${p}" entry in "phases"` : `"${p}": ${brief(ph.entry)}`),
+            note: `${p} is ${ph.status === 'absent' ? 'missing' : (ph.raw ?? ph.status)}`,
           });
-          reasons.push(`${p} is ${ph.status === 'absent' ? 'missing' : ph.raw ?? ph.status}`);
+          reasons.push(`${p} is ${ph.status === 'absent' ? 'missing' : (ph.raw ?? ph.status)}`);
         }
         for (const sig of [...cycle.signals, ...meta.signals]) {
           if (sig.kind === 'quality' && honest) continue;
@@ -59,7 +77,11 @@ export default defineRule({
         }
         if (contra.length === 0) continue;
 
-        const evidence: Evidence[] = claims.map((c) => ({ location: c.location, excerpt: c.excerpt, note: 'claims the cycle is finished' }));
+        const evidence: Evidence[] = claims.map((c) => ({
+          location: c.location,
+          excerpt: c.excerpt,
+          note: 'claims the cycle is finished',
+        }));
         evidence.push(...contra);
         for (const s of run.sessions.filter((x) => cyclesForSession(run, x).includes(cycle))) {
           const t = transcriptContradiction(s);
@@ -86,14 +108,24 @@ export default defineRule({
         const cycles = cyclesForSession(run, s);
         // A cycle a repair already corrected: the transcript's false claim is known, not new.
         const acks = cycles
-          .map((c) => acknowledgement(c, 'false-success') ?? (c.supersededBy !== undefined ? { reason: `cycle ${c.number} was reopened as cycle ${c.supersededBy}` } : undefined))
+          .map(
+            (c) =>
+              acknowledgement(c, 'false-success') ??
+              (c.supersededBy !== undefined
+                ? { reason: `cycle ${c.number} was reopened as cycle ${c.supersededBy}` }
+                : undefined),
+          )
           .filter((a) => a !== undefined);
         reportSession(s, runSubject(run, cycles.length === 1 ? cycles[0].number : undefined), acks[0]);
       }
     }
     for (const s of model.unattachedSessions) reportSession(s, { session: s.sessionId });
 
-    function reportSession(s: LogSession, subject: ReturnType<typeof runSubject>, ack?: { at?: string; reason?: string }) {
+    function reportSession(
+      s: LogSession,
+      subject: ReturnType<typeof runSubject>,
+      ack?: { at?: string; reason?: string },
+    ) {
       const t = transcriptContradiction(s);
       if (!t) return;
       usedSessions.add(s);
@@ -110,7 +142,9 @@ export default defineRule({
 });
 
 /** A success claim in the transcript that follows a failed state operation or a skipped phase. */
-function transcriptContradiction(s: LogSession): { evidence: Evidence[]; reasons: string[]; claim: string } | undefined {
+function transcriptContradiction(
+  s: LogSession,
+): { evidence: Evidence[]; reasons: string[]; claim: string } | undefined {
   const claims = successClaims(s);
   if (claims.length === 0) return undefined;
   const lastClaim = claims[claims.length - 1];
@@ -122,7 +156,11 @@ function transcriptContradiction(s: LogSession): { evidence: Evidence[]; reasons
     if (!op.failed || s.events.indexOf(op.call) > claimIdx) continue;
     if (laterSucceeded(s, op.call)) continue;
     const ref = op.call.result?.ref ?? op.call.ref;
-    evidence.push({ location: logLocation(ref), excerpt: cut(firstFailureLine(op.call.result?.text ?? ''), 160), note: `state ${op.kind} failed${op.key ? ` (${op.key})` : ''} and was never retried` });
+    evidence.push({
+      location: logLocation(ref),
+      excerpt: cut(firstFailureLine(op.call.result?.text ?? ''), 160),
+      note: `state ${op.kind} failed${op.key ? ` (${op.key})` : ''} and was never retried`,
+    });
     reasons.push(`a state ${op.kind} failed (line ${ref.line})`);
   }
 
@@ -130,7 +168,11 @@ function transcriptContradiction(s: LogSession): { evidence: Evidence[]; reasons
   const phases = new Set(spawns.map(spawnPhase));
   if (spawns.length > 0 && !phases.has('execute') && (phases.has('express') || phases.has('review'))) {
     const after = spawns.find((sp) => spawnPhase(sp) === 'express' || spawnPhase(sp) === 'review')!;
-    evidence.push({ location: logLocation(after.ref), excerpt: spawnExcerpt(after), note: `${after.subagentType} ran, but peer-executor was never spawned` });
+    evidence.push({
+      location: logLocation(after.ref),
+      excerpt: spawnExcerpt(after),
+      note: `${after.subagentType} ran, but peer-executor was never spawned`,
+    });
     reasons.push('the execute phase was skipped');
   } else if (spawns.length > 0) {
     // A claim that the whole cycle completed, after the run stopped spawning: the phases after the first one it
@@ -140,8 +182,15 @@ function transcriptContradiction(s: LogSession): { evidence: Evidence[]; reasons
     const never = PHASES.slice(first + 1).filter((p) => !phases.has(p));
     if (cycleClaim && never.length > 0) {
       const agents = never.map((p) => PHASE_AGENT[p]);
-      for (const sp of spawns) evidence.push({ location: logLocation(sp.ref), excerpt: spawnExcerpt(sp), note: `${sp.subagentType} spawned; ${list(agents)} never ${agents.length > 1 ? 'were' : 'was'}` });
-      reasons.push(`${list(agents)} ${agents.length > 1 ? 'were' : 'was'} never spawned (the run spawned only ${list([...new Set(spawns.map((sp) => sp.subagentType))])})`);
+      for (const sp of spawns)
+        evidence.push({
+          location: logLocation(sp.ref),
+          excerpt: spawnExcerpt(sp),
+          note: `${sp.subagentType} spawned; ${list(agents)} never ${agents.length > 1 ? 'were' : 'was'}`,
+        });
+      reasons.push(
+        `${list(agents)} ${agents.length > 1 ? 'were' : 'was'} never spawned (the run spawned only ${list([...new Set(spawns.map((sp) => sp.subagentType))])})`,
+      );
     }
   }
   if (evidence.length === 0) return undefined;

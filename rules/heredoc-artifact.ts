@@ -13,7 +13,8 @@ export default defineRule({
   meta: {
     id: 'heredoc-artifact',
     severity: 'error',
-    summary: 'Shell residue `<WORD> < /dev/null` left by a broken heredoc write, in a spec or product file or in a string of a KV state value.',
+    summary:
+      'Shell residue `<WORD> < /dev/null` left by a broken heredoc write, in a spec or product file or in a string of a KV state value.',
     sources: ['specs', 'kv', 'logs'],
     fixable: true,
     title: 'Heredoc residue in spec files',
@@ -31,11 +32,26 @@ export default defineRule({
       const writer = writers.get(file.path);
       const found = findResidue(file, writer ? heredocWords(writer.command!.split('\n')[0]) : []);
       found.forEach((r, n) => {
-        const where = r.lastLine ? (file.endsWithNewline ? 'as the last line' : 'as the last line, with no newline after it') : r.glued ? 'glued to the text that follows it' : 'in the middle of the file';
+        const where = r.lastLine
+          ? file.endsWithNewline
+            ? 'as the last line'
+            : 'as the last line, with no newline after it'
+          : r.glued
+            ? 'glued to the text that follows it'
+            : 'in the middle of the file';
         const evidence: Evidence[] = [
-          { location: { kind: 'file', path: file.path, line: r.line }, excerpt: excerptOf(r.text), note: `residue ${where}` },
+          {
+            location: { kind: 'file', path: file.path, line: r.line },
+            excerpt: excerptOf(r.text),
+            note: `residue ${where}`,
+          },
         ];
-        if (writer) evidence.push({ location: logLocation(writer.ref), excerpt: cut(writer.command!.split('\n')[0], 160), note: 'written by a Bash heredoc; the terminator line never matched' });
+        if (writer)
+          evidence.push({
+            location: logLocation(writer.ref),
+            excerpt: cut(writer.command!.split('\n')[0], 160),
+            note: 'written by a Bash heredoc; the terminator line never matched',
+          });
         const residue = residueAt(r.text, new Set([r.word]))!;
         report({
           message: `${file.path}:${r.line} contains the heredoc residue "${r.word} < /dev/null" ${where}${found.length > 1 ? ` (occurrence ${n + 1} of ${found.length})` : ''}.`,
@@ -43,7 +59,14 @@ export default defineRule({
           evidence,
           target: `${file.path}#${n + 1}`,
           // The glued form keeps the text that followed the residue.
-          fix: [{ kind: 'file-lines', path: file.path, edits: [{ line: r.line, keep: residue.rest }], why: `remove the heredoc residue at line ${r.line}` }],
+          fix: [
+            {
+              kind: 'file-lines',
+              path: file.path,
+              edits: [{ line: r.line, keep: residue.rest }],
+              why: `remove the heredoc residue at line ${r.line}`,
+            },
+          ],
         });
       });
     }
@@ -69,7 +92,11 @@ function checkState(model: Model, report: Report): void {
     if (!rec.info.key.startsWith('peer.')) continue;
     const seen = new Set<string>();
     rec.revisions.forEach((rev, i) => {
-      if (rev.value.length === 0 || Buffer.from(rev.value.buffer, rev.value.byteOffset, rev.value.byteLength).indexOf(DEV_NULL) < 0) return;
+      if (
+        rev.value.length === 0 ||
+        Buffer.from(rev.value.buffer, rev.value.byteOffset, rev.value.byteLength).indexOf(DEV_NULL) < 0
+      )
+        return;
       const decoded = rec.history[i]?.decoded;
       if (!decoded?.ok) return;
       // Delimiters opened anywhere in the transcripts: the call that wrote a value is rarely known exactly.
@@ -82,7 +109,10 @@ function checkState(model: Model, report: Report): void {
         seen.add(pointer);
         const line = lines[at];
         const word = /^\s*([A-Za-z_][A-Za-z0-9_]*)/.exec(line)![1];
-        const where = at === lines.length - 1 || lines.slice(at + 1).every((l) => l.trim() === '') ? 'at the end of the string' : 'in the middle of the string';
+        const where =
+          at === lines.length - 1 || lines.slice(at + 1).every((l) => l.trim() === '')
+            ? 'at the end of the string'
+            : 'in the middle of the string';
         report({
           message: `${rev.key}${pointer} holds the heredoc residue "${word} < /dev/null" ${where} (revision ${rev.revision}${i === rec.revisions.length - 1 ? ', the latest' : ` of ${rec.latest.revision}`}).`,
           subject: stateSubject(model, rec),
@@ -117,14 +147,17 @@ function walkStrings(value: unknown, pointer: string, visit: (pointer: string, v
   if (typeof value === 'string') visit(pointer, value);
   else if (Array.isArray(value)) value.forEach((v, i) => walkStrings(v, `${pointer}/${i}`, visit));
   else if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) walkStrings(v, `${pointer}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`, visit);
+    for (const [k, v] of Object.entries(value))
+      walkStrings(v, `${pointer}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`, visit);
   }
 }
 
 function transcriptWords(sessions: LogSession[]): Set<string> {
   const out = new Set<string>([DEFAULT_DELIMITER]);
   for (const s of sessions) {
-    for (const e of s.events) if (e.kind === 'tool' && e.command && e.command.includes('<<')) for (const w of heredocWords(e.command)) out.add(w);
+    for (const e of s.events)
+      if (e.kind === 'tool' && e.command && e.command.includes('<<'))
+        for (const w of heredocWords(e.command)) out.add(w);
   }
   return out;
 }

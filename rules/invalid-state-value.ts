@@ -24,9 +24,17 @@ export default defineRule({
         },
       ];
       if (bad.lastGood !== undefined) {
-        evidence.push({ location: { kind: 'kv', bucket: model.bucket, key: info.key, revision: bad.lastGood }, excerpt: `revision ${bad.lastGood}`, note: 'the last revision in history that parses' });
+        evidence.push({
+          location: { kind: 'kv', bucket: model.bucket, key: info.key, revision: bad.lastGood },
+          excerpt: `revision ${bad.lastGood}`,
+          note: 'the last revision in history that parses',
+        });
       }
-      const subject = { ...(info.prefix ? { keyPrefix: info.prefix } : {}), ...(info.scope === 'spec' && info.name ? { spec: info.name } : {}), ...(info.cycle !== undefined ? { cycle: info.cycle } : {}) };
+      const subject = {
+        ...(info.prefix ? { keyPrefix: info.prefix } : {}),
+        ...(info.scope === 'spec' && info.name ? { spec: info.name } : {}),
+        ...(info.cycle !== undefined ? { cycle: info.cycle } : {}),
+      };
       report({
         message: `${info.key} revision ${bad.revision} cannot be read: ${bad.reason}.${bad.lastGood !== undefined ? ` Revision ${bad.lastGood} is the last that parses.` : ' No earlier revision parses.'}`,
         subject,

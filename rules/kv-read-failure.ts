@@ -23,15 +23,19 @@ export default defineRule({
     sources: ['logs'],
     fixable: false,
     title: 'A state read failed and was never retried',
-    causedBy: [
-      { rule: 'read-before-write', when: 'shared-evidence' },
-    ],
+    causedBy: [{ rule: 'read-before-write', when: 'shared-evidence' }],
   },
   check({ model, report }) {
     for (const s of peerSessions(model)) {
       const ops = stateOps(s);
       for (const op of ops) {
-        if (op.kind !== 'read' || !isPeerStateOp(op, model.bucket) || !isPureRead(op.call.command) || !readFailed(op.call)) continue;
+        if (
+          op.kind !== 'read' ||
+          !isPeerStateOp(op, model.bucket) ||
+          !isPureRead(op.call.command) ||
+          !readFailed(op.call)
+        )
+          continue;
         const call = op.call;
         const res = call.result!;
         const key = resolved(op);
@@ -44,24 +48,42 @@ export default defineRule({
 
         const evidence: Evidence[] = [
           { location: logLocation(res.ref), excerpt: excerptOf(err), note: `${op.verb} of ${keyText} failed` },
-          { location: logLocation(call.ref), excerpt: excerptOf(firstCommandLine(call.command)), note: `the read, by ${who}` },
+          {
+            location: logLocation(call.ref),
+            excerpt: excerptOf(firstCommandLine(call.command)),
+            note: `the read, by ${who}`,
+          },
         ];
         let severity: Severity | undefined;
         let message: string;
         const at = `${res.ref.path}:${res.ref.line}`;
         if (created) {
           severity = 'info';
-          evidence.push({ location: logLocation(created.call.ref), excerpt: excerptOf(firstCommandLine(created.call.command)), note: `${created.verb} creates ${key}` });
+          evidence.push({
+            location: logLocation(created.call.ref),
+            excerpt: excerptOf(firstCommandLine(created.call.command)),
+            note: `${created.verb} creates ${key}`,
+          });
           message = `${op.verb} found no ${key} at ${at}, and the session created the key at line ${created.call.ref.line}: an existence check, not a lost read.`;
         } else if (retry) {
           severity = 'warning';
           const rr = retry.call.result!.ref;
-          evidence.push({ location: logLocation(rr), excerpt: excerptOf(firstNonEmpty(retry.call.result!.text)), note: `the same read succeeded (call at line ${retry.call.ref.line})` });
+          evidence.push({
+            location: logLocation(rr),
+            excerpt: excerptOf(firstNonEmpty(retry.call.result!.text)),
+            note: `the same read succeeded (call at line ${retry.call.ref.line})`,
+          });
           message = `${op.verb} of ${keyText} by ${who} failed at ${at} ("${err}"); the same read succeeded later at line ${rr.line}.`;
         } else {
           message = `${op.verb} of ${keyText} by ${who} failed at ${at} ("${err}") and no identical read succeeded afterwards: the state it wanted was never read.`;
         }
-        report({ message, subject: sessionSubject(model, s, key), evidence, target: `${call.ref.path}#${call.id}`, severity });
+        report({
+          message,
+          subject: sessionSubject(model, s, key),
+          evidence,
+          target: `${call.ref.path}#${call.id}`,
+          severity,
+        });
       }
     }
   },
@@ -86,7 +108,8 @@ function laterRead(ops: StateOp[], op: StateOp, key: string | undefined): StateO
       o.call.result !== undefined &&
       !readFailed(o.call) &&
       isBefore(op.call.ref, o.call.ref) &&
-      (normalisedCommand(o.call) === cmd || (key !== undefined && resolved(o) === key && o.verb === op.verb && sameActor(o.call.actor, op.call.actor))),
+      (normalisedCommand(o.call) === cmd ||
+        (key !== undefined && resolved(o) === key && o.verb === op.verb && sameActor(o.call.actor, op.call.actor))),
   );
 }
 
@@ -95,5 +118,10 @@ function firstCommandLine(cmd: string | undefined): string {
 }
 
 function firstNonEmpty(text: string): string {
-  return text.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+  return (
+    text
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? ''
+  );
 }

@@ -19,7 +19,8 @@ export default defineRule({
   meta: {
     id: 'lost-update',
     severity: 'warning',
-    summary: 'A write to a cycle key dropped what an earlier revision held, or rewrote a phase its writer does not own.',
+    summary:
+      'A write to a cycle key dropped what an earlier revision held, or rewrote a phase its writer does not own.',
     sources: ['kv'],
     fixable: false,
     title: 'A write lost earlier state',
@@ -28,7 +29,13 @@ export default defineRule({
     const bucket = model.bucket;
     for (const rec of model.keys) {
       if (rec.info.kind !== 'cycle') continue;
-      const loc = (revision: number, pointer?: string): KvLocation => ({ kind: 'kv', bucket, key: rec.info.key, revision, ...(pointer ? { pointer } : {}) });
+      const loc = (revision: number, pointer?: string): KvLocation => ({
+        kind: 'kv',
+        bucket,
+        key: rec.info.key,
+        revision,
+        ...(pointer ? { pointer } : {}),
+      });
       const puts = docs(rec);
 
       for (let i = 0; i < puts.length; i++) {
@@ -41,7 +48,13 @@ export default defineRule({
 
         if (a) {
           for (const s of SECTIONS) {
-            if (present(a.json[s]) && !present(b.json[s])) lost.push({ pointer: `/${s}`, what: `"${s}"`, before: `"${s}": ${brief(a.json[s], 100)}`, after: absentText(b.json, s) });
+            if (present(a.json[s]) && !present(b.json[s]))
+              lost.push({
+                pointer: `/${s}`,
+                what: `"${s}"`,
+                before: `"${s}": ${brief(a.json[s], 100)}`,
+                after: absentText(b.json, s),
+              });
           }
           const pa = isRecord(a.json.phases) ? a.json.phases : {};
           const pb = isRecord(b.json.phases) ? b.json.phases : {};
@@ -49,9 +62,22 @@ export default defineRule({
             const ea = pa[p];
             const eb = pb[p];
             if (present(ea) && !present(eb)) {
-              lost.push({ pointer: `/phases/${p}`, what: `phases.${p}`, before: `"${p}": ${brief(ea, 100)}`, after: absentText(pb, p, '"phases"') });
+              lost.push({
+                pointer: `/phases/${p}`,
+                what: `phases.${p}`,
+                before: `"${p}": ${brief(ea, 100)}`,
+                after: absentText(pb, p, '"phases"'),
+              });
             } else if (isRecord(ea) && hasOutput(ea.output) && !(isRecord(eb) && hasOutput(eb.output))) {
-              lost.push({ pointer: `/phases/${p}/output`, what: `phases.${p}.output`, before: `"output": ${brief(ea.output, 100)}`, after: isRecord(eb) && eb.output !== undefined ? `"output": ${brief(eb.output, 60)}` : `"${p}" has no "output"` });
+              lost.push({
+                pointer: `/phases/${p}/output`,
+                what: `phases.${p}.output`,
+                before: `"output": ${brief(ea.output, 100)}`,
+                after:
+                  isRecord(eb) && eb.output !== undefined
+                    ? `"output": ${brief(eb.output, 60)}`
+                    : `"${p}" has no "output"`,
+              });
             }
           }
 
@@ -64,11 +90,29 @@ export default defineRule({
               const eb = pb[q];
               if (!isRecord(ea) || !isRecord(eb) || lost.some((l) => l.pointer.startsWith(`/phases/${q}`))) continue;
               if (completed.includes(q)) {
-                if (completed.length > 1) doubled.push({ pointer: `/phases/${q}/status`, what: `phases.${q}.status`, before: `"status": ${brief(ea.status)}`, after: `"status": ${brief(eb.status)}` });
+                if (completed.length > 1)
+                  doubled.push({
+                    pointer: `/phases/${q}/status`,
+                    what: `phases.${q}.status`,
+                    before: `"status": ${brief(ea.status)}`,
+                    after: `"status": ${brief(eb.status)}`,
+                  });
                 continue;
               }
-              if (!same(ea.status, eb.status)) rewritten.push({ pointer: `/phases/${q}/status`, what: `phases.${q}.status`, before: `"status": ${brief(ea.status)}`, after: `"status": ${brief(eb.status)}` });
-              if (!same(ea.output, eb.output)) rewritten.push({ pointer: `/phases/${q}/output`, what: `phases.${q}.output`, before: `"output": ${brief(ea.output, 100)}`, after: `"output": ${brief(eb.output, 100)}` });
+              if (!same(ea.status, eb.status))
+                rewritten.push({
+                  pointer: `/phases/${q}/status`,
+                  what: `phases.${q}.status`,
+                  before: `"status": ${brief(ea.status)}`,
+                  after: `"status": ${brief(eb.status)}`,
+                });
+              if (!same(ea.output, eb.output))
+                rewritten.push({
+                  pointer: `/phases/${q}/output`,
+                  what: `phases.${q}.output`,
+                  before: `"output": ${brief(ea.output, 100)}`,
+                  after: `"output": ${brief(eb.output, 100)}`,
+                });
             }
           }
         }
@@ -84,13 +128,31 @@ export default defineRule({
         writer ||= writerOf(a?.json, b.json);
         const evidence: Evidence[] = [];
         for (const c of [...lost, ...rewritten, ...doubled]) {
-          evidence.push({ location: loc(a!.revision, c.pointer), excerpt: c.before ?? '', note: `${c.what} at revision ${a!.revision}` });
-          evidence.push({ location: loc(b.revision, c.pointer), excerpt: c.after ?? '', note: lost.includes(c) ? `gone at revision ${b.revision}` : doubled.includes(c) ? `completed at revision ${b.revision}, in the same write as ${list(doubled.filter((d) => d !== c).map((d) => d.what))}` : `changed at revision ${b.revision}, by ${writer}` });
+          evidence.push({
+            location: loc(a!.revision, c.pointer),
+            excerpt: c.before ?? '',
+            note: `${c.what} at revision ${a!.revision}`,
+          });
+          evidence.push({
+            location: loc(b.revision, c.pointer),
+            excerpt: c.after ?? '',
+            note: lost.includes(c)
+              ? `gone at revision ${b.revision}`
+              : doubled.includes(c)
+                ? `completed at revision ${b.revision}, in the same write as ${list(doubled.filter((d) => d !== c).map((d) => d.what))}`
+                : `changed at revision ${b.revision}, by ${writer}`,
+          });
         }
         const said: string[] = [];
         if (lost.length) said.push(`dropped ${list(lost.map((c) => c.what))} (present at revision ${a!.revision})`);
-        if (rewritten.length) said.push(`changed ${list(rewritten.map((c) => c.what))}, which ${rewritten.length > 1 ? 'belong' : 'belongs'} to another phase`);
-        if (doubled.length) said.push(`completed ${list(doubled.map((c) => c.what.split('.')[1]))} in one write (each agent completes only its own phase)`);
+        if (rewritten.length)
+          said.push(
+            `changed ${list(rewritten.map((c) => c.what))}, which ${rewritten.length > 1 ? 'belong' : 'belongs'} to another phase`,
+          );
+        if (doubled.length)
+          said.push(
+            `completed ${list(doubled.map((c) => c.what.split('.')[1]))} in one write (each agent completes only its own phase)`,
+          );
         report({
           message: `${rec.info.key} revision ${b.revision}${writer && doubled.length === 0 ? ` (${writer})` : ''} ${said.join(', and ')}.`,
           subject: subjectOf(rec),
@@ -119,7 +181,8 @@ interface Doc {
 function docs(rec: KeyRecord): Doc[] {
   const out: Doc[] = [];
   rec.history.forEach((h: HistoryItem, index) => {
-    if (h.operation === 'PUT' && h.decoded?.ok && isRecord(h.decoded.json)) out.push({ index, revision: h.revision, json: h.decoded.json });
+    if (h.operation === 'PUT' && h.decoded?.ok && isRecord(h.decoded.json))
+      out.push({ index, revision: h.revision, json: h.decoded.json });
   });
   return out;
 }

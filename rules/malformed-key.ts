@@ -11,14 +11,21 @@ export default defineRule({
   meta: {
     id: 'malformed-key',
     severity: 'warning',
-    summary: 'A state key (or an id inside a value) has the wrong shape or prefix: empty segments, colons, a spec instruction under peer.instruction or peer.global.',
+    summary:
+      'A state key (or an id inside a value) has the wrong shape or prefix: empty segments, colons, a spec instruction under peer.instruction or peer.global.',
     sources: ['kv'],
     fixable: false,
     title: 'State is stored under a malformed key',
   },
   check({ model, report }) {
     const bucket = model.bucket;
-    const loc = (rec: KeyRecord, pointer?: string): KvLocation => ({ kind: 'kv', bucket, key: rec.info.key, revision: rec.latest.revision, ...(pointer ? { pointer } : {}) });
+    const loc = (rec: KeyRecord, pointer?: string): KvLocation => ({
+      kind: 'kv',
+      bucket,
+      key: rec.info.key,
+      revision: rec.latest.revision,
+      ...(pointer ? { pointer } : {}),
+    });
 
     // 1. The shape of every key.
     for (const rec of model.keys) {
@@ -28,16 +35,28 @@ export default defineRule({
       const problems: string[] = [];
       const segs = key.split('.');
       const empty = segs.map((s, i) => (s === '' ? i + 1 : 0)).filter((i) => i > 0);
-      if (empty.length > 0) problems.push(`${empty.length === 1 ? 'an empty segment' : `${empty.length} empty segments`} (segment ${empty.join(', ')} of ${segs.length})`);
+      if (empty.length > 0)
+        problems.push(
+          `${empty.length === 1 ? 'an empty segment' : `${empty.length} empty segments`} (segment ${empty.join(', ')} of ${segs.length})`,
+        );
       if (key.includes(':')) problems.push('":" as a delimiter (PEER keys use ".")');
       if (problems.length === 0) continue;
       const meant = key.includes(':') ? key.replace(/:/g, '.') : undefined;
       const info = meant ? classifyKey(meant) : rec.info;
-      const why = empty.length > 0 && info.scope === 'spec' && info.name === '' ? ' The spec name was empty when the key was built (the agents put ${spec_name} into the key without checking it).' : '';
+      const why =
+        empty.length > 0 && info.scope === 'spec' && info.name === ''
+          ? ' The spec name was empty when the key was built (the agents put ${spec_name} into the key without checking it).'
+          : '';
       report({
         message: `Key ${excerptOf(key)} has ${problems.join(' and ')}.${meant ? ` It was probably meant as ${excerptOf(meant)}.` : ''}${why}`,
         subject: subjectOf(info),
-        evidence: [{ location: loc(rec), excerpt: excerptOf(key), note: `${rec.deleted ? 'deleted; ' : ''}${rec.revisions.length} revision${rec.revisions.length === 1 ? '' : 's'} under this key` }],
+        evidence: [
+          {
+            location: loc(rec),
+            excerpt: excerptOf(key),
+            note: `${rec.deleted ? 'deleted; ' : ''}${rec.revisions.length} revision${rec.revisions.length === 1 ? '' : 's'} under this key`,
+          },
+        ],
         target: key,
       });
     }
@@ -56,7 +75,13 @@ export default defineRule({
       }
 
       for (const cycle of run.cycles) {
-        const at = (pointer: string): KvLocation => ({ kind: 'kv', bucket, key: cycle.key, revision: cycle.revision, pointer });
+        const at = (pointer: string): KvLocation => ({
+          kind: 'kv',
+          bucket,
+          key: cycle.key,
+          revision: cycle.revision,
+          pointer,
+        });
         const md = cycle.metadata;
         // 3. A create-spec cycle under peer.global that names its spec.
         if (run.prefix === 'peer.global' && md) {
@@ -67,8 +92,18 @@ export default defineRule({
               message: `${cycle.key} is a create-spec cycle for spec "${spec}" stored under peer.global; it belongs under peer.spec.${spec} (the prefix was fixed before the spec name was derived).`,
               subject: { keyPrefix: run.prefix, spec, cycle: cycle.number },
               evidence: [
-                { location: at(md.instruction_name !== undefined ? '/metadata/instruction_name' : '/metadata/instruction'), excerpt: `"instruction_name": ${brief(instr)}`, note: 'a spec-aware instruction' },
-                { location: at('/metadata/spec_name'), excerpt: `"spec_name": ${brief(md.spec_name)}`, note: `names the spec; expected key ${`peer.spec.${spec}.cycle.${cycle.number}`}` },
+                {
+                  location: at(
+                    md.instruction_name !== undefined ? '/metadata/instruction_name' : '/metadata/instruction',
+                  ),
+                  excerpt: `"instruction_name": ${brief(instr)}`,
+                  note: 'a spec-aware instruction',
+                },
+                {
+                  location: at('/metadata/spec_name'),
+                  excerpt: `"spec_name": ${brief(md.spec_name)}`,
+                  note: `names the spec; expected key ${`peer.spec.${spec}.cycle.${cycle.number}`}`,
+                },
               ],
               target: `${cycle.key}#global-spec`,
             });
@@ -86,7 +121,11 @@ export default defineRule({
           report({
             message: `${cycle.key} holds ${colon.map(([p, v]) => `${p.slice(1).replace('/', '.')} ${brief(v)}`).join(' and ')}: colon-delimited ids (the delimiter is ".", since 2025-08-06).`,
             subject: subjectOf(classifyKey(cycle.key)),
-            evidence: colon.map(([p, v]) => ({ location: at(p), excerpt: `"${p.split('/').pop()}": ${brief(v)}`, note: `":" in an id; the key is ${cycle.key}` })),
+            evidence: colon.map(([p, v]) => ({
+              location: at(p),
+              excerpt: `"${p.split('/').pop()}": ${brief(v)}`,
+              note: `":" in an id; the key is ${cycle.key}`,
+            })),
             target: `${cycle.key}#colon-id`,
           });
         }
@@ -95,22 +134,35 @@ export default defineRule({
   },
 });
 
-function specInstructionUnderInstruction(run: Run, bucket: string): { instruction: string; spec?: string; evidence: Evidence[] } | undefined {
+function specInstructionUnderInstruction(
+  run: Run,
+  bucket: string,
+): { instruction: string; spec?: string; evidence: Evidence[] } | undefined {
   const info = run.keys[0]?.info;
   if (!info || info.scope !== 'instruction') return undefined;
   const evidence: Evidence[] = [];
   let instruction: string | undefined;
   let spec: string | undefined;
   const name = info.name ?? '';
-  const specName = run.meta?.specName?.trim() || run.cycles.map((c) => str(c.metadata?.spec_name)?.trim()).find(Boolean) || undefined;
+  const specName =
+    run.meta?.specName?.trim() || run.cycles.map((c) => str(c.metadata?.spec_name)?.trim()).find(Boolean) || undefined;
   const aware = (i: string | undefined) => !!i && (SPEC_AWARE.has(i) || (i === 'analyze-product' && !!specName));
   if (aware(name)) instruction = name;
   for (const c of run.cycles) {
     const i = c.instruction;
     if (aware(i)) {
       instruction ??= i;
-      const ptr = c.layout === 'v2' ? (c.metadata?.instruction_name !== undefined ? '/metadata/instruction_name' : '/metadata/instruction') : '/instruction';
-      evidence.push({ location: { kind: 'kv', bucket: bucket, key: c.key, revision: c.revision, pointer: ptr }, excerpt: `"instruction": ${brief(i)}`, note: `${i} is spec-aware` });
+      const ptr =
+        c.layout === 'v2'
+          ? c.metadata?.instruction_name !== undefined
+            ? '/metadata/instruction_name'
+            : '/metadata/instruction'
+          : '/instruction';
+      evidence.push({
+        location: { kind: 'kv', bucket: bucket, key: c.key, revision: c.revision, pointer: ptr },
+        excerpt: `"instruction": ${brief(i)}`,
+        note: `${i} is spec-aware`,
+      });
     }
   }
   if (!instruction) return undefined;
@@ -118,14 +170,24 @@ function specInstructionUnderInstruction(run: Run, bucket: string): { instructio
   if (run.meta) {
     const m = run.meta;
     evidence.unshift({
-      location: { kind: 'kv', bucket: bucket, key: m.key, revision: m.revision, ...(m.specName !== undefined ? { pointer: '/spec_name' } : {}) },
+      location: {
+        kind: 'kv',
+        bucket: bucket,
+        key: m.key,
+        revision: m.revision,
+        ...(m.specName !== undefined ? { pointer: '/spec_name' } : {}),
+      },
       excerpt: m.specName !== undefined ? `"spec_name": ${brief(m.specName)}` : m.key,
       note: m.specName?.trim() ? `the meta names spec ${m.specName}` : 'the meta of the misplaced run',
     });
   }
   if (evidence.length === 0) {
     const rec = run.keys[0];
-    evidence.push({ location: { kind: 'kv', bucket: bucket, key: rec.info.key, revision: rec.latest.revision }, excerpt: rec.info.key, note: `the key names ${instruction}` });
+    evidence.push({
+      location: { kind: 'kv', bucket: bucket, key: rec.info.key, revision: rec.latest.revision },
+      excerpt: rec.info.key,
+      note: `the key names ${instruction}`,
+    });
   }
   return { instruction, spec, evidence };
 }

@@ -8,13 +8,12 @@ export default defineRule({
   meta: {
     id: 'malformed-log',
     severity: 'warning',
-    summary: 'A transcript of a PEER run has corrupt lines (spliced records, NUL runs, a cut-off tail): the evidence has gaps.',
+    summary:
+      'A transcript of a PEER run has corrupt lines (spliced records, NUL runs, a cut-off tail): the evidence has gaps.',
     sources: ['logs'],
     fixable: false,
     title: 'Transcript lines could not be read',
-    causedBy: [
-      { rule: 'aborted-session', when: 'shared-evidence' },
-    ],
+    causedBy: [{ rule: 'aborted-session', when: 'shared-evidence' }],
   },
   check({ model, report }) {
     // Corrupt lines of ordinary sessions stay in the logs source's problems and counts; they are not a run's gap.
@@ -31,7 +30,10 @@ export default defineRule({
         }));
         const more = total > evidence.length ? ` (the first ${evidence.length} shown)` : '';
         report({
-          message: `${file} has ${total} corrupt line${total === 1 ? '' : 's'} (${lines.map((c) => c.line).slice(0, 8).join(', ')}${total > 8 ? ', …' : ''}); what they held is not in the audit${more}.`,
+          message: `${file} has ${total} corrupt line${total === 1 ? '' : 's'} (${lines
+            .map((c) => c.line)
+            .slice(0, 8)
+            .join(', ')}${total > 8 ? ', …' : ''}); what they held is not in the audit${more}.`,
           subject: { session: s.sessionId },
           evidence,
           target: file,

@@ -1,7 +1,14 @@
 import { defineRule } from '../src/engine/rule.js';
 import { cyclesForSession, type Run } from '../src/model/build.js';
 import { logLocation, peerSpawns, spawnPhase, cut, firstLine } from '../src/model/log-facts.js';
-import { brief, isRecord, metaStatements, normaliseStatus, type CycleState, type PhaseName } from '../src/model/state.js';
+import {
+  brief,
+  isRecord,
+  metaStatements,
+  normaliseStatus,
+  type CycleState,
+  type PhaseName,
+} from '../src/model/state.js';
 import { runSubject } from '../src/model/subject.js';
 import { acknowledgement, knownNote } from '../src/model/acknowledged.js';
 import { refusedNote, resumeFixes } from '../src/model/resume-fixes.js';
@@ -13,7 +20,8 @@ export default defineRule({
   meta: {
     id: 'missing-execute-phase',
     severity: 'error',
-    summary: 'A cycle went past execute (express or review ran, or it claims to be finished) while execute never completed.',
+    summary:
+      'A cycle went past execute (express or review ran, or it claims to be finished) while execute never completed.',
     sources: ['kv', 'logs'],
     fixable: true,
     title: 'The execute phase never ran',
@@ -25,17 +33,29 @@ export default defineRule({
         const exec = cycle.phases.execute;
         if (exec.status === 'completed') continue;
         const later = (['express', 'review'] as PhaseName[]).filter((p) => RAN.has(cycle.phases[p].status));
-        const meta = run.meta ? metaStatements(bucket, run.meta, cycle.number) : { claims: [], signals: [], outcomes: [] };
+        const meta = run.meta
+          ? metaStatements(bucket, run.meta, cycle.number)
+          : { claims: [], signals: [], outcomes: [] };
         const claims = [...cycle.claims, ...meta.claims];
         if (later.length === 0 && claims.length === 0) continue;
 
-        const at = (pointer: string, revision = cycle.revision): KvLocation => ({ kind: 'kv', bucket, key: cycle.key, revision, pointer });
+        const at = (pointer: string, revision = cycle.revision): KvLocation => ({
+          kind: 'kv',
+          bucket,
+          key: cycle.key,
+          revision,
+          pointer,
+        });
         const execState = exec.status === 'absent' ? 'absent' : `${exec.raw ?? exec.status}`;
         const present = Object.keys(isRecord(cycle.json.phases) ? cycle.json.phases : {});
         const evidence: Evidence[] = [
           {
             location: exec.at?.location ?? at('/phases/execute'),
-            excerpt: exec.at?.excerpt ?? (exec.status === 'absent' ? `"phases" has no "execute" entry (it has: ${present.join(', ') || 'nothing'})` : `"execute": ${brief(exec.entry)}`),
+            excerpt:
+              exec.at?.excerpt ??
+              (exec.status === 'absent'
+                ? `"phases" has no "execute" entry (it has: ${present.join(', ') || 'nothing'})`
+                : `"execute": ${brief(exec.entry)}`),
             note: `execute is ${execState}`,
           },
         ];
@@ -49,9 +69,15 @@ export default defineRule({
         }
         const first = firstRevisionPastExecute(cycle);
         if (first && first.revision !== cycle.revision) {
-          evidence.push({ location: at(`/phases/${first.phase}`, first.revision), excerpt: `"${first.phase}" first written at revision ${first.revision}`, note: `${first.phase} started while execute was ${first.execState}` });
+          evidence.push({
+            location: at(`/phases/${first.phase}`, first.revision),
+            excerpt: `"${first.phase}" first written at revision ${first.revision}`,
+            note: `${first.phase} started while execute was ${first.execState}`,
+          });
         }
-        if (later.length === 0) for (const c of claims) evidence.push({ location: c.location, excerpt: c.excerpt, note: 'the cycle claims to be finished' });
+        if (later.length === 0)
+          for (const c of claims)
+            evidence.push({ location: c.location, excerpt: c.excerpt, note: 'the cycle claims to be finished' });
 
         const logNote = transcriptEvidence(run, cycle, evidence);
         const ran = later.length ? `${later.join(' and ')} ran` : 'no later phase ran';
@@ -59,7 +85,10 @@ export default defineRule({
         // A repair that recorded this finding in the value makes it known, not new: still shown, as info.
         // A repair that reset the later phases to pending covers only the run before it: one that ran since is new.
         const recorded = acknowledgement(cycle, 'missing-execute-phase');
-        const ack = recorded && !later.some((p) => recorded.previous && `/phases/${p}` in recorded.previous) ? recorded : undefined;
+        const ack =
+          recorded && !later.some((p) => recorded.previous && `/phases/${p}` in recorded.previous)
+            ? recorded
+            : undefined;
         const known = claims.length === 0 ? knownNote(ack, undefined, '; reopen the cycle to run execute.') : '';
         const resume = resumeFixes(cycle, run.meta);
         report({
@@ -76,7 +105,9 @@ export default defineRule({
   },
 });
 
-function firstRevisionPastExecute(cycle: CycleState): { revision: number; phase: PhaseName; execState: string } | undefined {
+function firstRevisionPastExecute(
+  cycle: CycleState,
+): { revision: number; phase: PhaseName; execState: string } | undefined {
   for (const h of cycle.history) {
     if (h.operation !== 'PUT' || !h.decoded?.ok || !isRecord(h.decoded.json)) continue;
     const phases = h.decoded.json.phases;
@@ -105,11 +136,21 @@ export function sessionEvidence(s: LogSession, evidence: Evidence[]): string {
   const executors = spawns.filter((sp) => spawnPhase(sp) === 'execute');
   if (executors.length === 0) {
     for (const sp of spawns) {
-      evidence.push({ location: logLocation(sp.ref), excerpt: `${sp.toolName} ${sp.subagentType}: ${cut(sp.description ?? firstLine(sp.prompt ?? ''), 80)}`, note: `${sp.subagentType} spawned` });
+      evidence.push({
+        location: logLocation(sp.ref),
+        excerpt: `${sp.toolName} ${sp.subagentType}: ${cut(sp.description ?? firstLine(sp.prompt ?? ''), 80)}`,
+        note: `${sp.subagentType} spawned`,
+      });
     }
-    const announce = s.events.find((e) => e.kind === 'text' && e.role === 'assistant' && e.actor === 'main' && /peer-executor/.test(e.text));
+    const announce = s.events.find(
+      (e) => e.kind === 'text' && e.role === 'assistant' && e.actor === 'main' && /peer-executor/.test(e.text),
+    );
     if (announce && announce.kind === 'text') {
-      evidence.push({ location: logLocation(announce.ref), excerpt: cut(announce.text.split('\n').find((l) => l.includes('peer-executor')) ?? announce.text, 160), note: 'the executor is announced here, but no peer-executor spawn follows' });
+      evidence.push({
+        location: logLocation(announce.ref),
+        excerpt: cut(announce.text.split('\n').find((l) => l.includes('peer-executor')) ?? announce.text, 160),
+        note: 'the executor is announced here, but no peer-executor spawn follows',
+      });
     }
     const others = [...new Set(spawns.map((sp) => sp.subagentType))].join(', ');
     return ` The transcript spawns ${others} but never peer-executor.`;
@@ -117,8 +158,19 @@ export function sessionEvidence(s: LogSession, evidence: Evidence[]): string {
   const ok = executors.filter((sp) => sp.result && !sp.result.isError);
   if (ok.length > 0) return '';
   for (const sp of executors) {
-    evidence.push({ location: logLocation(sp.ref), excerpt: `${sp.toolName} ${sp.subagentType}: ${cut(sp.description ?? '', 80)}`, note: 'peer-executor spawned' });
-    if (sp.result) evidence.push({ location: logLocation(sp.result.ref), excerpt: cut(firstLine(sp.result.text), 160), note: 'the executor returned an error' });
+    evidence.push({
+      location: logLocation(sp.ref),
+      excerpt: `${sp.toolName} ${sp.subagentType}: ${cut(sp.description ?? '', 80)}`,
+      note: 'peer-executor spawned',
+    });
+    if (sp.result)
+      evidence.push({
+        location: logLocation(sp.result.ref),
+        excerpt: cut(firstLine(sp.result.text), 160),
+        note: 'the executor returned an error',
+      });
   }
-  return executors.some((sp) => !sp.result) ? ' The transcript spawns peer-executor, but it never returned.' : ' The transcript spawns peer-executor, but it failed.';
+  return executors.some((sp) => !sp.result)
+    ? ' The transcript spawns peer-executor, but it never returned.'
+    : ' The transcript spawns peer-executor, but it failed.';
 }

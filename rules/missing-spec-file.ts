@@ -31,13 +31,12 @@ export default defineRule({
   meta: {
     id: 'missing-spec-file',
     severity: 'error',
-    summary: 'A finished spec folder lacks spec.md, spec-lite.md or sub-specs/technical-spec.md that its create-spec version writes.',
+    summary:
+      'A finished spec folder lacks spec.md, spec-lite.md or sub-specs/technical-spec.md that its create-spec version writes.',
     sources: ['specs', 'kv', 'logs'],
     fixable: false,
     title: 'A spec document is missing',
-    causedBy: [
-      { rule: 'missing-execute-phase', when: 'same-run' },
-    ],
+    causedBy: [{ rule: 'missing-execute-phase', when: 'same-run' }],
   },
   check({ model, report }) {
     const bucket = model.bucket;
@@ -60,11 +59,26 @@ export default defineRule({
             if (typeof f !== 'string') return;
             const name = nameInFolder(f, folder);
             if (!name || name === 'tasks.md' || listed.has(name)) return;
-            listed.set(name, { location: { kind: 'kv', bucket, key: cycle.key, revision: cycle.revision, pointer: `${list.pointer}/${i}` }, excerpt: brief(f), note: `cycle ${cycle.number} lists ${name} among the files created` });
+            listed.set(name, {
+              location: {
+                kind: 'kv',
+                bucket,
+                key: cycle.key,
+                revision: cycle.revision,
+                pointer: `${list.pointer}/${i}`,
+              },
+              excerpt: brief(f),
+              note: `cycle ${cycle.number} lists ${name} among the files created`,
+            });
           });
           if (!st.finished) continue;
           const claim = st.claims[0];
-          const said = claim ? { location: claim.location, excerpt: claim.excerpt } : { location: { ...st.instructionLocation, pointer: '/phases/execute/status' }, excerpt: `"status": ${brief(cycle.phases.execute.raw)}` };
+          const said = claim
+            ? { location: claim.location, excerpt: claim.excerpt }
+            : {
+                location: { ...st.instructionLocation, pointer: '/phases/execute/status' },
+                excerpt: `"status": ${brief(cycle.phases.execute.raw)}`,
+              };
           if (st.instruction === 'create-spec') {
             finishes.push({ ...said, note: `create-spec cycle ${cycle.number} claims to be finished` });
             because.push(`create-spec cycle ${cycle.number} (${cycleDate(cycle) || 'undated'}) claims to be finished`);
@@ -74,14 +88,21 @@ export default defineRule({
             }
             cycleNo ??= cycle.number;
           } else if (st.instruction && SPEC_USERS.has(st.instruction)) {
-            finishes.push({ ...said, note: `${st.instruction} cycle ${cycle.number} finished; it works from the finished spec` });
+            finishes.push({
+              ...said,
+              note: `${st.instruction} cycle ${cycle.number} finished; it works from the finished spec`,
+            });
             because.push(`${st.instruction} cycle ${cycle.number} finished, which works from the finished spec`);
             cycleNo ??= cycle.number;
           }
         }
         const tasks = folder.files.find((f) => f.name === 'tasks.md');
         if (tasks) {
-          finishes.push({ location: { kind: 'file', path: tasks.path }, excerpt: `tasks.md, ${tasks.lines.length} lines`, note: 'tasks.md is written after the spec documents, so create-spec got past them' });
+          finishes.push({
+            location: { kind: 'file', path: tasks.path },
+            excerpt: `tasks.md, ${tasks.lines.length} lines`,
+            note: 'tasks.md is written after the spec documents, so create-spec got past them',
+          });
           because.push('the folder has tasks.md, which is written after the spec documents');
         }
 
@@ -125,7 +146,11 @@ export default defineRule({
           if (unreadInFolder(folder, name)) continue;
           const reasons: string[] = [];
           const evidence: Evidence[] = [
-            { location: { kind: 'file', path: folder.path }, excerpt: `files: ${folder.files.map((f) => f.name).join(', ') || '(none)'}`, note: `no ${name} in the folder` },
+            {
+              location: { kind: 'file', path: folder.path },
+              excerpt: `files: ${folder.files.map((f) => f.name).join(', ') || '(none)'}`,
+              note: `no ${name} in the folder`,
+            },
           ];
           if (required.includes(name)) {
             evidence.push(...finishes);
@@ -139,11 +164,18 @@ export default defineRule({
           const w = writes.get(name);
           if (w) {
             evidence.push(w);
-            reasons.push(`the transcript writes it (${w.location.kind === 'log' ? `${w.location.path}:${w.location.line}` : ''})`);
+            reasons.push(
+              `the transcript writes it (${w.location.kind === 'log' ? `${w.location.path}:${w.location.line}` : ''})`,
+            );
           }
           const base = name.split('/').pop()!;
           const elsewhere = folder.files.find((f) => f.name !== name && f.name.split('/').pop() === base);
-          if (elsewhere) evidence.push({ location: { kind: 'file', path: elsewhere.path }, excerpt: elsewhere.name, note: `a ${base} exists at another place in the folder` });
+          if (elsewhere)
+            evidence.push({
+              location: { kind: 'file', path: elsewhere.path },
+              excerpt: elsewhere.name,
+              note: `a ${base} exists at another place in the folder`,
+            });
           report({
             message: `${folder.path} has no ${name}${elsewhere ? ` (there is a ${elsewhere.name})` : ''}, but ${reasons.join('; ')}${peer ? '' : '; no PEER run produced this folder, so it may follow another file set'}.`,
             subject: runSubject(run, cycleNo),
@@ -186,10 +218,15 @@ function writesInto(s: LogSession, folder: SpecFolder): Map<string, Evidence> {
     if (e.kind !== 'tool' || !e.result || e.result.isError) continue;
     let target: string | undefined;
     if (e.filePath && /^(Write|Edit|MultiEdit)$/.test(e.name)) target = e.filePath;
-    else if (e.command) target = /(?:>>?|\btee\s+(?:-a\s+)?)\s*['"]?([^\s'"<>|;&]+)/.exec(e.command.split('\n')[0])?.[1];
+    else if (e.command)
+      target = /(?:>>?|\btee\s+(?:-a\s+)?)\s*['"]?([^\s'"<>|;&]+)/.exec(e.command.split('\n')[0])?.[1];
     const name = target ? nameInFolder(target, folder) : undefined;
     if (!name || out.has(name)) continue;
-    out.set(name, { location: logLocation(e.ref), excerpt: cut(`${e.name} ${e.filePath ?? e.command?.split('\n')[0] ?? ''}`, 160), note: `${name} written here` });
+    out.set(name, {
+      location: logLocation(e.ref),
+      excerpt: cut(`${e.name} ${e.filePath ?? e.command?.split('\n')[0] ?? ''}`, 160),
+      note: `${name} written here`,
+    });
   }
   return out;
 }

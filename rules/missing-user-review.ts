@@ -18,12 +18,12 @@ import type { Actor, Evidence, LogRef, LogSession, Spawn, ToolCall } from '../sr
 import { excerptOf } from '../src/model/text.js';
 import { peerSessions } from '../src/model/peer-sessions.js';
 
-
 export default defineRule({
   meta: {
     id: 'missing-user-review',
     severity: 'warning',
-    summary: "create-spec's user review gate was bypassed: tasks.md written, or the run went on, with no user answer to the review request.",
+    summary:
+      "create-spec's user review gate was bypassed: tasks.md written, or the run went on, with no user answer to the review request.",
     sources: ['logs', 'kv', 'specs'],
     fixable: false,
     title: 'The user review was skipped',
@@ -37,7 +37,11 @@ export default defineRule({
     }
 
     for (const run of model.runs) {
-      const folders = run.folders.map((fo) => ({ path: fo.path, hasTasks: !!fo.tasks || fo.files.some((x) => x.name === 'tasks.md'), date: fo.date }));
+      const folders = run.folders.map((fo) => ({
+        path: fo.path,
+        hasTasks: !!fo.tasks || fo.files.some((x) => x.name === 'tasks.md'),
+        date: fo.date,
+      }));
       for (const rec of run.keys) {
         if (rec.info.kind !== 'cycle') continue;
         const kv = stateWithoutInteraction(bucket, rec, folders);
@@ -83,7 +87,10 @@ function prompts(s: LogSession): Prompt[] {
       const excerpt = reviewRequest(e.text);
       if (!excerpt) continue;
       const producer = e.actor === 'main' ? undefined : spawns.get(e.actor.spawnId);
-      const via = producer?.finalText?.ref.line === e.ref.line && producer.finalText.ref.path === e.ref.path ? producer.result?.ref : undefined;
+      const via =
+        producer?.finalText?.ref.line === e.ref.line && producer.finalText.ref.path === e.ref.path
+          ? producer.result?.ref
+          : undefined;
       out.push({ ref: e.ref, excerpt, actor: e.actor, producer, via });
     } else if (e.kind === 'spawn' && e.result && !(e.finalText && reviewRequest(e.finalText.text))) {
       // The subagent's own records are missing: its report is only in the Task result.
@@ -95,7 +102,9 @@ function prompts(s: LogSession): Prompt[] {
 }
 
 function tasksWrites(s: LogSession): ToolCall[] {
-  return s.events.filter((e): e is ToolCall => e.kind === 'tool' && tasksWrite(e) !== undefined && !!e.result && !callFailed(e));
+  return s.events.filter(
+    (e): e is ToolCall => e.kind === 'tool' && tasksWrite(e) !== undefined && !!e.result && !callFailed(e),
+  );
 }
 
 function judgeSession(s: LogSession): Judged | undefined {
@@ -114,19 +123,54 @@ function judgeSession(s: LogSession): Judged | undefined {
     if (!write && !spawn && !claim) continue;
 
     const who = p.actor === 'main' ? 'The main agent' : p.producer?.subagentType || 'A subagent';
-    const evidence: Evidence[] = [{ location: logLocation(p.ref), excerpt: excerptOf(p.excerpt), note: `${actorLabel(s, p.actor)} asks for a review before creating the tasks` }];
-    if (p.via) evidence.push({ location: logLocation(p.via), excerpt: excerptOf(p.excerpt), note: 'the request reaches the main agent in the Task result' });
+    const evidence: Evidence[] = [
+      {
+        location: logLocation(p.ref),
+        excerpt: excerptOf(p.excerpt),
+        note: `${actorLabel(s, p.actor)} asks for a review before creating the tasks`,
+      },
+    ];
+    if (p.via)
+      evidence.push({
+        location: logLocation(p.via),
+        excerpt: excerptOf(p.excerpt),
+        note: 'the request reaches the main agent in the Task result',
+      });
     const went: string[] = [];
     const steps: Array<{ ref: LogRef; ev: Evidence; text: string }> = [];
     if (write) {
       const path = tasksWrite(write)!;
-      steps.push({ ref: write.ref, ev: { location: logLocation(write.ref), excerpt: excerptOf(`${write.name} ${path}`), note: 'tasks.md written with no user answer' }, text: `tasks.md written at line ${write.ref.line}` });
+      steps.push({
+        ref: write.ref,
+        ev: {
+          location: logLocation(write.ref),
+          excerpt: excerptOf(`${write.name} ${path}`),
+          note: 'tasks.md written with no user answer',
+        },
+        text: `tasks.md written at line ${write.ref.line}`,
+      });
     }
     if (spawn) {
-      steps.push({ ref: spawn.ref, ev: { location: logLocation(spawn.ref), excerpt: excerptOf(`${spawn.toolName} ${spawn.subagentType}: ${spawn.description ?? ''}`), note: `${spawn.subagentType} spawned with no user answer` }, text: `${spawn.subagentType} spawned at line ${spawn.ref.line}` });
+      steps.push({
+        ref: spawn.ref,
+        ev: {
+          location: logLocation(spawn.ref),
+          excerpt: excerptOf(`${spawn.toolName} ${spawn.subagentType}: ${spawn.description ?? ''}`),
+          note: `${spawn.subagentType} spawned with no user answer`,
+        },
+        text: `${spawn.subagentType} spawned at line ${spawn.ref.line}`,
+      });
     }
     if (claim) {
-      steps.push({ ref: claim.ref, ev: { location: logLocation(claim.ref), excerpt: excerptOf(claim.excerpt), note: 'claims success with no user answer' }, text: `success claimed at line ${claim.ref.line}` });
+      steps.push({
+        ref: claim.ref,
+        ev: {
+          location: logLocation(claim.ref),
+          excerpt: excerptOf(claim.excerpt),
+          note: 'claims success with no user answer',
+        },
+        text: `success claimed at line ${claim.ref.line}`,
+      });
     }
     steps.sort((a, b) => (isBefore(a.ref, b.ref) ? -1 : isBefore(b.ref, a.ref) ? 1 : 0));
     for (const st of steps) {
@@ -148,8 +192,17 @@ function judgeSession(s: LogSession): Judged | undefined {
     const start = docs[0]?.ref ?? spawns.find((sp) => isBefore(sp.ref, w.ref))?.ref;
     if (humans.some((h) => (!start || isBefore(start, h.ref)) && isBefore(h.ref, w.ref))) continue;
     const evidence: Evidence[] = [];
-    if (docs[0]) evidence.push({ location: logLocation(docs[0].ref), excerpt: excerptOf(`${docs[0].name} ${docs[0].filePath ?? docs[0].command?.split('\n')[0] ?? ''}`), note: 'spec documents written' });
-    evidence.push({ location: logLocation(w.ref), excerpt: excerptOf(`${w.name} ${tasksWrite(w)}`), note: 'tasks.md written with no review request and no user turn before it' });
+    if (docs[0])
+      evidence.push({
+        location: logLocation(docs[0].ref),
+        excerpt: excerptOf(`${docs[0].name} ${docs[0].filePath ?? docs[0].command?.split('\n')[0] ?? ''}`),
+        note: 'spec documents written',
+      });
+    evidence.push({
+      location: logLocation(w.ref),
+      excerpt: excerptOf(`${w.name} ${tasksWrite(w)}`),
+      note: 'tasks.md written with no review request and no user turn before it',
+    });
     return {
       message: `create-spec wrote tasks.md at ${w.ref.path}:${w.ref.line} without asking for a review of the spec${docs[0] ? ` (written from line ${docs[0].ref.line})` : ''} and with no user turn in between.`,
       evidence,
@@ -164,7 +217,9 @@ function approvedInTranscript(s: LogSession): boolean {
   const ps = prompts(s);
   for (const w of tasksWrites(s)) {
     const p = [...ps].reverse().find((x) => isBefore(x.ref, w.ref));
-    const start = p?.ref ?? s.events.find((e): e is ToolCall => e.kind === 'tool' && specDocWrite(e) && isBefore(e.ref, w.ref))?.ref;
+    const start =
+      p?.ref ??
+      s.events.find((e): e is ToolCall => e.kind === 'tool' && specDocWrite(e) && isBefore(e.ref, w.ref))?.ref;
     if (start && humans.some((h) => isBefore(start, h.ref) && isBefore(h.ref, w.ref))) return true;
   }
   return false;
@@ -190,7 +245,11 @@ function noInteraction(json: unknown): NoInteraction | undefined {
   if (!Array.isArray(ui) || ui.length !== 0) return undefined;
   const files = Array.isArray(outputs.files_created) ? outputs.files_created : [];
   const tasksIndex = files.findIndex((f) => typeof f === 'string' && /(?:^|\/)tasks\.md$/.test(f));
-  return { base: isRecord(exec.outputs) ? '/phases/execute/output/outputs' : '/phases/execute/output', tasksIndex, files };
+  return {
+    base: isRecord(exec.outputs) ? '/phases/execute/output/outputs' : '/phases/execute/output',
+    tasksIndex,
+    files,
+  };
 }
 
 /**
@@ -210,12 +269,28 @@ function stateWithoutInteraction(
   while (i > 0 && noInteraction(json(readable[i - 1]))?.tasksIndex === found.tasksIndex) i--;
   const since = readable[i];
   const first = noInteraction(json(since))!;
-  const at = (pointer: string) => ({ kind: 'kv' as const, bucket, key: rec.info.key, revision: since.revision, pointer });
-  const evidence: Evidence[] = [{ location: at(`${first.base}/user_interactions`), excerpt: '"user_interactions": []', note: 'no user interaction recorded' }];
+  const at = (pointer: string) => ({
+    kind: 'kv' as const,
+    bucket,
+    key: rec.info.key,
+    revision: since.revision,
+    pointer,
+  });
+  const evidence: Evidence[] = [
+    {
+      location: at(`${first.base}/user_interactions`),
+      excerpt: '"user_interactions": []',
+      note: 'no user interaction recorded',
+    },
+  ];
 
   let tasksWhere: string | undefined;
   if (first.tasksIndex >= 0) {
-    evidence.push({ location: at(`${first.base}/files_created/${first.tasksIndex}`), excerpt: brief(first.files[first.tasksIndex]), note: 'tasks.md among the files created' });
+    evidence.push({
+      location: at(`${first.base}/files_created/${first.tasksIndex}`),
+      excerpt: brief(first.files[first.tasksIndex]),
+      note: 'tasks.md among the files created',
+    });
     tasksWhere = 'listed in files_created';
   }
   const value = json(since);
@@ -228,7 +303,11 @@ function stateWithoutInteraction(
     return f.hasTasks && (first.tasksIndex >= 0 || (when !== undefined && when !== '' && when < FORK_CREATE_TASKS_ERA));
   });
   if (folder) {
-    evidence.push({ location: { kind: 'file', path: `${folder.path}/tasks.md` }, excerpt: 'tasks.md', note: 'the spec folder has tasks.md' });
+    evidence.push({
+      location: { kind: 'file', path: `${folder.path}/tasks.md` },
+      excerpt: 'tasks.md',
+      note: 'the spec folder has tasks.md',
+    });
     tasksWhere ??= `${folder.path}/tasks.md`;
   }
   return tasksWhere ? { evidence, tasksWhere } : undefined;

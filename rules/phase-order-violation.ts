@@ -2,7 +2,16 @@ import { acknowledgement, knownNote } from '../src/model/acknowledged.js';
 import { defineRule } from '../src/engine/rule.js';
 import { cyclesForSession, type Run } from '../src/model/build.js';
 import { cut, firstLine, logLocation, peerSpawns, spawnPhase } from '../src/model/log-facts.js';
-import { brief, isRecord, normaliseStatus, PHASE_AGENT, PHASES, type CycleState, type PhaseName, type PhaseStatus } from '../src/model/state.js';
+import {
+  brief,
+  isRecord,
+  normaliseStatus,
+  PHASE_AGENT,
+  PHASES,
+  type CycleState,
+  type PhaseName,
+  type PhaseStatus,
+} from '../src/model/state.js';
 import { runSubject } from '../src/model/subject.js';
 import type { Evidence, KvLocation, LogRef, LogSession, Spawn, Subject } from '../src/model/types.js';
 
@@ -24,22 +33,29 @@ export default defineRule({
   meta: {
     id: 'phase-order-violation',
     severity: 'error',
-    summary: 'A phase started or completed before the phase it depends on (plan → execute → express → review) had completed.',
+    summary:
+      'A phase started or completed before the phase it depends on (plan → execute → express → review) had completed.',
     sources: ['kv', 'logs'],
     fixable: false,
     title: 'Phases ran out of order',
-    causedBy: [
-      { rule: 'missing-execute-phase', when: 'same-cycle' },
-    ],
+    causedBy: [{ rule: 'missing-execute-phase', when: 'same-cycle' }],
   },
   check({ model, report }) {
     const bucket = model.bucket;
     // A session judged with a cycle's state is not judged again on its own, nor twice under two runs.
-    const judged = new Set(model.runs.filter((r) => r.cycles.length > 0).flatMap((r) => r.sessions.map((s) => s.sessionId)));
+    const judged = new Set(
+      model.runs.filter((r) => r.cycles.length > 0).flatMap((r) => r.sessions.map((s) => s.sessionId)),
+    );
     for (const run of model.runs) {
       const cycleOf = spawnSegmentsByCycle(run);
       for (const cycle of run.cycles) {
-        const at = (pointer: string, revision = cycle.revision): KvLocation => ({ kind: 'kv', bucket, key: cycle.key, revision, pointer });
+        const at = (pointer: string, revision = cycle.revision): KvLocation => ({
+          kind: 'kv',
+          bucket,
+          key: cycle.key,
+          revision,
+          pointer,
+        });
         const evidence: Evidence[] = [];
         const parts: string[] = [];
 
@@ -52,7 +68,11 @@ export default defineRule({
             const present = Object.keys(isRecord(cycle.json.phases) ? cycle.json.phases : {});
             evidence.push({
               location: ph.at?.location ?? at(`/phases/${q}`),
-              excerpt: ph.at?.excerpt ?? (ph.status === 'absent' ? `"phases" has no "${q}" entry (it has: ${present.join(', ') || 'nothing'})` : `"${q}": ${brief(statusView(ph))}`),
+              excerpt:
+                ph.at?.excerpt ??
+                (ph.status === 'absent'
+                  ? `"phases" has no "${q}" entry (it has: ${present.join(', ') || 'nothing'})`
+                  : `"${q}": ${brief(statusView(ph))}`),
               note: `${q} is ${stateWord(cycle, q)}`,
             });
           }
@@ -79,9 +99,14 @@ export default defineRule({
             excerpt: `"${a.later}": ${brief(first.laterEntry)}`,
             note: `revision ${first.revision} is the first with ${a.later} ahead of ${a.earlier} (${a.earlier} ${a.earlierState === 'absent' ? 'absent' : `was ${a.earlierState}`})`,
           });
-          const now = cycle.phases[a.earlier].status === 'completed' ? `; ${a.earlier} completed only later` : `; ${a.later} is ${cycle.phases[a.later].raw ?? cycle.phases[a.later].status} now`;
+          const now =
+            cycle.phases[a.earlier].status === 'completed'
+              ? `; ${a.earlier} completed only later`
+              : `; ${a.later} is ${cycle.phases[a.later].raw ?? cycle.phases[a.later].status} now`;
           const healed = ahead.length === 0 ? now : '';
-          parts.push(`revision ${first.revision} already had ${a.later} ${statusWord(first.laterEntry)} while ${a.earlier} was ${a.earlierState}${healed}`);
+          parts.push(
+            `revision ${first.revision} already had ${a.later} ${statusWord(first.laterEntry)} while ${a.earlier} was ${a.earlierState}${healed}`,
+          );
         }
 
         // 3. Timestamps: a phase that started or completed before the completion time of a phase it depends on.
@@ -91,8 +116,14 @@ export default defineRule({
             excerpt: `"${t.field}": ${brief(t.laterTime)}`,
             note: `${t.later} ${t.field === 'started_at' ? 'started' : 'completed'} before ${t.earlier} completed`,
           });
-          evidence.push({ location: at(`/phases/${t.earlier}/completed_at`), excerpt: `"completed_at": ${brief(t.earlierTime)}`, note: `${t.earlier} completed at this time` });
-          parts.push(`${t.later} ${t.field === 'started_at' ? 'started' : 'completed'} at ${t.laterTime}, before ${t.earlier} completed at ${t.earlierTime}`);
+          evidence.push({
+            location: at(`/phases/${t.earlier}/completed_at`),
+            excerpt: `"completed_at": ${brief(t.earlierTime)}`,
+            note: `${t.earlier} completed at this time`,
+          });
+          parts.push(
+            `${t.later} ${t.field === 'started_at' ? 'started' : 'completed'} at ${t.laterTime}, before ${t.earlier} completed at ${t.earlierTime}`,
+          );
         }
 
         // 4. The transcript: a peer-* subagent spawned before the subagent of the phase it depends on.
@@ -153,7 +184,8 @@ function phasesAhead(phases: Record<PhaseName, PhaseView>): Ahead[] {
     if (i === 0 || !STARTED.has(phases[p].status)) return;
     for (const q of PHASES.slice(0, i)) {
       const s = phases[q].status;
-      if (NOT_DONE.has(s)) out.push({ later: p, earlier: q, earlierState: s === 'absent' ? 'absent' : (phases[q].raw ?? s) });
+      if (NOT_DONE.has(s))
+        out.push({ later: p, earlier: q, earlierState: s === 'absent' ? 'absent' : (phases[q].raw ?? s) });
     }
   });
   return out;
@@ -167,7 +199,13 @@ function firstRevisionAhead(cycle: CycleState): { revision: number; ahead: Ahead
     const view = Object.fromEntries(
       PHASES.map((p) => {
         const e = phases[p];
-        return [p, { status: isRecord(e) ? normaliseStatus(e.status) : e === undefined || e === null ? 'absent' : 'unknown', raw: isRecord(e) && typeof e.status === 'string' ? e.status : undefined }];
+        return [
+          p,
+          {
+            status: isRecord(e) ? normaliseStatus(e.status) : e === undefined || e === null ? 'absent' : 'unknown',
+            raw: isRecord(e) && typeof e.status === 'string' ? e.status : undefined,
+          },
+        ];
       }),
     ) as Record<PhaseName, PhaseView>;
     const ahead = phasesAhead(view);
@@ -180,7 +218,13 @@ function firstRevisionAhead(cycle: CycleState): { revision: number; ahead: Ahead
 }
 
 function timeViolations(cycle: CycleState) {
-  const out: { later: PhaseName; earlier: PhaseName; field: 'started_at' | 'completed_at'; laterTime: string; earlierTime: string }[] = [];
+  const out: {
+    later: PhaseName;
+    earlier: PhaseName;
+    field: 'started_at' | 'completed_at';
+    laterTime: string;
+    earlierTime: string;
+  }[] = [];
   PHASES.forEach((p, i) => {
     if (i === 0) return;
     const ph = cycle.phases[p];
@@ -192,7 +236,10 @@ function timeViolations(cycle: CycleState) {
       if (Number.isFinite(ms) && (!dep || ms > dep.ms)) dep = { phase: q, time: c!, ms };
     }
     if (!dep) return;
-    for (const [field, time] of [['started_at', ph.startedAt], ['completed_at', ph.completedAt]] as const) {
+    for (const [field, time] of [
+      ['started_at', ph.startedAt],
+      ['completed_at', ph.completedAt],
+    ] as const) {
       const ms = time ? Date.parse(time) : NaN;
       if (Number.isFinite(ms) && ms < dep.ms) {
         out.push({ later: p, earlier: dep.phase, field, laterTime: time!, earlierTime: dep.time });
@@ -318,7 +365,8 @@ function spawnViolations(seg: Segment, cycle: CycleState | undefined): SpawnViol
 function completedInStateBy(cycle: CycleState, phase: PhaseName, time: string | undefined): boolean {
   const t = time ? Date.parse(time) : NaN;
   for (const h of cycle.history) {
-    if (h.operation !== 'PUT' || !h.decoded?.ok || !isRecord(h.decoded.json) || !isRecord(h.decoded.json.phases)) continue;
+    if (h.operation !== 'PUT' || !h.decoded?.ok || !isRecord(h.decoded.json) || !isRecord(h.decoded.json.phases))
+      continue;
     if (Number.isFinite(t) && Date.parse(h.created) > t) break;
     const e = h.decoded.json.phases[phase];
     if (isRecord(e) && normaliseStatus(e.status) === 'completed') return true;
@@ -361,7 +409,11 @@ function transcriptSentences(vs: SpawnViolation[]): string[] {
 }
 
 function spawnEvidence(sp: Spawn, note: string): Evidence {
-  return { location: logLocation(sp.ref), excerpt: `${sp.toolName} ${sp.subagentType}: ${cut(sp.description ?? firstLine(sp.prompt ?? ''), 80)}`, note };
+  return {
+    location: logLocation(sp.ref),
+    excerpt: `${sp.toolName} ${sp.subagentType}: ${cut(sp.description ?? firstLine(sp.prompt ?? ''), 80)}`,
+    note,
+  };
 }
 
 // ---------------------------------------------------------------- text

@@ -42,35 +42,50 @@ const TEMPLATE_TEXT: Array<{ text: string; topic: Topic }> = [
 ];
 
 /** "## 🎯 Executive Summary" followed by nothing but an ellipsis (or the template's cut-off sentence). */
-const SUMMARY_STUB = /^\s*##\s*🎯\s*Executive Summary\s*(?:\.\.\.|…|Successfully created password reset spec(?:\.\.\.|…))\s*$/i;
+const SUMMARY_STUB =
+  /^\s*##\s*🎯\s*Executive Summary\s*(?:\.\.\.|…|Successfully created password reset spec(?:\.\.\.|…))\s*$/i;
 
 export default defineRule({
   meta: {
     id: 'placeholder-output',
     severity: 'warning',
-    summary: 'A phase output is agent template text or an empty shell: the v1.1 executor placeholder, {} for a completed phase, template examples on another spec.',
+    summary:
+      'A phase output is agent template text or an empty shell: the v1.1 executor placeholder, {} for a completed phase, template examples on another spec.',
     sources: ['kv'],
     fixable: false,
     title: 'Phase outputs are placeholders',
-    causedBy: [
-      { rule: 'missing-execute-phase', when: 'same-cycle' },
-    ],
+    causedBy: [{ rule: 'missing-execute-phase', when: 'same-cycle' }],
   },
   check({ model, report }) {
     const bucket = model.bucket;
     for (const run of model.runs) {
       const topic = topicOf(run);
       for (const cycle of run.cycles) {
-        const at = (pointer: string): KvLocation => ({ kind: 'kv', bucket, key: cycle.key, revision: cycle.revision, pointer });
+        const at = (pointer: string): KvLocation => ({
+          kind: 'kv',
+          bucket,
+          key: cycle.key,
+          revision: cycle.revision,
+          pointer,
+        });
         for (const phase of PHASES) {
-          const found = [...executorPlaceholder(cycle, phase, at), ...emptyShell(cycle, phase, at), ...templateText(cycle, phase, at, topic)];
+          const found = [
+            ...executorPlaceholder(cycle, phase, at),
+            ...emptyShell(cycle, phase, at),
+            ...templateText(cycle, phase, at, topic),
+          ];
           if (found.length === 0) continue;
           const quotes = [...new Set(found.flatMap((f) => (f.quote ? [f.quote] : [])))];
           const what = [...new Set(found.flatMap((f) => (f.quote ? [] : [f.what])))];
           if (quotes.length > 0) {
-            const shown = quotes.slice(0, 2).map((q) => `"${q}"`).join(', ');
+            const shown = quotes
+              .slice(0, 2)
+              .map((q) => `"${q}"`)
+              .join(', ');
             const more = quotes.length > 2 ? ` and ${quotes.length - 2} more` : '';
-            what.unshift(`${quotes.length} string${quotes.length === 1 ? '' : 's'} of the agent template's password reset example (${shown}${more}) on a spec about ${topic.label}`);
+            what.unshift(
+              `${quotes.length} string${quotes.length === 1 ? '' : 's'} of the agent template's password reset example (${shown}${more}) on a spec about ${topic.label}`,
+            );
           }
           report({
             message: `Cycle ${cycle.number}'s ${phase} output is placeholder text, not a record of the work: ${what.join('; ')}.`,
@@ -98,16 +113,37 @@ function executorPlaceholder(cycle: CycleState, phase: PhaseName, at: At): Found
   const out = cycle.phases.execute.output;
   if (!isRecord(out)) return [];
   const inner = isRecord(out.outputs) ? out.outputs : undefined;
-  const [holder, base] = typeof out.results === 'string' ? [out, '/phases/execute/output'] : inner && typeof inner.results === 'string' ? [inner, '/phases/execute/output/outputs'] : [undefined, ''];
+  const [holder, base] =
+    typeof out.results === 'string'
+      ? [out, '/phases/execute/output']
+      : inner && typeof inner.results === 'string'
+        ? [inner, '/phases/execute/output/outputs']
+        : [undefined, ''];
   if (!holder || !(holder.results as string).includes(EXECUTOR_PLACEHOLDER)) return [];
-  const lists = ['files_created', 'tasks_completed'].flatMap((k) => [out[k], inner?.[k]]).filter((v) => v !== undefined);
+  const lists = ['files_created', 'tasks_completed']
+    .flatMap((k) => [out[k], inner?.[k]])
+    .filter((v) => v !== undefined);
   if (lists.some((v) => !isEmpty(v))) return [];
   const what = `the v1.1 executor placeholder "${EXECUTOR_PLACEHOLDER}" with no files created and no tasks completed`;
   const since = firstRevisionWithPlaceholder(cycle);
   const sinceNote = since !== undefined && since !== cycle.revision ? `, there since revision ${since}` : '';
   return [
-    { what, evidence: { location: at(`${base}/results`), excerpt: excerptOf(`"results": ${brief(holder.results)}`), note: `the executor template's fixed text${sinceNote}` } },
-    { what, evidence: { location: at(base), excerpt: excerptOf(brief(holder, 200)), note: 'files_created and tasks_completed are empty' } },
+    {
+      what,
+      evidence: {
+        location: at(`${base}/results`),
+        excerpt: excerptOf(`"results": ${brief(holder.results)}`),
+        note: `the executor template's fixed text${sinceNote}`,
+      },
+    },
+    {
+      what,
+      evidence: {
+        location: at(base),
+        excerpt: excerptOf(brief(holder, 200)),
+        note: 'files_created and tasks_completed are empty',
+      },
+    },
   ];
 }
 
@@ -116,7 +152,8 @@ function firstRevisionWithPlaceholder(cycle: CycleState): number | undefined {
   for (const h of cycle.history) {
     if (h.operation !== 'PUT' || !h.decoded?.ok) continue;
     const json = h.decoded.json;
-    const exec = isRecord(json) && isRecord(json.phases) && isRecord(json.phases.execute) ? json.phases.execute.output : undefined;
+    const exec =
+      isRecord(json) && isRecord(json.phases) && isRecord(json.phases.execute) ? json.phases.execute.output : undefined;
     if (exec !== undefined && JSON.stringify(exec).includes(EXECUTOR_PLACEHOLDER)) return h.revision;
   }
   return undefined;
@@ -129,7 +166,11 @@ function emptyShell(cycle: CycleState, phase: PhaseName, at: At): Found[] {
   return [
     {
       what: `${phase} is marked ${ph.raw ?? 'completed'} but its output is empty (${brief(ph.entry.output, 60)})`,
-      evidence: { location: at(`/phases/${phase}/output`), excerpt: excerptOf(`"output": ${brief(ph.entry.output)}`), note: `${phase} completed with an empty output` },
+      evidence: {
+        location: at(`/phases/${phase}/output`),
+        excerpt: excerptOf(`"output": ${brief(ph.entry.output)}`),
+        note: `${phase} completed with an empty output`,
+      },
     },
   ];
 }
@@ -138,22 +179,41 @@ function emptyShell(cycle: CycleState, phase: PhaseName, at: At): Found[] {
 function templateText(cycle: CycleState, phase: PhaseName, at: At, topic: SpecTopic): Found[] {
   const roots: Array<[string, unknown]> = [];
   const json = cycle.json;
-  if (phase === 'express') roots.push(['/phases/express/output', cycle.phases.express.output], ['/result', json.result]);
-  else if (phase === 'review') roots.push(['/phases/review/output', cycle.phases.review.output], ['/insights', json.insights], ['/cycle_summary', json.cycle_summary]);
+  if (phase === 'express')
+    roots.push(['/phases/express/output', cycle.phases.express.output], ['/result', json.result]);
+  else if (phase === 'review')
+    roots.push(
+      ['/phases/review/output', cycle.phases.review.output],
+      ['/insights', json.insights],
+      ['/cycle_summary', json.cycle_summary],
+    );
   else return [];
   const found: Found[] = [];
   for (const [base, value] of roots) {
     if (value === undefined) continue;
     for (const [pointer, text] of strings(value, base)) {
       const hit = matchTemplate(text, topic);
-      if (hit) found.push({ what: hit.what, quote: hit.quote, evidence: { location: at(pointer), excerpt: excerptOf(brief(text)), note: hit.note ?? 'text from the agent template' } });
+      if (hit)
+        found.push({
+          what: hit.what,
+          quote: hit.quote,
+          evidence: {
+            location: at(pointer),
+            excerpt: excerptOf(brief(text)),
+            note: hit.note ?? 'text from the agent template',
+          },
+        });
     }
     if (phase === 'express' && base === '/phases/express/output' && isRecord(value) && isRecord(value.deliverables)) {
       const d = value.deliverables;
       if (d.files_created === 5 && d.tasks_defined === 12 && d.decisions_made === 3 && countIsForeign(topic)) {
         found.push({
           what: 'the template deliverables (5 files, 12 tasks, 3 decisions)',
-          evidence: { location: at(`${base}/deliverables`), excerpt: excerptOf(brief(d)), note: `the template's counts${topic.tasks !== undefined ? `; tasks.md has ${topic.tasks} tasks` : ''}` },
+          evidence: {
+            location: at(`${base}/deliverables`),
+            excerpt: excerptOf(brief(d)),
+            note: `the template's counts${topic.tasks !== undefined ? `; tasks.md has ${topic.tasks} tasks` : ''}`,
+          },
         });
       }
     }
@@ -163,10 +223,14 @@ function templateText(cycle: CycleState, phase: PhaseName, at: At, topic: SpecTo
 
 function matchTemplate(text: string, topic: SpecTopic): { what: string; quote?: string; note?: string } | undefined {
   if (PLACEHOLDER_ECHO.test(text)) {
-    return { what: `it repeats the executor placeholder ("${EXECUTOR_PLACEHOLDER}") instead of describing results`, note: "the executor template's fixed text, passed on" };
+    return {
+      what: `it repeats the executor placeholder ("${EXECUTOR_PLACEHOLDER}") instead of describing results`,
+      note: "the executor template's fixed text, passed on",
+    };
   }
   // The template's examples describe a password reset spec: on such a spec they may be the real text.
-  if (SUMMARY_STUB.test(text)) return topic.password ? undefined : { what: `an "## 🎯 Executive Summary" with nothing but "..." after it` };
+  if (SUMMARY_STUB.test(text))
+    return topic.password ? undefined : { what: `an "## 🎯 Executive Summary" with nothing but "..." after it` };
   const norm = normalise(text);
   const t = templateByText().get(norm);
   if (t) {
@@ -174,8 +238,12 @@ function matchTemplate(text: string, topic: SpecTopic): { what: string; quote?: 
     if (t.topic === 'count12' && !countIsForeign(topic)) return undefined;
     return { what: '', quote: t.text };
   }
-  if (!topic.password && /\bpassword reset\b/i.test(text)) return { what: `"password reset" wording from the template on a spec about ${topic.label}` };
-  if (countIsForeign(topic) && /\b12 tasks defined\b/i.test(text)) return { what: `"12 tasks defined" from the template${topic.tasks !== undefined ? `, but tasks.md has ${topic.tasks} tasks` : ''}` };
+  if (!topic.password && /\bpassword reset\b/i.test(text))
+    return { what: `"password reset" wording from the template on a spec about ${topic.label}` };
+  if (countIsForeign(topic) && /\b12 tasks defined\b/i.test(text))
+    return {
+      what: `"12 tasks defined" from the template${topic.tasks !== undefined ? `, but tasks.md has ${topic.tasks} tasks` : ''}`,
+    };
   return undefined;
 }
 
@@ -205,7 +273,8 @@ function topicOf(run: Run): SpecTopic {
   let tasks: number | undefined;
   for (const f of run.folders) {
     texts.push(f.slug);
-    for (const file of f.files) if (/^(spec|spec-lite)\.md$/.test(file.name)) texts.push(file.lines.slice(0, 12).join('\n'));
+    for (const file of f.files)
+      if (/^(spec|spec-lite)\.md$/.test(file.name)) texts.push(file.lines.slice(0, 12).join('\n'));
     if (f.tasks) tasks = f.tasks.tasks.length;
   }
   const all = texts.join('\n');
@@ -217,7 +286,10 @@ function topicOf(run: Run): SpecTopic {
 function strings(v: unknown, pointer: string): Array<[string, string]> {
   if (typeof v === 'string') return [[pointer, v]];
   if (Array.isArray(v)) return v.flatMap((x, i) => strings(x, `${pointer}/${i}`));
-  if (isRecord(v)) return Object.entries(v).flatMap(([k, x]) => strings(x, `${pointer}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`));
+  if (isRecord(v))
+    return Object.entries(v).flatMap(([k, x]) =>
+      strings(x, `${pointer}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`),
+    );
   return [];
 }
 
@@ -241,5 +313,9 @@ function templateByText(): Map<string, (typeof TEMPLATE_TEXT)[number]> {
 }
 
 function normalise(s: string): string {
-  return s.trim().replace(/[.!]+$/, '').replace(/\s+/g, ' ').toLowerCase();
+  return s
+    .trim()
+    .replace(/[.!]+$/, '')
+    .replace(/\s+/g, ' ')
+    .toLowerCase();
 }

@@ -4,7 +4,15 @@ import { keyRecord } from '../src/model/lookup.js';
 import type { KeyRecord } from '../src/model/build.js';
 import { logLocation, peerSpawns, spawnPhase, stateOps, type StateOp } from '../src/model/log-facts.js';
 import { isRecord, normaliseStatus, PHASES, type PhaseName } from '../src/model/state.js';
-import { actorLabel, failureLine, isBefore, msOf, readFailed, sessionSubject, spawnOfActor } from '../src/model/transcript-facts.js';
+import {
+  actorLabel,
+  failureLine,
+  isBefore,
+  msOf,
+  readFailed,
+  sessionSubject,
+  spawnOfActor,
+} from '../src/model/transcript-facts.js';
 import type { LogSession } from '../src/model/types.js';
 import { excerptOf } from '../src/model/text.js';
 import { peerSessions } from '../src/model/peer-sessions.js';
@@ -48,7 +56,14 @@ export default defineRule({
           if (res) {
             evidence.push({
               location: logLocation(res.ref),
-              excerpt: excerptOf(readFailed(op.call) ? failureLine(res.text) : (res.text.split('\n').find((l) => l.trim() !== '')?.trim() ?? '(no output)')),
+              excerpt: excerptOf(
+                readFailed(op.call)
+                  ? failureLine(res.text)
+                  : (res.text
+                      .split('\n')
+                      .find((l) => l.trim() !== '')
+                      ?.trim() ?? '(no output)'),
+              ),
               note: readFailed(op.call) ? 'the read failed' : 'what the read returned',
             });
           }
@@ -60,7 +75,13 @@ export default defineRule({
             evidence: [
               ...evidence,
               {
-                location: { kind: 'kv', bucket: model.bucket, key: op.key, revision: done.revision, pointer: `/phases/${need.phase}/status` },
+                location: {
+                  kind: 'kv',
+                  bucket: model.bucket,
+                  key: op.key,
+                  revision: done.revision,
+                  pointer: `/phases/${need.phase}/status`,
+                },
                 excerpt: `created ${done.created}, "status": ${JSON.stringify(done.status)}`,
                 note: `first revision with ${need.phase} complete, ${fmtGap(gap)} after the read`,
               },
@@ -116,7 +137,10 @@ function mayHaveDropped(rec: KeyRecord, history: number | undefined): boolean {
   return history === undefined || rec.revisions.length >= history;
 }
 
-function firstCompleted(rec: KeyRecord, phase: PhaseName): { revision: number; created: string; ms: number; status: unknown } | undefined {
+function firstCompleted(
+  rec: KeyRecord,
+  phase: PhaseName,
+): { revision: number; created: string; ms: number; status: unknown } | undefined {
   for (const h of rec.history) {
     if (h.operation !== 'PUT' || !h.decoded?.ok) continue;
     const json = h.decoded.json;

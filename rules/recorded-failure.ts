@@ -8,7 +8,8 @@ export default defineRule({
   meta: {
     id: 'recorded-failure',
     severity: 'error',
-    summary: 'The state records a failure: a phase in error (with its error text), a cycle status ERROR/FAILED, the v1 meta at current_phase "error".',
+    summary:
+      'The state records a failure: a phase in error (with its error text), a cycle status ERROR/FAILED, the v1 meta at current_phase "error".',
     sources: ['kv'],
     fixable: true,
     // No shorter title yet: the report has always used the summary.
@@ -25,9 +26,14 @@ export default defineRule({
         const evidence: Evidence[] = failures.map((f) => ({ location: f.location, excerpt: f.excerpt, note: f.what }));
         const said = failures.map((f) => (f.text ? `${f.what}: ${brief(oneLine(f.text), 160)}` : f.what));
         const phases = [...new Set(failures.flatMap((f) => (f.phase ? [f.phase] : [])))];
-        const lead = phases.length ? `Cycle ${cycle.number} recorded a failure in ${list(phases)}` : `Cycle ${cycle.number} recorded a failure`;
+        const lead = phases.length
+          ? `Cycle ${cycle.number} recorded a failure in ${list(phases)}`
+          : `Cycle ${cycle.number} recorded a failure`;
         // A cycle `peer-audit reopen` replaced: the failure is known, and the new cycle is the one that counts.
-        const reopened = cycle.supersededBy !== undefined ? ` Known: cycle ${cycle.number} was reopened as cycle ${cycle.supersededBy}.` : '';
+        const reopened =
+          cycle.supersededBy !== undefined
+            ? ` Known: cycle ${cycle.number} was reopened as cycle ${cycle.supersededBy}.`
+            : '';
         // Known once reopened: the new cycle is the one to resume, not this one.
         const resume = reopened ? { fixes: [] } : resumeFixes(cycle, run.meta);
         report({

@@ -27,7 +27,8 @@ export default defineRule({
   meta: {
     id: 'script-failure',
     severity: 'error',
-    summary: 'A PEER script (~/.agent-os/scripts/peer/*.sh, update/create/read-state) or state command (jq | nats kv put, nats kv create…) failed in a transcript.',
+    summary:
+      'A PEER script (~/.agent-os/scripts/peer/*.sh, update/create/read-state) or state command (jq | nats kv put, nats kv create…) failed in a transcript.',
     sources: ['logs'],
     fixable: false,
     title: 'A PEER script failed',
@@ -49,14 +50,26 @@ export default defineRule({
         const where = `${e.result.ref.path}:${e.result.ref.line}`;
 
         const evidence: Evidence[] = [
-          { location: logLocation(e.result.ref), excerpt: excerptOf(err), note: `${what.label} failed${code !== undefined ? ` (exit code ${code})` : ''}` },
-          { location: logLocation(e.ref), excerpt: excerptOf(e.command.split('\n')[0]), note: `the call, by ${actorLabel(s, e.actor)}` },
+          {
+            location: logLocation(e.result.ref),
+            excerpt: excerptOf(err),
+            note: `${what.label} failed${code !== undefined ? ` (exit code ${code})` : ''}`,
+          },
+          {
+            location: logLocation(e.ref),
+            excerpt: excerptOf(e.command.split('\n')[0]),
+            note: `the call, by ${actorLabel(s, e.actor)}`,
+          },
         ];
         let message: string;
         let severity: 'warning' | undefined;
         if (retry && broken) {
           const rr = retry.result!.ref;
-          evidence.push({ location: logLocation(rr), excerpt: excerptOf(firstNonEmpty(retry.result!.text) || '(no output)'), note: `the retry (call at line ${retry.ref.line}) printed no error` });
+          evidence.push({
+            location: logLocation(rr),
+            excerpt: excerptOf(firstNonEmpty(retry.result!.text) || '(no output)'),
+            note: `the retry (call at line ${retry.ref.line}) printed no error`,
+          });
           evidence.push({
             location: { kind: 'kv', bucket: model.bucket, key: key!, revision: broken.revision },
             excerpt: excerptOf(broken.reason),
@@ -65,13 +78,23 @@ export default defineRule({
           message = `${what.label}${forKey} failed at ${where} ("${err}"); the retry at line ${rr.line} printed no error but left revision ${broken.revision} of ${key} unreadable (${broken.reason}).`;
         } else if (retry) {
           const rr = retry.result!.ref;
-          evidence.push({ location: logLocation(rr), excerpt: excerptOf(firstNonEmpty(retry.result!.text) || '(no output)'), note: `retry succeeded (call at line ${retry.ref.line})` });
+          evidence.push({
+            location: logLocation(rr),
+            excerpt: excerptOf(firstNonEmpty(retry.result!.text) || '(no output)'),
+            note: `retry succeeded (call at line ${retry.ref.line})`,
+          });
           message = `${what.label}${forKey} failed at ${where} ("${err}"); it succeeded on retry at line ${rr.line}.`;
           severity = 'warning';
         } else {
           message = `${what.label}${forKey} failed at ${where} ("${err}") and was not retried successfully.`;
         }
-        report({ message, subject: sessionSubject(model, s, key), evidence, target: `${e.ref.path}#${e.id}`, severity });
+        report({
+          message,
+          subject: sessionSubject(model, s, key),
+          evidence,
+          target: `${e.ref.path}#${e.id}`,
+          severity,
+        });
       }
     }
   },
@@ -90,15 +113,23 @@ function failedThing(c: ToolCall): Failed | undefined {
   if (isPureRead(cmd)) return undefined;
   const write = NATS_WRITE.exec(cmd);
   if (!write || !PEER_STATE.test(cmd)) return undefined;
-  if (/\bjq\b/.test(cmd) && JQ_FAILED.test(c.result?.text ?? '')) return { kind: 'write', label: 'the jq | nats kv pipeline' };
+  if (/\bjq\b/.test(cmd) && JQ_FAILED.test(c.result?.text ?? ''))
+    return { kind: 'write', label: 'the jq | nats kv pipeline' };
   return { kind: 'write', label: /\bjq\b/.test(cmd) ? 'the jq | nats kv pipeline' : `nats kv ${write[1]}` };
 }
 
 /** A later call that does the same thing and succeeded: the same command, or the same script (and key) or a write of the same key by the same agent. */
-function retryOf(s: LogSession, ops: StateOp[], failed: ToolCall, what: Failed, key: string | undefined): ToolCall | undefined {
+function retryOf(
+  s: LogSession,
+  ops: StateOp[],
+  failed: ToolCall,
+  what: Failed,
+  key: string | undefined,
+): ToolCall | undefined {
   const cmd = normalisedCommand(failed);
   for (const e of s.events) {
-    if (e.kind !== 'tool' || e === failed || !e.command || !e.result || callFailed(e) || !isBefore(failed.ref, e.ref)) continue;
+    if (e.kind !== 'tool' || e === failed || !e.command || !e.result || callFailed(e) || !isBefore(failed.ref, e.ref))
+      continue;
     if (normalisedCommand(e) === cmd) return e;
     if (!sameActor(e.actor, failed.actor)) continue;
     const otherKey = opOf(ops, e)?.key;
@@ -112,7 +143,11 @@ function retryOf(s: LogSession, ops: StateOp[], failed: ToolCall, what: Failed, 
 }
 
 /** With KV: the key's latest value cannot be read and was written while the retry ran. */
-function leftUnreadable(model: Model, key: string, retry: ToolCall): { revision: number; created: string; reason: string } | undefined {
+function leftUnreadable(
+  model: Model,
+  key: string,
+  retry: ToolCall,
+): { revision: number; created: string; reason: string } | undefined {
   const rec = keyRecord(model, key);
   if (!rec?.invalid) return undefined;
   const at = msOf(rec.invalid.created);
@@ -124,5 +159,10 @@ function leftUnreadable(model: Model, key: string, retry: ToolCall): { revision:
 }
 
 function firstNonEmpty(text: string): string {
-  return text.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+  return (
+    text
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? ''
+  );
 }

@@ -39,7 +39,8 @@ export default defineRule({
   meta: {
     id: 'spec-name-mismatch',
     severity: 'warning',
-    summary: 'The spec name in KV, in the plan or in the transcript differs from the spec folder name, or names no folder at all.',
+    summary:
+      'The spec name in KV, in the plan or in the transcript differs from the spec folder name, or names no folder at all.',
     sources: ['kv', 'specs', 'logs'],
     fixable: false,
     title: 'The spec has more than one name',
@@ -49,7 +50,9 @@ export default defineRule({
     const folderSlugs = new Set(model.folders.map((f) => f.slug));
     const folderNames = new Set(model.folders.map((f) => f.folderName));
     // A dated spec name (`--spec=2026-12-03-foo`) is the spec of its slug.
-    const stateSpecs = new Set(model.runs.filter((r) => r.prefix && r.spec).flatMap((r) => [r.spec!, specSlug(r.spec!)]));
+    const stateSpecs = new Set(
+      model.runs.filter((r) => r.prefix && r.spec).flatMap((r) => [r.spec!, specSlug(r.spec!)]),
+    );
     // Folders with no state of their own, by the day in their name.
     const strayByDay = new Map<string, typeof model.folders>();
     for (const f of model.folders) {
@@ -67,8 +70,18 @@ export default defineRule({
         const key = run.keys[0];
         const folder = run.folders[0];
         const evidence: Evidence[] = [];
-        if (key) evidence.push({ location: { kind: 'kv', bucket, key: key.info.key, revision: key.latest.revision }, excerpt: key.info.key, note: `the key uses the fallback name "${FALLBACK_NAME}"` });
-        for (const f of run.folders) evidence.push({ location: { kind: 'file', path: f.path }, excerpt: f.folderName, note: `the folder uses the fallback name "${FALLBACK_NAME}"` });
+        if (key)
+          evidence.push({
+            location: { kind: 'kv', bucket, key: key.info.key, revision: key.latest.revision },
+            excerpt: key.info.key,
+            note: `the key uses the fallback name "${FALLBACK_NAME}"`,
+          });
+        for (const f of run.folders)
+          evidence.push({
+            location: { kind: 'file', path: f.path },
+            excerpt: f.folderName,
+            note: `the folder uses the fallback name "${FALLBACK_NAME}"`,
+          });
         report({
           message: `${run.prefix ?? folder?.path} uses the spec name "${FALLBACK_NAME}", the fallback create-spec takes when it could not derive a name from the request; the next spec that falls back lands in the same place.`,
           subject: runSubject(run),
@@ -86,7 +99,13 @@ export default defineRule({
       if (run.folders.length > 1) {
         const evidence: Evidence[] = run.folders.map((f) => {
           const cycles = run.cycles.filter((c) => folderOfCycle(run, c) === f).map((c) => c.number);
-          return { location: { kind: 'file', path: f.path }, excerpt: f.folderName, note: cycles.length ? `matches cycle${cycles.length > 1 ? 's' : ''} ${cycles.join(', ')} by date` : 'no cycle dates match this folder' };
+          return {
+            location: { kind: 'file', path: f.path },
+            excerpt: f.folderName,
+            note: cycles.length
+              ? `matches cycle${cycles.length > 1 ? 's' : ''} ${cycles.join(', ')} by date`
+              : 'no cycle dates match this folder',
+          };
         });
         report({
           message: `${run.prefix} matches ${run.folders.length} spec folders (${run.folders.map((f) => f.folderName).join(', ')}): the key has no date, so the state of different specs shares one prefix.`,
@@ -106,21 +125,39 @@ export default defineRule({
           const claim = st.claims[0];
           const evidence: Evidence[] = [
             claim
-              ? { location: claim.location, excerpt: claim.excerpt, note: `cycle ${c.number} (${st.instruction ?? 'unnamed instruction'}) claims to be finished` }
-              : { location: { ...st.instructionLocation, pointer: '/phases/execute/status' }, excerpt: `"status": ${brief(c.phases.execute.raw)}`, note: `cycle ${c.number} execute completed` },
+              ? {
+                  location: claim.location,
+                  excerpt: claim.excerpt,
+                  note: `cycle ${c.number} (${st.instruction ?? 'unnamed instruction'}) claims to be finished`,
+                }
+              : {
+                  location: { ...st.instructionLocation, pointer: '/phases/execute/status' },
+                  excerpt: `"status": ${brief(c.phases.execute.raw)}`,
+                  note: `cycle ${c.number} execute completed`,
+                },
           ];
           // Other names the run used; a transcript naming another spec that has state of its own is about that spec.
-          const elsewhere = mentions().filter((m) => m.name !== name && (m.from === 'state' || (SLUG.test(m.name) && !stateSpecs.has(m.name))));
+          const elsewhere = mentions().filter(
+            (m) => m.name !== name && (m.from === 'state' || (SLUG.test(m.name) && !stateSpecs.has(m.name))),
+          );
           const others = [...new Set(elsewhere.map((m) => m.name))];
           for (const m of dedupe(elsewhere).slice(0, 4)) evidence.push(m.evidence);
           const day = cycleDate(c);
           const sameDay = (day && strayByDay.get(day)) || [];
           const shownDay = sameDay.slice(0, SAME_DAY_SHOWN);
-          for (const f of shownDay) evidence.push({ location: { kind: 'file', path: f.path }, excerpt: f.folderName, note: 'a folder from the same day under another name' });
-          if (sameDay.length > shownDay.length) evidence[evidence.length - 1].note += `; ${sameDay.length - shownDay.length} more from that day`;
+          for (const f of shownDay)
+            evidence.push({
+              location: { kind: 'file', path: f.path },
+              excerpt: f.folderName,
+              note: 'a folder from the same day under another name',
+            });
+          if (sameDay.length > shownDay.length)
+            evidence[evidence.length - 1].note += `; ${sameDay.length - shownDay.length} more from that day`;
           const dayNames = `${shownDay.map((f) => f.folderName).join(', ')}${sameDay.length > shownDay.length ? ` and ${sameDay.length - shownDay.length} more` : ''}`;
           const hints = [
-            others.length ? `${others.map((o) => `"${o}"`).join(', ')} appear${others.length === 1 ? 's' : ''} in the ${mentionSources(elsewhere)} instead` : '',
+            others.length
+              ? `${others.map((o) => `"${o}"`).join(', ')} appear${others.length === 1 ? 's' : ''} in the ${mentionSources(elsewhere)} instead`
+              : '',
             sameDay.length ? `${dayNames} ${sameDay.length > 1 ? 'were' : 'was'} created that day` : '',
           ].filter(Boolean);
           report({
@@ -138,7 +175,8 @@ export default defineRule({
       const byName = new Map<string, Mention[]>();
       for (const m of mentions()) {
         if (own.includes(m.name) || run.folders.some((f) => f.folderName === m.name)) continue;
-        if (m.from === 'transcript' && (folderSlugs.has(m.name) || stateSpecs.has(m.name) || !SLUG.test(m.name))) continue;
+        if (m.from === 'transcript' && (folderSlugs.has(m.name) || stateSpecs.has(m.name) || !SLUG.test(m.name)))
+          continue;
         byName.set(m.name, [...(byName.get(m.name) ?? []), m]);
       }
       for (const [other, ms] of byName) {
@@ -146,10 +184,20 @@ export default defineRule({
         const log = dedupe(ms.filter((m) => m.from === 'transcript'));
         const evidence = [...state.map((m) => m.evidence), ...log.slice(0, 3).map((m) => m.evidence)];
         if (log.length > 3) evidence[evidence.length - 1].note += `; ${log.length - 3} more in the transcript`;
-        for (const f of run.folders) evidence.push({ location: { kind: 'file', path: f.path }, excerpt: f.folderName, note: `the folder for ${run.prefix}` });
+        for (const f of run.folders)
+          evidence.push({
+            location: { kind: 'file', path: f.path },
+            excerpt: f.folderName,
+            note: `the folder for ${run.prefix}`,
+          });
         const where = [
           ...new Set(state.map((m) => m.where!)),
-          log.length ? `the transcript (line${log.length > 1 ? 's' : ''} ${log.map((m) => (m.evidence.location.kind === 'log' ? m.evidence.location.line : '')).slice(0, 3).join(', ')}${log.length > 3 ? ', …' : ''})` : '',
+          log.length
+            ? `the transcript (line${log.length > 1 ? 's' : ''} ${log
+                .map((m) => (m.evidence.location.kind === 'log' ? m.evidence.location.line : ''))
+                .slice(0, 3)
+                .join(', ')}${log.length > 3 ? ', …' : ''})`
+            : '',
         ].filter(Boolean);
         const fallback = other === FALLBACK_NAME ? ` ("${FALLBACK_NAME}" is the fallback name)` : '';
         report({
@@ -184,17 +232,46 @@ function stateMentions(model: Model, run: Run): Mention[] {
   const bucket = model.bucket;
   const out: Mention[] = [];
   if (run.meta?.specName) {
-    out.push({ name: run.meta.specName, from: 'state', evidence: { location: { kind: 'kv', bucket, key: run.meta.key, revision: run.meta.revision, pointer: '/spec_name' }, excerpt: `"spec_name": ${brief(run.meta.specName)}`, note: `the meta names the spec "${run.meta.specName}"` }, where: 'the meta' });
+    out.push({
+      name: run.meta.specName,
+      from: 'state',
+      evidence: {
+        location: { kind: 'kv', bucket, key: run.meta.key, revision: run.meta.revision, pointer: '/spec_name' },
+        excerpt: `"spec_name": ${brief(run.meta.specName)}`,
+        note: `the meta names the spec "${run.meta.specName}"`,
+      },
+      where: 'the meta',
+    });
   }
   for (const c of run.cycles) {
     const at = (pointer: string) => ({ kind: 'kv' as const, bucket, key: c.key, revision: c.revision, pointer });
     const plan = c.phases.plan.output;
     if (isRecord(plan) && typeof plan.spec_name === 'string' && plan.spec_name.trim()) {
-      out.push({ name: plan.spec_name.trim(), cycle: c.number, from: 'state', evidence: { location: at('/phases/plan/output/spec_name'), excerpt: `"spec_name": ${brief(plan.spec_name)}`, note: `the plan of cycle ${c.number} names the spec "${plan.spec_name.trim()}"` }, where: `the plan of cycle ${c.number}` });
+      out.push({
+        name: plan.spec_name.trim(),
+        cycle: c.number,
+        from: 'state',
+        evidence: {
+          location: at('/phases/plan/output/spec_name'),
+          excerpt: `"spec_name": ${brief(plan.spec_name)}`,
+          note: `the plan of cycle ${c.number} names the spec "${plan.spec_name.trim()}"`,
+        },
+        where: `the plan of cycle ${c.number}`,
+      });
     }
     const md = c.metadata?.spec_name;
     if (typeof md === 'string' && md.trim()) {
-      out.push({ name: md.trim(), cycle: c.number, from: 'state', evidence: { location: at('/metadata/spec_name'), excerpt: `"spec_name": ${brief(md)}`, note: `the metadata of cycle ${c.number} names the spec "${md.trim()}"` }, where: `the metadata of cycle ${c.number}` });
+      out.push({
+        name: md.trim(),
+        cycle: c.number,
+        from: 'state',
+        evidence: {
+          location: at('/metadata/spec_name'),
+          excerpt: `"spec_name": ${brief(md)}`,
+          note: `the metadata of cycle ${c.number} names the spec "${md.trim()}"`,
+        },
+        where: `the metadata of cycle ${c.number}`,
+      });
     }
     const list = filesCreated(c);
     list?.files.forEach((f, i) => {
@@ -202,7 +279,17 @@ function stateMentions(model: Model, run: Run): Mention[] {
       for (const m of f.matchAll(FOLDER_PATH)) {
         const folderName = `${m[1]}-${m[2]}`;
         if (run.folders.some((x) => x.folderName === folderName)) continue;
-        out.push({ name: m[2] === run.spec ? folderName : m[2], cycle: c.number, from: 'state', evidence: { location: at(`${list.pointer}/${i}`), excerpt: brief(f), note: `cycle ${c.number} lists a file in .agent-os/specs/${folderName}/ as created` }, where: `the files created in cycle ${c.number}` });
+        out.push({
+          name: m[2] === run.spec ? folderName : m[2],
+          cycle: c.number,
+          from: 'state',
+          evidence: {
+            location: at(`${list.pointer}/${i}`),
+            excerpt: brief(f),
+            note: `cycle ${c.number} lists a file in .agent-os/specs/${folderName}/ as created`,
+          },
+          where: `the files created in cycle ${c.number}`,
+        });
       }
     });
   }
@@ -214,15 +301,24 @@ function transcriptMentions(run: Run): Mention[] {
   const out: Mention[] = [];
   for (const s of run.sessions) {
     if (!run.prefix || sessionMentions(s, [run.prefix]).size === 0) continue;
-    const agents = new Map(s.events.flatMap((e) => (e.kind === 'spawn' ? [[e.id, e.subagentType || e.toolName] as const] : [])));
+    const agents = new Map(
+      s.events.flatMap((e) => (e.kind === 'spawn' ? [[e.id, e.subagentType || e.toolName] as const] : [])),
+    );
     for (const e of s.events) {
       if (e.kind === 'text') {
         const who = e.actor === 'main' ? 'the main agent' : (agents.get(e.actor.spawnId) ?? 'a subagent');
-        fromText(e.text, e.ref, e.role === 'assistant' ? `${who}'s text` : e.human ? 'the user' : `the prompt to ${who}`, out, run);
-      }
-      else if (e.kind === 'spawn') fromText(e.prompt ?? '', e.ref, `the ${e.subagentType || e.toolName} prompt`, out, run);
+        fromText(
+          e.text,
+          e.ref,
+          e.role === 'assistant' ? `${who}'s text` : e.human ? 'the user' : `the prompt to ${who}`,
+          out,
+          run,
+        );
+      } else if (e.kind === 'spawn')
+        fromText(e.prompt ?? '', e.ref, `the ${e.subagentType || e.toolName} prompt`, out, run);
       else if (e.kind === 'tool') {
-        if (e.filePath && /^(Write|Edit|MultiEdit)$/.test(e.name)) fromPaths(e.filePath, e.ref, `the ${e.name} path`, out, run);
+        if (e.filePath && /^(Write|Edit|MultiEdit)$/.test(e.name))
+          fromPaths(e.filePath, e.ref, `the ${e.name} path`, out, run);
         if (e.command) {
           const head = e.command.split('\n')[0];
           const target = /(?:>>?|\btee\s+(?:-a\s+)?)\s*['"]?([^\s'"<>|;&]+)/.exec(head)?.[1];
@@ -245,14 +341,30 @@ function fromPaths(text: string, ref: LogRef, what: string, out: Mention[], run:
   for (const m of text.matchAll(FOLDER_PATH)) {
     const folderName = `${m[1]}-${m[2]}`;
     if (run.folders.some((f) => f.folderName === folderName)) continue;
-    out.push({ name: m[2] === run.spec ? folderName : m[2], from: 'transcript', evidence: { location: logLocation(ref), excerpt: excerptAround(text, m.index ?? 0), note: `${what} names .agent-os/specs/${folderName}/` } });
+    out.push({
+      name: m[2] === run.spec ? folderName : m[2],
+      from: 'transcript',
+      evidence: {
+        location: logLocation(ref),
+        excerpt: excerptAround(text, m.index ?? 0),
+        note: `${what} names .agent-os/specs/${folderName}/`,
+      },
+    });
   }
 }
 
 function fromNames(text: string, ref: LogRef, what: string, out: Mention[]) {
   for (const re of NAME_TEXT) {
     for (const m of text.matchAll(re)) {
-      out.push({ name: m[1], from: 'transcript', evidence: { location: logLocation(ref), excerpt: excerptAround(text, m.index ?? 0), note: `${what} names the spec "${m[1]}"` } });
+      out.push({
+        name: m[1],
+        from: 'transcript',
+        evidence: {
+          location: logLocation(ref),
+          excerpt: excerptAround(text, m.index ?? 0),
+          note: `${what} names the spec "${m[1]}"`,
+        },
+      });
     }
   }
 }

@@ -14,7 +14,8 @@ export default defineRule({
   meta: {
     id: 'state-not-in-bucket',
     severity: 'error',
-    summary: 'A transcript reads or writes PEER keys that the scanned bucket does not hold: the wrong bucket, a fresh server or an empty snapshot.',
+    summary:
+      'A transcript reads or writes PEER keys that the scanned bucket does not hold: the wrong bucket, a fresh server or an empty snapshot.',
     sources: ['kv', 'logs'],
     fixable: false,
     // No shorter title yet: the report has always used the summary.
@@ -49,11 +50,21 @@ export default defineRule({
         excerpt: cut(excerptOf(o.call.command ?? o.verb, 400), 160),
         note: `${o.kind === 'read' ? 'reads' : 'writes'} ${o.key}${o.call.result ? ', and the call succeeded' : ''}; bucket ${bucket} has no such key`,
       }));
-      if (ops.length > SHOWN) evidence[evidence.length - 1].note += `; ${ops.length - SHOWN} more operation${ops.length - SHOWN === 1 ? '' : 's'} on missing keys`;
-      const what = [writes ? `${writes} write${writes === 1 ? '' : 's'}` : '', reads ? `${reads} read${reads === 1 ? '' : 's'}` : ''].filter(Boolean).join(' and ');
+      if (ops.length > SHOWN)
+        evidence[evidence.length - 1].note +=
+          `; ${ops.length - SHOWN} more operation${ops.length - SHOWN === 1 ? '' : 's'} on missing keys`;
+      const what = [
+        writes ? `${writes} write${writes === 1 ? '' : 's'}` : '',
+        reads ? `${reads} read${reads === 1 ? '' : 's'}` : '',
+      ]
+        .filter(Boolean)
+        .join(' and ');
       const named = keys.slice(0, 3).join(', ') + (keys.length > 3 ? ` and ${keys.length - 3} more` : '');
       const prefixes = new Set(keys.map((k) => classifyKey(k).prefix));
-      const subject: Subject = { session: s.sessionId, ...(prefixes.size === 1 && [...prefixes][0] ? { keyPrefix: [...prefixes][0] } : {}) };
+      const subject: Subject = {
+        session: s.sessionId,
+        ...(prefixes.size === 1 && [...prefixes][0] ? { keyPrefix: [...prefixes][0] } : {}),
+      };
       report({
         message:
           `The transcript ${s.mainFile} shows ${what} of ${keys.length} PEER key${keys.length === 1 ? '' : 's'} (${named}) that bucket ${bucket} does not hold` +
@@ -69,7 +80,10 @@ export default defineRule({
 /** The bucket the `nats kv` commands name, when it is not the one scanned. */
 function otherBucket(ops: StateOp[], scanned: string): string | undefined {
   for (const o of ops) {
-    const m = /\bkv\s+(?:get|put|update|create|history|del|delete|purge|watch)\s+(?:-{1,2}\S+\s+)*["']?([\w-]+)["']?\s/.exec(o.call.command ?? '');
+    const m =
+      /\bkv\s+(?:get|put|update|create|history|del|delete|purge|watch)\s+(?:-{1,2}\S+\s+)*["']?([\w-]+)["']?\s/.exec(
+        o.call.command ?? '',
+      );
     if (m && m[1] !== scanned && !m[1].startsWith('peer')) return m[1];
   }
   return undefined;

@@ -52,7 +52,10 @@ export default defineRule({
       evidence.push({
         location: { kind: 'bucket', bucket: model.kv.bucket, origin: model.kv.originRef },
         excerpt: `${model.keys.length} key${model.keys.length === 1 ? '' : 's'}, none for ${forWhat}`,
-        note: names.length > 0 ? `no key under peer.spec.${names[0]} or peer.instruction.${names[0]}` : 'no revision written while the session ran',
+        note:
+          names.length > 0
+            ? `no key under peer.spec.${names[0]} or peer.instruction.${names[0]}`
+            : 'no revision written while the session ran',
       });
       report({
         message: `${ran} but the session made no state operation${partial} and the bucket holds no state for ${forWhat}: the run kept no PEER state at all.`,
@@ -96,7 +99,14 @@ function namedSpecs(s: LogSession): string[] {
 function hasState(model: Model, s: LogSession, names: string[]): boolean {
   if (runsOfSession(model, s).some((r) => r.keys.length > 0)) return true;
   if (names.length > 0) {
-    return model.keys.some((k) => names.some((n) => k.info.name === n || k.info.key.startsWith(`peer.spec.${n}.`) || k.info.key.startsWith(`peer.instruction.${n}.`)));
+    return model.keys.some((k) =>
+      names.some(
+        (n) =>
+          k.info.name === n ||
+          k.info.key.startsWith(`peer.spec.${n}.`) ||
+          k.info.key.startsWith(`peer.instruction.${n}.`),
+      ),
+    );
   }
   const from = msOf(s.firstTimestamp);
   const to = msOf(s.lastTimestamp);
@@ -111,5 +121,7 @@ function hasState(model: Model, s: LogSession, names: string[]): boolean {
 
 function subjectFor(model: Model, s: LogSession, names: string[]): Subject {
   const run = runForSession(model, s) ?? model.runs.find((r) => r.spec !== undefined && names.includes(r.spec));
-  return run ? { ...runSubject(run), session: s.sessionId } : { ...(names[0] ? { spec: names[0] } : {}), session: s.sessionId };
+  return run
+    ? { ...runSubject(run), session: s.sessionId }
+    : { ...(names[0] ? { spec: names[0] } : {}), session: s.sessionId };
 }

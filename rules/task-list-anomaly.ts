@@ -23,7 +23,8 @@ export default defineRule({
   meta: {
     id: 'task-list-anomaly',
     severity: 'warning',
-    summary: 'tasks.md leaves tasks open without a blocking note after execute-tasks ran to completion (and, as info, a PEER-written list over create-spec limits).',
+    summary:
+      'tasks.md leaves tasks open without a blocking note after execute-tasks ran to completion (and, as info, a PEER-written list over create-spec limits).',
     sources: ['specs', 'kv'],
     fixable: false,
     title: 'The task list breaks create-spec’s limits',
@@ -41,7 +42,11 @@ export default defineRule({
         const writer = countJudged(model, run, folder);
         if (writer && majors.length > MAX_TASKS) {
           const over = majors.slice(MAX_TASKS);
-          const evidence = over.slice(0, SHOW).map((t, i) => line(tasks, t, i === 0 ? `task ${MAX_TASKS + 1}, over the limit of ${MAX_TASKS}` : 'over the limit'));
+          const evidence = over
+            .slice(0, SHOW)
+            .map((t, i) =>
+              line(tasks, t, i === 0 ? `task ${MAX_TASKS + 1}, over the limit of ${MAX_TASKS}` : 'over the limit'),
+            );
           if (over.length > SHOW) evidence[evidence.length - 1].note += `; ${over.length - SHOW} more after it`;
           evidence.push(writer.evidence);
           const subtotal = majors.reduce((n, t) => n + t.subtasks.filter((s) => !isStruck(s)).length, 0);
@@ -61,7 +66,11 @@ export default defineRule({
             report({
               message: `Task ${t.number || i + 1} in ${tasks.path} has ${subs.length} subtasks; create-spec writes at most ${MAX_SUBTASKS} per task, and ${writer.text} with no refine-spec cycle after it.`,
               subject: runSubject(run, writer.cycle),
-              evidence: [line(tasks, t, `${subs.length} subtasks under this task`), line(tasks, subs[MAX_SUBTASKS], `subtask ${MAX_SUBTASKS + 1}, over the limit of ${MAX_SUBTASKS}`), writer.evidence],
+              evidence: [
+                line(tasks, t, `${subs.length} subtasks under this task`),
+                line(tasks, subs[MAX_SUBTASKS], `subtask ${MAX_SUBTASKS + 1}, over the limit of ${MAX_SUBTASKS}`),
+                writer.evidence,
+              ],
               target: `${tasks.path}#subtasks-${t.number || i + 1}`,
               severity: 'info',
             });
@@ -73,11 +82,22 @@ export default defineRule({
         if (!last) continue;
         const open = openWithoutBlocker(majors, done);
         if (open.items.length === 0) continue;
-        const evidence = open.items.slice(0, SHOW).map((t) => line(tasks, t, 'unchecked, with no "⚠️ Blocking issue" note'));
+        const evidence = open.items
+          .slice(0, SHOW)
+          .map((t) => line(tasks, t, 'unchecked, with no "⚠️ Blocking issue" note'));
         if (open.items.length > SHOW) evidence[evidence.length - 1].note += `; ${open.items.length - SHOW} more`;
-        evidence.push({ location: last.instructionLocation, excerpt: `"instruction": ${brief(last.instruction)}`, note: `${last.instruction} cycle ${last.cycle.number} ran to completion` });
+        evidence.push({
+          location: last.instructionLocation,
+          excerpt: `"instruction": ${brief(last.instruction)}`,
+          note: `${last.instruction} cycle ${last.cycle.number} ran to completion`,
+        });
         const claim = last.claims[0];
-        if (claim) evidence.push({ location: claim.location, excerpt: claim.excerpt, note: `cycle ${last.cycle.number} claims to be finished` });
+        if (claim)
+          evidence.push({
+            location: claim.location,
+            excerpt: claim.excerpt,
+            note: `cycle ${last.cycle.number} claims to be finished`,
+          });
         report({
           severity: 'warning',
           message: `${tasks.path} has ${open.items.length} unchecked task${open.items.length === 1 ? '' : 's'} with no "⚠️ Blocking issue" note after ${last.instruction} cycle ${last.cycle.number} ran to completion (${open.why}).`,
@@ -97,24 +117,33 @@ export default defineRule({
  * task is the one it should have worked on.
  */
 function openWithoutBlocker(majors: TaskItem[], done: TaskCycle[]): { items: TaskItem[]; why: string } {
-  const blocked = (t: TaskItem) => !!t.blockingNote || t.subtasks.some((s) => !isStruck(s) && !s.checked && s.blockingNote);
+  const blocked = (t: TaskItem) =>
+    !!t.blockingNote || t.subtasks.some((s) => !isStruck(s) && !s.checked && s.blockingNote);
   // A blocker on the task or on one of its open subtasks accounts for the whole task.
-  const openIn = (t: TaskItem) => (blocked(t) ? [] : [t, ...t.subtasks.filter((s) => !isStruck(s))].filter((x) => !x.checked));
+  const openIn = (t: TaskItem) =>
+    blocked(t) ? [] : [t, ...t.subtasks.filter((s) => !isStruck(s))].filter((x) => !x.checked);
   if (done.some((c) => c.instruction === 'complete-tasks')) {
     return { items: majors.flatMap(openIn), why: 'complete-tasks requires every task checked or marked blocked' };
   }
   const started = majors.filter((t) => t.checked || t.subtasks.some((s) => !isStruck(s) && s.checked));
-  if (started.length > 0) return { items: started.flatMap(openIn), why: 'in tasks it started; a task is finished or marked blocked' };
+  if (started.length > 0)
+    return { items: started.flatMap(openIn), why: 'in tasks it started; a task is finished or marked blocked' };
   if (majors.some((t) => blocked(t))) return { items: [], why: '' };
   const next = majors.find((t) => !t.checked);
-  return next ? { items: openIn(next), why: 'nothing is checked, not even the next open task' } : { items: [], why: '' };
+  return next
+    ? { items: openIn(next), why: 'nothing is checked, not even the next open task' }
+    : { items: [], why: '' };
 }
 
 /**
  * The create-spec or create-tasks cycle whose state shows it wrote this list, when no refine-spec cycle ran for the
  * spec: only then are create-spec's limits a fair measure.
  */
-function countJudged(model: Model, run: Run, folder: SpecFolder): { cycle: number; text: string; evidence: Evidence } | undefined {
+function countJudged(
+  model: Model,
+  run: Run,
+  folder: SpecFolder,
+): { cycle: number; text: string; evidence: Evidence } | undefined {
   let writer: { cycle: number; text: string; evidence: Evidence } | undefined;
   for (const { run: r, cycle } of cyclesForSpec(model, run, folder.slug)) {
     const st = cycleFinish(model.bucket, r, cycle);
@@ -123,7 +152,11 @@ function countJudged(model: Model, run: Run, folder: SpecFolder): { cycle: numbe
       writer = {
         cycle: cycle.number,
         text: `${st.instruction} cycle ${cycle.number} wrote it`,
-        evidence: { location: st.instructionLocation, excerpt: `"instruction": ${brief(st.instruction)}`, note: `${st.instruction} cycle ${cycle.number} wrote the list` },
+        evidence: {
+          location: st.instructionLocation,
+          excerpt: `"instruction": ${brief(st.instruction)}`,
+          note: `${st.instruction} cycle ${cycle.number} wrote the list`,
+        },
       };
     }
   }

@@ -22,12 +22,65 @@ const CLOSING = /[)\]}"'’”`*_>]$/;
 const DANGLING = /[,;\-–—([{/&+=]$/;
 /** Words a sentence cannot end on. */
 export const CONNECTORS = new Set([
-  'a', 'an', 'the', 'and', 'or', 'nor', 'but', 'to', 'of', 'with', 'for', 'from', 'by', 'into', 'onto', 'than', 'that',
-  'which', 'whose', 'because', 'whether', 'if', 'while', 'as', 'is', 'are', 'was', 'were', 'be', 'its', 'their', 'our',
-  'your', 'these', 'those', 'via', 'per', 'including', 'such',
+  'a',
+  'an',
+  'the',
+  'and',
+  'or',
+  'nor',
+  'but',
+  'to',
+  'of',
+  'with',
+  'for',
+  'from',
+  'by',
+  'into',
+  'onto',
+  'than',
+  'that',
+  'which',
+  'whose',
+  'because',
+  'whether',
+  'if',
+  'while',
+  'as',
+  'is',
+  'are',
+  'was',
+  'were',
+  'be',
+  'its',
+  'their',
+  'our',
+  'your',
+  'these',
+  'those',
+  'via',
+  'per',
+  'including',
+  'such',
 ]);
 /** List items end without a period; only these endings mark one as cut. */
-const LIST_CONNECTORS = new Set(['a', 'an', 'the', 'and', 'or', 'nor', 'but', 'to', 'of', 'with', 'for', 'from', 'by', 'than', 'that', 'which']);
+const LIST_CONNECTORS = new Set([
+  'a',
+  'an',
+  'the',
+  'and',
+  'or',
+  'nor',
+  'but',
+  'to',
+  'of',
+  'with',
+  'for',
+  'from',
+  'by',
+  'than',
+  'that',
+  'which',
+]);
 
 const RANK: Record<Severity, number> = { error: 2, warning: 1, info: 0 };
 
@@ -60,15 +113,21 @@ export interface Truncation {
  */
 export function truncationSigns(file: SpecFile, kind: 'spec' | 'product', fromPeer = true): Truncation | undefined {
   if (!/\.(md|markdown)$/i.test(file.name)) return undefined;
-  const at = (line?: number): Evidence['location'] => (line ? { kind: 'file', path: file.path, line } : { kind: 'file', path: file.path });
+  const at = (line?: number): Evidence['location'] =>
+    line ? { kind: 'file', path: file.path, line } : { kind: 'file', path: file.path };
   // Heredoc residue (see heredoc-artifact) is not content; text glued after it is.
   const { lines: text, residueLines } = withoutResidue(file);
   const signs: Sign[] = [];
 
   if (text.every((l) => l.trim() === '')) {
     const residue = residueLines.size > 0;
-    const excerpt = file.bytes === 0 ? '0 bytes' : residue ? 'only heredoc residue' : `${file.bytes} bytes of whitespace`;
-    signs.push({ severity: 'error', what: residue ? 'it holds nothing but heredoc residue' : 'it is empty', evidence: { location: at(), excerpt, note: 'no content at all' } });
+    const excerpt =
+      file.bytes === 0 ? '0 bytes' : residue ? 'only heredoc residue' : `${file.bytes} bytes of whitespace`;
+    signs.push({
+      severity: 'error',
+      what: residue ? 'it holds nothing but heredoc residue' : 'it is empty',
+      evidence: { location: at(), excerpt, note: 'no content at all' },
+    });
     return { signs, severity: 'error' };
   }
 
@@ -89,7 +148,8 @@ export function truncationSigns(file: SpecFile, kind: 'spec' | 'product', fromPe
     if (f) {
       code[i] = true;
       if (!fence) fence = { marker: f[1], line: i + 1 };
-      else if (f[1][0] === fence.marker[0] && f[1].length >= fence.marker.length && line.trim() === f[1]) fence = undefined;
+      else if (f[1][0] === fence.marker[0] && f[1].length >= fence.marker.length && line.trim() === f[1])
+        fence = undefined;
       return;
     }
     if (fence) code[i] = true;
@@ -105,11 +165,20 @@ export function truncationSigns(file: SpecFile, kind: 'spec' | 'product', fromPe
     signs.push({
       severity: 'error',
       what: `a code block opened at line ${fence.line} is never closed`,
-      evidence: { location: at(fence.line), excerpt: excerptOf(file.lines[fence.line - 1].trim()), note: `code block opened here runs to the end of the file (last line ${last + 1})` },
+      evidence: {
+        location: at(fence.line),
+        excerpt: excerptOf(file.lines[fence.line - 1].trim()),
+        note: `code block opened here runs to the end of the file (last line ${last + 1})`,
+      },
     });
   } else if (!code[last]) {
     const ending = lineEnding(lastText, text[last - 1]);
-    if (ending) signs.push({ severity: ending.severity, what: `line ${last + 1} ${ending.what}${after}`, evidence: lastEv(`last content line ${ending.what}`) });
+    if (ending)
+      signs.push({
+        severity: ending.severity,
+        what: `line ${last + 1} ${ending.what}${after}`,
+        evidence: lastEv(`last content line ${ending.what}`),
+      });
   }
 
   if (kind === 'spec' && file.name === 'spec.md') sectionSigns();
@@ -119,7 +188,9 @@ export function truncationSigns(file: SpecFile, kind: 'spec' | 'product', fromPe
       .map((l, i) => ({ l, i }))
       .filter(({ l, i }) => !code[i] && HEADING.test(l))
       .map(({ l, i }) => ({ norm: normHeading(l), line: i + 1, text: l.trim() }));
-    const found = SPEC_SECTIONS.map((s) => headings.find((h) => h.norm === normHeading(s) || h.norm.startsWith(`${normHeading(s)} `)));
+    const found = SPEC_SECTIONS.map((s) =>
+      headings.find((h) => h.norm === normHeading(s) || h.norm.startsWith(`${normHeading(s)} `)),
+    );
     const lastFound = found.reduce((acc, h, i) => (h ? i : acc), -1);
     // A spec.md with none of create-spec's sections, in a folder no PEER run produced, follows another template.
     if (!fromPeer && lastFound < 0) return;
@@ -134,22 +205,49 @@ export function truncationSigns(file: SpecFile, kind: 'spec' | 'product', fromPe
       signs.push({
         severity: sectionSeverity,
         what: `it has no ${trailing.map((s) => `"## ${s}"`).join(', ')} section${trailing.length > 1 ? 's' : ''} (${where})`,
-        evidence: { location: at(anchor?.line ?? last + 1), excerpt: excerptOf(anchor?.text ?? lastText.trim()), note: `required sections missing after this point: ${trailing.join(', ')}` },
+        evidence: {
+          location: at(anchor?.line ?? last + 1),
+          excerpt: excerptOf(anchor?.text ?? lastText.trim()),
+          note: `required sections missing after this point: ${trailing.join(', ')}`,
+        },
       });
     }
     if (inner.length > 0) {
       signs.push({
         severity: sectionSeverity,
         what: `it has no ${inner.map((s) => `"## ${s}"`).join(', ')} section${inner.length > 1 ? 's' : ''}`,
-        evidence: { location: at(), excerpt: `sections: ${headings.filter((h) => /^\s*##\s/.test(h.text)).map((h) => h.text.replace(/^#+\s*/, '')).join(', ')}`, note: `required sections missing: ${inner.join(', ')}` },
+        evidence: {
+          location: at(),
+          excerpt: `sections: ${headings
+            .filter((h) => /^\s*##\s/.test(h.text))
+            .map((h) => h.text.replace(/^#+\s*/, ''))
+            .join(', ')}`,
+          note: `required sections missing: ${inner.join(', ')}`,
+        },
       });
     }
   }
 
   if (kind === 'spec' && file.name === 'spec-lite.md') {
-    const sentence = text.some((l, i) => !code[i] && !HEADING.test(l) && !QUOTE.test(l) && !HTML.test(l) && /[A-Za-z]/.test(l) && l.trim().split(/\s+/).length >= 3);
+    const sentence = text.some(
+      (l, i) =>
+        !code[i] &&
+        !HEADING.test(l) &&
+        !QUOTE.test(l) &&
+        !HTML.test(l) &&
+        /[A-Za-z]/.test(l) &&
+        l.trim().split(/\s+/).length >= 3,
+    );
     if (!sentence) {
-      signs.push({ severity: 'error', what: 'it has no summary sentence', evidence: { location: at(last + 1), excerpt: excerptOf(lastText.trim()), note: 'spec-lite.md holds 1-3 sentences; there is none' } });
+      signs.push({
+        severity: 'error',
+        what: 'it has no summary sentence',
+        evidence: {
+          location: at(last + 1),
+          excerpt: excerptOf(lastText.trim()),
+          note: 'spec-lite.md holds 1-3 sentences; there is none',
+        },
+      });
     }
   }
 
@@ -163,30 +261,43 @@ function lineEnding(raw: string, prev: string | undefined): { severity: Severity
   const line = raw.trimEnd();
   if (HEADING.test(line)) return { severity: 'warning', what: 'is a heading with nothing under it' };
   if (TABLE_ROW.test(line)) {
-    if (!line.endsWith('|') && prev !== undefined && TABLE_ROW.test(prev) && prev.trimEnd().endsWith('|')) return { severity: 'warning', what: 'is a table row cut off before its last cell' };
+    if (!line.endsWith('|') && prev !== undefined && TABLE_ROW.test(prev) && prev.trimEnd().endsWith('|'))
+      return { severity: 'warning', what: 'is a table row cut off before its last cell' };
     return undefined;
   }
   if (LIST_ITEM.test(line)) {
     if (line.endsWith(',')) return { severity: 'warning', what: 'is a list item that ends with a comma' };
     const w = lastWord(line);
-    if (w && LIST_CONNECTORS.has(w.toLowerCase())) return { severity: 'warning', what: `is a list item that ends with "${w}"` };
+    if (w && LIST_CONNECTORS.has(w.toLowerCase()))
+      return { severity: 'warning', what: `is a list item that ends with "${w}"` };
     return undefined;
   }
-  if (QUOTE.test(line) || RULE_LINE.test(line) || HTML.test(line) || FIELD.test(line) || LINK_ONLY.test(line) || /^\s/.test(raw)) return undefined;
+  if (
+    QUOTE.test(line) ||
+    RULE_LINE.test(line) ||
+    HTML.test(line) ||
+    FIELD.test(line) ||
+    LINK_ONLY.test(line) ||
+    /^\s/.test(raw)
+  )
+    return undefined;
 
   // A prose line.
-  if ((line.match(/`/g) ?? []).length % 2 === 1) return { severity: 'error', what: 'stops inside inline code (an unmatched backtick)' };
+  if ((line.match(/`/g) ?? []).length % 2 === 1)
+    return { severity: 'error', what: 'stops inside inline code (an unmatched backtick)' };
   if (TERMINAL.test(line) || CLOSING.test(line)) return undefined;
   const token = line.split(/\s+/).pop() ?? '';
   if (/[/@]|^https?:|\.(md|ts|js|go|py|json|ya?ml)$/i.test(token)) return undefined; // ends on a path or a link
   if (DANGLING.test(line)) return { severity: 'error', what: `stops mid-sentence on "${line.slice(-1)}"` };
-  if (line.endsWith(':')) return { severity: 'warning', what: 'ends with a colon, and what it introduces never follows' };
+  if (line.endsWith(':'))
+    return { severity: 'warning', what: 'ends with a colon, and what it introduces never follows' };
   const w = lastWord(line);
   if (w && CONNECTORS.has(w.toLowerCase())) return { severity: 'error', what: `stops mid-sentence after "${w}"` };
   // Lines written as an unmarked list (`✅ Item`, `**Name** - what`) end without punctuation one after another: when the
   // line before ends the same way, that is the file's style, not a cut.
   const before = prev?.trimEnd() ?? '';
-  if (/[A-Za-z0-9]$/.test(line) && !(/[A-Za-z0-9]$/.test(before) && !HEADING.test(before))) return { severity: 'warning', what: 'ends without closing punctuation' };
+  if (/[A-Za-z0-9]$/.test(line) && !(/[A-Za-z0-9]$/.test(before) && !HEADING.test(before)))
+    return { severity: 'warning', what: 'ends without closing punctuation' };
   return undefined;
 }
 
@@ -215,13 +326,12 @@ export default defineRule({
   meta: {
     id: 'truncated-file',
     severity: 'error',
-    summary: 'A spec or product file was cut short: empty, stops mid-sentence or inside a code block (a PEER-written spec.md without its closing sections may be).',
+    summary:
+      'A spec or product file was cut short: empty, stops mid-sentence or inside a code block (a PEER-written spec.md without its closing sections may be).',
     sources: ['specs'],
     fixable: false,
     title: 'A file was cut short',
-    causedBy: [
-      { rule: 'heredoc-artifact', when: 'same-file' },
-    ],
+    causedBy: [{ rule: 'heredoc-artifact', when: 'same-file' }],
   },
   check({ model, report }) {
     for (const run of model.runs) {

@@ -59,15 +59,34 @@ export function transcriptWork(run: Run, folder: SpecFolder): Evidence | undefin
     const ties = touchesSpec(s, folder);
     const named = (t: string | undefined) => !!t && (ties || t.includes(folder.slug));
     for (const e of s.events) {
-      if (e.kind === 'text' && e.role === 'user' && e.actor === 'main' && namesTaskInstruction(e.text) && named(e.text)) {
-        return { location: logLocation(e.ref), excerpt: cut(excerptOf(e.text.trim()), 160), note: 'the session runs a task instruction for this spec' };
+      if (
+        e.kind === 'text' &&
+        e.role === 'user' &&
+        e.actor === 'main' &&
+        namesTaskInstruction(e.text) &&
+        named(e.text)
+      ) {
+        return {
+          location: logLocation(e.ref),
+          excerpt: cut(excerptOf(e.text.trim()), 160),
+          note: 'the session runs a task instruction for this spec',
+        };
       }
       if (e.kind === 'spawn' && namesTaskInstruction(e.prompt) && named(e.prompt)) {
-        return { location: logLocation(e.ref), excerpt: cut(`${e.toolName} ${e.subagentType}: ${e.description ?? ''}`, 160), note: 'a subagent was spawned for a task instruction' };
+        return {
+          location: logLocation(e.ref),
+          excerpt: cut(`${e.toolName} ${e.subagentType}: ${e.description ?? ''}`, 160),
+          note: 'a subagent was spawned for a task instruction',
+        };
       }
       if (ties && e.kind === 'tool' && EDIT_TOOLS.test(e.name) && e.filePath && e.result && !e.result.isError) {
         const rel = projectFile(e.filePath, s.cwd);
-        if (rel) return { location: logLocation(e.ref), excerpt: cut(`${e.name} ${rel}`, 160), note: 'project code edited in a session that works on this spec' };
+        if (rel)
+          return {
+            location: logLocation(e.ref),
+            excerpt: cut(`${e.name} ${rel}`, 160),
+            note: 'project code edited in a session that works on this spec',
+          };
       }
     }
   }
@@ -78,7 +97,8 @@ export default defineRule({
   meta: {
     id: 'unverified-task-completion',
     severity: 'warning',
-    summary: 'tasks.md has checked boxes, but no execute-tasks cycle ran to completion, no transcript shows the work and no recap names the spec.',
+    summary:
+      'tasks.md has checked boxes, but no execute-tasks cycle ran to completion, no transcript shows the work and no recap names the spec.',
     sources: ['specs', 'kv', 'logs'],
     fixable: false,
     title: 'Tasks are checked off with no record of the work',
@@ -117,20 +137,34 @@ export default defineRule({
           stateText = 'no state was available (KV was not scanned) to show an execute-tasks cycle for it';
         } else {
           // Every cycle of the runs that hold state for this spec.
-          const specRuns = [...new Set([run, ...cyclesForSpec(model, run, folder.slug).map((x) => x.run)])].filter((r) => r === run || r.cycles.some((c) => c.spec === folder.slug));
+          const specRuns = [...new Set([run, ...cyclesForSpec(model, run, folder.slug).map((x) => x.run)])].filter(
+            (r) => r === run || r.cycles.some((c) => c.spec === folder.slug),
+          );
           const order = runOrder(model);
           specRuns.sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
           const all = specRuns.flatMap((r) => r.cycles.map((c) => ({ r, c })));
           for (const c of cycles) {
-            evidence.push({ location: c.instructionLocation, excerpt: `"instruction": ${brief(c.instruction)}`, note: `${c.instruction} cycle ${c.cycle.number} did not run to completion (execute ${c.cycle.phases.execute.status})` });
+            evidence.push({
+              location: c.instructionLocation,
+              excerpt: `"instruction": ${brief(c.instruction)}`,
+              note: `${c.instruction} cycle ${c.cycle.number} did not run to completion (execute ${c.cycle.phases.execute.status})`,
+            });
           }
           const others = all.filter(({ c }) => !cycles.some((t) => t.cycle === c));
           for (const { r, c } of others.slice(0, 2)) {
             const st = cycleFinish(model.bucket, r, c);
-            evidence.push({ location: st.instructionLocation, excerpt: `"instruction": ${brief(st.instruction)}`, note: `cycle ${c.number} runs ${st.instruction ?? 'an unnamed instruction'}, which does not check task boxes` });
+            evidence.push({
+              location: st.instructionLocation,
+              excerpt: `"instruction": ${brief(st.instruction)}`,
+              note: `cycle ${c.number} runs ${st.instruction ?? 'an unnamed instruction'}, which does not check task boxes`,
+            });
           }
           if (all.length === 0) {
-            evidence.push({ location: { kind: 'bucket', bucket: model.kv.bucket, origin: model.kv.originRef }, excerpt: `no keys under peer.spec.${folder.slug}`, note: 'no PEER state for this spec' });
+            evidence.push({
+              location: { kind: 'bucket', bucket: model.kv.bucket, origin: model.kv.originRef },
+              excerpt: `no keys under peer.spec.${folder.slug}`,
+              note: 'no PEER state for this spec',
+            });
           }
           stateText =
             cycles.length > 0

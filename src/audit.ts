@@ -140,7 +140,12 @@ export async function auditWithModel(a: AuditOptions): Promise<Audited> {
       : Promise.resolve(undefined);
   const specTask = times.time(
     'specs',
-    readSpecs({ projectRoot, specsDir: a.specs ? path.resolve(a.specs) : undefined, explicit: a.specs !== undefined, progress: progress.counts.specs }),
+    readSpecs({
+      projectRoot,
+      specsDir: a.specs ? path.resolve(a.specs) : undefined,
+      explicit: a.specs !== undefined,
+      progress: progress.counts.specs,
+    }),
   );
   const useLogs = a.logs !== false;
   let logPatterns = a.logs || [];
@@ -170,12 +175,18 @@ export async function auditWithModel(a: AuditOptions): Promise<Audited> {
     sources.push(src.report);
     if (src.report.ok) {
       if (!src.report.absent) set(src.data);
-    }
-    else {
-      reasons.push(src.report.error ?? `${src.report.kind} ${src.report.ref}: ${src.report.problems.length} part(s) could not be read`);
+    } else {
+      reasons.push(
+        src.report.error ??
+          `${src.report.kind} ${src.report.ref}: ${src.report.problems.length} part(s) could not be read`,
+      );
       // Damaged but partly readable sources still feed the rules; the scan stays incomplete. Transcripts are read
       // file by file: those that could be read are evidence even when another could not.
-      if ((src.report.problems.length > 0 && !src.report.error) || (src.report.kind === 'logs' && (src.data as LogData).sessions.length > 0)) set(src.data);
+      if (
+        (src.report.problems.length > 0 && !src.report.error) ||
+        (src.report.kind === 'logs' && (src.data as LogData).sessions.length > 0)
+      )
+        set(src.data);
     }
   }
 
@@ -189,7 +200,12 @@ export async function auditWithModel(a: AuditOptions): Promise<Audited> {
   if (kvReport && built.keys.length > 0) {
     const cov = keyCoverage(built);
     const stats = kvReport.stats;
-    const how = scope.mode === 'all-runs' ? ', all audited (--all-runs)' : scope.mode === 'unscoped' ? ', all audited (no spec folders or transcripts to scope by)' : '';
+    const how =
+      scope.mode === 'all-runs'
+        ? ', all audited (--all-runs)'
+        : scope.mode === 'unscoped'
+          ? ', all audited (no spec folders or transcripts to scope by)'
+          : '';
     stats[`runs${how}`] = scope.audited;
     if (scope.notInProject.length > 0) stats['runs not in this project'] = scope.notInProject.length;
     if (cov.notPeer > 0) stats['keys of other tools'] = cov.notPeer;
@@ -200,9 +216,12 @@ export async function auditWithModel(a: AuditOptions): Promise<Audited> {
       else {
         stats['unknown PEER keys'] = names.length;
         kvReport.ok = false;
-        for (const k of names.slice(0, UNKNOWN_SHOWN)) kvReport.problems.push({ where: k, reason: 'a PEER key no known layout explains' });
+        for (const k of names.slice(0, UNKNOWN_SHOWN))
+          kvReport.problems.push({ where: k, reason: 'a PEER key no known layout explains' });
         const shown = names.slice(0, 3).join(', ') + (names.length > 3 ? ` and ${names.length - 3} more` : '');
-        reasons.push(`${kvReport.kind} ${kvReport.ref}: ${names.length} PEER key${names.length === 1 ? '' : 's'} no known layout explains (${shown}); --allow-unknown-keys accepts them`);
+        reasons.push(
+          `${kvReport.kind} ${kvReport.ref}: ${names.length} PEER key${names.length === 1 ? '' : 's'} no known layout explains (${shown}); --allow-unknown-keys accepts them`,
+        );
       }
     }
   }
@@ -227,7 +246,16 @@ export async function auditWithModel(a: AuditOptions): Promise<Audited> {
     summary: summarise(findings),
     findings,
     ...(kvReport
-      ? { scope: { mode: scope.mode, runs: scope.audited, notInProject: scope.notInProject.length, ...(scope.notInProject.length ? { notInProjectRuns: scope.notInProject.slice(0, NOT_IN_PROJECT_LISTED) } : {}) } }
+      ? {
+          scope: {
+            mode: scope.mode,
+            runs: scope.audited,
+            notInProject: scope.notInProject.length,
+            ...(scope.notInProject.length
+              ? { notInProjectRuns: scope.notInProject.slice(0, NOT_IN_PROJECT_LISTED) }
+              : {}),
+          },
+        }
       : {}),
   };
   return { result, model };
@@ -239,9 +267,16 @@ const UNKNOWN_SHOWN = 50;
 const NOT_IN_PROJECT_LISTED = 200;
 
 /** Rule options from the flags (already merged with the config), checked. */
-export function ruleOptionsOf(a: Pick<AuditOptions, 'staleAfter' | 'expectReplicas' | 'expectHistory'>, now: string): RuleOptions {
-  for (const [flag, v] of [['--expect-replicas', a.expectReplicas], ['--expect-history', a.expectHistory]] as const) {
-    if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new UsageError(`${flag} must be a whole number of at least 1 (got ${v})`);
+export function ruleOptionsOf(
+  a: Pick<AuditOptions, 'staleAfter' | 'expectReplicas' | 'expectHistory'>,
+  now: string,
+): RuleOptions {
+  for (const [flag, v] of [
+    ['--expect-replicas', a.expectReplicas],
+    ['--expect-history', a.expectHistory],
+  ] as const) {
+    if (v !== undefined && !(Number.isInteger(v) && v >= 1))
+      throw new UsageError(`${flag} must be a whole number of at least 1 (got ${v})`);
   }
   return {
     ...DEFAULT_RULE_OPTIONS,
@@ -335,7 +370,9 @@ export interface AppliedRepair {
 export async function applyRepair(plan: RepairPlan, o: ApplyOptions): Promise<AppliedRepair> {
   const reason = plan.reason?.trim() ? plan.reason : undefined;
   if (!reason) {
-    throw new UsageError("a repair needs planRepair's `reason`: it is recorded in the journal and in every repaired value");
+    throw new UsageError(
+      "a repair needs planRepair's `reason`: it is recorded in the journal and in every repaired value",
+    );
   }
   const { model } = plan.audited;
   const notice = o.onNotice ?? (() => {});

@@ -74,7 +74,8 @@ function violations(files: Map<string, string>): string[] {
     else if (a === 'errors' || a === 'version') out.push(`${where}: src/${a}.ts imports nothing of ours`);
     else if (b === 'errors' || b === 'version') continue;
     else if (a === b) {
-      if (NO_SIBLINGS.includes(a)) out.push(`${where}: a module of ${a}/ never imports another (shared facts: src/model/)`);
+      if (NO_SIBLINGS.includes(a))
+        out.push(`${where}: a module of ${a}/ never imports another (shared facts: src/model/)`);
     } else if (!ALLOWED[a].includes(b)) {
       out.push(`${where}: ${a} may not import ${b} (it may import ${ALLOWED[a].join(', ') || 'only itself'})`);
     }

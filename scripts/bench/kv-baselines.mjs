@@ -19,7 +19,14 @@ if (mode === 'floor') {
     keys.add(e.key);
   }
   const cpu = process.cpuUsage();
-  console.log(JSON.stringify({ keys: keys.size, entries, ms: Math.round(performance.now() - t0), cpuMs: Math.round((cpu.user + cpu.system) / 1000) }));
+  console.log(
+    JSON.stringify({
+      keys: keys.size,
+      entries,
+      ms: Math.round(performance.now() - t0),
+      cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+    }),
+  );
 } else if (mode === 'gets') {
   const sample = Number(sampleArg);
   const tList = performance.now();
@@ -34,7 +41,15 @@ if (mode === 'floor') {
     bytes += e?.value.length ?? 0;
   }
   const getMs = performance.now() - tGet;
-  console.log(JSON.stringify({ keys: names.length, sampled: picked.length, listMs: Math.round(listMs), getMs: Math.round(getMs), bytes }));
+  console.log(
+    JSON.stringify({
+      keys: names.length,
+      sampled: picked.length,
+      listMs: Math.round(listMs),
+      getMs: Math.round(getMs),
+      bytes,
+    }),
+  );
 } else {
   throw new Error(`unknown mode ${mode}`);
 }

@@ -16,7 +16,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export async function startNats(tmpRoot) {
   const bin = existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server';
   const storeDir = await mkdtemp(path.join(tmpRoot, 'nats-'));
-  const child = spawn(bin, ['-js', '-sd', storeDir, '-a', '127.0.0.1', '-p', '-1', '--ports_file_dir', storeDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(bin, ['-js', '-sd', storeDir, '-a', '127.0.0.1', '-p', '-1', '--ports_file_dir', storeDir], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
   const deadline = Date.now() + 15_000;
@@ -79,7 +81,13 @@ export function* peerWrites(names, targetKeys) {
         const out = {};
         names4.forEach((p, k) => {
           if (p === 'execute' && skipExecute && last) return;
-          if (k < n) out[p] = { status: v2 ? 'completed' : 'complete', started_at: iso(t + k * 300_000), completed_at: iso(t + k * 300_000 + 240_000), output: phaseOutput(p, name, i) };
+          if (k < n)
+            out[p] = {
+              status: v2 ? 'completed' : 'complete',
+              started_at: iso(t + k * 300_000),
+              completed_at: iso(t + k * 300_000 + 240_000),
+              output: phaseOutput(p, name, i),
+            };
           else if (k === n) out[p] = { status: v2 ? 'in_progress' : 'running', started_at: iso(t + k * 300_000) };
         });
         return out;
@@ -88,7 +96,16 @@ export function* peerWrites(names, targetKeys) {
       const steps = last ? [1, 2, 3, 4] : [4];
       if (!v2) {
         if (c === 1) {
-          yield { key: `${prefix}.meta`, value: { spec_name: name, created_at: iso(t), current_cycle: 1, current_phase: 'plan', cycles: { 1: { instruction: 'create-spec', status: 'running', started_at: iso(t) } } } };
+          yield {
+            key: `${prefix}.meta`,
+            value: {
+              spec_name: name,
+              created_at: iso(t),
+              current_cycle: 1,
+              current_phase: 'plan',
+              cycles: { 1: { instruction: 'create-spec', status: 'running', started_at: iso(t) } },
+            },
+          };
           keys++;
         }
         for (const n of steps) {
@@ -101,16 +118,37 @@ export function* peerWrites(names, targetKeys) {
               started_at: iso(t),
               ...(done ? { completed_at: iso(t + 1_500_000) } : {}),
               phases: phases(n),
-              ...(done ? { result: { success: true, instruction: 'create-spec', summary: `Spec ${name} created` } } : {}),
-              status: { current_phase: done ? 'complete' : ['plan', 'execute', 'express', 'review'][n], progress_percent: done ? 100 : n * 25, last_update: iso(t) },
+              ...(done
+                ? { result: { success: true, instruction: 'create-spec', summary: `Spec ${name} created` } }
+                : {}),
+              status: {
+                current_phase: done ? 'complete' : ['plan', 'execute', 'express', 'review'][n],
+                progress_percent: done ? 100 : n * 25,
+                last_update: iso(t),
+              },
             },
           };
         }
         keys++;
         if (last) {
           const cyc = {};
-          for (let k = 1; k <= cycles; k++) cyc[k] = { instruction: k === 1 ? 'create-spec' : 'execute-tasks', status: 'complete', started_at: iso(t0 + (k - 1) * 3_600_000), completed_at: iso(t0 + (k - 1) * 3_600_000 + 1_500_000) };
-          yield { key: `${prefix}.meta`, value: { spec_name: name, created_at: iso(t0), current_cycle: cycles, current_phase: 'complete', cycles: cyc } };
+          for (let k = 1; k <= cycles; k++)
+            cyc[k] = {
+              instruction: k === 1 ? 'create-spec' : 'execute-tasks',
+              status: 'complete',
+              started_at: iso(t0 + (k - 1) * 3_600_000),
+              completed_at: iso(t0 + (k - 1) * 3_600_000 + 1_500_000),
+            };
+          yield {
+            key: `${prefix}.meta`,
+            value: {
+              spec_name: name,
+              created_at: iso(t0),
+              current_cycle: cycles,
+              current_phase: 'complete',
+              cycles: cyc,
+            },
+          };
         }
       } else {
         for (const n of steps) {
@@ -131,7 +169,11 @@ export function* peerWrites(names, targetKeys) {
                 current_phase: ['plan', 'execute', 'express', 'review', 'review'][n],
                 ...(done ? { completed_at: iso(t + 1_500_000) } : {}),
               },
-              context: { peer_mode: c === 1 ? 'new' : 'continue', spec_aware: true, user_requirements: `Build ${name.replace(/-\d+$/, '').replace(/-/g, ' ')}` },
+              context: {
+                peer_mode: c === 1 ? 'new' : 'continue',
+                spec_aware: true,
+                user_requirements: `Build ${name.replace(/-\d+$/, '').replace(/-/g, ' ')}`,
+              },
               phases: phases(n),
             },
           };
@@ -151,13 +193,45 @@ function phaseOutput(phase, name, i) {
   const folder = `.agent-os/specs/${specDate(i)}-${name}`;
   switch (phase) {
     case 'plan':
-      return { instruction: 'create-spec', type: 'spec-aware', spec_name: name, estimated_duration: '30 minutes', phases: [{ phase: 'preparation', description: 'Gather context', steps: ['Read mission-lite.md'] }, { phase: 'execution', description: 'Write spec files', steps: ['spec.md', 'sub-specs'] }], risks: [{ risk: 'Scope unclear', mitigation: 'Ask user', likelihood: 'medium' }] };
+      return {
+        instruction: 'create-spec',
+        type: 'spec-aware',
+        spec_name: name,
+        estimated_duration: '30 minutes',
+        phases: [
+          { phase: 'preparation', description: 'Gather context', steps: ['Read mission-lite.md'] },
+          { phase: 'execution', description: 'Write spec files', steps: ['spec.md', 'sub-specs'] },
+        ],
+        risks: [{ risk: 'Scope unclear', mitigation: 'Ask user', likelihood: 'medium' }],
+      };
     case 'execute':
-      return { instruction_executed: 'create-spec', execution_status: 'success', outputs: { files_created: [`${folder}/spec.md`, `${folder}/spec-lite.md`, `${folder}/sub-specs/technical-spec.md`, `${folder}/tasks.md`], decisions_made: ['Keep the API small'], user_interactions: [{ type: 'approval', question: 'Spec OK before tasks?', answer: 'yes' }] } };
+      return {
+        instruction_executed: 'create-spec',
+        execution_status: 'success',
+        outputs: {
+          files_created: [
+            `${folder}/spec.md`,
+            `${folder}/spec-lite.md`,
+            `${folder}/sub-specs/technical-spec.md`,
+            `${folder}/tasks.md`,
+          ],
+          decisions_made: ['Keep the API small'],
+          user_interactions: [{ type: 'approval', question: 'Spec OK before tasks?', answer: 'yes' }],
+        },
+      };
     case 'express':
-      return { summary: `Spec ${name} created`, key_points: ['4 tasks, TDD ordering'], deliverables: { files_created: 4, tasks_defined: 4 } };
+      return {
+        summary: `Spec ${name} created`,
+        key_points: ['4 tasks, TDD ordering'],
+        deliverables: { files_created: 4, tasks_defined: 4 },
+      };
     default:
-      return { quality_score: 'high', completeness: true, compliance: { agent_os_standards: true, best_practices: true }, recommendations: ['Document rate limits'] };
+      return {
+        quality_score: 'high',
+        completeness: true,
+        compliance: { agent_os_standards: true, best_practices: true },
+        recommendations: ['Document rate limits'],
+      };
   }
 }
 
@@ -176,7 +250,11 @@ export async function loadKv(url, writes, { bucket = BUCKET, inFlight = 2000 } =
   for (const w of writes) {
     keys.add(w.key);
     revisions++;
-    const p = (w.value === undefined ? kv.delete(w.key) : kv.put(w.key, enc.encode(typeof w.value === 'string' ? w.value : JSON.stringify(w.value)))).then(() => pending.delete(p));
+    const p = (
+      w.value === undefined
+        ? kv.delete(w.key)
+        : kv.put(w.key, enc.encode(typeof w.value === 'string' ? w.value : JSON.stringify(w.value)))
+    ).then(() => pending.delete(p));
     pending.add(p);
     if (pending.size >= inFlight) await Promise.race(pending);
   }

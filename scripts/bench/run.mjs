@@ -30,9 +30,13 @@ const env = process.env;
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '../..');
 const BIN = env.PEER_AUDIT_BENCH_BIN ? path.resolve(env.PEER_AUDIT_BENCH_BIN) : path.join(REPO, 'bin', 'peer-audit.js');
-const RESULTS = env.PEER_AUDIT_BENCH_OUT ? path.resolve(env.PEER_AUDIT_BENCH_OUT) : path.join(HERE, 'results', 'bench-results.json');
+const RESULTS = env.PEER_AUDIT_BENCH_OUT
+  ? path.resolve(env.PEER_AUDIT_BENCH_OUT)
+  : path.join(HERE, 'results', 'bench-results.json');
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
-const JQ = ['/usr/bin/jq', '/usr/local/bin/jq'].find((p) => existsSync(p)) ?? (spawnSync('jq', ['--version']).status === 0 ? 'jq' : undefined);
+const JQ =
+  ['/usr/bin/jq', '/usr/local/bin/jq'].find((p) => existsSync(p)) ??
+  (spawnSync('jq', ['--version']).status === 0 ? 'jq' : undefined);
 const NOW = '2025-09-01T00:00:00Z';
 
 const LARGE_MB = Number(env.PEER_AUDIT_BENCH_LARGE_MB ?? 1024);
@@ -58,14 +62,23 @@ const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
  */
 function measure(cmd, args, { cwd, childEnv, stdoutFile, timeoutMs } = {}) {
   return new Promise((resolve, reject) => {
-    const rssFile = path.join(os.tmpdir(), `peer-audit-bench-rss-${process.pid}-${Math.random().toString(36).slice(2)}`);
+    const rssFile = path.join(
+      os.tmpdir(),
+      `peer-audit-bench-rss-${process.pid}-${Math.random().toString(36).slice(2)}`,
+    );
     let argv = [cmd, ...args];
     const e = { ...env, ...childEnv, NO_COLOR: '1' };
     if (TIME) argv = [TIME, '-f', '@@rss %M @@cpu %U %S', '-o', rssFile, ...argv];
-    else if (cmd === process.execPath) e.NODE_OPTIONS = `${e.NODE_OPTIONS ?? ''} --import=${path.join(HERE, 'rss-hook.mjs')}`.trim();
+    else if (cmd === process.execPath)
+      e.NODE_OPTIONS = `${e.NODE_OPTIONS ?? ''} --import=${path.join(HERE, 'rss-hook.mjs')}`.trim();
     e.PEER_AUDIT_BENCH_RSS_FILE = rssFile;
     const t0 = performance.now();
-    const child = spawn(argv[0], argv.slice(1), { cwd, env: e, stdio: ['ignore', stdoutFile ? 'ignore' : 'pipe', 'pipe'], detached: Boolean(timeoutMs) });
+    const child = spawn(argv[0], argv.slice(1), {
+      cwd,
+      env: e,
+      stdio: ['ignore', stdoutFile ? 'ignore' : 'pipe', 'pipe'],
+      detached: Boolean(timeoutMs),
+    });
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (d) => (stdout += d));
@@ -118,11 +131,15 @@ const ISOLATE = ['--no-config', '--no-context', '--no-baseline'].filter((f) => H
 
 async function scan(label, cwd, args, outFile) {
   const r = await best(REPEAT, () =>
-    measure(process.execPath, [BIN, 'scan', ...ISOLATE, '--no-default-logs', '--now', NOW, '--format', 'json', '-o', outFile, ...args], {
-      cwd,
-      childEnv: { PEER_AUDIT_TIMINGS: '1' },
-      timeoutMs: TIMEOUT_MS,
-    }),
+    measure(
+      process.execPath,
+      [BIN, 'scan', ...ISOLATE, '--no-default-logs', '--now', NOW, '--format', 'json', '-o', outFile, ...args],
+      {
+        cwd,
+        childEnv: { PEER_AUDIT_TIMINGS: '1' },
+        timeoutMs: TIMEOUT_MS,
+      },
+    ),
   );
   if (r.timedOut) {
     log(`${label}: stopped after ${TIMEOUT_MS / 1000} s`);
@@ -132,14 +149,22 @@ async function scan(label, cwd, args, outFile) {
   const m = /peer-audit timings (\{.*\})/.exec(r.stderr);
   const report = JSON.parse(readFileSync(outFile, 'utf8'));
   const summary = report.summary;
-  return { ms: Math.round(r.ms), cpuMs: r.cpuMs, rssKb: r.rssKb, phases: m ? JSON.parse(m[1]) : undefined, findings: summary.errors + summary.warnings + summary.infos, complete: report.complete, sources: report.sources };
+  return {
+    ms: Math.round(r.ms),
+    cpuMs: r.cpuMs,
+    rssKb: r.rssKb,
+    phases: m ? JSON.parse(m[1]) : undefined,
+    findings: summary.errors + summary.warnings + summary.infos,
+    complete: report.complete,
+    sources: report.sources,
+  };
 }
 
 async function jqBaseline(files, damaged) {
   // jq stops at the first line it cannot parse: clean files go in batches, damaged ones one by one.
   const clean = files.filter((f) => !damaged.has(f));
   const batches = [];
-  for (let i = 0; i < clean.length; ) {
+  for (let i = 0; i < clean.length;) {
     let len = 0;
     const batch = [];
     while (i < clean.length && batch.length < 500 && len < 100_000) {
@@ -165,10 +190,15 @@ async function jqBaseline(files, damaged) {
 }
 
 const mb = (bytes) => bytes / 1e6;
-const fmt = (n, d = 0) => (n === undefined || Number.isNaN(n) ? '–' : n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }));
+const fmt = (n, d = 0) =>
+  n === undefined || Number.isNaN(n)
+    ? '–'
+    : n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
 
 async function main() {
-  const root = env.PEER_AUDIT_BENCH_DIR ? path.resolve(env.PEER_AUDIT_BENCH_DIR) : await mkdtemp(path.join(os.tmpdir(), 'peer-audit-bench-'));
+  const root = env.PEER_AUDIT_BENCH_DIR
+    ? path.resolve(env.PEER_AUDIT_BENCH_DIR)
+    : await mkdtemp(path.join(os.tmpdir(), 'peer-audit-bench-'));
   mkdirSync(root, { recursive: true });
   log(`corpora in ${root}`);
   const machine = {
@@ -176,7 +206,11 @@ async function main() {
     cores: os.availableParallelism(),
     ramGiB: Math.round(os.totalmem() / 2 ** 30),
     node: process.version,
-    natsServer: spawnSync(existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server', ['--version'], { encoding: 'utf8' }).stdout.trim(),
+    natsServer: spawnSync(
+      existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server',
+      ['--version'],
+      { encoding: 'utf8' },
+    ).stdout.trim(),
     jq: JQ ? spawnSync(JQ, ['--version'], { encoding: 'utf8' }).stdout.trim() : undefined,
     loadAverage: os.loadavg().map((l) => Math.round(l * 10) / 10),
   };
@@ -195,12 +229,16 @@ async function main() {
       // ---------------------------------------------------------------- corpora
       const kvRuns = Math.ceil(size.keys / 2.5);
       const names = specNames(Math.max(size.folders, kvRuns));
-      log(`${size.name}: generating ${fmt(size.logMB)} MB of transcripts, ${fmt(size.folders)} spec folders, ${fmt(size.keys)} keys`);
+      log(
+        `${size.name}: generating ${fmt(size.logMB)} MB of transcripts, ${fmt(size.folders)} spec folders, ${fmt(size.keys)} keys`,
+      );
       const logs = generateTranscripts(logsDir, size.logMB * 1e6, names.slice(0, size.folders), 11);
       const specs = generateSpecs(project, names.slice(0, size.folders));
       const kv = await loadKv(nats.url, peerWrites(names, size.keys));
       const genMs = performance.now() - t0;
-      log(`${size.name}: ${fmt(mb(logs.bytes))} MB in ${logs.files} files, ${specs.files} spec files, ${kv.keys} keys / ${kv.revisions} revisions (${fmt(genMs / 1000, 1)} s)`);
+      log(
+        `${size.name}: ${fmt(mb(logs.bytes))} MB in ${logs.files} files, ${specs.files} spec files, ${kv.keys} keys / ${kv.revisions} revisions (${fmt(genMs / 1000, 1)} s)`,
+      );
       const files = (await fg('**/*.jsonl', { cwd: logsDir, absolute: true, dot: true })).sort();
       const listFile = path.join(dir, 'files.txt');
       writeFileSync(listFile, files.join('\n'));
@@ -211,20 +249,37 @@ async function main() {
       const logScan = await scan('logs', empty, ['--project', empty, '--no-kv', '--logs', logsDir], out('logs'));
       const kvScan = await scan('kv', empty, ['--project', empty, '--server', nats.url, '--bucket', BUCKET], out('kv'));
       const specScan = await scan('specs', project, ['--project', project, '--no-kv'], out('specs'));
-      const allScan = await scan('all', project, ['--project', project, '--server', nats.url, '--bucket', BUCKET, '--logs', logsDir], out('all'));
+      const allScan = await scan(
+        'all',
+        project,
+        ['--project', project, '--server', nats.url, '--bucket', BUCKET, '--logs', logsDir],
+        out('all'),
+      );
 
       // ---------------------------------------------------------------- baselines, same data
       log(`${size.name}: baselines`);
-      const readline = await best(REPEAT, () => measure(process.execPath, [path.join(HERE, 'baseline-readline.mjs'), listFile]));
+      const readline = await best(REPEAT, () =>
+        measure(process.execPath, [path.join(HERE, 'baseline-readline.mjs'), listFile]),
+      );
       const logsSource = logScan.sources.find((s) => s.kind === 'logs');
       const damaged = new Set(
-        (logsSource?.problems ?? []).filter((p) => p.line !== undefined).map((p) => (path.isAbsolute(p.where) ? p.where : path.resolve(empty, p.where))),
+        (logsSource?.problems ?? [])
+          .filter((p) => p.line !== undefined)
+          .map((p) => (path.isAbsolute(p.where) ? p.where : path.resolve(empty, p.where))),
       );
       const jq = JQ ? await jqBaseline(files, damaged) : undefined;
-      const floor = await best(REPEAT, () => measure(process.execPath, [path.join(HERE, 'kv-baselines.mjs'), 'floor', nats.url, BUCKET]));
+      const floor = await best(REPEAT, () =>
+        measure(process.execPath, [path.join(HERE, 'kv-baselines.mjs'), 'floor', nats.url, BUCKET]),
+      );
       const floorOut = JSON.parse(floor.stdout);
       const sample = Math.min(GET_SAMPLE, kv.keys);
-      const gets = await measure(process.execPath, [path.join(HERE, 'kv-baselines.mjs'), 'gets', nats.url, BUCKET, String(sample)]);
+      const gets = await measure(process.execPath, [
+        path.join(HERE, 'kv-baselines.mjs'),
+        'gets',
+        nats.url,
+        BUCKET,
+        String(sample),
+      ]);
       const getsOut = JSON.parse(gets.stdout);
       // Listing once, then one get per key in turn: the sample's rate carried over to every key.
       const getsAllMs = getsOut.listMs + (getsOut.getMs / getsOut.sampled) * getsOut.keys;
@@ -278,8 +333,22 @@ async function main() {
           scanVsGets: getsAllMs / kvScan.ms,
           findings: kvScan.findings,
         },
-        specs: { timedOut: specScan.timedOut, scanMs: specScan.ms, readMs: specScan.phases?.specs, foldersPerS: specs.folders / (specScan.ms / 1000), rssKb: specScan.rssKb, findings: specScan.findings },
-        all: { timedOut: allScan.timedOut, scanMs: allScan.ms, phases: allScan.phases, rssKb: allScan.rssKb, findings: allScan.findings, complete: allScan.complete },
+        specs: {
+          timedOut: specScan.timedOut,
+          scanMs: specScan.ms,
+          readMs: specScan.phases?.specs,
+          foldersPerS: specs.folders / (specScan.ms / 1000),
+          rssKb: specScan.rssKb,
+          findings: specScan.findings,
+        },
+        all: {
+          timedOut: allScan.timedOut,
+          scanMs: allScan.ms,
+          phases: allScan.phases,
+          rssKb: allScan.rssKb,
+          findings: allScan.findings,
+          complete: allScan.complete,
+        },
       };
       results.sizes.push(row);
       log(`${size.name}: done in ${fmt((performance.now() - t0) / 1000, 1)} s`);
@@ -312,15 +381,36 @@ export function table(results) {
   const cols = [
     col('', (r) => r.size),
     col('transcripts', (r) => `${fmt(mb(r.corpus.logBytes))} MB, ${fmt(r.corpus.logFiles)} files`),
-    col('logs scan', (r) => `${over(r.logs)}${fmt(r.logs.scanMs / 1000, 2)} s = ${fmt(r.logs.mbPerS)} MB/s (cpu ${fmt(r.logs.cpuMs / 1000, 1)} s)`),
-    col('vs readline+JSON.parse', (r) => `${fmt(r.logs.readlineMs / 1000, 2)} s → ${fmt(r.logs.vsReadline, 2)}× (cpu ${fmt(r.logs.cpuVsReadline, 2)}×)`),
-    col('vs jq -c .', (r) => (r.logs.jqMs === undefined ? 'no jq' : `${fmt(r.logs.jqMs / 1000, 2)} s → ${fmt(r.logs.vsJq, 2)}×`)),
+    col(
+      'logs scan',
+      (r) =>
+        `${over(r.logs)}${fmt(r.logs.scanMs / 1000, 2)} s = ${fmt(r.logs.mbPerS)} MB/s (cpu ${fmt(r.logs.cpuMs / 1000, 1)} s)`,
+    ),
+    col(
+      'vs readline+JSON.parse',
+      (r) =>
+        `${fmt(r.logs.readlineMs / 1000, 2)} s → ${fmt(r.logs.vsReadline, 2)}× (cpu ${fmt(r.logs.cpuVsReadline, 2)}×)`,
+    ),
+    col('vs jq -c .', (r) =>
+      r.logs.jqMs === undefined ? 'no jq' : `${fmt(r.logs.jqMs / 1000, 2)} s → ${fmt(r.logs.vsJq, 2)}×`,
+    ),
     col('logs RSS', (r) => `${fmt(r.logs.rssKb / 1024)} MB`),
     col('KV keys (revisions)', (r) => `${fmt(r.corpus.kvKeys)} (${fmt(r.corpus.kvRevisions)})`),
     col('kv scan', (r) => `${over(r.kv)}${fmt(r.kv.scanMs / 1000, 2)} s = ${fmt(r.kv.keysPerS)} keys/s`),
-    col('kv read vs floor', (r) => `${fmt(r.kv.readMs / 1000, 2)} s vs ${fmt(r.kv.floorMs / 1000, 2)} s → ${fmt(r.kv.readVsFloor, 2)}×`),
-    col('per-key gets', (r) => `${fmt(r.kv.getsAllMs / 1000, 1)} s${r.kv.getsExtrapolated ? '*' : ''} → read ${fmt(r.kv.readVsGets, 1)}× faster`),
-    col('spec folders', (r) => `${fmt(r.corpus.specFolders)}: ${over(r.specs)}${fmt(r.specs.scanMs / 1000, 2)} s = ${fmt(r.specs.foldersPerS)}/s`),
+    col(
+      'kv read vs floor',
+      (r) => `${fmt(r.kv.readMs / 1000, 2)} s vs ${fmt(r.kv.floorMs / 1000, 2)} s → ${fmt(r.kv.readVsFloor, 2)}×`,
+    ),
+    col(
+      'per-key gets',
+      (r) =>
+        `${fmt(r.kv.getsAllMs / 1000, 1)} s${r.kv.getsExtrapolated ? '*' : ''} → read ${fmt(r.kv.readVsGets, 1)}× faster`,
+    ),
+    col(
+      'spec folders',
+      (r) =>
+        `${fmt(r.corpus.specFolders)}: ${over(r.specs)}${fmt(r.specs.scanMs / 1000, 2)} s = ${fmt(r.specs.foldersPerS)}/s`,
+    ),
     col('all three', (r) => `${over(r.all)}${fmt(r.all.scanMs / 1000, 2)} s, ${fmt(r.all.rssKb / 1024)} MB`),
   ];
   const widths = cols.map((c) => Math.max(...c.map((x) => String(x).length)));
@@ -329,9 +419,16 @@ export function table(results) {
   for (let i = 1; i <= rows.length; i++) out.push(line(i));
   const m = results.machine;
   out.push('');
-  out.push(`${m.cpu}, ${m.cores} cores, ${m.ramGiB} GiB, Node ${m.node}, ${m.natsServer}${m.jq ? `, ${m.jq}` : ''}; load average at start ${m.loadAverage.join(' ')}, at end ${(results.loadAverageAtEnd ?? []).join(' ')}.`);
-  out.push('Times are wall clock from spawn to exit of each process, best of the runs; cpu is user + system time of the process (all its threads).');
-  if (rows.some((r) => r.kv.getsExtrapolated)) out.push(`* per-key gets timed on ${rows.map((r) => r.kv.getsSampled).join('/')} keys (after one key listing) and carried over to every key; a get reads only the latest revision, the scan reads all of them.`);
+  out.push(
+    `${m.cpu}, ${m.cores} cores, ${m.ramGiB} GiB, Node ${m.node}, ${m.natsServer}${m.jq ? `, ${m.jq}` : ''}; load average at start ${m.loadAverage.join(' ')}, at end ${(results.loadAverageAtEnd ?? []).join(' ')}.`,
+  );
+  out.push(
+    'Times are wall clock from spawn to exit of each process, best of the runs; cpu is user + system time of the process (all its threads).',
+  );
+  if (rows.some((r) => r.kv.getsExtrapolated))
+    out.push(
+      `* per-key gets timed on ${rows.map((r) => r.kv.getsSampled).join('/')} keys (after one key listing) and carried over to every key; a get reads only the latest revision, the scan reads all of them.`,
+    );
   return out.join('\n');
 }
 

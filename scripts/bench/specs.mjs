@@ -8,7 +8,8 @@ import { Rng, SPEC_WORDS, paragraph, sentence } from './rng.mjs';
 export function specNames(count, seed = 3) {
   const rng = new Rng(seed);
   const names = [];
-  for (let i = 0; i < count; i++) names.push(`${rng.pick(SPEC_WORDS)}-${rng.pick(SPEC_WORDS)}-${rng.pick(SPEC_WORDS)}-${i}`);
+  for (let i = 0; i < count; i++)
+    names.push(`${rng.pick(SPEC_WORDS)}-${rng.pick(SPEC_WORDS)}-${rng.pick(SPEC_WORDS)}-${i}`);
   return names;
 }
 
@@ -53,13 +54,22 @@ export function generateSpecs(projectDir, names, seed = 5) {
       const done = i % 3 === 0;
       tasks.push(`- [${done ? 'x' : ' '}] ${t}. ${sentence(rng, 5).slice(0, -1)}`);
       const subs = rng.int(2, 6);
-      for (let s = 1; s <= subs; s++) tasks.push(`  - [${done ? 'x' : ' '}] ${t}.${s} ${s === 1 ? 'Write tests for ' : ''}${sentence(rng, 4).slice(0, -1).toLowerCase()}`);
+      for (let s = 1; s <= subs; s++)
+        tasks.push(
+          `  - [${done ? 'x' : ' '}] ${t}.${s} ${s === 1 ? 'Write tests for ' : ''}${sentence(rng, 4).slice(0, -1).toLowerCase()}`,
+        );
     }
     write(path.join(dir, 'tasks.md'), `${tasks.join('\n')}\n`);
   });
   const product = path.join(projectDir, '.agent-os', 'product');
   write(path.join(product, 'mission-lite.md'), `# Product Mission (Lite)\n\n${paragraph(rng, 3)}\n`);
   write(path.join(product, 'tech-stack.md'), `# Technical Stack\n\n- Node 20\n- PostgreSQL 16\n`);
-  write(path.join(product, 'roadmap.md'), `# Product Roadmap\n\n## Phase 1\n\n${names.slice(0, 20).map((n) => `- [ ] ${n}`).join('\n')}\n`);
+  write(
+    path.join(product, 'roadmap.md'),
+    `# Product Roadmap\n\n## Phase 1\n\n${names
+      .slice(0, 20)
+      .map((n) => `- [ ] ${n}`)
+      .join('\n')}\n`,
+  );
   return { folders: names.length, files, bytes };
 }

@@ -50,7 +50,12 @@ class Pools {
       const size = Math.round(1500 * Math.pow(24, rng.next())); // 1.5 KB … 36 KB, skewed small
       const text = codeText(rng, size);
       // Numbered from 2: each use puts a line of its own first, so no two reads return the same text.
-      this.files.push({ path: `/home/dev/app/src/${['api', 'core', 'db', 'ui'][i % 4]}/module-${i}.ts`, text, numbered: numbered(text, 2), lines: text.split("\n").length });
+      this.files.push({
+        path: `/home/dev/app/src/${['api', 'core', 'db', 'ui'][i % 4]}/module-${i}.ts`,
+        text,
+        numbered: numbered(text, 2),
+        lines: text.split('\n').length,
+      });
     }
     this.outputs = [];
     for (let i = 0; i < 32; i++) {
@@ -128,41 +133,111 @@ class SessionGen {
     this.mainParent = null;
     this.mainCtx = { w: this.main, agentId: undefined, sidechain: false, parent: null, spawnId: undefined };
     const m = this.mainCtx;
-    if (stream) this.main.line({ type: 'system', subtype: 'init', cwd: '/home/dev/app', session_id: this.sid, tools: ['Bash', 'Read', 'Write', 'Edit', 'Task'], model: 'claude-sonnet-4-20250514', claude_code_version: this.version });
-    else this.main.line({ type: 'queue-operation', operation: 'enqueue', timestamp: this.clock.tick(this.rng), sessionId: this.sid, content: '/peer' });
-    this.user(m, `<command-message>peer is running…</command-message>\n<command-name>/peer</command-name>\n<command-args>--instruction=create-spec ${this.spec.replace(/-/g, ' ')}: ${sentence(this.rng)}</command-args>`);
-    this.user(m, [{ type: 'text', text: `# PEER Pattern Execution\n\n${paragraph(this.rng, 12)}\n\nARGUMENTS: --instruction=create-spec ${this.spec}` }], { isMeta: true });
+    if (stream)
+      this.main.line({
+        type: 'system',
+        subtype: 'init',
+        cwd: '/home/dev/app',
+        session_id: this.sid,
+        tools: ['Bash', 'Read', 'Write', 'Edit', 'Task'],
+        model: 'claude-sonnet-4-20250514',
+        claude_code_version: this.version,
+      });
+    else
+      this.main.line({
+        type: 'queue-operation',
+        operation: 'enqueue',
+        timestamp: this.clock.tick(this.rng),
+        sessionId: this.sid,
+        content: '/peer',
+      });
+    this.user(
+      m,
+      `<command-message>peer is running…</command-message>\n<command-name>/peer</command-name>\n<command-args>--instruction=create-spec ${this.spec.replace(/-/g, ' ')}: ${sentence(this.rng)}</command-args>`,
+    );
+    this.user(
+      m,
+      [
+        {
+          type: 'text',
+          text: `# PEER Pattern Execution\n\n${paragraph(this.rng, 12)}\n\nARGUMENTS: --instruction=create-spec ${this.spec}`,
+        },
+      ],
+      { isMeta: true },
+    );
     this.snapshot();
     this.say(m, `I'll run the create-spec instruction through the PEER pattern for ${this.spec}.`);
     this.bash(m, '~/.agent-os/scripts/peer/check-nats-health.sh', '✅ NATS server is healthy\nJetStream: enabled');
-    this.bash(m, '~/.agent-os/scripts/peer/determine-context.sh --instruction create-spec', `spec_name=${this.spec}\nkey_prefix=${this.prefix}\ncurrent_cycle=1\nPEER_MODE=new`);
-    this.bash(m, `nats kv get ${BUCKET} "${this.prefix}.${this.v2 ? 'cycle.current' : 'meta'}" --raw`, this.v2 ? '1' : JSON.stringify({ spec_name: this.spec, current_cycle: 1, current_phase: 'plan' }));
+    this.bash(
+      m,
+      '~/.agent-os/scripts/peer/determine-context.sh --instruction create-spec',
+      `spec_name=${this.spec}\nkey_prefix=${this.prefix}\ncurrent_cycle=1\nPEER_MODE=new`,
+    );
+    this.bash(
+      m,
+      `nats kv get ${BUCKET} "${this.prefix}.${this.v2 ? 'cycle.current' : 'meta'}" --raw`,
+      this.v2 ? '1' : JSON.stringify({ spec_name: this.spec, current_cycle: 1, current_phase: 'plan' }),
+    );
     const perAgent = Math.max(20_000, this.size / PHASE_AGENTS.length);
     // Some runs never reach the executor: the failure PEER audits for.
     const skipExecute = this.index % 5 === 3;
     for (const agent of PHASE_AGENTS) {
       if (skipExecute && agent === 'peer-executor') {
-        this.say(m, 'Planning phase complete. Now invoking the peer-executor subagent to execute the create-spec instruction.');
+        this.say(
+          m,
+          'Planning phase complete. Now invoking the peer-executor subagent to execute the create-spec instruction.',
+        );
         continue;
       }
       this.spawn(agent, perAgent);
-      this.bash(m, `~/.agent-os/scripts/peer/read-state.sh "${this.prefix}.cycle.1"`, JSON.stringify({ cycle_number: 1, phases: { [agent.slice(5)]: { status: 'complete' } } }));
+      this.bash(
+        m,
+        `~/.agent-os/scripts/peer/read-state.sh "${this.prefix}.cycle.1"`,
+        JSON.stringify({ cycle_number: 1, phases: { [agent.slice(5)]: { status: 'complete' } } }),
+      );
       if (this.rng.chance(0.3)) this.snapshot();
     }
     const fail = this.index % 11 === 4;
-    this.bash(m, `~/.agent-os/scripts/peer/finalize-cycle.sh "${this.prefix}" 1`, fail ? 'Exit code 1\n❌ Error: Could not retrieve cycle data' : '✅ PEER cycle 1 completed successfully', fail);
+    this.bash(
+      m,
+      `~/.agent-os/scripts/peer/finalize-cycle.sh "${this.prefix}" 1`,
+      fail ? 'Exit code 1\n❌ Error: Could not retrieve cycle data' : '✅ PEER cycle 1 completed successfully',
+      fail,
+    );
     this.say(m, `✨ PEER Cycle Complete\n\n${paragraph(this.rng, 4)}`);
-    if (stream) this.main.line({ type: 'result', subtype: 'success', is_error: false, duration_ms: 600000, num_turns: 40, result: 'PEER cycle 1 completed successfully', session_id: this.sid, total_cost_usd: 1.23 });
+    if (stream)
+      this.main.line({
+        type: 'result',
+        subtype: 'success',
+        is_error: false,
+        duration_ms: 600000,
+        num_turns: 40,
+        result: 'PEER cycle 1 completed successfully',
+        session_id: this.sid,
+        total_cost_usd: 1.23,
+      });
     else this.main.line(this.envelope(m, 'system', { subtype: 'turn_duration', durationMs: 612345, isMeta: false }));
     // Damage a few files the way real ones get damaged.
-    if (this.index % 13 === 5) this.main.raw('{"parentUuid":"x","isSidechain":false,"type":"assistant","message":{"role":"assistant","content":[{"type":"te', false);
+    if (this.index % 13 === 5)
+      this.main.raw(
+        '{"parentUuid":"x","isSidechain":false,"type":"assistant","message":{"role":"assistant","content":[{"type":"te',
+        false,
+      );
     this.bytes += this.main.close();
     this.files++;
   }
 
   envelope(ctx, type, body) {
     const uuid = this.rng.uuid();
-    const rec = { parentUuid: ctx.parent, isSidechain: ctx.sidechain, userType: 'external', cwd: '/home/dev/app', sessionId: this.sid, version: this.version, gitBranch: 'main' };
+    const rec = {
+      parentUuid: ctx.parent,
+      isSidechain: ctx.sidechain,
+      userType: 'external',
+      cwd: '/home/dev/app',
+      sessionId: this.sid,
+      version: this.version,
+      gitBranch: 'main',
+    };
     if (ctx.agentId) rec.agentId = ctx.agentId;
     rec.slug = this.slug;
     if (type === 'assistant') Object.assign(rec, body, { type, uuid, timestamp: this.clock.tick(this.rng) });
@@ -175,7 +250,13 @@ class SessionGen {
   /** One record, in the writer's own format (stream-json has no envelope). */
   emit(ctx, type, body) {
     if (this.layout === 'stream-json') {
-      const rec = { type, ...body, parent_tool_use_id: ctx.spawnId ?? null, session_id: this.sid, uuid: this.rng.uuid() };
+      const rec = {
+        type,
+        ...body,
+        parent_tool_use_id: ctx.spawnId ?? null,
+        session_id: this.sid,
+        uuid: this.rng.uuid(),
+      };
       this.lines++;
       ctx.w.line(rec);
       return rec;
@@ -186,7 +267,12 @@ class SessionGen {
     if (ctx.mirror && (type === 'assistant' || type === 'user')) {
       this.main.line(
         this.envelope(this.mainCtx, 'progress', {
-          data: { message: { type, message: body.message, uuid: rec.uuid, timestamp: rec.timestamp }, type: 'agent_progress', prompt: ctx.prompt, agentId: ctx.agentId },
+          data: {
+            message: { type, message: body.message, uuid: rec.uuid, timestamp: rec.timestamp },
+            type: 'agent_progress',
+            prompt: ctx.prompt,
+            agentId: ctx.agentId,
+          },
           toolUseID: `agent_msg_${this.rng.id(24)}`,
           parentToolUseID: ctx.spawnId,
         }),
@@ -209,7 +295,14 @@ class SessionGen {
         content,
         stop_reason: null,
         stop_sequence: null,
-        usage: { input_tokens: this.rng.int(3, 12), cache_creation_input_tokens: this.rng.int(100, 5000), cache_read_input_tokens: this.rng.int(10000, 90000), cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 1140 }, output_tokens: this.rng.int(20, 900), service_tier: 'standard' },
+        usage: {
+          input_tokens: this.rng.int(3, 12),
+          cache_creation_input_tokens: this.rng.int(100, 5000),
+          cache_read_input_tokens: this.rng.int(10000, 90000),
+          cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 1140 },
+          output_tokens: this.rng.int(20, 900),
+          service_tier: 'standard',
+        },
       },
       requestId: `req_011C${this.rng.id(20)}`,
     };
@@ -221,7 +314,18 @@ class SessionGen {
 
   hook(ctx, event, toolId) {
     if (this.layout === 'stream-json') return;
-    ctx.w.line(this.envelope(ctx, 'progress', { data: { type: 'hook_progress', hookEvent: event, hookName: `${event}:Bash`, command: '$CLAUDE_PROJECT_DIR/.claude/hooks/guard.sh' }, parentToolUseID: toolId, toolUseID: toolId }));
+    ctx.w.line(
+      this.envelope(ctx, 'progress', {
+        data: {
+          type: 'hook_progress',
+          hookEvent: event,
+          hookName: `${event}:Bash`,
+          command: '$CLAUDE_PROJECT_DIR/.claude/hooks/guard.sh',
+        },
+        parentToolUseID: toolId,
+        toolUseID: toolId,
+      }),
+    );
   }
 
   tool(ctx, name, input, resultText, toolUseResult, isError = false) {
@@ -234,19 +338,43 @@ class SessionGen {
       let acc = '';
       for (let i = 0; i < n; i++) {
         acc += `${sentence(this.rng)}\n`;
-        ctx.w.line(this.envelope(ctx, 'progress', { data: { type: 'bash_progress', output: acc.slice(-2000), fullOutput: acc, elapsedTimeSeconds: i + 1, totalLines: i + 1 }, toolUseID: `bash-progress-${i}`, parentToolUseID: id }));
+        ctx.w.line(
+          this.envelope(ctx, 'progress', {
+            data: {
+              type: 'bash_progress',
+              output: acc.slice(-2000),
+              fullOutput: acc,
+              elapsedTimeSeconds: i + 1,
+              totalLines: i + 1,
+            },
+            toolUseID: `bash-progress-${i}`,
+            parentToolUseID: id,
+          }),
+        );
       }
     }
     this.hook(ctx, 'PostToolUse', id);
     const block = { tool_use_id: id, type: 'tool_result', content: resultText };
     if (isError) block.is_error = true;
-    const extra = toolUseResult === undefined ? {} : this.layout === 'stream-json' ? { tool_use_result: toolUseResult } : { toolUseResult };
+    const extra =
+      toolUseResult === undefined
+        ? {}
+        : this.layout === 'stream-json'
+          ? { tool_use_result: toolUseResult }
+          : { toolUseResult };
     this.user(ctx, [block], extra);
     return id;
   }
 
   bash(ctx, command, out, isError = false) {
-    this.tool(ctx, 'Bash', { command, description: 'Run PEER step' }, out, isError ? `Error: ${out}` : { stdout: out, stderr: '', interrupted: false, isImage: false }, isError);
+    this.tool(
+      ctx,
+      'Bash',
+      { command, description: 'Run PEER step' },
+      out,
+      isError ? `Error: ${out}` : { stdout: out, stderr: '', interrupted: false, isImage: false },
+      isError,
+    );
   }
 
   snapshot() {
@@ -255,10 +383,19 @@ class SessionGen {
     const n = this.rng.int(1, 12);
     for (let i = 0; i < n; i++) {
       const f = this.rng.pick(this.pools.files);
-      backups[f.path] = { backupFileName: `${this.rng.hex(16)}@v${i + 1}`, version: i + 1, backupTime: new Date(this.clock.ms).toISOString() };
+      backups[f.path] = {
+        backupFileName: `${this.rng.hex(16)}@v${i + 1}`,
+        version: i + 1,
+        backupTime: new Date(this.clock.ms).toISOString(),
+      };
     }
     const id = this.rng.uuid();
-    this.main.line({ type: 'file-history-snapshot', messageId: id, snapshot: { messageId: id, trackedFileBackups: backups, timestamp: new Date(this.clock.ms).toISOString() }, isSnapshotUpdate: this.rng.chance(0.5) });
+    this.main.line({
+      type: 'file-history-snapshot',
+      messageId: id,
+      snapshot: { messageId: id, trackedFileBackups: backups, timestamp: new Date(this.clock.ms).toISOString() },
+      isSnapshotUpdate: this.rng.chance(0.5),
+    });
     this.lines++;
   }
 
@@ -269,7 +406,13 @@ class SessionGen {
     const agentId = `a${this.rng.hex(16)}`;
     const prompt = `STATE_KEY: ${this.prefix}.cycle.1\nCYCLE_NUMBER: 1\nINSTRUCTION: create-spec\nSPEC_NAME: ${this.spec}\nUSER_REQUIREMENTS: ${paragraph(this.rng, 3)}\n\nRun the ${agent.slice(5)} phase and write phases.${agent.slice(5)}.`;
     const toolName = this.layout === 'subagents-dir' ? 'Agent' : 'Task';
-    this.emit(m, 'assistant', this.assistantMsg(m, [{ type: 'tool_use', id, name: toolName, input: { description: `Run ${agent}`, subagent_type: agent, prompt } }]));
+    this.emit(
+      m,
+      'assistant',
+      this.assistantMsg(m, [
+        { type: 'tool_use', id, name: toolName, input: { description: `Run ${agent}`, subagent_type: agent, prompt } },
+      ]),
+    );
 
     let ctx;
     if (this.layout === 'stream-json') ctx = { w: this.main, spawnId: id, parent: null, sidechain: true };
@@ -278,26 +421,63 @@ class SessionGen {
         this.layout === 'subagents-dir'
           ? path.join(this.dir, this.sid, 'subagents', `agent-${agentId}.jsonl`)
           : path.join(this.dir, `agent-${agentId}.jsonl`);
-      ctx = { w: new JsonlWriter(file), agentId, sidechain: true, parent: null, spawnId: id, mirror: this.layout === 'subagents-dir', prompt };
+      ctx = {
+        w: new JsonlWriter(file),
+        agentId,
+        sidechain: true,
+        parent: null,
+        spawnId: id,
+        mirror: this.layout === 'subagents-dir',
+        prompt,
+      };
       if (this.layout === 'subagents-dir') {
-        writeFileSync(path.join(path.dirname(file), `agent-${agentId}.meta.json`), JSON.stringify({ agentType: agent, description: `Run ${agent}`, toolUseId: id }));
+        writeFileSync(
+          path.join(path.dirname(file), `agent-${agentId}.meta.json`),
+          JSON.stringify({ agentType: agent, description: `Run ${agent}`, toolUseId: id }),
+        );
       }
     }
     const start = ctx.w.bytes + ctx.w.pending;
     this.user(ctx, prompt);
     const used = () => ctx.w.bytes + ctx.w.pending - start;
     this.say(ctx, `Reading the cycle state for ${this.spec}.`);
-    this.bash(ctx, `~/.agent-os/scripts/peer/read-state.sh "${this.prefix}.cycle.1"`, JSON.stringify({ cycle_number: 1, instruction: 'create-spec' }));
+    this.bash(
+      ctx,
+      `~/.agent-os/scripts/peer/read-state.sh "${this.prefix}.cycle.1"`,
+      JSON.stringify({ cycle_number: 1, instruction: 'create-spec' }),
+    );
     while (used() < budget) this.turn(ctx);
-    this.bash(ctx, `nats kv get ${BUCKET} ${this.prefix}.cycle.1 --raw | jq '.phases.${agent.slice(5)}.status = "complete"' | nats kv put ${BUCKET} ${this.prefix}.cycle.1`, '');
+    this.bash(
+      ctx,
+      `nats kv get ${BUCKET} ${this.prefix}.cycle.1 --raw | jq '.phases.${agent.slice(5)}.status = "complete"' | nats kv put ${BUCKET} ${this.prefix}.cycle.1`,
+      '',
+    );
     const final = `${agent.slice(5)} phase complete for ${this.spec}. ${paragraph(this.rng, 2)}`;
     this.say(ctx, final);
     if (ctx.w !== this.main) {
       this.bytes += ctx.w.close();
       this.files++;
     }
-    const resultContent = [{ type: 'text', text: final }, { type: 'text', text: `agentId: ${agentId} (for resuming to continue this agent's work if needed)` }];
-    this.user(m, [{ tool_use_id: id, type: 'tool_result', content: resultContent }], this.layout === 'stream-json' ? {} : { toolUseResult: { status: 'completed', prompt, agentId, content: [{ type: 'text', text: final }], totalDurationMs: 123456, totalTokens: 54321 } });
+    const resultContent = [
+      { type: 'text', text: final },
+      { type: 'text', text: `agentId: ${agentId} (for resuming to continue this agent's work if needed)` },
+    ];
+    this.user(
+      m,
+      [{ tool_use_id: id, type: 'tool_result', content: resultContent }],
+      this.layout === 'stream-json'
+        ? {}
+        : {
+            toolUseResult: {
+              status: 'completed',
+              prompt,
+              agentId,
+              content: [{ type: 'text', text: final }],
+              totalDurationMs: 123456,
+              totalTokens: 54321,
+            },
+          },
+    );
   }
 
   turn(ctx) {
@@ -309,39 +489,77 @@ class SessionGen {
       const head = `// ${f.path} at revision ${rng.hex(16)}`;
       const text = `${head}\n${f.text}`;
       const lines = f.lines + 1;
-      this.tool(ctx, 'Read', { file_path: f.path }, `${numbered(head)}\n${f.numbered}`, { type: 'text', file: { filePath: f.path, content: text, numLines: lines, startLine: 1, totalLines: lines } });
+      this.tool(ctx, 'Read', { file_path: f.path }, `${numbered(head)}\n${f.numbered}`, {
+        type: 'text',
+        file: { filePath: f.path, content: text, numLines: lines, startLine: 1, totalLines: lines },
+      });
     } else if (r < 0.65) {
       const out = `> app@1.0.0 test ${rng.hex(12)}\n${rng.pick(this.pools.outputs)}`;
       const fail = rng.chance(0.04);
-      this.bash(ctx, `cd /home/dev/app && npm test -- --grep "${rng.pick(['ledger', 'export', 'retry'])}"`, fail ? `Exit code 1\n${out}` : out, fail);
+      this.bash(
+        ctx,
+        `cd /home/dev/app && npm test -- --grep "${rng.pick(['ledger', 'export', 'retry'])}"`,
+        fail ? `Exit code 1\n${out}` : out,
+        fail,
+      );
     } else if (r < 0.8) {
       const f = rng.pick(this.pools.files);
       const at = rng.int(0, Math.max(0, f.text.length - 200));
       const oldString = f.text.slice(at, at + rng.int(40, 200));
       const newString = `${oldString}\n// ${sentence(rng)}`;
-      this.tool(ctx, 'Edit', { file_path: f.path, old_string: oldString, new_string: newString }, `The file ${f.path} has been updated.`, {
-        filePath: f.path,
-        oldString,
-        newString,
-        originalFile: `// ${f.path} at revision ${rng.hex(16)}\n${f.text}`,
-        structuredPatch: [{ oldStart: 10, oldLines: 3, newStart: 10, newLines: 4, lines: [` ${oldString.slice(0, 60)}`, `+// ${sentence(rng)}`] }],
-        userModified: false,
-        replaceAll: false,
-      });
+      this.tool(
+        ctx,
+        'Edit',
+        { file_path: f.path, old_string: oldString, new_string: newString },
+        `The file ${f.path} has been updated.`,
+        {
+          filePath: f.path,
+          oldString,
+          newString,
+          originalFile: `// ${f.path} at revision ${rng.hex(16)}\n${f.text}`,
+          structuredPatch: [
+            {
+              oldStart: 10,
+              oldLines: 3,
+              newStart: 10,
+              newLines: 4,
+              lines: [` ${oldString.slice(0, 60)}`, `+// ${sentence(rng)}`],
+            },
+          ],
+          userModified: false,
+          replaceAll: false,
+        },
+      );
     } else if (r < 0.9) {
       const f = rng.pick(this.pools.files);
       const doc = `.agent-os/specs/2025-08-0${(this.index % 9) + 1}-${this.spec}/${rng.pick(['spec.md', 'spec-lite.md', 'sub-specs/technical-spec.md'])}`;
       const content = `# Spec Requirements Document\n\n> Spec: ${this.spec} (${rng.hex(12)})\n\n${paragraph(rng, 20)}\n\n${f.text.slice(0, 3000)}`;
-      this.tool(ctx, 'Write', { file_path: `/home/dev/app/${doc}`, content }, `File created successfully at: /home/dev/app/${doc}`, { type: 'create', filePath: `/home/dev/app/${doc}`, content, structuredPatch: [] });
+      this.tool(
+        ctx,
+        'Write',
+        { file_path: `/home/dev/app/${doc}`, content },
+        `File created successfully at: /home/dev/app/${doc}`,
+        { type: 'create', filePath: `/home/dev/app/${doc}`, content, structuredPatch: [] },
+      );
     } else {
       const out = this.pools.files
         .slice(0, rng.int(3, 40))
         .map((f) => `${f.path}:${rng.int(1, 400)}:  const ${rng.pick(['ledger', 'retry'])} = …`)
         .join('\n');
-      this.tool(ctx, 'Grep', { pattern: rng.pick(['ledger', 'retry', 'export']), path: '/home/dev/app/src', output_mode: 'content' }, out, { mode: 'content', numFiles: 12, filenames: [], content: out, numLines: 20 });
+      this.tool(
+        ctx,
+        'Grep',
+        { pattern: rng.pick(['ledger', 'retry', 'export']), path: '/home/dev/app/src', output_mode: 'content' },
+        out,
+        { mode: 'content', numFiles: 12, filenames: [], content: out, numLines: 20 },
+      );
     }
     // Rare damage inside the run: a record spliced onto a cut-off one, or a run of NUL bytes.
-    if (rng.chance(0.0004)) ctx.w.raw(`{"parentUuid":"${rng.uuid()}","isSidechain":true,"type":"user","message":{"role":"user","content":"cut of{"parentUuid":null,"type":"summary","summary":"x"}`, true);
+    if (rng.chance(0.0004))
+      ctx.w.raw(
+        `{"parentUuid":"${rng.uuid()}","isSidechain":true,"type":"user","message":{"role":"user","content":"cut of{"parentUuid":null,"type":"summary","summary":"x"}`,
+        true,
+      );
     if (rng.chance(0.0002)) ctx.w.raw('\0'.repeat(rng.int(8, 200)), true);
   }
 }

@@ -31,9 +31,7 @@ function variants(s: Json): Json[] {
 }
 
 function nullable(s: Json): boolean {
-  return (
-    (Array.isArray(s.type) && s.type.includes('null')) || (s.anyOf ?? s.oneOf ?? []).some((v) => isNull(v))
-  );
+  return (Array.isArray(s.type) && s.type.includes('null')) || (s.anyOf ?? s.oneOf ?? []).some((v) => isNull(v));
 }
 
 function typeOf(s: Json): string {

@@ -94,7 +94,9 @@ export function completeWords(current: string, _argv: unknown, defaults: Default
   // `reopen <spec>`: the first word after the command that is not a flag or a flag's value.
   if (command === 'reopen' && !current.startsWith('-')) {
     const after = words.slice(words.indexOf('reopen') + 1, -1);
-    const positional = after.filter((w, i) => !w.startsWith('-') && !(i > 0 && after[i - 1].startsWith('--') && !after[i - 1].includes('=')));
+    const positional = after.filter(
+      (w, i) => !w.startsWith('-') && !(i > 0 && after[i - 1].startsWith('--') && !after[i - 1].includes('=')),
+    );
     if (positional.length === 0) {
       done(match(specNames(words)));
       return;

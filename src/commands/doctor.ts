@@ -8,7 +8,16 @@ import path from 'node:path';
 import type { ChalkInstance } from 'chalk';
 import fg from 'fast-glob';
 import { nuid, StorageType, type JetStreamManager, type KvStatus, type NatsConnection } from 'nats';
-import { bucketMissingMessage, closeNats, connectNats, describeNatsError, displayServers, jetstreamOptions, jsRoute, type KvConnectOptions } from '../sources/kv.js';
+import {
+  bucketMissingMessage,
+  closeNats,
+  connectNats,
+  describeNatsError,
+  displayServers,
+  jetstreamOptions,
+  jsRoute,
+  type KvConnectOptions,
+} from '../sources/kv.js';
 import { NatsContextError } from '../sources/nats-context.js';
 import { defaultLogDirs } from '../sources/logs.js';
 import { displayPath } from '../sources/paths.js';
@@ -46,15 +55,24 @@ export async function runDoctor(a: DoctorArgs): Promise<Check[]> {
     resolved = resolveConnect(a);
   } catch (e) {
     if (!(e instanceof NatsContextError)) throw e;
-    add('fail', 'context', `${e.message}: fix it, choose another context with --context, or use none with --no-context`);
+    add(
+      'fail',
+      'context',
+      `${e.message}: fix it, choose another context with --context, or use none with --no-context`,
+    );
   }
   if (resolved) {
     const c = resolved.context;
     if (c) {
-      const by = c.selectedBy === 'flag' ? '--context' : c.selectedBy === 'env' ? '$NATS_CONTEXT' : "the nats CLI's selection";
+      const by =
+        c.selectedBy === 'flag' ? '--context' : c.selectedBy === 'env' ? '$NATS_CONTEXT' : "the nats CLI's selection";
       add('ok', 'context', `"${c.name}" (${c.file}, chosen by ${by})${c.description ? `: ${c.description}` : ''}`);
     } else {
-      add('ok', 'context', a.context === false ? 'none (--no-context)' : 'none selected: flags, environment and defaults only');
+      add(
+        'ok',
+        'context',
+        a.context === false ? 'none (--no-context)' : 'none selected: flags, environment and defaults only',
+      );
     }
     await natsChecks(resolved, a, add);
   }
@@ -71,14 +89,21 @@ const ORIGIN: Record<ResolvedConnect['serverOrigin'], string> = {
   default: 'the default',
 };
 
-async function natsChecks(r: ResolvedConnect, a: DoctorArgs, add: (s: CheckStatus, n: string, t: string) => void): Promise<void> {
+async function natsChecks(
+  r: ResolvedConnect,
+  a: DoctorArgs,
+  add: (s: CheckStatus, n: string, t: string) => void,
+): Promise<void> {
   const o = r.options;
   const url = displayServers(o.servers);
   let nc: NatsConnection;
   try {
     nc = await connectNats(o);
   } catch (e) {
-    const from = r.serverOrigin === 'context' || r.serverOrigin === 'env' ? ` [the server list comes from ${ORIGIN[r.serverOrigin]}]` : '';
+    const from =
+      r.serverOrigin === 'context' || r.serverOrigin === 'env'
+        ? ` [the server list comes from ${ORIGIN[r.serverOrigin]}]`
+        : '';
     add('fail', 'nats', `${(e as Error).message}${from}`);
     return;
   }
@@ -93,7 +118,11 @@ async function natsChecks(r: ResolvedConnect, a: DoctorArgs, add: (s: CheckStatu
     const info = nc.info;
     const server = `nats-server ${info?.version ?? '?'}${info?.server_name && info.server_name !== info.server_id ? ` "${info.server_name}"` : ''}`;
     const tls = info?.tls_required || o.tls ? `, TLS${o.tls?.cert ? ' with a client certificate' : ''}` : '';
-    add('ok', 'nats', `${info?.tls_required || o.tls ? 'tls' : 'nats'}://${nc.getServer()} (from ${ORIGIN[r.serverOrigin]}): ${server}${authText(o)}${tls}${rtt}`);
+    add(
+      'ok',
+      'nats',
+      `${info?.tls_required || o.tls ? 'tls' : 'nats'}://${nc.getServer()} (from ${ORIGIN[r.serverOrigin]}): ${server}${authText(o)}${tls}${rtt}`,
+    );
 
     // ---------------------------------------------------------- JetStream
     const jsOpts = jetstreamOptions(o);
@@ -102,12 +131,26 @@ async function natsChecks(r: ResolvedConnect, a: DoctorArgs, add: (s: CheckStatu
       jsm = await nc.jetstreamManager(jsOpts);
       const acct = await jsm.getAccountInfo();
       const where = acct.domain ? ` (domain ${acct.domain})` : '';
-      add('ok', 'jetstream', `enabled${where}: this account has ${plural(acct.streams, 'stream')}, ${plural(acct.consumers, 'consumer')}`);
+      add(
+        'ok',
+        'jetstream',
+        `enabled${where}: this account has ${plural(acct.streams, 'stream')}, ${plural(acct.consumers, 'consumer')}`,
+      );
     } catch (e) {
       const code = (e as { code?: string }).code;
       const route = jsRoute(o);
-      if (code === '503' && !route) add('fail', 'jetstream', `JetStream is not enabled on ${url}: start nats-server with -js (or a jetstream {} block in its configuration)`);
-      else add('fail', 'jetstream', describeNatsError(e, { url, timeoutMs: o.timeoutMs, phase: 'jetstream', jsRoute: route }));
+      if (code === '503' && !route)
+        add(
+          'fail',
+          'jetstream',
+          `JetStream is not enabled on ${url}: start nats-server with -js (or a jetstream {} block in its configuration)`,
+        );
+      else
+        add(
+          'fail',
+          'jetstream',
+          describeNatsError(e, { url, timeoutMs: o.timeoutMs, phase: 'jetstream', jsRoute: route }),
+        );
       return;
     }
 
@@ -123,12 +166,20 @@ async function natsChecks(r: ResolvedConnect, a: DoctorArgs, add: (s: CheckStatu
       statusEnd = Date.now();
     } catch (e) {
       const msg = describeNatsError(e, { url, timeoutMs: o.timeoutMs, phase: 'bucket', bucket: o.bucket });
-      add('fail', 'bucket', msg === bucketMissingMessage(o.bucket, url) ? `${msg}; or point --bucket at the bucket PEER writes` : msg);
+      add(
+        'fail',
+        'bucket',
+        msg === bucketMissingMessage(o.bucket, url) ? `${msg}; or point --bucket at the bucket PEER writes` : msg,
+      );
     }
     if (st) {
       const state = st.streamInfo.state;
       const keys = state.num_subjects;
-      add('ok', 'bucket', `${o.bucket}: ${keys === undefined ? '' : `${plural(keys, 'key')}, `}${plural(state.messages, 'revision')} stored, ${String(st.storage)} storage`);
+      add(
+        'ok',
+        'bucket',
+        `${o.bucket}: ${keys === undefined ? '' : `${plural(keys, 'key')}, `}${plural(state.messages, 'revision')} stored, ${String(st.storage)} storage`,
+      );
       bucketConfigChecks(st, o, a.expectReplicas, add);
     }
 
@@ -146,7 +197,10 @@ function authText(o: KvConnectOptions): string {
   if (o.user && o.password) return `, user "${o.user}"`;
   if (o.token || o.user) return ', token';
   const inUrl = /^[a-z][a-z0-9+.-]*:\/\/([^/@,]*)@/i.exec(o.servers.trim())?.[1];
-  if (inUrl !== undefined) return inUrl.includes(':') ? `, user "${decodeURIComponentSafe(inUrl.slice(0, inUrl.indexOf(':')))}" (from the URL)` : ', token (from the URL)';
+  if (inUrl !== undefined)
+    return inUrl.includes(':')
+      ? `, user "${decodeURIComponentSafe(inUrl.slice(0, inUrl.indexOf(':')))}" (from the URL)`
+      : ', token (from the URL)';
   return '';
 }
 
@@ -158,7 +212,12 @@ function decodeURIComponentSafe(s: string): string {
   }
 }
 
-function bucketConfigChecks(st: KvStatus, o: KvConnectOptions, expectReplicas: number, add: (s: CheckStatus, n: string, t: string) => void): void {
+function bucketConfigChecks(
+  st: KvStatus,
+  o: KvConnectOptions,
+  expectReplicas: number,
+  add: (s: CheckStatus, n: string, t: string) => void,
+): void {
   const stream = `KV_${o.bucket}`;
   if (st.history <= 1) {
     add(
@@ -167,12 +226,20 @@ function bucketConfigChecks(st: KvStatus, o: KvConnectOptions, expectReplicas: n
       `${st.history}: every write replaces the previous value, so there is no trail to audit (lost updates and the order of the phases cannot be proved). Take a snapshot, then: nats stream edit ${stream} --max-msgs-per-subject=${EXPECT_HISTORY}`,
     );
   } else if (st.history < EXPECT_HISTORY) {
-    add('warn', 'history', `${st.history}: only the last ${st.history} revisions of each key are kept, fewer than PEER's ${EXPECT_HISTORY}. Raise it: nats stream edit ${stream} --max-msgs-per-subject=${EXPECT_HISTORY}`);
+    add(
+      'warn',
+      'history',
+      `${st.history}: only the last ${st.history} revisions of each key are kept, fewer than PEER's ${EXPECT_HISTORY}. Raise it: nats stream edit ${stream} --max-msgs-per-subject=${EXPECT_HISTORY}`,
+    );
   } else {
     add('ok', 'history', `${st.history} revisions kept per key`);
   }
   if (st.replicas < expectReplicas) {
-    add('warn', 'replicas', `${st.replicas}, expected ${expectReplicas}: ${st.replicas === 1 ? 'the state lives on one server, and one lost disk loses it' : 'fewer copies than PEER creates'} (more than one replica needs a NATS cluster: nats stream edit ${stream} --replicas=${expectReplicas})`);
+    add(
+      'warn',
+      'replicas',
+      `${st.replicas}, expected ${expectReplicas}: ${st.replicas === 1 ? 'the state lives on one server, and one lost disk loses it' : 'fewer copies than PEER creates'} (more than one replica needs a NATS cluster: nats stream edit ${stream} --replicas=${expectReplicas})`,
+    );
   } else {
     add('ok', 'replicas', `${st.replicas}`);
   }
@@ -204,7 +271,11 @@ async function clockCheck(
   // 1. nats-server 2.10+ stamps stream info with its own time: no write at all.
   const ts = (st?.streamInfo as { ts?: unknown } | undefined)?.ts;
   if (typeof ts === 'string' && Number.isFinite(Date.parse(ts))) {
-    return offsetText(Date.parse(ts) - (statusStart + statusEnd) / 2, (statusEnd - statusStart) / 2, 'from the bucket\'s stream info');
+    return offsetText(
+      Date.parse(ts) - (statusStart + statusEnd) / 2,
+      (statusEnd - statusStart) / 2,
+      "from the bucket's stream info",
+    );
   }
 
   // 2. A message in a private temporary stream: its stored time is the server's clock. Never the user's bucket.
@@ -214,14 +285,25 @@ async function clockCheck(
   let created = false;
   let why = '';
   try {
-    await jsm.streams.add({ name, subjects: [subject], storage: StorageType.Memory, max_msgs: 1, max_age: 60_000_000_000, num_replicas: 1 });
+    await jsm.streams.add({
+      name,
+      subjects: [subject],
+      storage: StorageType.Memory,
+      max_msgs: 1,
+      max_age: 60_000_000_000,
+      num_replicas: 1,
+    });
     created = true;
     const js = nc.jetstream(jetstreamOptions(o));
     const t0 = Date.now();
     const ack = await js.publish(subject, new Uint8Array(0), { expect: { streamName: name } });
     const t1 = Date.now();
     const msg = await jsm.streams.getMessage(name, { seq: ack.seq });
-    return offsetText(msg.time.getTime() - (t0 + t1) / 2, (t1 - t0) / 2, `from a temporary in-memory stream, deleted again`);
+    return offsetText(
+      msg.time.getTime() - (t0 + t1) / 2,
+      (t1 - t0) / 2,
+      `from a temporary in-memory stream, deleted again`,
+    );
   } catch (e) {
     why =
       (e as { code?: string }).code === 'PERMISSIONS_VIOLATION'
@@ -244,7 +326,11 @@ async function clockCheck(
   }
   const lead = last - statusEnd;
   if (lead > CLOCK_TOLERANCE_MS) {
-    return ['warn', 'clock', `the server is at least ${seconds(lead)} ahead of this machine: the newest revision is stamped ${seconds(lead)} in this machine's future (${note})`];
+    return [
+      'warn',
+      'clock',
+      `the server is at least ${seconds(lead)} ahead of this machine: the newest revision is stamped ${seconds(lead)} in this machine's future (${note})`,
+    ];
   }
   return [
     'warn',
@@ -268,7 +354,12 @@ async function folderChecks(a: DoctorArgs, add: (s: CheckStatus, n: string, t: s
   const shown = displayPath(specsAbs, projectRoot);
   const sst = await fs.stat(specsAbs).catch((e: NodeJS.ErrnoException) => e);
   if (sst instanceof Error) {
-    if (sst.code === 'ENOENT' && !a.specs) add('warn', 'specs', `${shown} does not exist in ${projectRoot}: a scan reads no spec folders (is --project the project root?)`);
+    if (sst.code === 'ENOENT' && !a.specs)
+      add(
+        'warn',
+        'specs',
+        `${shown} does not exist in ${projectRoot}: a scan reads no spec folders (is --project the project root?)`,
+      );
     else add('fail', 'specs', `cannot read spec folder ${shown}: ${sst.code ?? sst.message} (fix --specs)`);
   } else if (!sst.isDirectory()) {
     add('fail', 'specs', `spec folder ${shown} is not a directory (fix --specs)`);
@@ -276,7 +367,9 @@ async function folderChecks(a: DoctorArgs, add: (s: CheckStatus, n: string, t: s
     const entries = await fs.readdir(specsAbs, { withFileTypes: true });
     const folders = entries.filter((e) => e.isDirectory()).length;
     const files = await fg('**/*', { cwd: specsAbs, onlyFiles: true, dot: false });
-    const product = await fg('**/*', { cwd: path.join(projectRoot, '.agent-os', 'product'), onlyFiles: true }).catch(() => [] as string[]);
+    const product = await fg('**/*', { cwd: path.join(projectRoot, '.agent-os', 'product'), onlyFiles: true }).catch(
+      () => [] as string[],
+    );
     const more = product.length > 0 ? ` (and ${plural(product.length, 'product file')})` : '';
     if (folders === 0) add('warn', 'specs', `${shown}: no spec folders yet${more}`);
     else add('ok', 'specs', `${shown}: ${plural(folders, 'spec folder')}, ${plural(files.length, 'file')}${more}`);
@@ -297,7 +390,8 @@ async function folderChecks(a: DoctorArgs, add: (s: CheckStatus, n: string, t: s
       count += found.length;
       for (const f of found) bytes += (await fs.stat(f).catch(() => undefined))?.size ?? 0;
     }
-    if (missing.length > 0) add('fail', 'logs', `no transcript (.jsonl) found for ${missing.map((m) => `"${m}"`).join(', ')}: fix --logs`);
+    if (missing.length > 0)
+      add('fail', 'logs', `no transcript (.jsonl) found for ${missing.map((m) => `"${m}"`).join(', ')}: fix --logs`);
     else add('ok', 'logs', `${plural(count, 'transcript file')} (${size(bytes)}) from ${a.logs.join(', ')}`);
     return;
   }
@@ -305,7 +399,11 @@ async function folderChecks(a: DoctorArgs, add: (s: CheckStatus, n: string, t: s
   if (dirs.length === 0) {
     const encoded = projectRoot.replace(/[^A-Za-z0-9]/g, '-');
     const where = path.join(process.env.CLAUDE_CONFIG_DIR || '~/.claude', 'projects', encoded);
-    add('warn', 'logs', `no Claude Code log folder for this project (${where}): a scan reads no transcripts; pass --logs DIR|GLOB`);
+    add(
+      'warn',
+      'logs',
+      `no Claude Code log folder for this project (${where}): a scan reads no transcripts; pass --logs DIR|GLOB`,
+    );
     return;
   }
   let count = 0;
@@ -316,7 +414,11 @@ async function folderChecks(a: DoctorArgs, add: (s: CheckStatus, n: string, t: s
       bytes += (await fs.stat(f).catch(() => undefined))?.size ?? 0;
     }
   }
-  add(count > 0 ? 'ok' : 'warn', 'logs', `${dirs.join(', ')} (Claude Code's folder for this project): ${plural(count, 'transcript file')} (${size(bytes)})`);
+  add(
+    count > 0 ? 'ok' : 'warn',
+    'logs',
+    `${dirs.join(', ')} (Claude Code's folder for this project): ${plural(count, 'transcript file')} (${size(bytes)})`,
+  );
 }
 
 /** The .jsonl files a --logs value names: a file, a folder (searched recursively) or a glob. */

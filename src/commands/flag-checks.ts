@@ -81,7 +81,8 @@ export function checkFlags(argv: Record<string, unknown>, meta: OptionMeta, raw:
 
   for (const k of Object.keys(meta.key)) {
     if (!given(k) || meta.array.includes(k) || k.length === 1) continue;
-    if (Array.isArray(argv[k])) throw new UsageError(`--${k} was given ${(argv[k] as unknown[]).length} times; it takes one value`);
+    if (Array.isArray(argv[k]))
+      throw new UsageError(`--${k} was given ${(argv[k] as unknown[]).length} times; it takes one value`);
   }
 
   for (const k of PATH_FLAGS) {
@@ -89,8 +90,14 @@ export function checkFlags(argv: Record<string, unknown>, meta: OptionMeta, raw:
     const v = argv[k];
     const values = Array.isArray(v) ? v : [v];
     // yargs puts a flag's default in place of a missing value (`--project` alone is "."): look at what was typed.
-    if (values.length === 0 || values.some((x) => typeof x === 'string' && x.trim() === '') || typedWithoutValue(k, meta, raw)) {
-      throw new UsageError(`${shownName(k, raw)} needs a path; an empty value is not "the default"${k === 'kv-snapshot' ? ' (leave the flag out to read the live server)' : ''}`);
+    if (
+      values.length === 0 ||
+      values.some((x) => typeof x === 'string' && x.trim() === '') ||
+      typedWithoutValue(k, meta, raw)
+    ) {
+      throw new UsageError(
+        `${shownName(k, raw)} needs a path; an empty value is not "the default"${k === 'kv-snapshot' ? ' (leave the flag out to read the live server)' : ''}`,
+      );
     }
   }
 
@@ -98,7 +105,9 @@ export function checkFlags(argv: Record<string, unknown>, meta: OptionMeta, raw:
     if (!given(k)) continue;
     const v = argv[k];
     if ((typeof v === 'string' && v.trim() === '') || typedWithoutValue(k, meta, raw)) {
-      throw new UsageError(`${shownName(k, raw)} needs a value${k === 'spec' ? '; an empty one is not "every spec"' : '; an empty one is not "the default"'}`);
+      throw new UsageError(
+        `${shownName(k, raw)} needs a value${k === 'spec' ? '; an empty one is not "every spec"' : '; an empty one is not "the default"'}`,
+      );
     }
   }
 
@@ -116,7 +125,8 @@ export function checkFlags(argv: Record<string, unknown>, meta: OptionMeta, raw:
     const ids = ruleIds();
     for (const v of [argv.rule].flat()) {
       if (typeof v !== 'string' || v === '') throw new UsageError('--rule needs a rule id (see `peer-audit rules`)');
-      if (ids.length && !ids.includes(v)) throw new UsageError(`--rule ${quote(v)} is not a rule${didYouMean(v, ids)}; \`peer-audit rules\` lists them`);
+      if (ids.length && !ids.includes(v))
+        throw new UsageError(`--rule ${quote(v)} is not a rule${didYouMean(v, ids)}; \`peer-audit rules\` lists them`);
     }
   }
 

@@ -64,8 +64,7 @@ export function localSourceFlags<T>(y: Argv<T>, logFolder: 'Read' | 'Check' = 'R
     .option('default-logs', {
       type: 'boolean',
       default: true,
-      describe:
-        `${logFolder} Claude Code's log folder for the project when --logs is not given (--no-default-logs to skip)`,
+      describe: `${logFolder} Claude Code's log folder for the project when --logs is not given (--no-default-logs to skip)`,
     });
 }
 
@@ -95,7 +94,12 @@ export function sourceFlags<T>(y: Argv<T>) {
     });
 }
 
-const UNITS: Array<[string, number]> = [['d', 86_400_000], ['h', 3600_000], ['m', 60_000], ['s', 1000]];
+const UNITS: Array<[string, number]> = [
+  ['d', 86_400_000],
+  ['h', 3600_000],
+  ['m', 60_000],
+  ['s', 1000],
+];
 
 /** 21600000 → "6h": the largest unit that says a duration in whole numbers, as --stale-after takes it. */
 function durationText(ms: number): string {

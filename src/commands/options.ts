@@ -86,7 +86,13 @@ export function resolveConnect(a: ConnectArgs, env: Env = process.env, cwd: stri
     serverOrigin = 'flag';
     // The same server as the context's URL (e.g. undo's server from the journal): keep the context's user:pass@.
     const p = parseServerList(a.server);
-    if (ctx?.url && p.user === undefined && p.token === undefined && displayServers(ctx.url) === displayServers(a.server)) servers = ctx.url;
+    if (
+      ctx?.url &&
+      p.user === undefined &&
+      p.token === undefined &&
+      displayServers(ctx.url) === displayServers(a.server)
+    )
+      servers = ctx.url;
   } else if (given(env.NATS_URL)) {
     servers = env.NATS_URL;
     serverOrigin = 'env';
@@ -111,7 +117,8 @@ export function resolveConnect(a: ConnectArgs, env: Env = process.env, cwd: stri
   const key = abs(pick(a.tlskey, env.NATS_KEY)) ?? ctx?.key;
   const ca = abs(pick(a.tlsca, env.NATS_CA)) ?? ctx?.ca;
   const handshakeFirst = a.tlsfirst === true || ctx?.tlsFirst === true;
-  const tls = cert || key || ca || handshakeFirst ? { cert, key, ca, ...(handshakeFirst ? { handshakeFirst } : {}) } : undefined;
+  const tls =
+    cert || key || ca || handshakeFirst ? { cert, key, ca, ...(handshakeFirst ? { handshakeFirst } : {}) } : undefined;
 
   const options: KvConnectOptions = {
     servers,
@@ -131,7 +138,8 @@ export function resolveConnect(a: ConnectArgs, env: Env = process.env, cwd: stri
     timeoutMs: a.timeout,
   };
   // Keep the object tidy for messages and tests: no keys that say nothing.
-  for (const k of Object.keys(options) as Array<keyof KvConnectOptions>) if (options[k] === undefined) delete options[k];
+  for (const k of Object.keys(options) as Array<keyof KvConnectOptions>)
+    if (options[k] === undefined) delete options[k];
   return { options, context: ctx, serverOrigin };
 }
 

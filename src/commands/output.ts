@@ -38,7 +38,9 @@ export async function writeOutput(text: string | Iterable<string>, file?: string
   }
   const abs = checkOutputFile(file, flag);
   await fs.mkdir(path.dirname(abs), { recursive: true }).catch((e: NodeJS.ErrnoException) => {
-    throw e.code === 'EEXIST' || e.code === 'ENOTDIR' ? new UsageError(`${flag} ${file}: a part of the path is a file, not a folder`) : e;
+    throw e.code === 'EEXIST' || e.code === 'ENOTDIR'
+      ? new UsageError(`${flag} ${file}: a part of the path is a file, not a folder`)
+      : e;
   });
   const tmp = `${abs}.tmp-${process.pid}`;
   const fh = await fs.open(tmp, 'w');
@@ -51,7 +53,8 @@ export async function writeOutput(text: string | Iterable<string>, file?: string
     // Nothing is left behind: not the temporary file, not a partial report.
     await fh.close().catch(() => undefined);
     await fs.rm(tmp, { force: true });
-    if ((e as NodeJS.ErrnoException).code === 'EISDIR') throw new UsageError(`${flag} ${file}: is a folder; give a file name`);
+    if ((e as NodeJS.ErrnoException).code === 'EISDIR')
+      throw new UsageError(`${flag} ${file}: is a folder; give a file name`);
     throw e;
   }
 }

@@ -56,7 +56,8 @@ export function formatProgress(p: ReadProgress): string {
   if (logs.filesTotal > 0) {
     parts.push(`logs ${logs.files}/${logs.filesTotal} files, ${megabytes(logs.bytes)}/${megabytes(logs.bytesTotal)}`);
   }
-  if (kv.keys > 0) parts.push(`kv ${kv.keys.toLocaleString('en-US')} keys (${kv.revisions.toLocaleString('en-US')} revisions)`);
+  if (kv.keys > 0)
+    parts.push(`kv ${kv.keys.toLocaleString('en-US')} keys (${kv.revisions.toLocaleString('en-US')} revisions)`);
   if (specs.foldersTotal > 0) parts.push(`specs ${specs.folders}/${specs.foldersTotal} folders`);
   return `reading ${parts.length ? parts.join(' · ') : '…'}`;
 }

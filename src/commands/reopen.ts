@@ -28,7 +28,8 @@ export interface ReopenArgs extends ConnectArgs {
 }
 
 export async function reopenCommand(a: ReopenArgs, notice: (m: string) => void): Promise<number> {
-  if (!a.reason?.trim()) throw new UsageError('--reason is required: it is recorded in the journal and in the new cycle');
+  if (!a.reason?.trim())
+    throw new UsageError('--reason is required: it is recorded in the journal and in the new cycle');
   const quietForMs = parseDuration(a.quietFor);
   const o = kvOptions(a);
   const { data, report } = await readKvLive(o);
@@ -42,12 +43,22 @@ export async function reopenCommand(a: ReopenArgs, notice: (m: string) => void):
   const now = new Date().toISOString();
   let plan;
   try {
-    plan = planReopen(run, { cycle: a.cycle, phase: a.phase, reason: a.reason, actor: actorName(), now, quietForMs, force: a.force });
+    plan = planReopen(run, {
+      cycle: a.cycle,
+      phase: a.phase,
+      reason: a.reason,
+      actor: actorName(),
+      now,
+      quietForMs,
+      force: a.force,
+    });
   } catch (e) {
     if (e instanceof ReopenRefused) throw new SourceFailure(`refusing to reopen: ${e.message}`);
     throw e;
   }
-  const head = escapeControl(`Reopen ${prefix} cycle ${plan.from.number} as cycle ${plan.to}, resuming at ${plan.phase}.`);
+  const head = escapeControl(
+    `Reopen ${prefix} cycle ${plan.from.number} as cycle ${plan.to}, resuming at ${plan.phase}.`,
+  );
   await writeOutput(`${plan.changes.map((c) => renderChange(c, a.bucket)).join('\n')}\n${head}\n`);
   if (!a.apply) {
     await writeOutput('Dry run: nothing was written. Apply with --apply.\n');
@@ -74,7 +85,10 @@ export async function reopenCommand(a: ReopenArgs, notice: (m: string) => void):
   notice(`journal ${path.relative(process.cwd(), file) || file}`);
   const outcome = await withKv(o, (kv) => applyJournal(journal, file, { kv, projectRoot }));
   for (const ch of journal.changes) if (ch.error) notice(`${ch.kind === 'kv' ? ch.key : ch.path}: ${ch.error}`);
-  notice(`applied ${outcome.applied}, conflicts ${outcome.conflicts}, failed ${outcome.failed}${outcome.unknown ? `, unknown ${outcome.unknown}` : ''}`);
-  if (outcome.applied === plan.changes.length) notice(`cycle ${plan.to} is ready: run /peer --continue --spec=${run.spec ?? prefix} to resume at ${plan.phase}`);
+  notice(
+    `applied ${outcome.applied}, conflicts ${outcome.conflicts}, failed ${outcome.failed}${outcome.unknown ? `, unknown ${outcome.unknown}` : ''}`,
+  );
+  if (outcome.applied === plan.changes.length)
+    notice(`cycle ${plan.to} is ready: run /peer --continue --spec=${run.spec ?? prefix} to resume at ${plan.phase}`);
   return outcome.conflicts || outcome.failed || outcome.unknown ? 1 : 0;
 }

@@ -33,8 +33,14 @@ async function testGate(): Promise<void> {
 }
 
 export async function repairCommand(a: RepairArgs, chalk: ChalkInstance, notice: (m: string) => void): Promise<number> {
-  if (a.apply && a.kvSnapshot) throw new UsageError('--apply writes to the live bucket; it cannot be used with --kv-snapshot (drop --apply for a dry run)');
-  if (a.apply && !a.reason?.trim()) throw new UsageError('--reason is required with --apply: it is recorded in the journal and in every repaired value');
+  if (a.apply && a.kvSnapshot)
+    throw new UsageError(
+      '--apply writes to the live bucket; it cannot be used with --kv-snapshot (drop --apply for a dry run)',
+    );
+  if (a.apply && !a.reason?.trim())
+    throw new UsageError(
+      '--reason is required with --apply: it is recorded in the journal and in every repaired value',
+    );
 
   const { result, model } = await scanWithModel(a, notice);
   // The connection settings (NATS context files included), worked out once for every write below.
@@ -61,7 +67,9 @@ export async function repairCommand(a: RepairArgs, chalk: ChalkInstance, notice:
   if (a.apply && (await hasUnsettledJournals(model.projectRoot))) {
     // A repair that died mid-write left changes marked "applying": settle them first, so every journal says
     // for each change whether it is in place.
-    const lines = await withKv(kvo(), (kv) => settleEarlierJournals(model.projectRoot, { kv, projectRoot: model.projectRoot }));
+    const lines = await withKv(kvo(), (kv) =>
+      settleEarlierJournals(model.projectRoot, { kv, projectRoot: model.projectRoot }),
+    );
     for (const l of lines) notice(l);
   }
   // Temporary files of writes killed before their rename: settled once the journals are, before anything new.
@@ -77,7 +85,9 @@ export async function repairCommand(a: RepairArgs, chalk: ChalkInstance, notice:
   // Exit 1 whenever a matching finding stays unrepaired: a target skipped while planning, or a state no write can fix.
   const notMade = plan.skipped.length > 0 || refused.size > 0;
   if (plan.changes.length === 0) {
-    out.push(`Nothing to repair${selected.length ? '' : refused.size ? ': what matches is not repairable (said above)' : ': no fixable finding matches'}.`);
+    out.push(
+      `Nothing to repair${selected.length ? '' : refused.size ? ': what matches is not repairable (said above)' : ': no fixable finding matches'}.`,
+    );
     await writeOutput(`${out.join('\n')}\n`);
     return notMade ? 1 : 0;
   }
@@ -99,8 +109,12 @@ export async function repairCommand(a: RepairArgs, chalk: ChalkInstance, notice:
     onNotice: notice,
   });
   // A target skipped while planning (it changed since the scan) is a change not made, like a conflict.
-  const skippedNote = plan.skipped.length ? `, skipped ${plan.skipped.length} (changed since the scan or unreadable; scan again)` : '';
-  notice(`applied ${outcome.applied}, conflicts ${outcome.conflicts}, failed ${outcome.failed}${skippedNote}${outcome.unknown ? `, unknown ${outcome.unknown} (run undo or repair again)` : ''}`);
+  const skippedNote = plan.skipped.length
+    ? `, skipped ${plan.skipped.length} (changed since the scan or unreadable; scan again)`
+    : '';
+  notice(
+    `applied ${outcome.applied}, conflicts ${outcome.conflicts}, failed ${outcome.failed}${skippedNote}${outcome.unknown ? `, unknown ${outcome.unknown} (run undo or repair again)` : ''}`,
+  );
   for (const ch of journal.changes) if (ch.error) notice(`${ch.kind === 'kv' ? ch.key : ch.path}: ${ch.error}`);
 
   // Re-scan: the repaired findings should be gone. A rescan that could not read everything proves nothing.
@@ -108,7 +122,12 @@ export async function repairCommand(a: RepairArgs, chalk: ChalkInstance, notice:
   const fixedIds = new Set(selected.map((f) => f.fingerprint));
   const remaining = after.findings.filter((f) => fixedIds.has(f.fingerprint) && f.severity !== 'info');
   if (!after.complete) notice(`rescan incomplete, the repair is not verified: ${after.incompleteReasons[0]}`);
-  else notice(remaining.length ? `${remaining.length} repaired finding(s) still reported: ${remaining.map((f) => f.ruleId).join(', ')}` : 'rescan: the repaired findings are gone');
+  else
+    notice(
+      remaining.length
+        ? `${remaining.length} repaired finding(s) still reported: ${remaining.map((f) => f.ruleId).join(', ')}`
+        : 'rescan: the repaired findings are gone',
+    );
   // A write whose outcome is unknown (NATS failed mid-write) is a target that could not be used: exit 2.
   if (outcome.unknown) return 2;
   return outcome.conflicts || outcome.failed || notMade ? 1 : 0;

@@ -42,7 +42,8 @@ export async function reportCommand(a: ReportArgs, notice: (msg: string) => void
       if (e instanceof SavedScanError) throw new SourceFailure(e.message);
       throw e;
     }
-    if (!result.runs) notice(`${a.from} has no runs section (saved by an older peer-audit): the report has no timeline`);
+    if (!result.runs)
+      notice(`${a.from} has no runs section (saved by an older peer-audit): the report has no timeline`);
   } else {
     const scanned = await scanWithModel(a, notice);
     result = withContext(scanned.result, scanned.model);

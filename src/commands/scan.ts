@@ -95,11 +95,16 @@ export interface ScanOutputArgs {
 /** The scan result as reported: findings the baseline accepts are left out and summarised in `baseline`. */
 export type ScanReport = ScanResult & { baseline?: BaselineReport };
 
-export async function scanCommand(a: ScanArgs & ScanOutputArgs, chalk: ChalkInstance, notice: (msg: string) => void): Promise<number> {
+export async function scanCommand(
+  a: ScanArgs & ScanOutputArgs,
+  chalk: ChalkInstance,
+  notice: (msg: string) => void,
+): Promise<number> {
   if (a.maxWarnings !== undefined && !(Number.isInteger(a.maxWarnings) && a.maxWarnings >= 0)) {
     throw new UsageError(`--max-warnings must be a whole number of at least 0 (got ${a.maxWarnings})`);
   }
-  if (a.updateBaseline && a.baseline === false) throw new UsageError('--update-baseline and --no-baseline contradict each other');
+  if (a.updateBaseline && a.baseline === false)
+    throw new UsageError('--update-baseline and --no-baseline contradict each other');
   if (a.output) checkOutputFile(a.output); // before the scan, not after it
   const scanned = await scanWithModel(a, notice);
   // The runs section and evidence contexts: what reports need beyond the findings (also in the JSON).
@@ -112,12 +117,15 @@ export async function scanCommand(a: ScanArgs & ScanOutputArgs, chalk: ChalkInst
     const file = a.baseline ? path.resolve(a.baseline) : path.join(a.configDir ?? result.projectRoot, BASELINE_FILE);
     const shown = displayPath(file);
     let baseline = await readBaseline(file, shown);
-    if (!baseline && a.baseline && !a.updateBaseline) throw new ConfigError(`${shown}: no such baseline file (write one with scan --update-baseline)`);
+    if (!baseline && a.baseline && !a.updateBaseline)
+      throw new ConfigError(`${shown}: no such baseline file (write one with scan --update-baseline)`);
     const judged = judgeFor(await loadRules(), result.sources, a.severities ?? {});
     if (a.updateBaseline) {
       if (!result.complete) {
         for (const r of result.incompleteReasons) notice(`incomplete: ${r}`);
-        throw new ConfigError(`not updating ${shown}: the scan is incomplete, and a baseline written from part of the evidence would drop entries`);
+        throw new ConfigError(
+          `not updating ${shown}: the scan is incomplete, and a baseline written from part of the evidence would drop entries`,
+        );
       }
       const upd = updateBaseline(result.findings, baseline, judged);
       await writeOutput(formatBaseline(upd.baseline), file, '--baseline');
@@ -130,19 +138,33 @@ export async function scanCommand(a: ScanArgs & ScanOutputArgs, chalk: ChalkInst
     }
     if (baseline) {
       const outcome = applyBaseline(result.findings, baseline, judged);
-      report = { ...result, summary: summarise(outcome.shown), findings: outcome.shown, baseline: baselineReport(file, baseline, outcome) };
+      report = {
+        ...result,
+        summary: summarise(outcome.shown),
+        findings: outcome.shown,
+        baseline: baselineReport(file, baseline, outcome),
+      };
       const m = outcome.matched;
       if (m.length > 0 || outcome.stale.length > 0) {
         const counts = summarise(m);
         baselineLine =
           `Baseline ${shown}: ${m.length} known problem${m.length === 1 ? '' : 's'} not shown` +
-          (m.length ? ` (${counts.errors} error${counts.errors === 1 ? '' : 's'}, ${counts.warnings} warning${counts.warnings === 1 ? '' : 's'}, ${counts.infos} info)` : '') +
-          (outcome.stale.length ? `; ${outcome.stale.length} stale entr${outcome.stale.length === 1 ? 'y' : 'ies'}` : '') +
+          (m.length
+            ? ` (${counts.errors} error${counts.errors === 1 ? '' : 's'}, ${counts.warnings} warning${counts.warnings === 1 ? '' : 's'}, ${counts.infos} info)`
+            : '') +
+          (outcome.stale.length
+            ? `; ${outcome.stale.length} stale entr${outcome.stale.length === 1 ? 'y' : 'ies'}`
+            : '') +
           '.';
       }
       if (outcome.stale.length > 0 && !a.updateBaseline) {
-        notice(`${shown}: ${outcome.stale.length} entr${outcome.stale.length === 1 ? 'y no longer matches' : 'ies no longer match'} any finding (stale; --update-baseline removes ${outcome.stale.length === 1 ? 'it' : 'them'}):`);
-        for (const e of outcome.stale) notice(`  ${e.fingerprint}  ${e.ruleId}  ${escapeControl(e.subject ?? '')}${e.message ? ` — ${escapeControl(e.message)}` : ''}`);
+        notice(
+          `${shown}: ${outcome.stale.length} entr${outcome.stale.length === 1 ? 'y no longer matches' : 'ies no longer match'} any finding (stale; --update-baseline removes ${outcome.stale.length === 1 ? 'it' : 'them'}):`,
+        );
+        for (const e of outcome.stale)
+          notice(
+            `  ${e.fingerprint}  ${e.ruleId}  ${escapeControl(e.subject ?? '')}${e.message ? ` — ${escapeControl(e.message)}` : ''}`,
+          );
       }
     }
   }
@@ -152,7 +174,10 @@ export async function scanCommand(a: ScanArgs & ScanOutputArgs, chalk: ChalkInst
     server: a.server ? displayServers(a.server) : undefined,
     defaultBucket: DEFAULT_BUCKET,
   });
-  await writeOutput(await renderReportChunks(report, a.format, { chalk, quiet: a.quiet, baselineLine, nextSteps: steps }), a.output);
+  await writeOutput(
+    await renderReportChunks(report, a.format, { chalk, quiet: a.quiet, baselineLine, nextSteps: steps }),
+    a.output,
+  );
   if (a.output) notice(`wrote ${a.output}`);
   if (!result.complete) for (const r of result.incompleteReasons) notice(`incomplete: ${r}`);
   let code = exitCodeFor(report, a.failOn);

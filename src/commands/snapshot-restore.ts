@@ -85,7 +85,9 @@ export async function snapshotRestoreCommand(a: RestoreArgs, notice: (m: string)
     );
     return 0;
   } catch (e) {
-    process.stderr.write(`peer-audit: ${describeNatsError(e, { url, timeoutMs: o.timeoutMs, phase: 'write', bucket: o.bucket })}\n`);
+    process.stderr.write(
+      `peer-audit: ${describeNatsError(e, { url, timeoutMs: o.timeoutMs, phase: 'write', bucket: o.bucket })}\n`,
+    );
     return 2;
   } finally {
     await closeNats(nc, o.timeoutMs);

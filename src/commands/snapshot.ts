@@ -5,7 +5,10 @@ import { kvOptions, type ConnectArgs } from './options.js';
 import { checkOutputFile } from './output.js';
 import { escapeControl } from '../model/text.js';
 
-export async function snapshotCommand(a: ConnectArgs & { output: string }, notice: (m: string) => void): Promise<number> {
+export async function snapshotCommand(
+  a: ConnectArgs & { output: string },
+  notice: (m: string) => void,
+): Promise<number> {
   checkOutputFile(a.output);
   const { data, report } = await readKvLive(kvOptions(a));
   if (!report.ok) {

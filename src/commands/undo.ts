@@ -6,12 +6,17 @@ import { confirmWrite } from './confirm.js';
 import { SourceFailure } from '../errors.js';
 import { kvOptions, type ConnectArgs } from './options.js';
 
-export async function undoCommand(a: ConnectArgs & { journal: string; yes: boolean }, notice: (m: string) => void): Promise<number> {
+export async function undoCommand(
+  a: ConnectArgs & { journal: string; yes: boolean },
+  notice: (m: string) => void,
+): Promise<number> {
   const file = path.resolve(a.journal);
   const journal = await loadJournal(file).catch((e: unknown) => {
     throw new SourceFailure((e as Error).message);
   });
-  const todo = journal.changes.filter((c) => c.status === 'applied' || c.status === 'applying' || c.status === 'planned');
+  const todo = journal.changes.filter(
+    (c) => c.status === 'applied' || c.status === 'applying' || c.status === 'planned',
+  );
   // Temporary files of writes killed before their rename are never the file in place: they go first.
   const removeLeftovers = async () => {
     for (const l of await removeLeftoverTemps(journal.projectRoot, [journal])) notice(l);
@@ -21,7 +26,12 @@ export async function undoCommand(a: ConnectArgs & { journal: string; yes: boole
     notice(`journal ${journal.id}: nothing to undo`);
     return 0;
   }
-  if (!(await confirmWrite(`Undo ${todo.length} change(s) of ${journal.command} ${journal.id} (${journal.reason})?`, a.yes))) {
+  if (
+    !(await confirmWrite(
+      `Undo ${todo.length} change(s) of ${journal.command} ${journal.id} (${journal.reason})?`,
+      a.yes,
+    ))
+  ) {
     notice('nothing written');
     return 1;
   }

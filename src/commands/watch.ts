@@ -65,7 +65,8 @@ const KEY_PREFIX = /^[-\w]+(\.[-\w]+)*$/;
 export function watchFilter(spec: string | undefined): { key: string; prefix?: string } {
   if (spec === undefined) return { key: '>' };
   const prefix = spec.startsWith('peer.') ? spec : `peer.spec.${spec}`;
-  if (!KEY_PREFIX.test(prefix)) throw new UsageError(`--spec ${spec}: not a spec name or key prefix (letters, digits, "-", "_", ".")`);
+  if (!KEY_PREFIX.test(prefix))
+    throw new UsageError(`--spec ${spec}: not a spec name or key prefix (letters, digits, "-", "_", ".")`);
   return { key: `${prefix}.>`, prefix };
 }
 
@@ -134,7 +135,13 @@ export async function watchCommand(a: WatchArgs, chalk: ChalkInstance, io: Watch
     }
     // Go on from the last revision seen at once after a reconnect, instead of waiting for the consumer's
     // heartbeats to lapse.
-    noticeConnectionChanges(nc, url, notice, () => stopping, () => watcher?.stop());
+    noticeConnectionChanges(
+      nc,
+      url,
+      notice,
+      () => stopping,
+      () => watcher?.stop(),
+    );
 
     const render = { format: a.format, chalk, bucket: o.bucket };
     const print = (f: Finding, cause: Cause, initial: boolean) => {

@@ -39,7 +39,9 @@ export async function readBaseline(file: string, shown = file): Promise<Baseline
     buf = await fs.readFile(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ConfigError(`${shown}: cannot read the baseline (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new ConfigError(
+      `${shown}: cannot read the baseline (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
   if (!isUtf8(buf)) throw new ConfigError(`${shown}: not valid UTF-8`);
   const text = buf.toString('utf8');
@@ -63,7 +65,8 @@ export async function readBaseline(file: string, shown = file): Promise<Baseline
   }
   const seen = new Set<string>();
   for (const [i, e] of parsed.data.entries.entries()) {
-    if (seen.has(e.fingerprint)) throw new ConfigError(`${shown}: entries.${i}: fingerprint ${e.fingerprint} appears twice`);
+    if (seen.has(e.fingerprint))
+      throw new ConfigError(`${shown}: entries.${i}: fingerprint ${e.fingerprint} appears twice`);
     seen.add(e.fingerprint);
   }
   return { format: BASELINE_FORMAT, entries: parsed.data.entries };
@@ -105,10 +108,15 @@ export function findingSources(f: Finding): EvidenceSource[] {
  * Whether this scan can say an entry no longer applies: its rule ran (not off), and every source its finding
  * rested on was read (for entries without recorded sources: at least one source the rule reads).
  */
-export function judgeFor(rules: Rule[], sources: SourceReport[], severities: Record<string, string>): (e: BaselineEntry) => boolean {
+export function judgeFor(
+  rules: Rule[],
+  sources: SourceReport[],
+  severities: Record<string, string>,
+): (e: BaselineEntry) => boolean {
   const read = new Set<string>();
   // A source with nothing to read (no transcripts found) judged nothing: its entries are neither matched nor stale.
-  for (const s of sources) if ((s.ok && !s.absent) || s.problems.length > 0) read.add(s.kind === 'kv-snapshot' ? 'kv' : s.kind);
+  for (const s of sources)
+    if ((s.ok && !s.absent) || s.problems.length > 0) read.add(s.kind === 'kv-snapshot' ? 'kv' : s.kind);
   const byId = new Map(rules.map((r) => [r.meta.id, r]));
   return (e) => {
     if (severities[e.ruleId] === 'off') return false;
@@ -130,7 +138,11 @@ export interface BaselineUpdate {
  * The baseline after accepting every current finding: justifications of entries that still match are kept,
  * new entries get the placeholder, entries that no longer match are dropped (only for rules the scan judged).
  */
-export function updateBaseline(findings: Finding[], previous: Baseline | undefined, judged: (e: BaselineEntry) => boolean): BaselineUpdate {
+export function updateBaseline(
+  findings: Finding[],
+  previous: Baseline | undefined,
+  judged: (e: BaselineEntry) => boolean,
+): BaselineUpdate {
   const old = new Map((previous?.entries ?? []).map((e) => [e.fingerprint, e]));
   const entries: BaselineEntry[] = [];
   let added = 0;
@@ -157,7 +169,12 @@ export function updateBaseline(findings: Finding[], previous: Baseline | undefin
     if (judged(e)) removed += 1;
     else entries.push(e); // not judged by this scan: keep as it was
   }
-  entries.sort((a, b) => a.ruleId.localeCompare(b.ruleId) || (a.subject ?? '').localeCompare(b.subject ?? '') || a.fingerprint.localeCompare(b.fingerprint));
+  entries.sort(
+    (a, b) =>
+      a.ruleId.localeCompare(b.ruleId) ||
+      (a.subject ?? '').localeCompare(b.subject ?? '') ||
+      a.fingerprint.localeCompare(b.fingerprint),
+  );
   return { baseline: { format: BASELINE_FORMAT, entries }, added, kept, removed };
 }
 
@@ -172,7 +189,11 @@ export interface BaselineOutcome {
   unchecked: number;
 }
 
-export function applyBaseline(findings: Finding[], baseline: Baseline, judged: (e: BaselineEntry) => boolean): BaselineOutcome {
+export function applyBaseline(
+  findings: Finding[],
+  baseline: Baseline,
+  judged: (e: BaselineEntry) => boolean,
+): BaselineOutcome {
   const byFp = new Map(baseline.entries.map((e) => [e.fingerprint, e]));
   const shown: Finding[] = [];
   const matched: Finding[] = [];
@@ -206,8 +227,18 @@ export function baselineReport(file: string, baseline: Baseline, o: BaselineOutc
   return {
     file,
     matched: o.matched.length,
-    suppressed: o.matched.map((f) => ({ fingerprint: f.fingerprint, ruleId: f.ruleId, severity: f.severity, justification: byFp.get(f.fingerprint)?.justification ?? '' })),
-    stale: o.stale.map((e) => ({ fingerprint: e.fingerprint, ruleId: e.ruleId, subject: e.subject, message: e.message })),
+    suppressed: o.matched.map((f) => ({
+      fingerprint: f.fingerprint,
+      ruleId: f.ruleId,
+      severity: f.severity,
+      justification: byFp.get(f.fingerprint)?.justification ?? '',
+    })),
+    stale: o.stale.map((e) => ({
+      fingerprint: e.fingerprint,
+      ruleId: e.ruleId,
+      subject: e.subject,
+      message: e.message,
+    })),
     unchecked: o.unchecked,
   };
 }

@@ -39,7 +39,10 @@ export const configSchema = z.strictObject({
   sources: z
     .strictObject({
       server: z.string().min(1).optional(),
-      bucket: z.string().regex(/^[-\w]+$/, { error: 'expected a bucket name (letters, digits, "-" and "_")' }).optional(),
+      bucket: z
+        .string()
+        .regex(/^[-\w]+$/, { error: 'expected a bucket name (letters, digits, "-" and "_")' })
+        .optional(),
       project: z.string().min(1).optional(),
       specs: z.string().min(1).optional(),
       logs: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
@@ -112,7 +115,9 @@ export function describeIssues(issues: z.core.$ZodIssue[]): string[] {
         lines.push(`${at(where)}expected one of ${issue.values.map(String).join('|')}`);
         break;
       case 'invalid_type':
-        lines.push(`${at(where)}expected ${issue.expected === 'int' ? 'a whole number' : issue.expected}, got ${describeInput(issue.input)}`);
+        lines.push(
+          `${at(where)}expected ${issue.expected === 'int' ? 'a whole number' : issue.expected}, got ${describeInput(issue.input)}`,
+        );
         break;
       case 'unrecognized_keys':
         for (const k of issue.keys) {
@@ -124,7 +129,9 @@ export function describeIssues(issues: z.core.$ZodIssue[]): string[] {
         lines.push(`${at(where)}expected a string or a list of strings`);
         break;
       case 'too_small':
-        lines.push(`${at(where)}${issue.origin === 'string' ? 'must not be empty' : `expected at least ${String(issue.minimum)}`}`);
+        lines.push(
+          `${at(where)}${issue.origin === 'string' ? 'must not be empty' : `expected at least ${String(issue.minimum)}`}`,
+        );
         break;
       default:
         lines.push(`${at(where)}${issue.message}`);
@@ -134,7 +141,10 @@ export function describeIssues(issues: z.core.$ZodIssue[]): string[] {
 }
 
 /** Read and validate a config file. Throws ConfigError (exit 2) with the path and every problem. */
-export async function loadConfigFile(file: string, knownRuleIds: string[] | (() => Promise<string[]>)): Promise<PeerAuditConfig> {
+export async function loadConfigFile(
+  file: string,
+  knownRuleIds: string[] | (() => Promise<string[]>),
+): Promise<PeerAuditConfig> {
   const shown = displayPath(file);
   const fail = (lines: string[]): never => {
     throw new ConfigError(lines.map((l) => `${shown}: ${l}`).join('\n'));
@@ -162,7 +172,9 @@ export async function loadConfigFile(file: string, knownRuleIds: string[] | (() 
   const ruleIds = ids.length === 0 ? [] : Array.isArray(knownRuleIds) ? knownRuleIds : await knownRuleIds();
   for (const id of ids.filter((i) => !ruleIds.includes(i))) {
     const hint = closest(id, ruleIds);
-    lines.push(`rules.${id}: unknown rule id${hint ? ` (did you mean ${hint}?)` : ''}; \`peer-audit rules\` lists them`);
+    lines.push(
+      `rules.${id}: unknown rule id${hint ? ` (did you mean ${hint}?)` : ''}; \`peer-audit rules\` lists them`,
+    );
   }
   if (lines.length > 0 || !parsed.success) return fail(lines.sort());
   return parsed.data;
@@ -228,16 +240,25 @@ export async function configMiddleware(argv: Record<string, unknown>, yargsInsta
   const src = config.sources ?? {};
   const opt = config.ruleOptions ?? {};
   const base = dir ?? process.cwd();
-  if (defined.has('server') && !given('server') && !process.env.NATS_URL && !contextChosen(argv) && src.server) set('server', src.server);
+  if (defined.has('server') && !given('server') && !process.env.NATS_URL && !contextChosen(argv) && src.server)
+    set('server', src.server);
   if (defined.has('bucket') && !given('bucket') && src.bucket) set('bucket', src.bucket);
-  if (defined.has('project') && !given('project') && (src.project || dir)) set('project', src.project ? resolveFrom(base, src.project) : dir);
+  if (defined.has('project') && !given('project') && (src.project || dir))
+    set('project', src.project ? resolveFrom(base, src.project) : dir);
   if (defined.has('specs') && !given('specs') && src.specs) set('specs', resolveFrom(base, src.specs));
-  if (defined.has('logs') && !given('logs') && src.logs) set('logs', (Array.isArray(src.logs) ? src.logs : [src.logs]).map((g) => resolveFrom(base, g)));
+  if (defined.has('logs') && !given('logs') && src.logs)
+    set(
+      'logs',
+      (Array.isArray(src.logs) ? src.logs : [src.logs]).map((g) => resolveFrom(base, g)),
+    );
   if (defined.has('all-runs') && !given('all-runs') && src.allRuns !== undefined) set('all-runs', src.allRuns);
-  if (defined.has('allow-unknown-keys') && !given('allow-unknown-keys') && src.allowUnknownKeys !== undefined) set('allow-unknown-keys', src.allowUnknownKeys);
+  if (defined.has('allow-unknown-keys') && !given('allow-unknown-keys') && src.allowUnknownKeys !== undefined)
+    set('allow-unknown-keys', src.allowUnknownKeys);
   if (defined.has('stale-after') && !given('stale-after') && opt.staleAfter) set('stale-after', opt.staleAfter);
-  if (defined.has('expect-replicas') && !given('expect-replicas') && opt.expectReplicas !== undefined) set('expect-replicas', opt.expectReplicas);
-  if (defined.has('expect-history') && !given('expect-history') && opt.expectHistory !== undefined) set('expect-history', opt.expectHistory);
+  if (defined.has('expect-replicas') && !given('expect-replicas') && opt.expectReplicas !== undefined)
+    set('expect-replicas', opt.expectReplicas);
+  if (defined.has('expect-history') && !given('expect-history') && opt.expectHistory !== undefined)
+    set('expect-history', opt.expectHistory);
 
   if (argv['print-config']) {
     const rules = await loadRules();
@@ -247,8 +268,15 @@ export async function configMiddleware(argv: Record<string, unknown>, yargsInsta
     const project = path.resolve(pick<string>('project', src.project ? resolveFrom(base, src.project) : dir, '.'));
     const server = given('server')
       ? (argv.server as string)
-      : (process.env.NATS_URL ?? (contextChosen(argv) ? `(NATS context ${String(argv.context ?? process.env.NATS_CONTEXT)})` : (src.server ?? DEFAULT_SERVER)));
-    const logs = pick<unknown>('logs', src.logs ? (Array.isArray(src.logs) ? src.logs : [src.logs]).map((g) => resolveFrom(base, g)) : undefined, null);
+      : (process.env.NATS_URL ??
+        (contextChosen(argv)
+          ? `(NATS context ${String(argv.context ?? process.env.NATS_CONTEXT)})`
+          : (src.server ?? DEFAULT_SERVER)));
+    const logs = pick<unknown>(
+      'logs',
+      src.logs ? (Array.isArray(src.logs) ? src.logs : [src.logs]).map((g) => resolveFrom(base, g)) : undefined,
+      null,
+    );
     const baselineArg = argv.baseline;
     const merged = {
       configFile: file ?? null,
@@ -262,17 +290,30 @@ export async function configMiddleware(argv: Record<string, unknown>, yargsInsta
         server,
         bucket: pick('bucket', src.bucket, DEFAULT_BUCKET),
         project,
-        specs: path.resolve(pick<string>('specs', src.specs ? resolveFrom(base, src.specs) : undefined, path.join(project, '.agent-os', 'specs'))),
+        specs: path.resolve(
+          pick<string>(
+            'specs',
+            src.specs ? resolveFrom(base, src.specs) : undefined,
+            path.join(project, '.agent-os', 'specs'),
+          ),
+        ),
         // --no-logs arrives as [false].
         logs: Array.isArray(logs) && logs.every((l) => l === false) ? false : logs,
         allRuns: pick('all-runs', src.allRuns, false),
         allowUnknownKeys: pick('allow-unknown-keys', src.allowUnknownKeys, false),
       },
-      baseline: baselineArg === false ? null : typeof baselineArg === 'string' ? path.resolve(baselineArg) : path.join(dir ?? project, BASELINE_FILE),
+      baseline:
+        baselineArg === false
+          ? null
+          : typeof baselineArg === 'string'
+            ? path.resolve(baselineArg)
+            : path.join(dir ?? project, BASELINE_FILE),
     };
     // Masked like every report: a server URL can carry user:password@ or a token, a config file a secret.
     const shown = safeJson(redactDeep(merged).value);
-    await new Promise<void>((resolve, reject) => process.stdout.write(`${shown}\n`, (e) => (e ? reject(e) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      process.stdout.write(`${shown}\n`, (e) => (e ? reject(e) : resolve())),
+    );
     throw new CliExit(0);
   }
 }

@@ -12,13 +12,17 @@ let cache: Promise<Rule[]> | undefined;
 export function loadRules(): Promise<Rule[]> {
   cache ??= (async () => {
     const ext = path.extname(fileURLToPath(import.meta.url));
-    const files = (await fs.readdir(RULES_DIR)).filter((f) => RULE_FILE.test(f) && path.extname(f) === ext && !f.endsWith('.d.ts')).sort();
+    const files = (await fs.readdir(RULES_DIR))
+      .filter((f) => RULE_FILE.test(f) && path.extname(f) === ext && !f.endsWith('.d.ts'))
+      .sort();
     const rules: Rule[] = [];
     for (const f of files) {
       const mod = (await import(pathToFileURL(path.join(RULES_DIR, f)).href)) as { default?: Rule };
       const rule = mod.default;
-      if (!rule?.meta?.id || typeof rule.check !== 'function') throw new Error(`rules/${f} does not export a rule as default`);
-      if (rule.meta.id !== path.basename(f, ext)) throw new Error(`rules/${f} declares id "${rule.meta.id}"; the id must match the file name`);
+      if (!rule?.meta?.id || typeof rule.check !== 'function')
+        throw new Error(`rules/${f} does not export a rule as default`);
+      if (rule.meta.id !== path.basename(f, ext))
+        throw new Error(`rules/${f} declares id "${rule.meta.id}"; the id must match the file name`);
       rules.push(rule);
     }
     return rules;

@@ -21,7 +21,12 @@ export function fingerprint(ruleId: string, r: Pick<ReportInput, 'subject' | 'ta
   return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 16);
 }
 
-export function runRules(model: Model, rules: Rule[], options: RuleOptions, severityOverride: Record<string, Severity | 'off'> = {}): EngineResult {
+export function runRules(
+  model: Model,
+  rules: Rule[],
+  options: RuleOptions,
+  severityOverride: Record<string, Severity | 'off'> = {},
+): EngineResult {
   const findings: Finding[] = [];
   const failures: RuleFailure[] = [];
   for (const rule of rules) {
@@ -34,7 +39,8 @@ export function runRules(model: Model, rules: Rule[], options: RuleOptions, seve
         options,
         report(r) {
           // Like ESLint: a rule that does not declare itself fixable may not hand out fixes.
-          if (r.fix?.length && !rule.meta.fixable) throw new Error(`rule ${rule.meta.id} reported a fix but its meta does not say fixable`);
+          if (r.fix?.length && !rule.meta.fixable)
+            throw new Error(`rule ${rule.meta.id} reported a fix but its meta does not say fixable`);
           const fp = fingerprint(rule.meta.id, r);
           if (seen.has(fp)) return; // one finding per target
           seen.add(fp);
@@ -60,7 +66,9 @@ export function runRules(model: Model, rules: Rule[], options: RuleOptions, seve
 
 export function compareFindings(a: Finding, b: Finding): number {
   return (
-    (a.subject.keyPrefix ?? a.subject.folder ?? a.subject.session ?? '').localeCompare(b.subject.keyPrefix ?? b.subject.folder ?? b.subject.session ?? '') ||
+    (a.subject.keyPrefix ?? a.subject.folder ?? a.subject.session ?? '').localeCompare(
+      b.subject.keyPrefix ?? b.subject.folder ?? b.subject.session ?? '',
+    ) ||
     (a.subject.cycle ?? 0) - (b.subject.cycle ?? 0) ||
     SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] ||
     a.ruleId.localeCompare(b.ruleId) ||

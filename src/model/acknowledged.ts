@@ -24,7 +24,11 @@ export function acknowledgement(cycle: CycleState, ruleId: string): RecordedRepa
 }
 
 /** The sentence a rule adds when a repair already recorded its finding: known, not new. */
-export function knownNote(ack: { at?: string; reason?: string } | undefined, lead = 'recorded by peer-audit repair', tail = '.'): string {
+export function knownNote(
+  ack: { at?: string; reason?: string } | undefined,
+  lead = 'recorded by peer-audit repair',
+  tail = '.',
+): string {
   if (!ack) return '';
   return ` Known: ${lead}${ack.at ? ` at ${ack.at}` : ''}${ack.reason ? ` (${ack.reason})` : ''}${tail}`;
 }

@@ -95,13 +95,16 @@ export function buildModel(input: ModelInput): Model {
   const bucket = input.kv?.bucket ?? input.bucket;
   // Multi-key draft cycles: their part keys, by prefix and cycle number, assembled once all keys are read.
   const partsOf = new Map<string, { run: Run; parts: KeyRecord[] }>();
-  for (const [key, revisions] of [...(input.kv?.keys ?? new Map<string, KvRevision[]>())].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [key, revisions] of [...(input.kv?.keys ?? new Map<string, KvRevision[]>())].sort(([a], [b]) =>
+    a.localeCompare(b),
+  )) {
     if (revisions.length === 0) continue;
     const info = classifyKey(key);
     const latest = revisions[revisions.length - 1];
     let previous: unknown;
     const history: HistoryItem[] = revisions.map((r) => {
-      const decoded = r.operation === 'PUT' ? (info.kind === 'v2-counter' ? decodeCounter(r.value) : decodeJson(r.value)) : undefined;
+      const decoded =
+        r.operation === 'PUT' ? (info.kind === 'v2-counter' ? decodeCounter(r.value) : decodeJson(r.value)) : undefined;
       if (decoded?.ok) previous = decoded.json = shareUnchanged(previous, decoded.json);
       return { revision: r.revision, created: r.created, operation: r.operation, decoded };
     });
@@ -134,14 +137,26 @@ export function buildModel(input: ModelInput): Model {
       };
       const d = history[history.length - 1].decoded;
       if (d && !d.ok) {
-        rec.invalid = { revision: latest.revision, created: latest.created, reason: d.reason, text: raw, lastGood: lastGood(history) };
+        rec.invalid = {
+          revision: latest.revision,
+          created: latest.created,
+          reason: d.reason,
+          text: raw,
+          lastGood: lastGood(history),
+        };
       }
       continue;
     }
 
     const decoded = history[history.length - 1].decoded as Decoded;
     if (!decoded.ok) {
-      rec.invalid = { revision: latest.revision, created: latest.created, reason: decoded.reason, text: decoded.text, lastGood: lastGood(history) };
+      rec.invalid = {
+        revision: latest.revision,
+        created: latest.created,
+        reason: decoded.reason,
+        text: decoded.text,
+        lastGood: lastGood(history),
+      };
       continue;
     }
     const parsed =
@@ -149,7 +164,13 @@ export function buildModel(input: ModelInput): Model {
         ? readMeta(bucket, info, latest, decoded.json, history)
         : readCycle(bucket, info, latest, decoded.json, history);
     if (typeof parsed === 'string') {
-      rec.invalid = { revision: latest.revision, created: latest.created, reason: parsed, text: Buffer.from(latest.value).toString('utf8'), lastGood: lastGood(history) };
+      rec.invalid = {
+        revision: latest.revision,
+        created: latest.created,
+        reason: parsed,
+        text: Buffer.from(latest.value).toString('utf8'),
+        lastGood: lastGood(history),
+      };
       continue;
     }
     if (info.kind === 'v1-meta') {
@@ -193,7 +214,15 @@ export function buildModel(input: ModelInput): Model {
       bySlug.get(folder.slug)?.find((r) => r.spec !== undefined && !folderNames.has(r.spec));
     if (run) run.folders.push(folder);
     else {
-      const r: Run = { id: `folder:${folder.path}`, spec: folder.slug, cycles: [], supersededCycles: [], folders: [folder], sessions: [], keys: [] };
+      const r: Run = {
+        id: `folder:${folder.path}`,
+        spec: folder.slug,
+        cycles: [],
+        supersededCycles: [],
+        folders: [folder],
+        sessions: [],
+        keys: [],
+      };
       runs.push(r);
       if (!exact.has(folder.slug)) exact.set(folder.slug, r);
     }
@@ -229,7 +258,18 @@ export function buildModel(input: ModelInput): Model {
   }
 
   runs.sort((a, b) => a.id.localeCompare(b.id));
-  return { projectRoot: input.projectRoot, bucket, kv: input.kv, specs: input.specs, logs: input.logs, keys, runs, folders, sessions, unattachedSessions };
+  return {
+    projectRoot: input.projectRoot,
+    bucket,
+    kv: input.kv,
+    specs: input.specs,
+    logs: input.logs,
+    keys,
+    runs,
+    folders,
+    sessions,
+    unattachedSessions,
+  };
 }
 
 /**
@@ -326,7 +366,11 @@ function mentionedCycles(run: Run, s: LogSession, all: CycleState[]): CycleState
   if (cached) return cached;
   const needles = new Map<string, CycleState>();
   for (const c of all) {
-    if (run.prefix) needles.set(`${run.prefix}.cycle.${c.number}"`, c).set(`${run.prefix}.cycle.${c.number} `, c).set(`${run.prefix}.cycle.${c.number}\n`, c);
+    if (run.prefix)
+      needles
+        .set(`${run.prefix}.cycle.${c.number}"`, c)
+        .set(`${run.prefix}.cycle.${c.number} `, c)
+        .set(`${run.prefix}.cycle.${c.number}\n`, c);
     needles.set(`current_cycle=${c.number}\n`, c);
   }
   const hits = sessionMentions(s, [...needles.keys()]);

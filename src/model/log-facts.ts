@@ -50,10 +50,39 @@ export function natsKvPattern(verbs: string, flags = ''): RegExp {
 const NATS_KV = natsKvPattern(KV_VERBS);
 /** Flags of the nats CLI (global and kv) that take a value as the next word. */
 const VALUE_FLAGS = new Set([
-  '-s', '--server', '--creds', '--context', '--user', '--password', '--token', '--nkey', '--jwt', '--tlscert', '--tlskey',
-  '--tlsca', '--timeout', '--connection-name', '--inbox-prefix', '--socks-proxy', '--colors', '--domain', '--js-domain',
-  '--js-api-prefix', '--js-event-prefix', '--revision', '--history', '--ttl', '--replicas', '--description', '--storage',
-  '--max-value-size', '--max-bucket-size', '--tags', '--cluster', '--republish-source', '--republish-destination',
+  '-s',
+  '--server',
+  '--creds',
+  '--context',
+  '--user',
+  '--password',
+  '--token',
+  '--nkey',
+  '--jwt',
+  '--tlscert',
+  '--tlskey',
+  '--tlsca',
+  '--timeout',
+  '--connection-name',
+  '--inbox-prefix',
+  '--socks-proxy',
+  '--colors',
+  '--domain',
+  '--js-domain',
+  '--js-api-prefix',
+  '--js-event-prefix',
+  '--revision',
+  '--history',
+  '--ttl',
+  '--replicas',
+  '--description',
+  '--storage',
+  '--max-value-size',
+  '--max-bucket-size',
+  '--tags',
+  '--cluster',
+  '--republish-source',
+  '--republish-destination',
 ]);
 
 const PEER_SCRIPT = /(?:scripts\/peer\/|\b)([a-z-]+\.sh)\b/;
@@ -102,7 +131,15 @@ function computeStateOps(session: LogSession): StateOp[] {
       const op = classifyStateCommand(cmd);
       if (op) {
         const rawKey = op.rawKey;
-        ops.push({ call: e, kind: op.kind, verb: op.verb, rawKey, key: rawKey ? resolveVars(rawKey, vars) : undefined, bucket: op.bucket, failed: callFailed(e) });
+        ops.push({
+          call: e,
+          kind: op.kind,
+          verb: op.verb,
+          rawKey,
+          key: rawKey ? resolveVars(rawKey, vars) : undefined,
+          bucket: op.bucket,
+          failed: callFailed(e),
+        });
       }
     }
     if (e.result && !e.result.isError) collectVars(e.result.text, vars);
@@ -110,7 +147,9 @@ function computeStateOps(session: LogSession): StateOp[] {
   return ops;
 }
 
-export function classifyStateCommand(cmd: string): { kind: StateOpKind; verb: string; rawKey?: string; bucket?: string } | undefined {
+export function classifyStateCommand(
+  cmd: string,
+): { kind: StateOpKind; verb: string; rawKey?: string; bucket?: string } | undefined {
   // `nats kv get … | jq … | nats kv put …` is a write: the last kv verb of a pipeline decides.
   const all = [...cmd.matchAll(new RegExp(NATS_KV.source, 'g'))];
   const m = all.find((x) => !['get', 'history', 'ls', 'watch'].includes(x[1])) ?? all[0];
@@ -176,7 +215,8 @@ function shellWords(s: string): string[] {
   return out;
 }
 
-const VAR_LINE = /^\s*(?:export\s+)?(key_prefix|current_cycle|cycle_number|spec_name|final_spec_name|KEY_PREFIX|CYCLE_NUMBER|SPEC_NAME)=["']?([^"'\s]*)["']?\s*$/gm;
+const VAR_LINE =
+  /^\s*(?:export\s+)?(key_prefix|current_cycle|cycle_number|spec_name|final_spec_name|KEY_PREFIX|CYCLE_NUMBER|SPEC_NAME)=["']?([^"'\s]*)["']?\s*$/gm;
 
 function collectVars(text: string, vars: Map<string, string>): void {
   for (const m of text.matchAll(VAR_LINE)) if (m[2]) vars.set(m[1], m[2]);
@@ -184,7 +224,10 @@ function collectVars(text: string, vars: Map<string, string>): void {
 }
 
 function resolveVars(s: string, vars: Map<string, string>): string {
-  return s.replace(/\$\{(\w+)\}|\$(\w+)/g, (all, a: string | undefined, b: string | undefined) => vars.get((a ?? b)!) ?? all);
+  return s.replace(
+    /\$\{(\w+)\}|\$(\w+)/g,
+    (all, a: string | undefined, b: string | undefined) => vars.get((a ?? b)!) ?? all,
+  );
 }
 
 /**
@@ -216,7 +259,8 @@ function callSignature(c: ToolCall): string {
 
 // ---------------------------------------------------------------- claims of success
 
-const SUCCESS_TEXT = /completed successfully|PEER cycle \d+ complete\b|✨\s*PEER Cycle Complete|cycle (?:is )?complete[.!]/i;
+const SUCCESS_TEXT =
+  /completed successfully|PEER cycle \d+ complete\b|✨\s*PEER Cycle Complete|cycle (?:is )?complete[.!]/i;
 
 export interface SuccessClaim {
   event: ToolCall | TextEvent | StreamResultEvent;

@@ -61,7 +61,9 @@ export function cyclesForSpec(model: Model, run: Run, slug: string): Array<{ run
   if (named.every((x) => x.run === run)) return run.cycles.map((cycle) => ({ run, cycle }));
   const order = runOrder(model);
   const all = [...run.cycles.map((cycle) => ({ run, cycle })), ...named.filter((x) => x.run !== run)];
-  return all.sort((a, b) => order.get(a.run)! - order.get(b.run)! || a.run.cycles.indexOf(a.cycle) - b.run.cycles.indexOf(b.cycle));
+  return all.sort(
+    (a, b) => order.get(a.run)! - order.get(b.run)! || a.run.cycles.indexOf(a.cycle) - b.run.cycles.indexOf(b.cycle),
+  );
 }
 
 const orders = new WeakMap<Model, Map<Run, number>>();

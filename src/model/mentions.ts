@@ -48,7 +48,11 @@ export class MentionIndex {
     for (const n of needles) {
       if (n === '' || this.names.has(n)) continue;
       this.names.add(n);
-      if (![...n].every((ch) => isWord(ch.charCodeAt(0))) || isSep(n.charCodeAt(0)) || isSep(n.charCodeAt(n.length - 1))) {
+      if (
+        ![...n].every((ch) => isWord(ch.charCodeAt(0))) ||
+        isSep(n.charCodeAt(0)) ||
+        isSep(n.charCodeAt(n.length - 1))
+      ) {
         this.odd.push(n);
         continue;
       }

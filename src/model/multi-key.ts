@@ -28,7 +28,12 @@ export interface PartRecord {
 }
 
 /** The draft's phase names, as used in `.phases.<x>` and in `.status` values (`execution_complete`). */
-const DRAFT_NAME: Record<PhaseName, string> = { plan: 'planning', execute: 'execution', express: 'express', review: 'review' };
+const DRAFT_NAME: Record<PhaseName, string> = {
+  plan: 'planning',
+  execute: 'execution',
+  express: 'express',
+  review: 'review',
+};
 /** The keys each phase writes its output to, main output first. */
 const OUTPUT_PARTS: Record<PhaseName, string[]> = {
   plan: ['plan', 'plan_summary'],
@@ -82,7 +87,9 @@ export function readMultiKeyCycle(bucket: string, parts: PartRecord[]): CycleSta
   };
 
   // metadata, with fields the draft updates as keys of their own (`.metadata.spec`) laid over it.
-  const metadata: Record<string, unknown> = isRecord(val('metadata')) ? { ...(val('metadata') as Record<string, unknown>) } : {};
+  const metadata: Record<string, unknown> = isRecord(val('metadata'))
+    ? { ...(val('metadata') as Record<string, unknown>) }
+    : {};
   const context: Record<string, unknown> = {};
   for (const [part, rec] of byPart) {
     const m = /^(metadata|context)\.(.+)$/.exec(part);
@@ -90,9 +97,12 @@ export function readMultiKeyCycle(bucket: string, parts: PartRecord[]): CycleSta
   }
 
   const statusRec = byPart.get('status');
-  const statusItems = statusRec ? statusRec.history.map((h) => ({ h, text: textAt(h) })).filter((x) => x.text !== undefined) : [];
+  const statusItems = statusRec
+    ? statusRec.history.map((h) => ({ h, text: textAt(h) })).filter((x) => x.text !== undefined)
+    : [];
   const statusRaw = statusRec ? textAt(latestHistory(statusRec)!) : undefined;
-  const anchor = statusRec ?? byPart.get('metadata') ?? [...live].sort((a, b) => a.info.key.localeCompare(b.info.key))[0];
+  const anchor =
+    statusRec ?? byPart.get('metadata') ?? [...live].sort((a, b) => a.info.key.localeCompare(b.info.key))[0];
 
   const phases = {} as Record<PhaseName, PhaseState>;
   const phaseJson: Record<string, unknown> = {};
@@ -101,15 +111,35 @@ export function readMultiKeyCycle(bucket: string, parts: PartRecord[]): CycleSta
     const pointer = `/phases/${p}`;
     const outPart = OUTPUT_PARTS[p].find((x) => byPart.has(x));
     const output = outPart ? val(outPart) : undefined;
-    const hasOutput = output !== undefined && output !== null && output !== '' && !(isRecord(output) && Object.keys(output).length === 0);
+    const hasOutput =
+      output !== undefined &&
+      output !== null &&
+      output !== '' &&
+      !(isRecord(output) && Object.keys(output).length === 0);
     const flag = byPart.get(`phases.${d}`);
     const flagText = flag ? textAt(latestHistory(flag)!) : undefined;
     const completedAtStatus = statusItems.find((x) => x.text!.toLowerCase() === `${d}_complete`);
     let ph: PhaseState;
     if (statusRaw !== undefined && statusRaw.toLowerCase() === `${d}_failed`) {
-      ph = { name: p, status: 'failed', raw: statusRaw, hasOutput, output, pointer, at: { location: at(statusRec!), excerpt: `${statusRec!.info.key} = ${brief(statusRaw)}` } };
+      ph = {
+        name: p,
+        status: 'failed',
+        raw: statusRaw,
+        hasOutput,
+        output,
+        pointer,
+        at: { location: at(statusRec!), excerpt: `${statusRec!.info.key} = ${brief(statusRaw)}` },
+      };
     } else if (flag) {
-      ph = { name: p, status: normaliseStatus(flagText), raw: flagText, hasOutput, output, pointer, at: { location: at(flag), excerpt: `${flag.info.key} = ${brief(flagText ?? '')}` } };
+      ph = {
+        name: p,
+        status: normaliseStatus(flagText),
+        raw: flagText,
+        hasOutput,
+        output,
+        pointer,
+        at: { location: at(flag), excerpt: `${flag.info.key} = ${brief(flagText ?? '')}` },
+      };
     } else if (completedAtStatus) {
       ph = {
         name: p,
@@ -118,11 +148,22 @@ export function readMultiKeyCycle(bucket: string, parts: PartRecord[]): CycleSta
         hasOutput,
         output,
         pointer,
-        at: { location: at(statusRec!, completedAtStatus.h.revision), excerpt: `${statusRec!.info.key} = ${brief(completedAtStatus.text)} at revision ${completedAtStatus.h.revision}` },
+        at: {
+          location: at(statusRec!, completedAtStatus.h.revision),
+          excerpt: `${statusRec!.info.key} = ${brief(completedAtStatus.text)} at revision ${completedAtStatus.h.revision}`,
+        },
       };
     } else if (outPart) {
       const rec = byPart.get(outPart)!;
-      ph = { name: p, status: 'running', raw: 'output written, not marked completed', hasOutput, output, pointer, at: { location: at(rec), excerpt: `${rec.info.key} written; no ${keyOf(`phases.${d}`)} flag` } };
+      ph = {
+        name: p,
+        status: 'running',
+        raw: 'output written, not marked completed',
+        hasOutput,
+        output,
+        pointer,
+        at: { location: at(rec), excerpt: `${rec.info.key} written; no ${keyOf(`phases.${d}`)} flag` },
+      };
     } else {
       const md = byPart.get('metadata');
       const shown = md && Array.isArray(metadata.phases_completed) ? md : anchor;
@@ -146,15 +187,32 @@ export function readMultiKeyCycle(bucket: string, parts: PartRecord[]): CycleSta
 
   const claims: Claim[] = [];
   const signals: Signal[] = [];
-  if (statusRec && isCompletionWord(statusRaw)) claims.push({ location: at(statusRec), excerpt: `${statusRec.info.key} = ${brief(statusRaw)}`, kind: 'lifecycle' });
+  if (statusRec && isCompletionWord(statusRaw))
+    claims.push({ location: at(statusRec), excerpt: `${statusRec.info.key} = ${brief(statusRaw)}`, kind: 'lifecycle' });
   const doneRec = byPart.get('completed_at');
   const completedAt = doneRec ? str(val('completed_at')) : undefined;
-  if (doneRec) claims.push({ location: at(doneRec), excerpt: `${doneRec.info.key} = ${brief(val('completed_at'))}`, kind: 'lifecycle' });
+  if (doneRec)
+    claims.push({
+      location: at(doneRec),
+      excerpt: `${doneRec.info.key} = ${brief(val('completed_at'))}`,
+      kind: 'lifecycle',
+    });
   if (statusRec && statusRaw && /_failed$/i.test(statusRaw)) {
-    signals.push({ location: at(statusRec), excerpt: `${statusRec.info.key} = ${brief(statusRaw)}`, what: `the status says ${statusRaw}`, kind: 'incomplete' });
+    signals.push({
+      location: at(statusRec),
+      excerpt: `${statusRec.info.key} = ${brief(statusRaw)}`,
+      what: `the status says ${statusRaw}`,
+      kind: 'incomplete',
+    });
   }
   const errRec = byPart.get('error');
-  if (errRec) signals.push({ location: at(errRec), excerpt: `${errRec.info.key} = ${brief(val('error'))}`, what: `an error is recorded (${brief(val('error'), 60)})`, kind: 'incomplete' });
+  if (errRec)
+    signals.push({
+      location: at(errRec),
+      excerpt: `${errRec.info.key} = ${brief(val('error'))}`,
+      what: `an error is recorded (${brief(val('error'), 60)})`,
+      kind: 'incomplete',
+    });
 
   const json: Record<string, unknown> = {
     ...(Object.keys(metadata).length ? { metadata } : {}),
@@ -184,6 +242,12 @@ export function readMultiKeyCycle(bucket: string, parts: PartRecord[]): CycleSta
     outcomes: [],
     // `metadata` stays in `json` only: CycleState.metadata is the v2 document's, at pointers of the cycle key.
     // The status key's plain-text revisions read as `{status}` documents, so reports show each one's status.
-    history: anchor === statusRec ? anchor.history.map((h) => { const t = textAt(h); return t === undefined ? h : { ...h, decoded: { ok: true, json: { status: t } } }; }) : anchor.history,
+    history:
+      anchor === statusRec
+        ? anchor.history.map((h) => {
+            const t = textAt(h);
+            return t === undefined ? h : { ...h, decoded: { ok: true, json: { status: t } } };
+          })
+        : anchor.history,
   };
 }

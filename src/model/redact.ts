@@ -52,13 +52,15 @@ const PATTERNS: Pattern[] = [
     kind: 'secret',
     may: hasSecretName,
     re: /("([A-Za-z0-9_.-]{1,64})"\s*:\s*")((?:[^"\\]|\\.)*)(")/g,
-    replace: (m) => (isSecretName(m[2]) && m[3] !== '' && !isMasked(m[3]) ? `${m[1]}${MASK('secret')}${m[4]}` : undefined),
+    replace: (m) =>
+      isSecretName(m[2]) && m[3] !== '' && !isMasked(m[3]) ? `${m[1]}${MASK('secret')}${m[4]}` : undefined,
   },
   {
     kind: 'secret',
     may: hasSecretName,
     re: /(\\"([A-Za-z0-9_.-]{1,64})\\"\s*:\s*\\")((?:(?!\\")[^"])*)(\\")/g,
-    replace: (m) => (isSecretName(m[2]) && m[3] !== '' && !isMasked(m[3]) ? `${m[1]}${MASK('secret')}${m[4]}` : undefined),
+    replace: (m) =>
+      isSecretName(m[2]) && m[3] !== '' && !isMasked(m[3]) ? `${m[1]}${MASK('secret')}${m[4]}` : undefined,
   },
   // Passwords (and NATS tokens) in URLs: scheme://user:pass@host, nats://token@host.
   {
@@ -69,7 +71,9 @@ const PATTERNS: Pattern[] = [
       const [, scheme, user, pass] = m;
       if (pass !== undefined) return isMasked(pass.slice(1)) ? undefined : `${scheme}${user}:${MASK('url-password')}@`;
       // A bare user part is a token for NATS URLs; for other schemes it is a user name.
-      return /^(nats|tls|ws|wss):\/\/$/i.test(scheme) && user !== '' && !isMasked(user) ? `${scheme}${MASK('url-token')}@` : undefined;
+      return /^(nats|tls|ws|wss):\/\/$/i.test(scheme) && user !== '' && !isMasked(user)
+        ? `${scheme}${MASK('url-token')}@`
+        : undefined;
     },
   },
   // Bearer / Basic / Token authorisation values.
@@ -79,10 +83,17 @@ const PATTERNS: Pattern[] = [
     re: new RegExp(String.raw`${START}(Bearer|bearer|BEARER|Basic|Token)(\s+)([A-Za-z0-9._~+/=-]{8,})`, 'g'),
     // A credential, not a word of prose ("Token validation failed"): digits and letters, or long.
     replace: (m) =>
-      isMasked(m[3]) || !((/[0-9]/.test(m[3]) && /[A-Za-z]/.test(m[3])) || m[3].length >= 24) ? undefined : `${m[1]}${m[2]}${MASK('bearer-token')}`,
+      isMasked(m[3]) || !((/[0-9]/.test(m[3]) && /[A-Za-z]/.test(m[3])) || m[3].length >= 24)
+        ? undefined
+        : `${m[1]}${m[2]}${MASK('bearer-token')}`,
   },
   // Anthropic, then other sk- keys (OpenAI, Stripe …).
-  { kind: 'anthropic-key', may: (s) => s.includes('sk-ant-'), re: new RegExp(String.raw`${START}sk-ant-[A-Za-z0-9_-]{8,}`, 'g'), replace: whole('anthropic-key') },
+  {
+    kind: 'anthropic-key',
+    may: (s) => s.includes('sk-ant-'),
+    re: new RegExp(String.raw`${START}sk-ant-[A-Za-z0-9_-]{8,}`, 'g'),
+    replace: whole('anthropic-key'),
+  },
   {
     kind: 'api-key',
     may: (s) => s.includes('sk-'),
@@ -121,21 +132,29 @@ const PATTERNS: Pattern[] = [
   {
     kind: 'secret',
     may: hasSecretName,
-    re: new RegExp(String.raw`${START}((?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]{0,63})\s*=\s*)("[^"]*"|'[^']*'|[^\s"'\\;&|,)}]+)`, 'g'),
-    replace: (m) => (isSecretName(m[2]) && !isMasked(m[3]) && !/^["']?\$/.test(m[3]) ? `${m[1]}${MASK('secret')}` : undefined),
+    re: new RegExp(
+      String.raw`${START}((?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]{0,63})\s*=\s*)("[^"]*"|'[^']*'|[^\s"'\\;&|,)}]+)`,
+      'g',
+    ),
+    replace: (m) =>
+      isSecretName(m[2]) && !isMasked(m[3]) && !/^["']?\$/.test(m[3]) ? `${m[1]}${MASK('secret')}` : undefined,
   },
   {
     kind: 'secret',
     may: hasSecretName,
     re: new RegExp(String.raw`${START}(([A-Za-z][A-Za-z0-9_-]{0,63}):[ \t]+)(?!Bearer|Basic|Token)([^\s"',;}]+)`, 'gi'),
-    replace: (m) => (isSecretName(m[2]) && !isMasked(m[3]) && /[0-9]|[A-Z].*[a-z]|[a-z].*[A-Z]/.test(m[3]) ? `${m[1]}${MASK('secret')}` : undefined),
+    replace: (m) =>
+      isSecretName(m[2]) && !isMasked(m[3]) && /[0-9]|[A-Z].*[a-z]|[a-z].*[A-Z]/.test(m[3])
+        ? `${m[1]}${MASK('secret')}`
+        : undefined,
   },
   // Command-line flags: --password X, --token=X, --api-key X.
   {
     kind: 'secret',
     may: hasSecretName,
     re: /(--?(?:password|passwd|pass|token|secret|api-key|apikey|auth-token|access-token|client-secret)(?:=|\s+))("[^"]*"|'[^']*'|[^\s"'\\]+)/gi,
-    replace: (m) => (isMasked(m[2]) || m[2].startsWith('-') || /^["']?\$/.test(m[2]) ? undefined : `${m[1]}${MASK('secret')}`),
+    replace: (m) =>
+      isMasked(m[2]) || m[2].startsWith('-') || /^["']?\$/.test(m[2]) ? undefined : `${m[1]}${MASK('secret')}`,
   },
   // Excerpts are cut to a bounded length with "…": the start of a secret is still a secret.
   {
@@ -168,7 +187,9 @@ const PATTERNS: Pattern[] = [
       const s = m[0];
       if (/[/+=]/.test(m.input.charAt(m.index - 1))) return undefined; // inside a longer base64 run or a path
       const slashes = (s.match(/\//g) ?? []).length;
-      return /[A-Z]/.test(s) && /[a-z]/.test(s) && /[0-9]/.test(s) && slashes <= 3 && !s.startsWith('/') ? MASK('aws-secret-key') : undefined;
+      return /[A-Z]/.test(s) && /[a-z]/.test(s) && /[0-9]/.test(s) && slashes <= 3 && !s.startsWith('/')
+        ? MASK('aws-secret-key')
+        : undefined;
     },
   },
 ];
@@ -197,7 +218,10 @@ function redactWith(s: string, skip: boolean): { text: string; count: number } {
       // Rebuild an exec-like array from replace()'s arguments: match, groups…, offset, input[, named groups].
       const hasNamed = typeof args[args.length - 1] === 'object';
       const groups = args.slice(0, args.length - (hasNamed ? 3 : 2)) as string[];
-      const m = Object.assign([...groups], { index: args[args.length - (hasNamed ? 3 : 2)] as number, input: text }) as unknown as RegExpExecArray;
+      const m = Object.assign([...groups], {
+        index: args[args.length - (hasNamed ? 3 : 2)] as number,
+        input: text,
+      }) as unknown as RegExpExecArray;
       const out = p.replace(m);
       if (out === undefined || out === m[0]) return m[0];
       count++;

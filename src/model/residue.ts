@@ -57,14 +57,21 @@ export function findResidue(file: SpecFile, words: Iterable<string> = []): Resid
     const f = FENCE.exec(line);
     if (f) {
       if (!fence) fence = { marker: f[1], heredoc: false };
-      else if (f[1][0] === fence.marker[0] && f[1].length >= fence.marker.length && line.trim() === f[1]) fence = undefined;
+      else if (f[1][0] === fence.marker[0] && f[1].length >= fence.marker.length && line.trim() === f[1])
+        fence = undefined;
       return;
     }
     if (fence && line.includes('<<') && heredocWords(line).length > 0) fence.heredoc = true;
     if (fence?.heredoc) return;
     const r = residueAt(line, opened);
     if (!r) return;
-    out.push({ line: i + 1, text: line, word: RESIDUE_LINE.exec(line)![1], glued: r.rest.trim() !== '', lastLine: i === file.lines.length - 1 });
+    out.push({
+      line: i + 1,
+      text: line,
+      word: RESIDUE_LINE.exec(line)![1],
+      glued: r.rest.trim() !== '',
+      lastLine: i === file.lines.length - 1,
+    });
   });
   return out;
 }

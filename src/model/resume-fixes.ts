@@ -63,16 +63,29 @@ export function resumeFixes(cycle: CycleState, meta: MetaState | undefined): Res
 function v1Resume(cycle: CycleState, meta: MetaState | undefined, gap: PhaseName): Resume {
   const n = cycle.number;
   if (gap === 'plan') {
-    return refuse(gap, 'v1 --continue never runs the planner (Step 3 skips it on current_phase "plan", and no other value leads to it); start a new cycle');
+    return refuse(
+      gap,
+      'v1 --continue never runs the planner (Step 3 skips it on current_phase "plan", and no other value leads to it); start a new cycle',
+    );
   }
   if (gap === 'express') {
     // The two readings of "execute" disagree: the case runs express next, Step 4 re-runs the executor; "express"
     // makes the case jump to review. No value runs express without re-running a completed execute or skipping it.
-    return refuse(gap, 'v1 --continue cannot resume at express (on current_phase "execute" its case runs express but Step 4 re-runs the executor; "express" makes the case skip to review); run peer-express for the cycle by hand, or start a new cycle');
+    return refuse(
+      gap,
+      'v1 --continue cannot resume at express (on current_phase "execute" its case runs express but Step 4 re-runs the executor; "express" makes the case skip to review); run peer-express for the cycle by hand, or start a new cycle',
+    );
   }
-  if (!meta) return refuse(gap, `v1 --continue reads the meta's current_cycle and current_phase, and there is no readable meta for cycle ${n}; start a new cycle`);
+  if (!meta)
+    return refuse(
+      gap,
+      `v1 --continue reads the meta's current_cycle and current_phase, and there is no readable meta for cycle ${n}; start a new cycle`,
+    );
   if (meta.currentCycle !== n) {
-    return refuse(gap, `v1 --continue resumes only the meta's current_cycle (${meta.currentCycle ?? 'missing'}), not cycle ${n}; use peer-audit reopen or start a new cycle`);
+    return refuse(
+      gap,
+      `v1 --continue resumes only the meta's current_cycle (${meta.currentCycle ?? 'missing'}), not cycle ${n}; use peer-audit reopen or start a new cycle`,
+    );
   }
   // The last phase that really completed before the gap: the case's "last phase done".
   const done = PHASES[PHASES.indexOf(gap) - 1];
@@ -82,7 +95,8 @@ function v1Resume(cycle: CycleState, meta: MetaState | undefined, gap: PhaseName
     // Same value as the meta: no "phase mismatch" warning (peer.md L267-273).
     setIfChanged(ops, json, '/status/current_phase', done);
     setIfChanged(ops, json, '/status/progress_percent', progressBefore(gap));
-    for (const f of ['error_phase', 'error_message']) if (json.status[f] !== undefined) ops.push({ op: 'remove', path: `/status/${f}` });
+    for (const f of ['error_phase', 'error_message'])
+      if (json.status[f] !== undefined) ops.push({ op: 'remove', path: `/status/${f}` });
   } else if (typeof json.status === 'string') {
     setIfChanged(ops, json, '/status', done);
   }
@@ -153,7 +167,10 @@ function removeIfPresent(ops: JsonOp[], doc: unknown, path: string): void {
 
 function valueAt(doc: unknown, path: string): unknown {
   let cur = doc;
-  for (const t of path.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))) {
+  for (const t of path
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))) {
     if (!isRecord(cur)) return undefined;
     cur = cur[t];
   }

@@ -28,7 +28,11 @@ export interface RunScope {
  * Whether a run belongs to the project scanned: a spec folder here, a transcript of this project names it, or its
  * state names a spec that has a folder here (a create-spec run under peer.instruction whose plan names the spec).
  */
-export function inProject(run: Run, folderNames: ReadonlySet<string>, touched: ReadonlySet<string> = new Set()): boolean {
+export function inProject(
+  run: Run,
+  folderNames: ReadonlySet<string>,
+  touched: ReadonlySet<string> = new Set(),
+): boolean {
   if (run.folders.length > 0 || run.sessions.length > 0) return true;
   // peer.global is too generic a name to tie a session to by mention; the keys its state operations use do.
   if (run.prefix && touched.has(run.prefix)) return true;
@@ -49,10 +53,12 @@ function specNames(run: Run): string[] {
 export function scopeRuns(model: Model, allRuns: boolean): RunScope {
   const withState = model.runs.filter((r) => r.keys.length > 0);
   if (allRuns) return { mode: 'all-runs', model, audited: withState.length, notInProject: [] };
-  if (model.folders.length === 0 && model.sessions.length === 0) return { mode: 'unscoped', model, audited: withState.length, notInProject: [] };
+  if (model.folders.length === 0 && model.sessions.length === 0)
+    return { mode: 'unscoped', model, audited: withState.length, notInProject: [] };
   const names = new Set(model.folders.flatMap((f) => [f.folderName, f.slug]));
   const touched = new Set<string>();
-  for (const s of model.sessions) for (const op of stateOps(s)) if (op.key) touched.add(classifyKey(op.key).prefix ?? '');
+  for (const s of model.sessions)
+    for (const op of stateOps(s)) if (op.key) touched.add(classifyKey(op.key).prefix ?? '');
   const keep = new Set(model.runs.filter((r) => inProject(r, names, touched)));
   const kept = model.runs.filter((r) => keep.has(r));
   if (kept.length === model.runs.length) return { mode: 'project', model, audited: withState.length, notInProject: [] };

@@ -31,15 +31,23 @@ export function cycleFinish(bucket: string, run: Run, cycle: CycleState): CycleF
     revision: cycle.revision,
     pointer: cycle.layout === 'v2' ? '/metadata/instruction_name' : '/instruction',
   };
-  return { finished: claims.length > 0 || cycle.phases.execute.status === 'completed', instruction, instructionLocation, claims, signals };
+  return {
+    finished: claims.length > 0 || cycle.phases.execute.status === 'completed',
+    instruction,
+    instructionLocation,
+    claims,
+    signals,
+  };
 }
 
 /** The execute output's files_created list (v1/v2 `outputs.files_created`, or `files_created` directly), with its pointer. */
 export function filesCreated(cycle: CycleState): { files: unknown[]; pointer: string } | undefined {
   const exec = cycle.phases.execute.output;
   if (!isRecord(exec)) return undefined;
-  if (isRecord(exec.outputs) && Array.isArray(exec.outputs.files_created)) return { files: exec.outputs.files_created, pointer: '/phases/execute/output/outputs/files_created' };
-  if (Array.isArray(exec.files_created)) return { files: exec.files_created, pointer: '/phases/execute/output/files_created' };
+  if (isRecord(exec.outputs) && Array.isArray(exec.outputs.files_created))
+    return { files: exec.outputs.files_created, pointer: '/phases/execute/output/outputs/files_created' };
+  if (Array.isArray(exec.files_created))
+    return { files: exec.files_created, pointer: '/phases/execute/output/files_created' };
   return undefined;
 }
 

@@ -42,7 +42,10 @@ function recapIndex(specs: SpecData): Map<string, SpecFile[]> {
  * The recap of a spec folder, with the line that ties it to the folder: a recap filed under the folder's name (with
  * or without its date, or with a word like "completion" after it), or one whose text names the folder.
  */
-export function recapOf(specs: SpecData | undefined, folder: SpecFolder): { file: SpecFile; line?: number } | undefined {
+export function recapOf(
+  specs: SpecData | undefined,
+  folder: SpecFolder,
+): { file: SpecFile; line?: number } | undefined {
   if (!specs?.recaps?.length) return undefined;
   const index = recapIndex(specs);
   const named = index.get(folder.folderName)?.[0] ?? index.get(folder.slug)?.[0];

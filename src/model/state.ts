@@ -51,7 +51,10 @@ const STATUS_WORDS: Record<string, PhaseStatus> = {
 
 export function normaliseStatus(raw: unknown): PhaseStatus {
   if (typeof raw !== 'string') return raw === undefined || raw === null ? 'absent' : 'unknown';
-  const w = raw.trim().toLowerCase().replace(/[\s-]+/g, '_');
+  const w = raw
+    .trim()
+    .toLowerCase()
+    .replace(/[\s-]+/g, '_');
   if (w === '') return 'pending';
   return STATUS_WORDS[w] ?? 'unknown';
 }
@@ -118,7 +121,8 @@ export function classifyKey(key: string): KeyInfo {
   for (const c of key.matchAll(/\.cycle\.(\d+)\./g)) {
     const prefix = key.slice(0, c.index);
     const part = key.slice(c.index + c[0].length);
-    if (isRunPrefix(prefix) && CYCLE_PARTS.test(part)) return { key, kind: 'cycle-part', cycle: Number(c[1]), part, ...prefixParts(prefix) };
+    if (isRunPrefix(prefix) && CYCLE_PARTS.test(part))
+      return { key, kind: 'cycle-part', cycle: Number(c[1]), part, ...prefixParts(prefix) };
   }
   return { key, kind: 'unknown' };
 }
@@ -146,8 +150,7 @@ export function specSlug(name: string): string {
 
 export type Decoded =
   // The text of a value that parsed is not kept: a bucket's history holds many of them, and the bytes are there.
-  | { ok: true; json: unknown }
-  | { ok: false; reason: string; text: string };
+  { ok: true; json: unknown } | { ok: false; reason: string; text: string };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -388,7 +391,8 @@ export function readCycle(
     outcomes,
     history,
   };
-  const lifecycle = (pointer: string, excerpt: string) => claims.push({ location: at(pointer), excerpt, kind: 'lifecycle' });
+  const lifecycle = (pointer: string, excerpt: string) =>
+    claims.push({ location: at(pointer), excerpt, kind: 'lifecycle' });
 
   let cycle: CycleState;
   if (isV2) {
@@ -422,14 +426,17 @@ export function readCycle(
       completedAt: str(json.completed_at),
       startedAt: str(json.started_at),
     };
-    if (isCompletionWord(currentPhase)) lifecycle(st ? '/status/current_phase' : '/status', `"current_phase": ${brief(currentPhase)}`);
-    if (progress !== undefined && progress >= 100) lifecycle('/status/progress_percent', `"progress_percent": ${progress}`);
+    if (isCompletionWord(currentPhase))
+      lifecycle(st ? '/status/current_phase' : '/status', `"current_phase": ${brief(currentPhase)}`);
+    if (progress !== undefined && progress >= 100)
+      lifecycle('/status/progress_percent', `"progress_percent": ${progress}`);
     if (json.completed_at) lifecycle('/completed_at', `"completed_at": ${brief(json.completed_at)}`);
     // v1 express writes result.success before review runs: a claim only once review completed or a status says so.
     readSummary(json.result, '/result', claims.length > 0 || phases.review.status === 'completed');
   }
 
-  const superseded = num(json.superseded_by) ?? (isRecord(json.metadata) ? num(json.metadata.superseded_by) : undefined);
+  const superseded =
+    num(json.superseded_by) ?? (isRecord(json.metadata) ? num(json.metadata.superseded_by) : undefined);
   if (superseded !== undefined) cycle.supersededBy = superseded;
   collectOutputSignals(cycle, at);
   return cycle;
@@ -439,18 +446,32 @@ export function readCycle(
     if (!isRecord(summary)) return;
     const completion = num(summary.completion);
     if (summary.success === true && finished && (completion === undefined || completion >= 100)) {
-      claims.push({ location: at(`${ptr}/success`), excerpt: `"success": true${completion !== undefined ? `, "completion": ${completion}` : ''}`, kind: 'success' });
+      claims.push({
+        location: at(`${ptr}/success`),
+        excerpt: `"success": true${completion !== undefined ? `, "completion": ${completion}` : ''}`,
+        kind: 'success',
+      });
     }
     if (summary.success === false) {
-      outcomes.push({ location: at(`${ptr}/success`), excerpt: `"success": false`, what: `${ptr.slice(1)}.success is false` });
+      outcomes.push({
+        location: at(`${ptr}/success`),
+        excerpt: `"success": false`,
+        what: `${ptr.slice(1)}.success is false`,
+      });
     }
     if (completion !== undefined && completion < 100) {
-      signals.push({ location: at(`${ptr}/completion`), excerpt: `"completion": ${completion}`, what: `the summary reports ${completion}% completion`, kind: 'quality' });
+      signals.push({
+        location: at(`${ptr}/completion`),
+        excerpt: `"completion": ${completion}`,
+        what: `the summary reports ${completion}% completion`,
+        kind: 'quality',
+      });
     }
   }
 }
 
-const INCOMPLETE_TEXT = /\b(missing|incomplete|not completed|never ran|did not run|skipped|manual completion|not started|failed)\b/i;
+const INCOMPLETE_TEXT =
+  /\b(missing|incomplete|not completed|never ran|did not run|skipped|manual completion|not started|failed)\b/i;
 
 function collectOutputSignals(cycle: CycleState, at: (p?: string) => KvLocation): void {
   const review = cycle.phases.review.output;
@@ -468,8 +489,15 @@ function collectOutputSignals(cycle: CycleState, at: (p?: string) => KvLocation)
       const s = normaliseStatus(review.execution_status);
       const location = at('/phases/review/output/execution_status');
       const excerpt = `"execution_status": ${brief(review.execution_status)}`;
-      if (s === 'cancelled') cycle.outcomes.push({ location, excerpt, what: `the review says execution was ${review.execution_status}` });
-      else if (s !== 'completed') cycle.signals.push({ location, excerpt, what: `the review says execution is ${review.execution_status}`, kind: 'incomplete' });
+      if (s === 'cancelled')
+        cycle.outcomes.push({ location, excerpt, what: `the review says execution was ${review.execution_status}` });
+      else if (s !== 'completed')
+        cycle.signals.push({
+          location,
+          excerpt,
+          what: `the review says execution is ${review.execution_status}`,
+          kind: 'incomplete',
+        });
     }
     if (review.completeness === false) {
       cycle.signals.push({
@@ -494,16 +522,38 @@ function collectOutputSignals(cycle: CycleState, at: (p?: string) => KvLocation)
     const location = at('/phases/execute/output/execution_status');
     const excerpt = `"execution_status": ${brief(exec.execution_status)}`;
     // The executor's user-cancel path: the phase completes with "cancelled"; the cycle ends, without success.
-    if (s === 'cancelled') cycle.outcomes.push({ location, excerpt, what: `the executor reported ${exec.execution_status} (the user cancelled)` });
-    else if (s === 'failed') cycle.signals.push({ location, excerpt, what: `the executor reported ${exec.execution_status}`, kind: 'incomplete' });
+    if (s === 'cancelled')
+      cycle.outcomes.push({
+        location,
+        excerpt,
+        what: `the executor reported ${exec.execution_status} (the user cancelled)`,
+      });
+    else if (s === 'failed')
+      cycle.signals.push({
+        location,
+        excerpt,
+        what: `the executor reported ${exec.execution_status}`,
+        kind: 'incomplete',
+      });
   }
   for (const p of PHASES) {
     const ph = cycle.phases[p];
-    if (ph.status === 'cancelled') cycle.outcomes.push({ location: at(`/phases/${p}/status`), excerpt: `"status": ${brief(ph.raw)}`, what: `${p} was ${ph.raw}` });
+    if (ph.status === 'cancelled')
+      cycle.outcomes.push({
+        location: at(`/phases/${p}/status`),
+        excerpt: `"status": ${brief(ph.raw)}`,
+        what: `${p} was ${ph.raw}`,
+      });
   }
 }
 
-export function readMeta(bucket: string, info: KeyInfo, rev: KvRevision, json: unknown, history: HistoryItem[]): MetaState | string {
+export function readMeta(
+  bucket: string,
+  info: KeyInfo,
+  rev: KvRevision,
+  json: unknown,
+  history: HistoryItem[],
+): MetaState | string {
   const parsed = v1MetaSchema.safeParse(json);
   if (!parsed.success || !isRecord(json)) return 'meta value is not an object with v1 meta fields';
   const m = parsed.data;
@@ -535,26 +585,58 @@ export function readMeta(bucket: string, info: KeyInfo, rev: KvRevision, json: u
 }
 
 /** Claims and signals that the v1 meta makes about one of its cycles. */
-export function metaStatements(bucket: string, meta: MetaState, cycle: number): { claims: Claim[]; signals: Signal[]; outcomes: Outcome[] } {
+export function metaStatements(
+  bucket: string,
+  meta: MetaState,
+  cycle: number,
+): { claims: Claim[]; signals: Signal[]; outcomes: Outcome[] } {
   const claims: Claim[] = [];
   const signals: Signal[] = [];
   const outcomes: Outcome[] = [];
   const at = (p: string) => loc(bucket, meta.key, meta.revision, p);
   if (meta.currentCycle === cycle && isCompletionWord(meta.currentPhase)) {
-    claims.push({ location: at('/current_phase'), excerpt: `"current_phase": ${brief(meta.currentPhase)}`, kind: 'lifecycle' });
+    claims.push({
+      location: at('/current_phase'),
+      excerpt: `"current_phase": ${brief(meta.currentPhase)}`,
+      kind: 'lifecycle',
+    });
   }
   const entry = meta.cycles[String(cycle)];
   if (entry) {
-    if (isCompletionWord(entry.status)) claims.push({ location: at(`/cycles/${cycle}/status`), excerpt: `"status": ${brief(entry.status)}`, kind: 'lifecycle' });
-    if (entry.completedAt) claims.push({ location: at(`/cycles/${cycle}/completed_at`), excerpt: `"completed_at": ${brief(entry.completedAt)}`, kind: 'lifecycle' });
+    if (isCompletionWord(entry.status))
+      claims.push({
+        location: at(`/cycles/${cycle}/status`),
+        excerpt: `"status": ${brief(entry.status)}`,
+        kind: 'lifecycle',
+      });
+    if (entry.completedAt)
+      claims.push({
+        location: at(`/cycles/${cycle}/completed_at`),
+        excerpt: `"completed_at": ${brief(entry.completedAt)}`,
+        kind: 'lifecycle',
+      });
     if (entry.notes && INCOMPLETE_TEXT.test(entry.notes)) {
-      signals.push({ location: at(`/cycles/${cycle}/notes`), excerpt: `"notes": ${brief(entry.notes)}`, what: 'the meta notes say the cycle is incomplete', kind: 'incomplete' });
+      signals.push({
+        location: at(`/cycles/${cycle}/notes`),
+        excerpt: `"notes": ${brief(entry.notes)}`,
+        what: 'the meta notes say the cycle is incomplete',
+        kind: 'incomplete',
+      });
     }
     const st = entry.status ? normaliseStatus(entry.status) : undefined;
     if (st === 'failed') {
-      signals.push({ location: at(`/cycles/${cycle}/status`), excerpt: `"status": ${brief(entry.status)}`, what: `the meta marks the cycle ${entry.status}`, kind: 'incomplete' });
+      signals.push({
+        location: at(`/cycles/${cycle}/status`),
+        excerpt: `"status": ${brief(entry.status)}`,
+        what: `the meta marks the cycle ${entry.status}`,
+        kind: 'incomplete',
+      });
     } else if (st === 'cancelled') {
-      outcomes.push({ location: at(`/cycles/${cycle}/status`), excerpt: `"status": ${brief(entry.status)}`, what: `the meta marks the cycle ${entry.status}` });
+      outcomes.push({
+        location: at(`/cycles/${cycle}/status`),
+        excerpt: `"status": ${brief(entry.status)}`,
+        what: `the meta marks the cycle ${entry.status}`,
+      });
     }
   }
   return { claims, signals, outcomes };
@@ -580,16 +662,26 @@ export function recordedFailures(bucket: string, cycle: CycleState, meta?: MetaS
     out.push({
       // A multi-key phase lives in keys of its own: point at the key that records the failure.
       location: !e && ph.at ? ph.at.location : at(e?.pointer ?? `${ph.pointer}/status`),
-      excerpt: e ? `"${e.pointer.split('/').pop()}": ${brief(e.text)}${when ? `, "occurred_at": ${brief(when)}` : ''}` : ph.at?.excerpt ?? `"status": ${brief(ph.raw)}`,
+      excerpt: e
+        ? `"${e.pointer.split('/').pop()}": ${brief(e.text)}${when ? `, "occurred_at": ${brief(when)}` : ''}`
+        : (ph.at?.excerpt ?? `"status": ${brief(ph.raw)}`),
       what: `${p} ${ph.raw ?? 'failed'}`,
       text: e?.text,
       phase: p,
     });
   }
   const exec = cycle.phases.execute.output;
-  if (isRecord(exec) && typeof exec.execution_status === 'string' && normaliseStatus(exec.execution_status) === 'failed' && cycle.phases.execute.status !== 'failed') {
+  if (
+    isRecord(exec) &&
+    typeof exec.execution_status === 'string' &&
+    normaliseStatus(exec.execution_status) === 'failed' &&
+    cycle.phases.execute.status !== 'failed'
+  ) {
     const first = Array.isArray(exec.errors) ? exec.errors.find((x) => errorText(x, '') !== undefined) : undefined;
-    const e = first !== undefined ? errorText(first, `/phases/execute/output/errors/${(exec.errors as unknown[]).indexOf(first)}`) : undefined;
+    const e =
+      first !== undefined
+        ? errorText(first, `/phases/execute/output/errors/${(exec.errors as unknown[]).indexOf(first)}`)
+        : undefined;
     out.push({
       location: at(e?.pointer ?? '/phases/execute/output/execution_status'),
       excerpt: e ? `"errors": [${brief(e.text)}]` : `"execution_status": ${brief(exec.execution_status)}`,
@@ -601,7 +693,12 @@ export function recordedFailures(bucket: string, cycle: CycleState, meta?: MetaS
   const md = cycle.metadata;
   if (md && typeof md.status === 'string' && FAILED_CYCLE.test(md.status.trim())) {
     const e = errorText(md.error, '/metadata/error');
-    out.push({ location: at('/metadata/status'), excerpt: `"status": ${brief(md.status)}`, what: `metadata.status is ${md.status}`, text: e?.text });
+    out.push({
+      location: at('/metadata/status'),
+      excerpt: `"status": ${brief(md.status)}`,
+      what: `metadata.status is ${md.status}`,
+      text: e?.text,
+    });
   }
   if (cycle.layout === 'v1' && isRecord(cycle.json.status)) {
     const st = cycle.json.status;
@@ -609,8 +706,12 @@ export function recordedFailures(bucket: string, cycle: CycleState, meta?: MetaS
     if (msg || FAILED_CYCLE.test(str(st.current_phase) ?? '')) {
       out.push({
         location: at(msg ? '/status/error_message' : '/status/current_phase'),
-        excerpt: msg ? `"error_message": ${brief(msg)}${st.error_phase ? `, "error_phase": ${brief(st.error_phase)}` : ''}` : `"current_phase": ${brief(st.current_phase)}`,
-        what: msg ? `the cycle status records an error${typeof st.error_phase === 'string' ? ` in ${st.error_phase}` : ''}` : `status.current_phase is ${st.current_phase}`,
+        excerpt: msg
+          ? `"error_message": ${brief(msg)}${st.error_phase ? `, "error_phase": ${brief(st.error_phase)}` : ''}`
+          : `"current_phase": ${brief(st.current_phase)}`,
+        what: msg
+          ? `the cycle status records an error${typeof st.error_phase === 'string' ? ` in ${st.error_phase}` : ''}`
+          : `status.current_phase is ${st.current_phase}`,
         text: msg,
       });
     }
@@ -618,11 +719,19 @@ export function recordedFailures(bucket: string, cycle: CycleState, meta?: MetaS
   if (meta && cycle.layout === 'v1') {
     const mat = (p: string) => loc(bucket, meta.key, meta.revision, p);
     if (meta.currentCycle === cycle.number && FAILED_CYCLE.test(meta.currentPhase?.trim() ?? '')) {
-      out.push({ location: mat('/current_phase'), excerpt: `"current_phase": ${brief(meta.currentPhase)}`, what: `${meta.key} says current_phase ${meta.currentPhase}` });
+      out.push({
+        location: mat('/current_phase'),
+        excerpt: `"current_phase": ${brief(meta.currentPhase)}`,
+        what: `${meta.key} says current_phase ${meta.currentPhase}`,
+      });
     }
     const entry = meta.cycles[String(cycle.number)];
     if (entry?.status && normaliseStatus(entry.status) === 'failed') {
-      out.push({ location: mat(`/cycles/${cycle.number}/status`), excerpt: `"status": ${brief(entry.status)}`, what: `${meta.key} marks the cycle ${entry.status}` });
+      out.push({
+        location: mat(`/cycles/${cycle.number}/status`),
+        excerpt: `"status": ${brief(entry.status)}`,
+        what: `${meta.key} marks the cycle ${entry.status}`,
+      });
     }
   }
   return out;

@@ -67,7 +67,12 @@ function longestRun(s: string, ch: string): number {
 export function mdInline(s: string, atLineStart = false): string {
   const t = escapeControl(s).replace(/[\\`*_[\]<>|~&$@]/g, (c) => `\\${c}`);
   // Block syntax (headings, list items, quotes, setext underlines) only counts at the start of a line.
-  return atLineStart ? t.replace(/^(\s*)([#+=-]|\d+(?=[.)]))/, (_all, sp: string, m: string) => `${sp}${/\d/.test(m) ? `${m}\\` : `\\${m}`}`) : t;
+  return atLineStart
+    ? t.replace(
+        /^(\s*)([#+=-]|\d+(?=[.)]))/,
+        (_all, sp: string, m: string) => `${sp}${/\d/.test(m) ? `${m}\\` : `\\${m}`}`,
+      )
+    : t;
 }
 
 /**
@@ -92,7 +97,6 @@ export function mdFence(lines: string[] | string, info = 'text'): string {
   return `${fence}${info}\n${body.join('\n')}\n${fence}`;
 }
 
-
 // ---------------------------------------------------------------- JSON
 
 /**
@@ -101,5 +105,8 @@ export function mdFence(lines: string[] | string, info = 'text'): string {
  * inside strings, where the escape means the same character.
  */
 export function safeJson(value: unknown, indent = 2): string {
-  return JSON.stringify(value, null, indent).replace(JSON_RAW, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value, null, indent).replace(
+    JSON_RAW,
+    (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

@@ -91,7 +91,8 @@ export async function applyJournal(journal: Journal, file: string, t: Targets): 
 async function applyKv(ch: KvChange, t: Targets): Promise<void> {
   if (!t.kv) throw new Error('no KV connection for a KV change');
   const after = fromB64(ch.after_b64);
-  const rev = ch.revisionSeen === 0 ? await t.kv.create(ch.key, after) : await t.kv.update(ch.key, after, ch.revisionSeen);
+  const rev =
+    ch.revisionSeen === 0 ? await t.kv.create(ch.key, after) : await t.kv.update(ch.key, after, ch.revisionSeen);
   ch.revisionWritten = rev;
   ch.status = 'applied';
 }
@@ -224,7 +225,9 @@ export async function settleEarlierJournals(projectRoot: string, t: Targets): Pr
     if (!t.kv && open.some((c) => c.kind === 'kv')) continue;
     await reconcile(journal, file, t);
     const applied = open.filter((c) => (c.status as Change['status']) === 'applied').length;
-    lines.push(`journal ${journal.id}: ${open.length} change(s) left mid-write by an earlier run settled (${applied} in place, ${open.length - applied} not)`);
+    lines.push(
+      `journal ${journal.id}: ${open.length} change(s) left mid-write by an earlier run settled (${applied} in place, ${open.length - applied} not)`,
+    );
   }
   return lines;
 }
@@ -272,7 +275,14 @@ export async function removeLeftoverTemps(projectRoot: string, also: Journal[] =
   }
   const lines: string[] = [];
   const remove = async (abs: string, pid: number, why: string) => {
-    if (!alive(pid) && (await fs.rm(abs).then(() => true, () => false))) lines.push(`removed ${path.relative(projectRoot, abs)}, left by an interrupted write: ${why}`);
+    if (
+      !alive(pid) &&
+      (await fs.rm(abs).then(
+        () => true,
+        () => false,
+      ))
+    )
+      lines.push(`removed ${path.relative(projectRoot, abs)}, left by an interrupted write: ${why}`);
   };
   for (const folder of new Set([...targets.keys()].map((t) => path.dirname(t)))) {
     for (const entry of await fs.readdir(folder, { withFileTypes: true }).catch(() => [])) {
@@ -280,12 +290,19 @@ export async function removeLeftoverTemps(projectRoot: string, also: Journal[] =
       if (!entry.isFile() || target === undefined) continue;
       const status = targets.get(path.join(folder, target));
       if (status === undefined) continue; // no journal wrote this file: not ours
-      await remove(path.join(folder, entry.name), pidOf(entry.name), status === 'applied' || status === 'undone' ? 'the journal shows the change was written, so it is a stale copy' : 'the journal shows the change was not written, so the original is intact');
+      await remove(
+        path.join(folder, entry.name),
+        pidOf(entry.name),
+        status === 'applied' || status === 'undone'
+          ? 'the journal shows the change was written, so it is a stale copy'
+          : 'the journal shows the change was not written, so the original is intact',
+      );
     }
   }
   for (const entry of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
     const target = tempTarget(entry.name);
-    if (entry.isFile() && target?.endsWith('.json')) await remove(path.join(dir, entry.name), pidOf(entry.name), 'the journal itself is intact');
+    if (entry.isFile() && target?.endsWith('.json'))
+      await remove(path.join(dir, entry.name), pidOf(entry.name), 'the journal itself is intact');
   }
   return lines;
 }

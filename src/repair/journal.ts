@@ -11,7 +11,10 @@ export const fromB64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
 export const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 export function newJournalId(now = new Date()): string {
-  return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+  return `${now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
 }
 
 export function actorName(): string {
@@ -38,7 +41,8 @@ export async function saveJournal(file: string, journal: Journal): Promise<void>
 }
 
 /** What `.peer-audit/.gitignore` holds: the folder ignores itself, so its journals are never committed. */
-export const IGNORE_ALL = '# Written by peer-audit: repair journals hold exact values, secrets included. Never commit them.\n*\n';
+export const IGNORE_ALL =
+  '# Written by peer-audit: repair journals hold exact values, secrets included. Never commit them.\n*\n';
 
 const prepared = new Set<string>();
 
@@ -54,9 +58,11 @@ async function preparePrivateDir(dir: string): Promise<void> {
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     await fs.chmod(top, 0o700);
     await fs.chmod(dir, 0o700);
-    await fs.writeFile(path.join(top, '.gitignore'), IGNORE_ALL, { flag: 'wx', mode: 0o644 }).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== 'EEXIST') throw e;
-    });
+    await fs
+      .writeFile(path.join(top, '.gitignore'), IGNORE_ALL, { flag: 'wx', mode: 0o644 })
+      .catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EEXIST') throw e;
+      });
   }
   prepared.add(dir);
 }
@@ -116,6 +122,9 @@ export async function loadJournal(file: string): Promise<Journal> {
     throw new Error(`journal ${file} is not JSON: ${why}`, { cause: e });
   }
   const parsed = journalSchema.safeParse(json);
-  if (!parsed.success) throw new Error(`journal ${file} is not a peer-audit journal: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
+  if (!parsed.success)
+    throw new Error(
+      `journal ${file} is not a peer-audit journal: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`,
+    );
   return parsed.data;
 }

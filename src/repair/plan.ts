@@ -63,7 +63,10 @@ function planKv(key: string, g: Group, model: Model, o: PlanOptions, plan: Plan)
   const why = [...new Set(g.fixes.map((f) => f.why))];
   for (const f of g.fixes) {
     if (f.kind !== 'file-lines' && f.revision !== revisionSeen) {
-      plan.skipped.push({ target: key, why: `the fix was made for revision ${f.revision}, the key is at ${revisionSeen}` });
+      plan.skipped.push({
+        target: key,
+        why: `the fix was made for revision ${f.revision}, the key is at ${revisionSeen}`,
+      });
       return;
     }
   }
@@ -90,7 +93,9 @@ function planKv(key: string, g: Group, model: Model, o: PlanOptions, plan: Plan)
     const annotated = applyOps(changed, [annotation(doc, ops, { ...o, rules: [...g.rules], why })]);
     // Keep the writer's layout: compact stays compact, indented stays indented.
     const pretty = /\n\s+"/.test(beforeText);
-    after = new TextEncoder().encode(JSON.stringify(annotated, null, pretty ? 2 : undefined) + (beforeText.endsWith('\n') ? '\n' : ''));
+    after = new TextEncoder().encode(
+      JSON.stringify(annotated, null, pretty ? 2 : undefined) + (beforeText.endsWith('\n') ? '\n' : ''),
+    );
   }
   if (before && Buffer.from(before).equals(Buffer.from(after))) return;
   const change: KvChange = {
@@ -125,7 +130,10 @@ async function planFile(rel: string, g: Group, model: Model, plan: Plan): Promis
   try {
     before = await fs.readFile(abs);
   } catch (e) {
-    plan.skipped.push({ target: rel, why: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` });
+    plan.skipped.push({
+      target: rel,
+      why: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    });
     return;
   }
   const known = specFile(model, rel);
@@ -153,14 +161,21 @@ async function planFile(rel: string, g: Group, model: Model, plan: Plan): Promis
 
 /** Unified diff of one change: pretty JSON for state values, the text itself for files. */
 export function renderChange(ch: Change, bucket: string): string {
-  const before = ch.kind === 'kv' ? (ch.before_b64 === null ? '' : showValue(ch.before_b64)) : Buffer.from(ch.before_b64, 'base64').toString('utf8');
+  const before =
+    ch.kind === 'kv'
+      ? ch.before_b64 === null
+        ? ''
+        : showValue(ch.before_b64)
+      : Buffer.from(ch.before_b64, 'base64').toString('utf8');
   const after = ch.kind === 'kv' ? showValue(ch.after_b64) : Buffer.from(ch.after_b64, 'base64').toString('utf8');
   const label = ch.kind === 'kv' ? `${bucket} ${ch.key}@${ch.revisionSeen}` : ch.path;
   const newLabel = ch.kind === 'kv' ? `${bucket} ${ch.key} (repaired)` : `${ch.path} (repaired)`;
   const header = `${ch.kind === 'kv' ? 'kv  ' : 'file'} ${ch.kind === 'kv' ? `${ch.key}@${ch.revisionSeen}` : ch.path}  [${ch.rules.join(', ')}]\n${ch.why.map((w) => `  why: ${w}\n`).join('')}`;
   // Shown, not written: the diff is masked like every report (the values it quotes can hold credentials), and
   // names and lines are escaped like every other output, so no byte of the evidence acts on the terminal.
-  return escapeLines(redactText(header + createTwoFilesPatch(label, newLabel, before, after, '', '', { context: 3 })).text);
+  return escapeLines(
+    redactText(header + createTwoFilesPatch(label, newLabel, before, after, '', '', { context: 3 })).text,
+  );
 }
 
 function showValue(v64: string): string {

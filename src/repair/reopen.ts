@@ -17,7 +17,12 @@ const V1 = 'e903640 instructions/core/peer.md';
  * (peer-executor.md L109), express EXPRESSING|EXECUTING (peer-express.md L110), review REVIEWING|EXPRESSING
  * (peer-review.md L112). The coordinator sets the same words as it hands over (instructions/core/peer.md).
  */
-const V2_STATUS_TO_RUN: Record<PhaseName, string> = { plan: 'PLANNING', execute: 'EXECUTING', express: 'EXPRESSING', review: 'REVIEWING' };
+const V2_STATUS_TO_RUN: Record<PhaseName, string> = {
+  plan: 'PLANNING',
+  execute: 'EXECUTING',
+  express: 'EXPRESSING',
+  review: 'REVIEWING',
+};
 
 /** What a superseded cycle says in the fields PEER reads, so nothing looking for a completed cycle takes it. */
 const V2_SUPERSEDED = 'SUPERSEDED';
@@ -85,7 +90,9 @@ function v1ContinueFrom(run: Run, from: CycleState, phase: PhaseName): string {
   }
   const out = from.phases.execute.output;
   if (out === undefined || out === null || out === false) {
-    throw new ReopenRefused(`v1 /peer --continue stops at "Cannot express without execution output" (${V1} L478-483): cycle ${from.number} has no phases.execute.output.`);
+    throw new ReopenRefused(
+      `v1 /peer --continue stops at "Cannot express without execution output" (${V1} L478-483): cycle ${from.number} has no phases.execute.output.`,
+    );
   }
   return 'express';
 }
@@ -95,29 +102,43 @@ export function planReopen(run: Run, o: ReopenOptions): ReopenPlan {
   const from =
     o.cycle !== undefined
       ? [...run.cycles, ...run.supersededCycles].find((c) => c.number === o.cycle)
-      : live.find((c) => c.number === (run.meta?.currentCycle ?? run.counter?.value)) ?? live[live.length - 1];
-  if (!from) throw new ReopenRefused(o.cycle !== undefined ? `cycle ${o.cycle} of ${run.id} does not exist` : `${run.id} has no cycle to reopen`);
-  if (from.supersededBy !== undefined) throw new ReopenRefused(`cycle ${from.number} was already reopened as cycle ${from.supersededBy}`);
-  if (from.layout === 'multi-key') throw new ReopenRefused(`cycle ${from.number} is kept in one key per field (the multi-key draft): there is no single value to carry over`);
+      : (live.find((c) => c.number === (run.meta?.currentCycle ?? run.counter?.value)) ?? live[live.length - 1]);
+  if (!from)
+    throw new ReopenRefused(
+      o.cycle !== undefined ? `cycle ${o.cycle} of ${run.id} does not exist` : `${run.id} has no cycle to reopen`,
+    );
+  if (from.supersededBy !== undefined)
+    throw new ReopenRefused(`cycle ${from.number} was already reopened as cycle ${from.supersededBy}`);
+  if (from.layout === 'multi-key')
+    throw new ReopenRefused(
+      `cycle ${from.number} is kept in one key per field (the multi-key draft): there is no single value to carry over`,
+    );
 
   const firstIncomplete = PHASES.find((p) => from.phases[p].status !== 'completed');
   const phase = o.phase ?? firstIncomplete;
-  if (!phase) throw new ReopenRefused(`every phase of cycle ${from.number} completed; name the phase to reopen at with --phase`);
+  if (!phase)
+    throw new ReopenRefused(`every phase of cycle ${from.number} completed; name the phase to reopen at with --phase`);
   // What v1 can never resume at comes first: no other state of the cycle changes that.
   if (from.layout === 'v1' && (phase === 'plan' || phase === 'express')) v1ContinueFrom(run, from, phase);
   // Resuming after a phase that never completed would skip it: the false success this tool exists to correct.
   if (firstIncomplete && PHASES.indexOf(phase) > PHASES.indexOf(firstIncomplete)) {
-    throw new ReopenRefused(`${firstIncomplete} of cycle ${from.number} never completed: a cycle resumed at ${phase} would skip it (reopen at ${firstIncomplete})`);
+    throw new ReopenRefused(
+      `${firstIncomplete} of cycle ${from.number} never completed: a cycle resumed at ${phase} would skip it (reopen at ${firstIncomplete})`,
+    );
   }
   const v1From = from.layout === 'v1' ? v1ContinueFrom(run, from, phase) : undefined;
   if (from.layout === 'v1' && !run.meta) throw new ReopenRefused(`${run.id} has no meta key to point at the new cycle`);
 
   // Agents may still be writing: refuse a cycle that moved recently.
-  const touched = [from.created, run.meta?.created, run.counter?.created].filter((t): t is string => Boolean(t)).map(Date.parse);
+  const touched = [from.created, run.meta?.created, run.counter?.created]
+    .filter((t): t is string => Boolean(t))
+    .map(Date.parse);
   const lastWrite = Math.max(...touched);
   const quietFor = Date.parse(o.now) - lastWrite;
   if (!o.force && quietFor < o.quietForMs) {
-    throw new ReopenRefused(`cycle ${from.number} was written ${Math.round(quietFor / 1000)} s ago; it may still be running (wait, or pass --force)`);
+    throw new ReopenRefused(
+      `cycle ${from.number} was written ${Math.round(quietFor / 1000)} s ago; it may still be running (wait, or pass --force)`,
+    );
   }
 
   // A deleted cycle key (an undone reopen) is no cycle: its number is free again, as it is for PEER's own `nats kv get`.
@@ -153,7 +174,16 @@ export function planReopen(run: Run, o: ReopenOptions): ReopenPlan {
       if (['cycle_summary', 'result', 'insights', 'completed_at', 'superseded_by', 'peer_audit'].includes(k)) continue;
       if (k === 'cycle_id') newCycle[k] = newKey;
       else if (k === 'metadata') {
-        newCycle[k] = { ...md, cycle_number: to, key_prefix: from.prefix, created_at: o.now, updated_at: o.now, status: v2Status, current_phase: phase, reopened_from: from.number };
+        newCycle[k] = {
+          ...md,
+          cycle_number: to,
+          key_prefix: from.prefix,
+          created_at: o.now,
+          updated_at: o.now,
+          status: v2Status,
+          current_phase: phase,
+          reopened_from: from.number,
+        };
       } else if (k === 'context') newCycle[k] = { ...(isRecord(v) ? v : {}), peer_mode: 'continue' };
       else if (k === 'phases') newCycle[k] = phases;
       // A contract-style cycle keeps its root status, at the value the agent of the phase accepts.
@@ -167,8 +197,24 @@ export function planReopen(run: Run, o: ReopenOptions): ReopenPlan {
 
   const changes: KvChange[] = [];
   const values: { key: string; value: unknown }[] = [];
-  const add = (key: string, revisionSeen: number, before: Uint8Array | null, text: string, value: unknown, why: string) => {
-    changes.push({ kind: 'kv', key, revisionSeen, before_b64: before ? b64(before) : null, after_b64: b64(enc.encode(text)), why: [why], rules: [], status: 'planned' });
+  const add = (
+    key: string,
+    revisionSeen: number,
+    before: Uint8Array | null,
+    text: string,
+    value: unknown,
+    why: string,
+  ) => {
+    changes.push({
+      kind: 'kv',
+      key,
+      revisionSeen,
+      before_b64: before ? b64(before) : null,
+      after_b64: b64(enc.encode(text)),
+      why: [why],
+      rules: [],
+      status: 'planned',
+    });
     values.push({ key, value });
   };
   const existing = run.keys.find((k) => k.info.key === newKey);
@@ -177,7 +223,14 @@ export function planReopen(run: Run, o: ReopenOptions): ReopenPlan {
   const fromRec = run.keys.find((k) => k.info.key === from.key)!;
   const fromBytes = fromRec.latest.value;
   // 1. the new cycle, 2. the old one marked superseded, 3. the pointer last: PEER never points at a missing cycle.
-  add(newKey, existing?.latest.revision ?? 0, null, formatJson(newCycle, layoutOf(fromBytes)), newCycle, `cycle ${to} reopens cycle ${from.number} at ${phase}`);
+  add(
+    newKey,
+    existing?.latest.revision ?? 0,
+    null,
+    formatJson(newCycle, layoutOf(fromBytes)),
+    newCycle,
+    `cycle ${to} reopens cycle ${from.number} at ${phase}`,
+  );
 
   const superseded: Record<string, unknown> = { ...reopened, superseded_by: to };
   const supersede: JsonOp[] = [{ op: 'set', path: '/superseded_by', value: to }];
@@ -185,7 +238,10 @@ export function planReopen(run: Run, o: ReopenOptions): ReopenPlan {
     // HEAD instructions/core/peer.md: --continue finds "the last incomplete cycle" by metadata.status (L191-199),
     // refine-spec "the most recent completed cycle" (L159-163).
     superseded.previous_status = from.metadata?.status ?? null;
-    supersede.push({ op: 'set', path: '/metadata/status', value: V2_SUPERSEDED }, { op: 'set', path: '/metadata/superseded_by', value: to });
+    supersede.push(
+      { op: 'set', path: '/metadata/status', value: V2_SUPERSEDED },
+      { op: 'set', path: '/metadata/superseded_by', value: to },
+    );
     if ('status' in from.json) {
       superseded.previous_root_status = from.json.status;
       supersede.push({ op: 'set', path: '/status', value: V2_SUPERSEDED });
@@ -201,7 +257,14 @@ export function planReopen(run: Run, o: ReopenOptions): ReopenPlan {
   if (from.layout === 'v1' && entry) superseded.previous_meta_status = entry.status ?? null;
   supersede.push({ op: 'set', path: '/peer_audit/superseded', value: superseded });
   const oldCycle = applyOps(from.json, supersede);
-  add(from.key, from.revision, fromBytes, formatJson(oldCycle, layoutOf(fromBytes)), oldCycle, `cycle ${from.number} is superseded by cycle ${to}`);
+  add(
+    from.key,
+    from.revision,
+    fromBytes,
+    formatJson(oldCycle, layoutOf(fromBytes)),
+    oldCycle,
+    `cycle ${from.number} is superseded by cycle ${to}`,
+  );
 
   if (from.layout === 'v1') {
     const meta = run.meta!;
@@ -211,7 +274,16 @@ export function planReopen(run: Run, o: ReopenOptions): ReopenPlan {
       { op: 'set', path: '/current_phase', value: v1From },
       // No free text in the entry's notes: PEER's finalize marks it complete later, and notes such as "execute
       // never ran" next to "complete" would read as a contradiction. The reason is in the new cycle and the journal.
-      { op: 'set', path: pointerOf('cycles', String(to)), value: { instruction: from.instruction ?? entry?.instruction, status: 'running', started_at: o.now, reopened_from: from.number } },
+      {
+        op: 'set',
+        path: pointerOf('cycles', String(to)),
+        value: {
+          instruction: from.instruction ?? entry?.instruction,
+          status: 'running',
+          started_at: o.now,
+          reopened_from: from.number,
+        },
+      },
     ];
     if (entry) {
       // v1 finalize and review write cycles.<n>.status "complete" (L582; peer-review.md L306).
@@ -220,7 +292,14 @@ export function planReopen(run: Run, o: ReopenOptions): ReopenPlan {
     }
     const metaRec = run.keys.find((k) => k.info.key === meta.key)!;
     const newMeta = applyOps(meta.json, metaOps);
-    add(meta.key, meta.revision, metaRec.latest.value, formatJson(newMeta, layoutOf(metaRec.latest.value)), newMeta, `meta points at cycle ${to}, current_phase "${v1From}": --continue runs ${phase} next`);
+    add(
+      meta.key,
+      meta.revision,
+      metaRec.latest.value,
+      formatJson(newMeta, layoutOf(metaRec.latest.value)),
+      newMeta,
+      `meta points at cycle ${to}, current_phase "${v1From}": --continue runs ${phase} next`,
+    );
   } else {
     const counterKey = `${from.prefix}.cycle.current`;
     const rec = run.keys.find((k) => k.info.key === counterKey);

@@ -47,7 +47,9 @@ function filesOf(f: ReportedFinding): Set<string> {
 function related(cause: ReportedFinding, effect: ReportedFinding, when: CauseRelation): boolean {
   switch (when) {
     case 'same-cycle':
-      return runKey(cause) !== undefined && runKey(cause) === runKey(effect) && cause.subject.cycle === effect.subject.cycle;
+      return (
+        runKey(cause) !== undefined && runKey(cause) === runKey(effect) && cause.subject.cycle === effect.subject.cycle
+      );
     case 'same-run': {
       const sameRun =
         (cause.subject.keyPrefix !== undefined && cause.subject.keyPrefix === effect.subject.keyPrefix) ||
@@ -123,7 +125,10 @@ export function groupByCause(findings: ReportedFinding[], metas: Map<string, Cau
   }
   const out: CauseGroup[] = [...merged.values()].map(({ roots, follows }) => {
     const all = [...roots, ...follows];
-    const severity = all.reduce<Severity>((m, f) => (SEVERITY_RANK[f.severity] > SEVERITY_RANK[m] ? f.severity : m), roots[0].severity);
+    const severity = all.reduce<Severity>(
+      (m, f) => (SEVERITY_RANK[f.severity] > SEVERITY_RANK[m] ? f.severity : m),
+      roots[0].severity,
+    );
     return { roots, follows, severity, title: titleOf(roots[0].ruleId, metas) };
   });
   const order = new Map(findings.map((f, i) => [f, i]));

@@ -30,18 +30,33 @@ export interface RenderOptions {
   fallbackAnchor?: string;
 }
 
-export async function renderReport(result: ScanResult, format: ReportFormat, opts: RenderOptions = {}): Promise<string> {
+export async function renderReport(
+  result: ScanResult,
+  format: ReportFormat,
+  opts: RenderOptions = {},
+): Promise<string> {
   return [...(await renderReportChunks(result, format, opts))].join('');
 }
 
 /** The report as pieces of text to write in turn: JSON comes a finding at a time, the other formats whole. */
-export async function renderReportChunks(result: ScanResult, format: ReportFormat, opts: RenderOptions = {}): Promise<Iterable<string>> {
+export async function renderReportChunks(
+  result: ScanResult,
+  format: ReportFormat,
+  opts: RenderOptions = {},
+): Promise<Iterable<string>> {
   const safe = redactResult(result);
   switch (format) {
     case 'json':
       return jsonChunks(safe);
     case 'stylish':
-      return [formatStylish(safe, { chalk: opts.chalk ?? new Chalk({ level: 0 }), quiet: opts.quiet, baselineLine: opts.baselineLine, nextSteps: opts.nextSteps })];
+      return [
+        formatStylish(safe, {
+          chalk: opts.chalk ?? new Chalk({ level: 0 }),
+          quiet: opts.quiet,
+          baselineLine: opts.baselineLine,
+          nextSteps: opts.nextSteps,
+        }),
+      ];
     case 'sarif':
       return [formatSarif(safe, { rules: await loadRuleDocs(), fallbackAnchor: opts.fallbackAnchor })];
     case 'markdown':

@@ -6,7 +6,9 @@ export function formatLocation(l: Location): string {
     case 'kv':
       return `${l.key}@${l.revision}${l.pointer ?? ''}`;
     case 'file':
-      return l.line !== undefined ? `${l.path}:${l.line}${l.endLine !== undefined && l.endLine !== l.line ? `-${l.endLine}` : ''}` : l.path;
+      return l.line !== undefined
+        ? `${l.path}:${l.line}${l.endLine !== undefined && l.endLine !== l.line ? `-${l.endLine}` : ''}`
+        : l.path;
     case 'log':
       return `${l.path}:${l.line}`;
     case 'bucket':

@@ -44,7 +44,9 @@ export function formatMarkdown(result: ScanResult, opts: MarkdownOptions): strin
   );
   out.push('');
   if (!result.complete) {
-    out.push('> **⚠ Incomplete evidence.** Some of the evidence could not be read, so this report is not the whole story:');
+    out.push(
+      '> **⚠ Incomplete evidence.** Some of the evidence could not be read, so this report is not the whole story:',
+    );
     out.push('>');
     for (const r of result.incompleteReasons) out.push(`> - ${mdInline(r)}`);
     out.push('');
@@ -69,7 +71,10 @@ export function formatMarkdown(result: ScanResult, opts: MarkdownOptions): strin
   const timelineRuns = primary ? [primary.run, ...others] : [];
   const drawn = timelineRuns.filter((r) => r.cycles.length > 0 || r.sessions.some((s) => s.events.length > 0));
   if (!result.runs) {
-    out.push('This scan carries no run context (it was saved by an older peer-audit); scan again with this version for a timeline.', '');
+    out.push(
+      'This scan carries no run context (it was saved by an older peer-audit); scan again with this version for a timeline.',
+      '',
+    );
   } else if (drawn.length === 0) {
     out.push('No KV state or transcript events with times were read for the runs with findings.', '');
   }
@@ -77,7 +82,13 @@ export function formatMarkdown(result: ScanResult, opts: MarkdownOptions): strin
 
   // ------------------------------------------------------------ findings
   out.push('## Findings by root cause', '');
-  if (groups.length === 0) out.push(result.complete ? 'No problems were found in the evidence read.' : 'No problems were found in the part of the evidence that could be read: this is **not** a clean result.', '');
+  if (groups.length === 0)
+    out.push(
+      result.complete
+        ? 'No problems were found in the evidence read.'
+        : 'No problems were found in the part of the evidence that could be read: this is **not** a clean result.',
+      '',
+    );
   else {
     out.push(
       `${groups.length} root cause${groups.length === 1 ? '' : 's'} explain the ${result.findings.length} finding${result.findings.length === 1 ? '' : 's'}: the findings under "Follows from it" are consequences of the one above them.`,
@@ -85,7 +96,9 @@ export function formatMarkdown(result: ScanResult, opts: MarkdownOptions): strin
     );
     for (const [i, g] of groups.entries()) {
       const n = g.roots.length + g.follows.length;
-      out.push(`${i + 1}. [${mdInline(g.title)}](#${anchorSlug(`${i + 1}. ${g.title}`)}) — ${g.severity}, ${n} finding${n === 1 ? '' : 's'}`);
+      out.push(
+        `${i + 1}. [${mdInline(g.title)}](#${anchorSlug(`${i + 1}. ${g.title}`)}) — ${g.severity}, ${n} finding${n === 1 ? '' : 's'}`,
+      );
     }
     out.push('');
   }
@@ -101,7 +114,10 @@ export function formatMarkdown(result: ScanResult, opts: MarkdownOptions): strin
     const doc = opts.rules.get(id);
     const n = perRule.get(id) ?? 0;
     out.push(`### ${mdInline(id)}`, '');
-    out.push(`${n} finding${n === 1 ? '' : 's'} · ${mdInline(doc?.summary ?? '')} · rule doc ${mdCode(doc?.docPath ?? `rules/${id}.md`)}`, '');
+    out.push(
+      `${n} finding${n === 1 ? '' : 's'} · ${mdInline(doc?.summary ?? '')} · rule doc ${mdCode(doc?.docPath ?? `rules/${id}.md`)}`,
+      '',
+    );
     const todo = doc?.sections['What to do'];
     // The advice comes from peer-audit's own rule documentation, which is Markdown written for this.
     out.push(todo ? docLinks(todo) : 'This version of peer-audit has no documentation for this rule.', '');
@@ -114,7 +130,10 @@ export function formatMarkdown(result: ScanResult, opts: MarkdownOptions): strin
   // ------------------------------------------------------------ appendix
   out.push('## Appendix: sources', '');
   out.push(...sourcesSection(result, items));
-  return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+  return `${out
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd()}\n`;
 }
 
 // ---------------------------------------------------------------- which run, which cycle
@@ -140,10 +159,16 @@ function indexFindings(result: ScanResult): Map<RunRecord, ReportedFinding[]> {
     return m;
   };
   const items = result.runs?.items ?? [];
-  const byPrefix = by(items.flatMap((r) => (r.keyPrefix !== undefined ? [[r.keyPrefix, r] as [string, RunRecord]] : [])));
-  const byFolder = by(items.flatMap((r) => [...new Set(r.folders.map((x) => x.path))].map((p) => [p, r] as [string, RunRecord])));
+  const byPrefix = by(
+    items.flatMap((r) => (r.keyPrefix !== undefined ? [[r.keyPrefix, r] as [string, RunRecord]] : [])),
+  );
+  const byFolder = by(
+    items.flatMap((r) => [...new Set(r.folders.map((x) => x.path))].map((p) => [p, r] as [string, RunRecord])),
+  );
   const bySpec = by(items.flatMap((r) => (r.spec !== undefined ? [[r.spec, r] as [string, RunRecord]] : [])));
-  const bySession = by(items.flatMap((r) => [...new Set(r.sessions.map((x) => x.id))].map((id) => [id, r] as [string, RunRecord])));
+  const bySession = by(
+    items.flatMap((r) => [...new Set(r.sessions.map((x) => x.id))].map((id) => [id, r] as [string, RunRecord])),
+  );
   const out = new Map<RunRecord, ReportedFinding[]>();
   for (const f of result.findings) {
     const s = f.subject;
@@ -176,7 +201,10 @@ function primaryRun(result: ScanResult, items: RunRecord[]): { run: RunRecord } 
   let best: { run: RunRecord; score: number } | undefined;
   for (const run of items) {
     const fs = findingsOf(result, run);
-    const score = fs.reduce((n, f) => n + (f.severity === 'error' ? 100 : f.severity === 'warning' ? 10 : 1), 0) + (run.keyPrefix ? 5 : 0) + (run.cycles.length > 0 ? 1 : 0);
+    const score =
+      fs.reduce((n, f) => n + (f.severity === 'error' ? 100 : f.severity === 'warning' ? 10 : 1), 0) +
+      (run.keyPrefix ? 5 : 0) +
+      (run.cycles.length > 0 ? 1 : 0);
     if (fs.length > 0 && (!best || score > best.score)) best = { run, score };
   }
   if (best) return { run: best.run };
@@ -187,53 +215,100 @@ function primaryRun(result: ScanResult, items: RunRecord[]): { run: RunRecord } 
 /** The cycle the findings are most about (it may have no readable state), else the current or last cycle. */
 function primaryCycle(result: ScanResult, run: RunRecord): number | undefined {
   const counts = new Map<number, number>();
-  for (const f of findingsOf(result, run)) if (f.subject.cycle !== undefined) counts.set(f.subject.cycle, (counts.get(f.subject.cycle) ?? 0) + (f.severity === 'error' ? 10 : 1));
+  for (const f of findingsOf(result, run))
+    if (f.subject.cycle !== undefined)
+      counts.set(f.subject.cycle, (counts.get(f.subject.cycle) ?? 0) + (f.severity === 'error' ? 10 : 1));
   const top = [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]?.[0];
   return top ?? run.meta?.currentCycle ?? run.cycles.at(-1)?.number;
 }
 
 // ---------------------------------------------------------------- summary
 
-function summary(result: ScanResult, groups: CauseGroup[], run: RunRecord | undefined, others: RunRecord[], cycle: CycleRecord | undefined, cycleNo: number | undefined): string[] {
+function summary(
+  result: ScanResult,
+  groups: CauseGroup[],
+  run: RunRecord | undefined,
+  others: RunRecord[],
+  cycle: CycleRecord | undefined,
+  cycleNo: number | undefined,
+): string[] {
   const paras: string[] = [];
   const sentences: string[] = [];
-  if (run?.request) sentences.push(`**Asked for:** “${mdInline(run.request.text)}” (${mdCode(formatLocation(run.request.location))}${run.request.location.timestamp ? `, ${mdInline(humanTime(run.request.location.timestamp))} UTC` : ''}).`);
-  else if (run) sentences.push('**Asked for:** no transcript of the request was read, so what the user asked for is not known.');
+  if (run?.request)
+    sentences.push(
+      `**Asked for:** “${mdInline(run.request.text)}” (${mdCode(formatLocation(run.request.location))}${run.request.location.timestamp ? `, ${mdInline(humanTime(run.request.location.timestamp))} UTC` : ''}).`,
+    );
+  else if (run)
+    sentences.push('**Asked for:** no transcript of the request was read, so what the user asked for is not known.');
 
   if (run && cycle) {
     const what = cycle.instruction ? `${cycle.instruction} cycle ${cycle.number}` : `cycle ${cycle.number}`;
     const claimsKv = [...new Set(cycle.claims.map((c) => c.excerpt))];
-    const metaClaim = cycle.metaEntry?.status && /^(complete|completed|done)$/i.test(cycle.metaEntry.status) ? `the meta marks it “${mdInline(cycle.metaEntry.status)}”` : undefined;
+    const metaClaim =
+      cycle.metaEntry?.status && /^(complete|completed|done)$/i.test(cycle.metaEntry.status)
+        ? `the meta marks it “${mdInline(cycle.metaEntry.status)}”`
+        : undefined;
     const ofCycle = run.sessions.filter((s) => !s.cycles || s.cycles.includes(cycle.number));
     const logClaims = ofCycle.flatMap((s) => s.events.filter((e) => e.kind === 'claim'));
     const parts: string[] = [];
-    if (claimsKv.length) parts.push(`the cycle state says ${claimsKv.slice(0, 3).map((c) => mdCode(c)).join(', ')}${claimsKv.length > 3 ? ` and ${claimsKv.length - 3} more` : ''}`);
+    if (claimsKv.length)
+      parts.push(
+        `the cycle state says ${claimsKv
+          .slice(0, 3)
+          .map((c) => mdCode(c))
+          .join(', ')}${claimsKv.length > 3 ? ` and ${claimsKv.length - 3} more` : ''}`,
+      );
     if (metaClaim) parts.push(metaClaim);
-    if (logClaims.length) parts.push(`the transcript says ${logClaims.slice(0, 2).map((e) => `“${mdInline(e.text)}” (${mdCode(formatLocation(e.location))})`).join(' and ')}`);
-    sentences.push(parts.length ? `**Claimed:** ${what} finished — ${parts.join('; ')}.` : `**Claimed:** nothing in the state or the transcript claims that ${what} finished.`);
+    if (logClaims.length)
+      parts.push(
+        `the transcript says ${logClaims
+          .slice(0, 2)
+          .map((e) => `“${mdInline(e.text)}” (${mdCode(formatLocation(e.location))})`)
+          .join(' and ')}`,
+      );
+    sentences.push(
+      parts.length
+        ? `**Claimed:** ${what} finished — ${parts.join('; ')}.`
+        : `**Claimed:** nothing in the state or the transcript claims that ${what} finished.`,
+    );
 
-    const spawned = new Set(ofCycle.flatMap((s) => s.events.filter((e) => e.kind === 'spawn' && e.phase).map((e) => e.phase!)));
+    const spawned = new Set(
+      ofCycle.flatMap((s) => s.events.filter((e) => e.kind === 'spawn' && e.phase).map((e) => e.phase!)),
+    );
     const phaseText = cycle.phases.map((p) => {
-      if (p.status === 'completed') return `${p.name} completed${p.completedAt ? ` at ${humanTime(p.completedAt).slice(11)}` : ''}`;
+      if (p.status === 'completed')
+        return `${p.name} completed${p.completedAt ? ` at ${humanTime(p.completedAt).slice(11)}` : ''}`;
       if (p.status === 'absent') {
-        const laterRan = cycle.phases.slice(cycle.phases.indexOf(p) + 1).some((q) => q.status !== 'absent' && q.status !== 'pending');
+        const laterRan = cycle.phases
+          .slice(cycle.phases.indexOf(p) + 1)
+          .some((q) => q.status !== 'absent' && q.status !== 'pending');
         const noSpawn = ofCycle.length > 0 && !spawned.has(p.name) ? `, and no ${PHASE_AGENT[p.name]} was spawned` : '';
         return `**${p.name} never ran** (no entry in any of the ${cycle.revisions.length} revisions${noSpawn})${laterRan ? ', yet the phases after it ran' : ''}`;
       }
-      const laterRan = cycle.phases.slice(cycle.phases.indexOf(p) + 1).some((q) => q.status === 'completed' || q.status === 'running');
-      if (p.status === 'pending' && laterRan) return `**${p.name} never ran**: it is still ${mdCode(p.raw ?? p.status)}, yet the phases after it ran`;
+      const laterRan = cycle.phases
+        .slice(cycle.phases.indexOf(p) + 1)
+        .some((q) => q.status === 'completed' || q.status === 'running');
+      if (p.status === 'pending' && laterRan)
+        return `**${p.name} never ran**: it is still ${mdCode(p.raw ?? p.status)}, yet the phases after it ran`;
       return `${p.name} is ${mdInline(p.raw ?? p.status)}`;
     });
     const signals = [...new Set(cycle.signals.map((s) => s.what))];
     sentences.push(
       `**What really happened:** ${phaseText.join('; ')}.` +
-        (signals.length ? ` The state itself contradicts the claim: ${signals.slice(0, 4).map((s) => mdInline(s)).join('; ')}.` : ''),
+        (signals.length
+          ? ` The state itself contradicts the claim: ${signals
+              .slice(0, 4)
+              .map((s) => mdInline(s))
+              .join('; ')}.`
+          : ''),
     );
   }
 
   if (run && !cycle && cycleNo !== undefined) {
     const key = run.keyPrefix ? `${run.keyPrefix}.cycle.${cycleNo}` : `cycle ${cycleNo}`;
-    sentences.push(`**What really happened:** the state of cycle ${cycleNo} (${mdCode(key)}) could not be read as a cycle; the findings below say what the transcripts and the other keys show.`);
+    sentences.push(
+      `**What really happened:** the state of cycle ${cycleNo} (${mdCode(key)}) could not be read as a cycle; the findings below say what the transcripts and the other keys show.`,
+    );
   }
   const missing = missingParts(result, run);
   if (missing.length) sentences.push(`**Missing or damaged:** ${missing.join('; ')}.`);
@@ -245,8 +320,13 @@ function summary(result: ScanResult, groups: CauseGroup[], run: RunRecord | unde
   if (failed.length) {
     const shown = failed
       .slice(0, 4)
-      .map((e) => `${mdCode(formatLocation(e.location))} “${mdInline(e.text)}”${e.retriedAt ? ` (succeeded on retry at ${mdCode(formatLocation(e.retriedAt))})` : ' (never retried)'}`);
-    paras.push(`**Failed calls in the transcript:** ${failed.length}: ${shown.join('; ')}${failed.length > 4 ? `; and ${failed.length - 4} more (see the timeline)` : ''}.`);
+      .map(
+        (e) =>
+          `${mdCode(formatLocation(e.location))} “${mdInline(e.text)}”${e.retriedAt ? ` (succeeded on retry at ${mdCode(formatLocation(e.retriedAt))})` : ' (never retried)'}`,
+      );
+    paras.push(
+      `**Failed calls in the transcript:** ${failed.length}: ${shown.join('; ')}${failed.length > 4 ? `; and ${failed.length - 4} more (see the timeline)` : ''}.`,
+    );
   }
 
   if (others.length) {
@@ -273,10 +353,16 @@ function missingParts(result: ScanResult, run: RunRecord | undefined): string[] 
   const fs = run ? findingsOf(result, run) : result.findings;
   const by = (id: string) => fs.filter((f) => f.ruleId === id);
   for (const f of by('missing-execute-phase')) out.push(`the execute phase of cycle ${f.subject.cycle ?? '?'}`);
-  for (const f of by('missing-tasks-md')) out.push(`${mdCode('tasks.md')} in ${mdCode(f.subject.folder ?? folderOfEvidence(f) ?? '?')}`);
+  for (const f of by('missing-tasks-md'))
+    out.push(`${mdCode('tasks.md')} in ${mdCode(f.subject.folder ?? folderOfEvidence(f) ?? '?')}`);
   for (const f of by('missing-spec-file')) out.push(mdInline(lowerFirst(f.message.replace(/\.\s*$/, ''))));
-  const residue = by('heredoc-artifact').map((f) => f.evidence.find((e) => e.location.kind === 'file')?.location).filter((l) => l?.kind === 'file');
-  if (residue.length) out.push(`heredoc residue ${mdCode('EOF < /dev/null')} at ${residue.map((l) => mdCode(formatLocation(l!))).join(' and ')}`);
+  const residue = by('heredoc-artifact')
+    .map((f) => f.evidence.find((e) => e.location.kind === 'file')?.location)
+    .filter((l) => l?.kind === 'file');
+  if (residue.length)
+    out.push(
+      `heredoc residue ${mdCode('EOF < /dev/null')} at ${residue.map((l) => mdCode(formatLocation(l!))).join(' and ')}`,
+    );
   for (const f of by('truncated-file')) out.push(mdInline(lowerFirst(f.message.replace(/\.\s*$/, ''))));
   return out;
 }
@@ -292,8 +378,13 @@ function folderOfEvidence(f: ReportedFinding): string | undefined {
 }
 
 function folderSentence(f: RunRecord['folders'][number], run: RunRecord): string {
-  const files = f.files.map((x) => `${mdCode(x.path.slice(f.path.length + 1))} (${x.lines} line${x.lines === 1 ? '' : 's'}${x.endsWithNewline ? '' : ', no final newline'})`);
-  const tasks = f.tasks ? `${mdCode('tasks.md')} has ${f.tasks.checked} of ${f.tasks.total} boxes checked` : `there is **no ${mdCode('tasks.md')}**`;
+  const files = f.files.map(
+    (x) =>
+      `${mdCode(x.path.slice(f.path.length + 1))} (${x.lines} line${x.lines === 1 ? '' : 's'}${x.endsWithNewline ? '' : ', no final newline'})`,
+  );
+  const tasks = f.tasks
+    ? `${mdCode('tasks.md')} has ${f.tasks.checked} of ${f.tasks.total} boxes checked`
+    : `there is **no ${mdCode('tasks.md')}**`;
   return `**Spec folder** ${mdCode(f.path)}${run.spec ? ` (spec ${mdCode(run.spec)})` : ''}: ${files.join(', ') || 'no files'}; ${tasks}.`;
 }
 
@@ -306,12 +397,20 @@ function timelineSection(run: RunRecord, many: boolean): string[] {
   const gantt = mermaidGantt(`${run.spec ?? name} (UTC)`, ganttBars(run));
   if (gantt) out.push(mdFence(gantt, 'mermaid'), '');
   for (const c of run.cycles) {
-    out.push(`Cycle ${c.number}${c.instruction ? ` (${mdInline(c.instruction)})` : ''}, ${mdCode(`${c.key}@${c.revision}`)}, status ${mdCode(c.status ?? '—')}${c.progress !== undefined ? `, progress ${c.progress}%` : ''}:`, '');
-    out.push('| Phase | Status | Started | Completed | First recorded | Recorded complete |', '|---|---|---|---|---|---|');
+    out.push(
+      `Cycle ${c.number}${c.instruction ? ` (${mdInline(c.instruction)})` : ''}, ${mdCode(`${c.key}@${c.revision}`)}, status ${mdCode(c.status ?? '—')}${c.progress !== undefined ? `, progress ${c.progress}%` : ''}:`,
+      '',
+    );
+    out.push(
+      '| Phase | Status | Started | Completed | First recorded | Recorded complete |',
+      '|---|---|---|---|---|---|',
+    );
     for (const p of c.phases) {
       out.push(
         `| ${p.name} | ${p.status === 'absent' ? '**absent**' : mdInline(p.raw ?? p.status)} | ${mdInline(humanTime(p.startedAt))} | ${mdInline(humanTime(p.completedAt))} | ${
-          p.firstRevision ? `revision ${p.firstRevision.revision}, ${mdInline(humanTime(p.firstRevision.created))}` : '—'
+          p.firstRevision
+            ? `revision ${p.firstRevision.revision}, ${mdInline(humanTime(p.firstRevision.created))}`
+            : '—'
         } | ${p.completedRevision ? `revision ${p.completedRevision.revision}, ${mdInline(humanTime(p.completedRevision.created))}` : '—'} |`,
       );
     }
@@ -321,7 +420,8 @@ function timelineSection(run: RunRecord, many: boolean): string[] {
   if (rows.length) {
     out.push(`${many ? 'Events' : 'Every event'}, in time order (UTC):`, '');
     out.push('| Time (UTC) | Source | What happened | Where |', '|---|---|---|---|');
-    for (const r of rows.slice(0, MAX_TABLE_ROWS)) out.push(`| ${mdInline(humanTime(r.at))} | ${r.source} | ${mdInline(r.what)} | ${mdCode(r.where, true)} |`);
+    for (const r of rows.slice(0, MAX_TABLE_ROWS))
+      out.push(`| ${mdInline(humanTime(r.at))} | ${r.source} | ${mdInline(r.what)} | ${mdCode(r.where, true)} |`);
     if (rows.length > MAX_TABLE_ROWS) out.push(`| … | | ${rows.length - MAX_TABLE_ROWS} more events left out | |`);
     out.push('');
   }
@@ -336,7 +436,9 @@ function groupSection(g: CauseGroup, n: number): string[] {
   if (g.roots.length === 1) out.push(...findingBlock(g.roots[0]));
   else {
     out.push(`The same failure in ${g.roots.length} places:`, '');
-    g.roots.forEach((f, k) => out.push(`#### ${n}.${k + 1} ${mdInline(f.ruleId)} (${f.severity})`, '', ...findingBlock(f)));
+    g.roots.forEach((f, k) =>
+      out.push(`#### ${n}.${k + 1} ${mdInline(f.ruleId)} (${f.severity})`, '', ...findingBlock(f)),
+    );
   }
   if (g.follows.length) {
     out.push(`**Follows from it** (${g.follows.length}): ${g.follows.map((f) => mdCode(f.ruleId)).join(', ')}.`, '');
@@ -351,10 +453,18 @@ function groupSection(g: CauseGroup, n: number): string[] {
 function findingBlock(f: ReportedFinding): string[] {
   const out: string[] = [];
   const s = f.subject;
-  const where = [s.keyPrefix && mdCode(s.keyPrefix), s.cycle !== undefined && `cycle ${s.cycle}`, !s.keyPrefix && s.folder && mdCode(s.folder), !s.keyPrefix && !s.folder && s.session && `session ${mdCode(s.session)}`]
+  const where = [
+    s.keyPrefix && mdCode(s.keyPrefix),
+    s.cycle !== undefined && `cycle ${s.cycle}`,
+    !s.keyPrefix && s.folder && mdCode(s.folder),
+    !s.keyPrefix && !s.folder && s.session && `session ${mdCode(s.session)}`,
+  ]
     .filter(Boolean)
     .join(' · ');
-  out.push(`${mdCode(f.ruleId)} · **${f.severity}**${where ? ` · ${where}` : ''} · fingerprint ${mdCode(f.fingerprint)}`, '');
+  out.push(
+    `${mdCode(f.ruleId)} · **${f.severity}**${where ? ` · ${where}` : ''} · fingerprint ${mdCode(f.fingerprint)}`,
+    '',
+  );
   out.push(mdInline(f.message, true), '');
   f.evidence.forEach((e, i) => out.push(...evidenceBlock(e, i + 1)));
   return out;
@@ -364,7 +474,10 @@ function evidenceBlock(e: ReportedEvidence, i: number): string[] {
   const out: string[] = [];
   const l = e.location;
   const when = l.kind === 'log' && l.timestamp ? ` · ${mdInline(humanTime(l.timestamp))} UTC` : '';
-  out.push(`**Evidence ${i}** · ${KIND[l.kind]} ${mdCode(formatLocation(l))}${when}${e.note ? ` — ${mdInline(e.note)}` : ''}${e.redacted ? ' · *secret masked*' : ''}`, '');
+  out.push(
+    `**Evidence ${i}** · ${KIND[l.kind]} ${mdCode(formatLocation(l))}${when}${e.note ? ` — ${mdInline(e.note)}` : ''}${e.redacted ? ' · *secret masked*' : ''}`,
+    '',
+  );
   const ctx = e.context;
   if (ctx?.lines) {
     const target = l.kind === 'file' ? (l.line ?? -1) : -1;
@@ -385,7 +498,10 @@ function evidenceBlock(e: ReportedEvidence, i: number): string[] {
   if (ctx?.json) {
     const p = ctx.json.pointer || '/';
     const same = l.kind === 'kv' && (l.pointer ?? '') === ctx.json.pointer;
-    out.push(`${same ? 'The value' : `Nothing is at ${mdCode(l.kind === 'kv' ? (l.pointer ?? '') : '')}; the value at ${mdCode(p)} instead`}${l.kind === 'kv' ? `, at revision ${l.revision}` : ''}${ctx.json.truncated ? ' (cut short)' : ''}:`, '');
+    out.push(
+      `${same ? 'The value' : `Nothing is at ${mdCode(l.kind === 'kv' ? (l.pointer ?? '') : '')}; the value at ${mdCode(p)} instead`}${l.kind === 'kv' ? `, at revision ${l.revision}` : ''}${ctx.json.truncated ? ' (cut short)' : ''}:`,
+      '',
+    );
     out.push(mdFence(ctx.json.text, ctx.json.truncated ? 'text' : 'json'), '');
   }
   return out;
@@ -393,7 +509,10 @@ function evidenceBlock(e: ReportedEvidence, i: number): string[] {
 
 /** Rule docs link to each other relatively (`[x](x.md)`); in a report placed anywhere those links break, so name the doc. */
 function docLinks(markdown: string): string {
-  return markdown.replace(/\[([^\]]+)\]\(([a-z0-9-]+\.md)\)/g, (_all, label: string, file: string) => `${label} (\`rules/${file}\`)`);
+  return markdown.replace(
+    /\[([^\]]+)\]\(([a-z0-9-]+\.md)\)/g,
+    (_all, label: string, file: string) => `${label} (\`rules/${file}\`)`,
+  );
 }
 
 /** GitHub's heading anchor: lower case, punctuation dropped, spaces to hyphens. */
@@ -422,20 +541,36 @@ function repairsSection(journals: { file: string; journal: Journal }[]): string[
     out.push('| # | Target | Status | Revision | Rules | Why |', '|---|---|---|---|---|---|');
     j.changes.forEach((c, i) => {
       const target = c.kind === 'kv' ? c.key : c.path;
-      const rev = c.kind === 'kv' ? `${c.revisionSeen} → ${c.revisionWritten ?? '—'}${c.revisionRestored ? ` (restored as ${c.revisionRestored})` : ''}` : 'file';
-      out.push(`| ${i + 1} | ${mdCode(target, true)} | ${c.status}${c.error ? `: ${mdInline(clean(c.error))}` : ''} | ${mdInline(rev)} | ${mdInline(c.rules.join(', '))} | ${mdInline(clean(c.why.join('; ')))} |`);
+      const rev =
+        c.kind === 'kv'
+          ? `${c.revisionSeen} → ${c.revisionWritten ?? '—'}${c.revisionRestored ? ` (restored as ${c.revisionRestored})` : ''}`
+          : 'file';
+      out.push(
+        `| ${i + 1} | ${mdCode(target, true)} | ${c.status}${c.error ? `: ${mdInline(clean(c.error))}` : ''} | ${mdInline(rev)} | ${mdInline(c.rules.join(', '))} | ${mdInline(clean(c.why.join('; ')))} |`,
+      );
     });
     out.push('');
     j.changes.forEach((c, i) => {
       const target = c.kind === 'kv' ? c.key : c.path;
       const before = c.before_b64 === null ? '' : readable(c.before_b64);
       const after = readable(c.after_b64);
-      const patch = createTwoFilesPatch(`${target} (before)`, `${target} (after)`, before, after, undefined, undefined, { context: 3 })
+      const patch = createTwoFilesPatch(
+        `${target} (before)`,
+        `${target} (after)`,
+        before,
+        after,
+        undefined,
+        undefined,
+        { context: 3 },
+      )
         .split('\n')
         .slice(2)
         .map((x) => clean(x));
       const cut = patch.length > MAX_DIFF_LINES;
-      out.push(`Change ${i + 1}, ${mdCode(target)}${c.kind === 'kv' && c.before_b64 === null ? ' (new key)' : ''}: before → after${cut ? ` (first ${MAX_DIFF_LINES} lines)` : ''}:`, '');
+      out.push(
+        `Change ${i + 1}, ${mdCode(target)}${c.kind === 'kv' && c.before_b64 === null ? ' (new key)' : ''}: before → after${cut ? ` (first ${MAX_DIFF_LINES} lines)` : ''}:`,
+        '',
+      );
       out.push(mdFence(cut ? patch.slice(0, MAX_DIFF_LINES) : patch, 'diff'), '');
     });
   }
@@ -466,7 +601,11 @@ function sourcesSection(result: ScanResult, items: RunRecord[]): string[] {
   out.push('| Source | Ref | Status | What was read | Parts left out |', '|---|---|---|---|---|');
   for (const s of result.sources) {
     const stats = s.absent ? `${s.absent} (looked in ${s.ref})` : describeStats(s);
-    const status = s.absent ? 'nothing to read' : s.ok ? 'read' : `**failed**${s.error ? `: ${mdInline(s.error)}` : ''}`;
+    const status = s.absent
+      ? 'nothing to read'
+      : s.ok
+        ? 'read'
+        : `**failed**${s.error ? `: ${mdInline(s.error)}` : ''}`;
     out.push(`| ${s.kind} | ${mdCode(s.ref, true)} | ${status} | ${mdInline(stats || '—')} | ${s.problems.length} |`);
   }
   if (result.sources.length === 0) out.push('| — | | | nothing was read | |');
@@ -479,7 +618,10 @@ function sourcesSection(result: ScanResult, items: RunRecord[]): string[] {
   const problems = result.sources.flatMap((s) => s.problems.map((p) => ({ s, p })));
   if (problems.length) {
     out.push('Skipped as unreadable (corrupt lines and files): what they held is not in this report.', '');
-    for (const { s, p } of problems.slice(0, 100)) out.push(`- ${s.kind} ${mdCode(`${p.where}${p.line !== undefined ? `:${p.line}` : ''}`)} — ${mdInline(p.reason)}`);
+    for (const { s, p } of problems.slice(0, 100))
+      out.push(
+        `- ${s.kind} ${mdCode(`${p.where}${p.line !== undefined ? `:${p.line}` : ''}`)} — ${mdInline(p.reason)}`,
+      );
     if (problems.length > 100) out.push(`- … and ${problems.length - 100} more`);
     out.push('');
   }
@@ -497,13 +639,21 @@ function sourcesSection(result: ScanResult, items: RunRecord[]): string[] {
     }
     out.push('');
   }
-  const keys = items.flatMap((r) => [...(r.meta ? [{ key: r.meta.key, revs: r.meta.revisions.length, last: r.meta.revision }] : []), ...r.cycles.map((c) => ({ key: c.key, revs: c.revisions.length, last: c.revision }))]);
+  const keys = items.flatMap((r) => [
+    ...(r.meta ? [{ key: r.meta.key, revs: r.meta.revisions.length, last: r.meta.revision }] : []),
+    ...r.cycles.map((c) => ({ key: c.key, revs: c.revisions.length, last: c.revision })),
+  ]);
   if (keys.length) {
     out.push('KV keys:', '');
-    for (const k of keys) out.push(`- ${mdCode(k.key)}: ${k.revs} revision${k.revs === 1 ? '' : 's'} retained, latest ${k.last}`);
+    for (const k of keys)
+      out.push(`- ${mdCode(k.key)}: ${k.revs} revision${k.revs === 1 ? '' : 's'} retained, latest ${k.last}`);
     out.push('');
   }
   out.push(`In one line: ${mdInline(result.sources.map(describeSource).join(' · ') || 'nothing was read')}.`, '');
-  if (result.summary.redacted) out.push(`${result.summary.redacted} secret${result.summary.redacted === 1 ? ' was' : 's were'} masked (${mdCode('[REDACTED:…]')}) before this report was written.`, '');
+  if (result.summary.redacted)
+    out.push(
+      `${result.summary.redacted} secret${result.summary.redacted === 1 ? ' was' : 's were'} masked (${mdCode('[REDACTED:…]')}) before this report was written.`,
+      '',
+    );
   return out.map((l) => (l.length > 20000 ? excerptOf(l, 20000) : l));
 }

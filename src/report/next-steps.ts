@@ -58,15 +58,33 @@ export function nextSteps(findings: readonly Finding[], f: EvidenceFlags): Array
   }
   const flags = flagWords(f, false);
   // --apply writes to the live bucket: from a snapshot, the snapshot has to be loaded into one first.
-  const applyHint = f.kvSnapshot ? 'to write them, load the snapshot with snapshot --restore and repair live' : '--apply --reason "…" writes them';
+  const applyHint = f.kvSnapshot
+    ? 'to write them, load the snapshot with snapshot --restore and repair live'
+    : '--apply --reason "…" writes them';
   for (const [spec, n] of [...fixable].slice(0, SHOWN_SPECS)) {
-    steps.push({ command: line(['repair', '--spec', spec, ...flags]), why: `see the changes that fix ${n} finding${n === 1 ? '' : 's'} (a dry run; ${applyHint})` });
+    steps.push({
+      command: line(['repair', '--spec', spec, ...flags]),
+      why: `see the changes that fix ${n} finding${n === 1 ? '' : 's'} (a dry run; ${applyHint})`,
+    });
   }
-  if (fixable.size > SHOWN_SPECS) steps.push({ command: line(['repair', ...flags]), why: `all ${fixable.size} specs with fixable findings` });
+  if (fixable.size > SHOWN_SPECS)
+    steps.push({ command: line(['repair', ...flags]), why: `all ${fixable.size} specs with fixable findings` });
   // reopen writes to the live bucket: offered only when the scan read it.
   if (!f.kvSnapshot && f.useKv !== false) {
     for (const spec of [...resumable].slice(0, SHOWN_SPECS)) {
-      steps.push({ command: line(['reopen', spec, ...flagWords({ project: f.project, server: f.server, bucket: f.bucket, defaultBucket: f.defaultBucket }, true), '--reason', '…']), why: 'or keep the broken cycle and resume in a new one (dry run without --apply)' });
+      steps.push({
+        command: line([
+          'reopen',
+          spec,
+          ...flagWords(
+            { project: f.project, server: f.server, bucket: f.bucket, defaultBucket: f.defaultBucket },
+            true,
+          ),
+          '--reason',
+          '…',
+        ]),
+        why: 'or keep the broken cycle and resume in a new one (dry run without --apply)',
+      });
     }
   }
   steps.push({ command: line(['report', ...flags, '-o', 'incident.md']), why: 'write the incident report' });

@@ -58,7 +58,13 @@ async function docsDir(probeId: string | undefined): Promise<string | undefined>
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
     const candidate = path.join(dir, 'rules');
-    if (await fs.stat(path.join(candidate, `${probeId}.md`)).then(() => true, () => false)) return candidate;
+    if (
+      await fs.stat(path.join(candidate, `${probeId}.md`)).then(
+        () => true,
+        () => false,
+      )
+    )
+      return candidate;
     const up = path.dirname(dir);
     if (up === dir) break;
     dir = up;

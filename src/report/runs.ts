@@ -3,7 +3,16 @@
 // rendered later from a saved JSON scan (`report --from`) see exactly what a live scan saw.
 import { cyclesForSession, type KeyRecord, type Model, type Run } from '../model/build.js';
 import { callFailed, firstLine, laterSucceeded, logLocation, spawnPhase, successClaims } from '../model/log-facts.js';
-import { isRecord, normaliseStatus, num, PHASES, str, type CycleState, type HistoryItem, type MetaState } from '../model/state.js';
+import {
+  isRecord,
+  normaliseStatus,
+  num,
+  PHASES,
+  str,
+  type CycleState,
+  type HistoryItem,
+  type MetaState,
+} from '../model/state.js';
 import { failureLine, isHumanTurn, spawnOfActor } from '../model/transcript-facts.js';
 import type { LogSession } from '../model/types.js';
 import { getAt } from '../model/fix.js';
@@ -90,7 +99,12 @@ export function describeRuns(model: Model, findings: ReportedFinding[]): RunsSec
 function runRecord(run: Run): RunRecord {
   const sessions = [...run.sessions]
     .sort((a, b) => (a.firstTimestamp ?? '').localeCompare(b.firstTimestamp ?? ''))
-    .map((x) => sessionRecord(x, run.cycles.length + run.supersededCycles.length > 0 ? cyclesForSession(run, x).map((c) => c.number) : undefined));
+    .map((x) =>
+      sessionRecord(
+        x,
+        run.cycles.length + run.supersededCycles.length > 0 ? cyclesForSession(run, x).map((c) => c.number) : undefined,
+      ),
+    );
   const rec: RunRecord = {
     id: run.id,
     ...(run.spec !== undefined ? { spec: run.spec } : {}),
@@ -98,9 +112,18 @@ function runRecord(run: Run): RunRecord {
     folders: run.folders.map(folderRecord),
     ...(run.meta ? { meta: metaRecord(run.meta) } : {}),
     ...(run.counter
-      ? { counter: { key: run.counter.key, revision: run.counter.revision, created: run.counter.created, ...(run.counter.value !== undefined ? { value: run.counter.value } : {}) } }
+      ? {
+          counter: {
+            key: run.counter.key,
+            revision: run.counter.revision,
+            created: run.counter.created,
+            ...(run.counter.value !== undefined ? { value: run.counter.value } : {}),
+          },
+        }
       : {}),
-    cycles: [...run.cycles, ...run.supersededCycles].sort((a, b) => a.number - b.number).map((c) => cycleRecord(c, run.meta)),
+    cycles: [...run.cycles, ...run.supersededCycles]
+      .sort((a, b) => a.number - b.number)
+      .map((c) => cycleRecord(c, run.meta)),
     sessions,
     ...requestOf(sessions),
   };
@@ -119,8 +142,15 @@ function folderRecord(f: Model['folders'][number]): FolderRecord {
   const all = (f.tasks?.tasks ?? []).flatMap((t) => [t, ...t.subtasks]);
   return {
     path: f.path,
-    files: f.files.map((x) => ({ path: x.path, lines: x.lines.length, bytes: x.bytes, endsWithNewline: x.endsWithNewline })),
-    ...(f.tasks ? { tasks: { path: f.tasks.path, total: all.length, checked: all.filter((t) => t.checked).length } } : {}),
+    files: f.files.map((x) => ({
+      path: x.path,
+      lines: x.lines.length,
+      bytes: x.bytes,
+      endsWithNewline: x.endsWithNewline,
+    })),
+    ...(f.tasks
+      ? { tasks: { path: f.tasks.path, total: all.length, checked: all.filter((t) => t.checked).length } }
+      : {}),
   };
 }
 
@@ -141,7 +171,11 @@ function metaRecord(meta: MetaState): MetaRecord {
       if (isRecord(j.cycles)) {
         for (const [n, c] of Object.entries(j.cycles)) {
           if (!isRecord(c)) continue;
-          cycles[n] = defined({ status: str(c.status), notes: str(c.notes) && excerptOf(str(c.notes)!, 200), completedAt: str(c.completed_at) });
+          cycles[n] = defined({
+            status: str(c.status),
+            notes: str(c.notes) && excerptOf(str(c.notes)!, 200),
+            completedAt: str(c.completed_at),
+          });
         }
       }
       return defined({
@@ -164,7 +198,8 @@ function cycleRecord(c: CycleState, meta: MetaState | undefined): CycleRecord {
       const entry = phaseEntry(h, name);
       if (entry === undefined) continue;
       firstRevision ??= { revision: h.revision, created: h.created };
-      if (!completedRevision && isRecord(entry) && normaliseStatus(entry.status) === 'completed') completedRevision = { revision: h.revision, created: h.created };
+      if (!completedRevision && isRecord(entry) && normaliseStatus(entry.status) === 'completed')
+        completedRevision = { revision: h.revision, created: h.created };
     }
     return defined({
       name,
@@ -192,7 +227,11 @@ function cycleRecord(c: CycleState, meta: MetaState | undefined): CycleRecord {
     phases,
     revisions,
     claims: c.claims.map((x) => ({ location: x.location, excerpt: excerptOf(x.excerpt, 200) })),
-    signals: c.signals.map((x) => ({ location: x.location, excerpt: excerptOf(x.excerpt, 200), what: excerptOf(x.what, 200) })),
+    signals: c.signals.map((x) => ({
+      location: x.location,
+      excerpt: excerptOf(x.excerpt, 200),
+      what: excerptOf(x.what, 200),
+    })),
     metaEntry: entry ? defined({ ...entry, notes: entry.notes && excerptOf(entry.notes, 200) }) : undefined,
   }) as CycleRecord;
 }
@@ -217,7 +256,11 @@ function cycleRevision(h: HistoryItem, layout: CycleState['layout']): CycleRevis
     phases[name] = isRecord(e) ? (str(e.status) ?? '(no status)') : '(not an object)';
   }
   const status =
-    layout === 'v2' && isRecord(j.metadata) ? str(j.metadata.status) : isRecord(j.status) ? str(j.status.current_phase) : str(j.status);
+    layout === 'v2' && isRecord(j.metadata)
+      ? str(j.metadata.status)
+      : isRecord(j.status)
+        ? str(j.status.current_phase)
+        : str(j.status);
   return defined({ ...base, status, phases: Object.keys(phases).length ? phases : undefined });
 }
 
@@ -226,14 +269,23 @@ function cycleRevision(h: HistoryItem, layout: CycleState['layout']): CycleRevis
 function sessionRecord(s: LogSession, cycles: number[] | undefined): SessionRecord {
   const events: KeyEventRecord[] = [];
   const human = s.events.find(isHumanTurn);
-  if (human && human.kind === 'text') events.push({ kind: 'request', location: logLocation(human.ref), text: requestText(human.text) });
+  if (human && human.kind === 'text')
+    events.push({ kind: 'request', location: logLocation(human.ref), text: requestText(human.text) });
   let failed = 0;
   let failedOmitted = 0;
   for (const e of s.events) {
     if (e.kind === 'spawn') {
       const phase = spawnPhase(e);
       const common = defined({ agent: e.subagentType || undefined, phase, spawnId: e.id });
-      events.push({ kind: 'spawn', location: logLocation(e.ref), text: excerptOf(`${e.toolName} ${e.subagentType || '(no type)'}${e.description ? `: ${e.description}` : ''}`, 200), ...common });
+      events.push({
+        kind: 'spawn',
+        location: logLocation(e.ref),
+        text: excerptOf(
+          `${e.toolName} ${e.subagentType || '(no type)'}${e.description ? `: ${e.description}` : ''}`,
+          200,
+        ),
+        ...common,
+      });
       if (e.result) {
         const bad = callFailed(e);
         events.push({
@@ -268,12 +320,21 @@ function sessionRecord(s: LogSession, cycles: number[] | undefined): SessionReco
   const claims = successClaims(s);
   for (const c of claims) events.push({ kind: 'claim', location: logLocation(c.ref), text: excerptOf(c.excerpt, 200) });
   const last = [...s.events].reverse().find((e) => e.kind === 'text' && e.role === 'assistant' && e.actor === 'main');
-  if (last && last.kind === 'text' && !claims.some((c) => c.ref.path === last.ref.path && c.ref.line === last.ref.line)) {
+  if (
+    last &&
+    last.kind === 'text' &&
+    !claims.some((c) => c.ref.path === last.ref.path && c.ref.line === last.ref.line)
+  ) {
     events.push({ kind: 'final-text', location: logLocation(last.ref), text: excerptOf(firstLine(last.text), 200) });
   }
   if (s.truncatedTail) {
     const cut = s.corrupt.filter((c) => c.path === s.mainFile).at(-1);
-    if (cut) events.push({ kind: 'cut-off', location: { kind: 'log', path: cut.path, line: cut.line }, text: excerptOf(cut.reason, 200) });
+    if (cut)
+      events.push({
+        kind: 'cut-off',
+        location: { kind: 'log', path: cut.path, line: cut.line },
+        text: excerptOf(cut.reason, 200),
+      });
   }
   events.sort(byTime);
   const kept = events.slice(0, MAX_EVENTS);
@@ -347,7 +408,13 @@ function contextOf(l: ReportedFinding['evidence'][number]['location'], model: Mo
     if (value === null || typeof value !== 'object') return undefined;
     const text = compactJson(value, pointer === (l.pointer ?? '') ? 3 : 2);
     const truncated = text.length > JSON_CONTEXT_MAX;
-    return { json: { pointer, text: escapeLines(truncated ? `${text.slice(0, JSON_CONTEXT_MAX - 1)}…` : text), ...(truncated ? { truncated: true as const } : {}) } };
+    return {
+      json: {
+        pointer,
+        text: escapeLines(truncated ? `${text.slice(0, JSON_CONTEXT_MAX - 1)}…` : text),
+        ...(truncated ? { truncated: true as const } : {}),
+      },
+    };
   }
   return undefined;
 }

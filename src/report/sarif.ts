@@ -45,7 +45,9 @@ export function toSarif(result: ScanResult, opts: SarifOptions) {
   const knownFiles = projectFiles(result);
   const fallback = opts.fallbackAnchor ?? 'README.md';
 
-  const rules = ruleIds.map((id) => ruleDescriptor(id, opts.rules.get(id), firstSeverity.get(id) ?? 'warning', opts.docsBaseUri));
+  const rules = ruleIds.map((id) =>
+    ruleDescriptor(id, opts.rules.get(id), firstSeverity.get(id) ?? 'warning', opts.docsBaseUri),
+  );
 
   const results = result.findings.map((f) => {
     const anchor = anchorOf(f, result, knownFiles, fallback);
@@ -55,7 +57,10 @@ export function toSarif(result: ScanResult, opts: SarifOptions) {
     const revisions = [...new Map(kv.map((l) => [`${l.bucket}/${l.key}@${l.revision}`, l])).values()];
     const related = f.evidence
       .map((e) => ({ e, a: physicalOf(e.location, knownFiles) }))
-      .filter((x): x is { e: (typeof f.evidence)[number]; a: Anchor } => x.a !== undefined && !(x.a.path === anchor.path && x.a.startLine === anchor.startLine))
+      .filter(
+        (x): x is { e: (typeof f.evidence)[number]; a: Anchor } =>
+          x.a !== undefined && !(x.a.path === anchor.path && x.a.startLine === anchor.startLine),
+      )
       .slice(0, 10);
     return {
       ruleId: f.ruleId,
@@ -83,7 +88,9 @@ export function toSarif(result: ScanResult, opts: SarifOptions) {
             relatedLocations: related.map((x, i) => ({
               id: i + 1,
               physicalLocation: physical(x.a),
-              message: { text: escapeControl([x.e.note, x.e.excerpt].filter(Boolean).join(': ')) || formatLocation(x.e.location) },
+              message: {
+                text: escapeControl([x.e.note, x.e.excerpt].filter(Boolean).join(': ')) || formatLocation(x.e.location),
+              },
             })),
           }
         : {}),
@@ -93,7 +100,9 @@ export function toSarif(result: ScanResult, opts: SarifOptions) {
       properties: {
         fingerprint: f.fingerprint,
         subject: f.subject,
-        ...(revisions.length > 0 ? { kv: revisions.map((l) => ({ bucket: l.bucket, key: l.key, revision: l.revision })) } : {}),
+        ...(revisions.length > 0
+          ? { kv: revisions.map((l) => ({ bucket: l.bucket, key: l.key, revision: l.revision })) }
+          : {}),
         evidence: f.evidence.map((e) => ({
           location: escapeControl(formatLocation(e.location)),
           ...(e.note ? { note: escapeControl(e.note) } : {}),
@@ -108,7 +117,11 @@ export function toSarif(result: ScanResult, opts: SarifOptions) {
     // A source with nothing to read (no transcripts for the project) is no failure, but it is said.
     ...result.sources
       .filter((s) => s.absent)
-      .map((s) => ({ level: 'note' as const, message: { text: escapeControl(describeSource(s)) }, descriptor: { id: 'source-absent' } })),
+      .map((s) => ({
+        level: 'note' as const,
+        message: { text: escapeControl(describeSource(s)) },
+        descriptor: { id: 'source-absent' },
+      })),
     ...result.incompleteReasons.map((r) => ({
       level: 'error' as const,
       message: { text: escapeControl(r) },
@@ -119,10 +132,16 @@ export function toSarif(result: ScanResult, opts: SarifOptions) {
         const loc = relativePath(p.where);
         return {
           level: 'warning' as const,
-          message: { text: escapeControl(`${s.kind} ${p.where}${p.line !== undefined ? `:${p.line}` : ''}: ${p.reason}`) },
+          message: {
+            text: escapeControl(`${s.kind} ${p.where}${p.line !== undefined ? `:${p.line}` : ''}: ${p.reason}`),
+          },
           descriptor: { id: 'evidence-skipped' },
           ...(loc
-            ? { locations: [{ physicalLocation: physical({ path: loc, startLine: Math.max(1, p.line ?? 1), why: '' }) }] }
+            ? {
+                locations: [
+                  { physicalLocation: physical({ path: loc, startLine: Math.max(1, p.line ?? 1), why: '' }) },
+                ],
+              }
             : {}),
         };
       }),
@@ -218,7 +237,13 @@ function physicalOf(l: Location, known: Set<string>): Anchor | undefined {
   if (l.kind === 'file') {
     const p = relativePath(l.path);
     if (!p) return undefined;
-    if (l.line !== undefined) return { path: p, startLine: Math.max(1, l.line), ...(l.endLine && l.endLine > l.line ? { endLine: l.endLine } : {}), why: 'the evidence' };
+    if (l.line !== undefined)
+      return {
+        path: p,
+        startLine: Math.max(1, l.line),
+        ...(l.endLine && l.endLine > l.line ? { endLine: l.endLine } : {}),
+        why: 'the evidence',
+      };
     if (known.has(p)) return { path: p, startLine: 1, why: 'the file concerned' };
     return undefined;
   }
@@ -240,7 +265,9 @@ export function anchorOf(f: ReportedFinding, result: ScanResult, known: Set<stri
     return undefined;
   };
   const direct =
-    byKind((l) => l.kind === 'file' && l.line !== undefined) ?? byKind((l) => l.kind === 'file') ?? byKind((l) => l.kind === 'log');
+    byKind((l) => l.kind === 'file' && l.line !== undefined) ??
+    byKind((l) => l.kind === 'file') ??
+    byKind((l) => l.kind === 'log');
   if (direct) return direct;
   // 4. A file of the spec folder the finding (or its run) concerns: KV state is about that spec.
   const folders = [
@@ -273,7 +300,8 @@ function firstFileIn(known: Set<string>, rel: string): string | undefined {
 }
 
 function specFirst(a: string, b: string): number {
-  const rank = (p: string) => (p.endsWith('/spec.md') ? 0 : p.endsWith('/spec-lite.md') ? 1 : p.endsWith('/tasks.md') ? 2 : 3);
+  const rank = (p: string) =>
+    p.endsWith('/spec.md') ? 0 : p.endsWith('/spec-lite.md') ? 1 : p.endsWith('/tasks.md') ? 2 : 3;
   return rank(a) - rank(b) || a.localeCompare(b);
 }
 

@@ -26,23 +26,25 @@ const logLocFields = {
   kind: z.literal('log'),
   path: z.string().describe('Transcript path, relative to the project root when inside it, else absolute.'),
   line: z.number().describe('1-based physical line in the JSONL file.'),
-  timestamp: z.string().optional().describe('The record\'s time.'),
+  timestamp: z.string().optional().describe("The record's time."),
 };
-const loc = z.discriminatedUnion('kind', [
-  kvLoc,
-  fileLoc,
-  z
-    .looseObject({ ...logLocFields, uuid: z.string().optional().describe('The record\'s uuid.') })
-    .describe('A transcript line.'),
-  z
-    .looseObject({
-      kind: z.literal('bucket'),
-      bucket: z.string().describe('The bucket.'),
-      origin: z.string().describe('Server URL or snapshot file the configuration was read from.'),
-      field: z.string().optional().describe('The configuration field concerned, e.g. "history".'),
-    })
-    .describe('The bucket itself (its configuration).'),
-]).describe('Where the evidence is: a KV key at a revision, a file line, a transcript line, or the bucket.');
+const loc = z
+  .discriminatedUnion('kind', [
+    kvLoc,
+    fileLoc,
+    z
+      .looseObject({ ...logLocFields, uuid: z.string().optional().describe("The record's uuid.") })
+      .describe('A transcript line.'),
+    z
+      .looseObject({
+        kind: z.literal('bucket'),
+        bucket: z.string().describe('The bucket.'),
+        origin: z.string().describe('Server URL or snapshot file the configuration was read from.'),
+        field: z.string().optional().describe('The configuration field concerned, e.g. "history".'),
+      })
+      .describe('The bucket itself (its configuration).'),
+  ])
+  .describe('Where the evidence is: a KV key at a revision, a file line, a transcript line, or the bucket.');
 const logLoc = z.looseObject(logLocFields).describe('A transcript line.');
 const severity = z.enum(['error', 'warning', 'info']).describe('How serious the finding is.');
 const rev = z.looseObject({
@@ -54,91 +56,93 @@ const rev = z.looseObject({
 const runsSchema = z
   .looseObject({
     version: z.literal(1).describe('Version of the runs section.'),
-    items: z.array(
-      z.looseObject({
-        id: z.string().describe('The run: its key prefix, else spec name, folder or session.'),
-        folders: z
-          .array(
-            z.looseObject({
-              path: z.string().describe('Spec folder, relative to the project root.'),
-              files: z
-                .array(
-                  z.looseObject({
-                    path: z.string().describe('File path.'),
-                    lines: z.number().describe('Line count.'),
-                    bytes: z.number().describe('Size in bytes.'),
-                    endsWithNewline: z.boolean().describe('Whether the file ends with a newline.'),
-                  }),
-                )
-                .describe('The folder\'s files.'),
-            }),
-          )
-          .describe('The run\'s spec folders.'),
-        meta: z
-          .looseObject({
-            key: z.string().describe('The meta key.'),
-            revision: z.number().describe('Its latest revision.'),
-            created: z.string().describe('That revision\'s time.'),
-            revisions: z.array(rev).describe('Every retained revision, with what it said.'),
-          })
-          .optional()
-          .describe('The v1 meta key.'),
-        cycles: z
-          .array(
-            z.looseObject({
-              number: z.number().describe('Cycle number.'),
-              key: z.string().describe('The cycle key.'),
-              revision: z.number().describe('Latest revision.'),
-              created: z.string().describe('Its time.'),
-              phases: z
-                .array(
-                  z.looseObject({
-                    name: z.enum(['plan', 'execute', 'express', 'review']).describe('The phase.'),
-                    status: z.string().describe('Normalised: completed, running, pending, failed, absent, unknown.'),
-                  }),
-                )
-                .describe('The four phases in order.'),
-              revisions: z.array(rev).describe('Every retained revision, with the status and phases it held.'),
-              claims: z
-                .array(z.looseObject({ location: kvLoc, excerpt: z.string().describe('The statement.') }))
-                .describe('Statements in the state that the cycle finished.'),
-              signals: z
-                .array(
-                  z.looseObject({
-                    location: kvLoc,
-                    excerpt: z.string().describe('The statement.'),
-                    what: z.string().describe('What it says, in words.'),
-                  }),
-                )
-                .describe('Statements in the state that it did not.'),
-            }),
-          )
-          .describe('The run\'s cycles, ascending.'),
-        sessions: z
-          .array(
-            z.looseObject({
-              id: z.string().describe('Session id.'),
-              mainFile: z.string().describe('The session\'s main transcript file.'),
-              files: z.number().describe('How many files the session spans (subagent files included).'),
-              corruptLines: z.number().describe('Corrupt lines skipped.'),
-              events: z
-                .array(
-                  z.looseObject({
-                    kind: z.string().describe('request, spawn, return, failed-call, claim, final-text or cut-off.'),
-                    location: logLoc,
-                    text: z.string().describe('One line, escaped.'),
-                  }),
-                )
-                .describe('The transcript\'s key events, in time order.'),
-            }),
-          )
-          .describe('Transcripts of the run.'),
-        request: z
-          .looseObject({ text: z.string().describe('The request, escaped and cut.'), location: logLoc })
-          .optional()
-          .describe('What the user asked for: the first human turn of the transcript.'),
-      }),
-    ).describe('One run: a key prefix, else a spec folder or a session, with what the report shows of it.'),
+    items: z
+      .array(
+        z.looseObject({
+          id: z.string().describe('The run: its key prefix, else spec name, folder or session.'),
+          folders: z
+            .array(
+              z.looseObject({
+                path: z.string().describe('Spec folder, relative to the project root.'),
+                files: z
+                  .array(
+                    z.looseObject({
+                      path: z.string().describe('File path.'),
+                      lines: z.number().describe('Line count.'),
+                      bytes: z.number().describe('Size in bytes.'),
+                      endsWithNewline: z.boolean().describe('Whether the file ends with a newline.'),
+                    }),
+                  )
+                  .describe("The folder's files."),
+              }),
+            )
+            .describe("The run's spec folders."),
+          meta: z
+            .looseObject({
+              key: z.string().describe('The meta key.'),
+              revision: z.number().describe('Its latest revision.'),
+              created: z.string().describe("That revision's time."),
+              revisions: z.array(rev).describe('Every retained revision, with what it said.'),
+            })
+            .optional()
+            .describe('The v1 meta key.'),
+          cycles: z
+            .array(
+              z.looseObject({
+                number: z.number().describe('Cycle number.'),
+                key: z.string().describe('The cycle key.'),
+                revision: z.number().describe('Latest revision.'),
+                created: z.string().describe('Its time.'),
+                phases: z
+                  .array(
+                    z.looseObject({
+                      name: z.enum(['plan', 'execute', 'express', 'review']).describe('The phase.'),
+                      status: z.string().describe('Normalised: completed, running, pending, failed, absent, unknown.'),
+                    }),
+                  )
+                  .describe('The four phases in order.'),
+                revisions: z.array(rev).describe('Every retained revision, with the status and phases it held.'),
+                claims: z
+                  .array(z.looseObject({ location: kvLoc, excerpt: z.string().describe('The statement.') }))
+                  .describe('Statements in the state that the cycle finished.'),
+                signals: z
+                  .array(
+                    z.looseObject({
+                      location: kvLoc,
+                      excerpt: z.string().describe('The statement.'),
+                      what: z.string().describe('What it says, in words.'),
+                    }),
+                  )
+                  .describe('Statements in the state that it did not.'),
+              }),
+            )
+            .describe("The run's cycles, ascending."),
+          sessions: z
+            .array(
+              z.looseObject({
+                id: z.string().describe('Session id.'),
+                mainFile: z.string().describe("The session's main transcript file."),
+                files: z.number().describe('How many files the session spans (subagent files included).'),
+                corruptLines: z.number().describe('Corrupt lines skipped.'),
+                events: z
+                  .array(
+                    z.looseObject({
+                      kind: z.string().describe('request, spawn, return, failed-call, claim, final-text or cut-off.'),
+                      location: logLoc,
+                      text: z.string().describe('One line, escaped.'),
+                    }),
+                  )
+                  .describe("The transcript's key events, in time order."),
+              }),
+            )
+            .describe('Transcripts of the run.'),
+          request: z
+            .looseObject({ text: z.string().describe('The request, escaped and cut.'), location: logLoc })
+            .optional()
+            .describe('What the user asked for: the first human turn of the transcript.'),
+        }),
+      )
+      .describe('One run: a key prefix, else a spec folder or a session, with what the report shows of it.'),
   })
   .describe(
     'The context of each run the findings are about, from which `report --from` renders timelines and summaries.',
@@ -192,32 +196,36 @@ export const savedScanSchema = z
         redacted: z.number().optional().describe('How many secrets were masked (absent: none).'),
       })
       .describe('How many findings of each severity.'),
-    findings: z.array(
-      z.looseObject({
-        ruleId: z.string().describe('The rule that made the finding.'),
-        severity,
-        message: z.string().describe('What is wrong and where.'),
-        subject: z
+    findings: z
+      .array(
+        z
           .looseObject({
-            spec: z.string().optional().describe('Spec name.'),
-            cycle: z.number().optional().describe('Cycle number.'),
-            keyPrefix: z.string().optional().describe('Key prefix of the run, e.g. peer.spec.<name>.'),
-            folder: z.string().optional().describe('Spec folder path relative to the project root.'),
-            session: z.string().optional().describe('Transcript session id.'),
+            ruleId: z.string().describe('The rule that made the finding.'),
+            severity,
+            message: z.string().describe('What is wrong and where.'),
+            subject: z
+              .looseObject({
+                spec: z.string().optional().describe('Spec name.'),
+                cycle: z.number().optional().describe('Cycle number.'),
+                keyPrefix: z.string().optional().describe('Key prefix of the run, e.g. peer.spec.<name>.'),
+                folder: z.string().optional().describe('Spec folder path relative to the project root.'),
+                session: z.string().optional().describe('Transcript session id.'),
+              })
+              .describe('What the finding is about.'),
+            fingerprint: z.string().describe('Stable across runs: rule id + spec + cycle + target, never line text.'),
+            evidence: z
+              .array(
+                z.looseObject({
+                  location: loc,
+                  excerpt: z.string().describe('A short, human-checkable quote of what is at the location.'),
+                  note: z.string().optional().describe('What this piece of evidence shows.'),
+                }),
+              )
+              .describe('Where to look, each with a short excerpt.'),
           })
-          .describe('What the finding is about.'),
-        fingerprint: z.string().describe('Stable across runs: rule id + spec + cycle + target, never line text.'),
-        evidence: z
-          .array(
-            z.looseObject({
-              location: loc,
-              excerpt: z.string().describe('A short, human-checkable quote of what is at the location.'),
-              note: z.string().optional().describe('What this piece of evidence shows.'),
-            }),
-          )
-          .describe('Where to look, each with a short excerpt.'),
-      }).describe('One problem, with its evidence.'),
-    ).describe('What was found, each with evidence a person can open.'),
+          .describe('One problem, with its evidence.'),
+      )
+      .describe('What was found, each with evidence a person can open.'),
     runs: runsSchema.optional(),
   })
   .describe('A scan saved with `scan --format json` (version 1), as `report --from` reads it.');
@@ -236,7 +244,9 @@ export async function loadSavedScan(file: string): Promise<ScanResult> {
   try {
     json = JSON.parse(text);
   } catch {
-    throw new SavedScanError(`${file} is not a peer-audit scan: it is not JSON (save one with: peer-audit scan --format json -o ${file})`);
+    throw new SavedScanError(
+      `${file} is not a peer-audit scan: it is not JSON (save one with: peer-audit scan --format json -o ${file})`,
+    );
   }
   return checkSavedScan(json, file);
 }
@@ -246,8 +256,15 @@ export function checkSavedScan(json: unknown, file: string): ScanResult {
   if (o && typeof o === 'object' && o.version === '2.1.0' && Array.isArray(o.runs)) {
     throw new SavedScanError(`${file} is a SARIF file, not a peer-audit scan: save the scan with --format json`);
   }
-  if (o && typeof o === 'object' && (o.tool as { name?: unknown } | undefined)?.name === 'peer-audit' && o.version !== 1) {
-    throw new SavedScanError(`${file} is a peer-audit scan of format version ${JSON.stringify(o.version)}; this peer-audit reads version 1`);
+  if (
+    o &&
+    typeof o === 'object' &&
+    (o.tool as { name?: unknown } | undefined)?.name === 'peer-audit' &&
+    o.version !== 1
+  ) {
+    throw new SavedScanError(
+      `${file} is a peer-audit scan of format version ${JSON.stringify(o.version)}; this peer-audit reads version 1`,
+    );
   }
   const parsed = savedScanSchema.safeParse(json);
   if (!parsed.success) {

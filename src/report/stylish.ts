@@ -22,7 +22,9 @@ export function formatStylish(result: ScanResult, opts: StylishOptions): string 
   const shown = opts.quiet ? result.findings.filter((f) => f.severity === 'error') : result.findings;
 
   if (!result.complete) {
-    out.push(c.bold.yellow('⚠ INCOMPLETE SCAN: some evidence could not be read; the findings below are not the whole story.'));
+    out.push(
+      c.bold.yellow('⚠ INCOMPLETE SCAN: some evidence could not be read; the findings below are not the whole story.'),
+    );
     for (const r of result.incompleteReasons) out.push(c.yellow(`  - ${escapeControl(r)}`));
     out.push('');
   }
@@ -49,10 +51,17 @@ export function formatStylish(result: ScanResult, opts: StylishOptions): string 
   } else if (result.complete) {
     out.push(c.green.bold(`✔ No ${opts.baselineLine ? 'new ' : ''}problems found in the evidence read.`));
   } else {
-    out.push(c.yellow.bold('No problems found in the part of the evidence that could be read: this is NOT a clean result.'));
+    out.push(
+      c.yellow.bold('No problems found in the part of the evidence that could be read: this is NOT a clean result.'),
+    );
   }
   out.push(c.dim(`Sources: ${result.sources.map(describeSource).join(' · ') || 'none'}`));
-  if (result.summary.redacted) out.push(c.dim(`${result.summary.redacted} secret${result.summary.redacted === 1 ? '' : 's'} masked in the evidence shown.`));
+  if (result.summary.redacted)
+    out.push(
+      c.dim(
+        `${result.summary.redacted} secret${result.summary.redacted === 1 ? '' : 's'} masked in the evidence shown.`,
+      ),
+    );
   if (opts.baselineLine) out.push(c.dim(opts.baselineLine));
   if (opts.nextSteps && opts.nextSteps.length > 0) {
     out.push('', c.bold('Next:'));
@@ -73,7 +82,9 @@ function groupByRun(findings: Finding[]): Map<string, Finding[]> {
   const groups = new Map<string, Finding[]>();
   for (const f of [...findings].sort((a, b) => rank(a) - rank(b))) {
     const s = f.subject;
-    const base = s.keyPrefix ?? (s.folder ? `folder ${s.folder}` : s.session ? `session ${s.session}` : s.spec ? `spec ${s.spec}` : 'other');
+    const base =
+      s.keyPrefix ??
+      (s.folder ? `folder ${s.folder}` : s.session ? `session ${s.session}` : s.spec ? `spec ${s.spec}` : 'other');
     const title = `${base}${s.cycle !== undefined ? ` · cycle ${s.cycle}` : ''}${s.spec && s.keyPrefix ? ` · spec ${s.spec}` : ''}`;
     groups.set(title, [...(groups.get(title) ?? []), f]);
   }
@@ -97,7 +108,9 @@ const PARTS_NAMED = 3;
 export function describeUnreadable(r: SourceReport): string {
   const n = r.problems.length;
   if (n === 0) return '';
-  const named = r.problems.slice(0, PARTS_NAMED).map((p) => `${p.where}${p.line !== undefined ? `:${p.line}` : ''}, ${p.reason}`);
+  const named = r.problems
+    .slice(0, PARTS_NAMED)
+    .map((p) => `${p.where}${p.line !== undefined ? `:${p.line}` : ''}, ${p.reason}`);
   return `${n} part${n === 1 ? '' : 's'} left out: ${named.join('; ')}${n > PARTS_NAMED ? `; and ${n - PARTS_NAMED} more` : ''}`;
 }
 

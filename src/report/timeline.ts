@@ -24,7 +24,6 @@ export interface GanttBar {
   end: number;
 }
 
-
 /** "2025-08-05 16:00:14" (UTC), with milliseconds when the source has them. */
 export function humanTime(iso: string | undefined): string {
   const t = ms(iso);
@@ -48,13 +47,16 @@ export function timelineRows(run: RunRecord): TimelineRow[] {
       else if (r.invalid) changes.push(`unreadable value (${r.invalid})`);
       else {
         if (!prev) changes.push('meta created');
-        if (r.currentCycle !== prev?.currentCycle && r.currentCycle !== undefined) changes.push(`current_cycle ${prev?.currentCycle ?? '—'} → ${r.currentCycle}`);
-        if (r.currentPhase !== prev?.currentPhase) changes.push(`current_phase ${prev?.currentPhase ?? '—'} → ${r.currentPhase ?? '—'}`);
+        if (r.currentCycle !== prev?.currentCycle && r.currentCycle !== undefined)
+          changes.push(`current_cycle ${prev?.currentCycle ?? '—'} → ${r.currentCycle}`);
+        if (r.currentPhase !== prev?.currentPhase)
+          changes.push(`current_phase ${prev?.currentPhase ?? '—'} → ${r.currentPhase ?? '—'}`);
         for (const [n, e] of Object.entries(r.cycles ?? {})) {
           const p = prev?.cycles?.[n];
           if (e.status !== p?.status) changes.push(`cycle ${n} status ${p?.status ?? '—'} → ${e.status ?? '—'}`);
           if (e.notes !== p?.notes && e.notes) changes.push(`cycle ${n} notes "${e.notes}"`);
-          if (e.completedAt !== p?.completedAt && e.completedAt) changes.push(`cycle ${n} completed_at ${e.completedAt}`);
+          if (e.completedAt !== p?.completedAt && e.completedAt)
+            changes.push(`cycle ${n} completed_at ${e.completedAt}`);
         }
       }
       if (changes.length === 0) changes.push('rewritten, no tracked field changed');
@@ -88,15 +90,44 @@ function cycleRows(c: CycleRecord): TimelineRow[] {
       }
     }
     if (changes.length === 0) changes.push('rewritten, no phase or status changed');
-    rows.push({ at: r.created, source: 'KV', what: `cycle ${c.number} revision ${r.revision}: ${changes.join('; ')}`, where: `${c.key}@${r.revision}` });
+    rows.push({
+      at: r.created,
+      source: 'KV',
+      what: `cycle ${c.number} revision ${r.revision}: ${changes.join('; ')}`,
+      where: `${c.key}@${r.revision}`,
+    });
     if (r.operation === 'PUT' && !r.invalid) prev = r;
   }
-  if (c.startedAt) rows.push({ at: c.startedAt, source: 'KV', what: `cycle ${c.number} started (started_at)`, where: `${c.key}@${c.revision}` });
+  if (c.startedAt)
+    rows.push({
+      at: c.startedAt,
+      source: 'KV',
+      what: `cycle ${c.number} started (started_at)`,
+      where: `${c.key}@${c.revision}`,
+    });
   for (const p of c.phases) {
-    if (p.startedAt) rows.push({ at: p.startedAt, source: 'KV', what: `${p.name} started (started_at)`, where: `${c.key}@${c.revision}/phases/${p.name}/started_at` });
-    if (p.completedAt) rows.push({ at: p.completedAt, source: 'KV', what: `${p.name} completed (completed_at)`, where: `${c.key}@${c.revision}/phases/${p.name}/completed_at` });
+    if (p.startedAt)
+      rows.push({
+        at: p.startedAt,
+        source: 'KV',
+        what: `${p.name} started (started_at)`,
+        where: `${c.key}@${c.revision}/phases/${p.name}/started_at`,
+      });
+    if (p.completedAt)
+      rows.push({
+        at: p.completedAt,
+        source: 'KV',
+        what: `${p.name} completed (completed_at)`,
+        where: `${c.key}@${c.revision}/phases/${p.name}/completed_at`,
+      });
   }
-  if (c.completedAt) rows.push({ at: c.completedAt, source: 'KV', what: `cycle ${c.number} completed (completed_at)`, where: `${c.key}@${c.revision}` });
+  if (c.completedAt)
+    rows.push({
+      at: c.completedAt,
+      source: 'KV',
+      what: `cycle ${c.number} completed (completed_at)`,
+      where: `${c.key}@${c.revision}`,
+    });
   return rows;
 }
 
@@ -154,12 +185,22 @@ export function ganttBars(run: RunRecord): GanttBar[] {
     const notDone: PhaseName[] = [];
     for (const p of c.phases) {
       const spawnAt = spawnTimes.get(p.name) ?? [];
-      const end = ms(p.completedAt) ?? ms(p.completedRevision?.created) ?? (p.status === 'running' || p.status === 'failed' || p.status === 'cancelled' ? ms(c.created) : undefined);
+      const end =
+        ms(p.completedAt) ??
+        ms(p.completedRevision?.created) ??
+        (p.status === 'running' || p.status === 'failed' || p.status === 'cancelled' ? ms(c.created) : undefined);
       const start = ms(p.startedAt) ?? lastBefore(spawnAt, end) ?? prevEnd ?? ms(p.firstRevision?.created);
       if (p.status === 'absent' || p.status === 'pending') {
         notDone.push(p.name);
         const at = prevEnd ?? start;
-        if (at !== undefined) bars.push({ section, name: `${p.name} ${p.status === 'absent' ? 'never ran' : 'pending'}`, tags: ['crit', 'milestone'], start: at, end: at });
+        if (at !== undefined)
+          bars.push({
+            section,
+            name: `${p.name} ${p.status === 'absent' ? 'never ran' : 'pending'}`,
+            tags: ['crit', 'milestone'],
+            start: at,
+            end: at,
+          });
         continue;
       }
       if (start === undefined) continue;
@@ -170,7 +211,13 @@ export function ganttBars(run: RunRecord): GanttBar[] {
     }
     const claimedAt = ms(c.completedAt) ?? ms(c.metaEntry?.completedAt);
     if (claimedAt !== undefined && c.claims.length > 0) {
-      bars.push({ section, name: `cycle ${c.number} marked complete`, tags: notDone.length > 0 ? ['crit', 'milestone'] : ['milestone'], start: claimedAt, end: claimedAt });
+      bars.push({
+        section,
+        name: `cycle ${c.number} marked complete`,
+        tags: notDone.length > 0 ? ['crit', 'milestone'] : ['milestone'],
+        start: claimedAt,
+        end: claimedAt,
+      });
     }
   }
   let n = 0;
@@ -191,13 +238,31 @@ export function ganttBars(run: RunRecord): GanttBar[] {
           const failed = !ret || ret.failed;
           bars.push(
             end !== undefined && end >= t
-              ? { section, name: `${e.agent ?? 'subagent'} (line ${line})`, tags: failed ? ['crit'] : [], start: t, end }
-              : { section, name: `${e.agent ?? 'subagent'} never returned (line ${line})`, tags: ['crit', 'milestone'], start: t, end: t },
+              ? {
+                  section,
+                  name: `${e.agent ?? 'subagent'} (line ${line})`,
+                  tags: failed ? ['crit'] : [],
+                  start: t,
+                  end,
+                }
+              : {
+                  section,
+                  name: `${e.agent ?? 'subagent'} never returned (line ${line})`,
+                  tags: ['crit', 'milestone'],
+                  start: t,
+                  end: t,
+                },
           );
           break;
         }
         case 'failed-call':
-          bars.push({ section, name: `failed call (line ${line})${e.retriedAt ? ', retried' : ''}`, tags: e.retriedAt ? ['milestone'] : ['crit', 'milestone'], start: t, end: t });
+          bars.push({
+            section,
+            name: `failed call (line ${line})${e.retriedAt ? ', retried' : ''}`,
+            tags: e.retriedAt ? ['milestone'] : ['crit', 'milestone'],
+            start: t,
+            end: t,
+          });
           break;
         case 'claim':
           bars.push({ section, name: `success claimed (line ${line})`, tags: ['crit', 'milestone'], start: t, end: t });
@@ -219,7 +284,8 @@ function lastBefore(times: number[], limit: number | undefined): number | undefi
   return ok.at(-1);
 }
 
-const KEYWORDS = /^(gantt|title|section|dateformat|axisformat|tickinterval|todaymarker|excludes|includes|weekday|weekend|inclusiveenddates|topaxis|click|acctitle|accdescr|displaymode)(\s|$)/i;
+const KEYWORDS =
+  /^(gantt|title|section|dateformat|axisformat|tickinterval|todaymarker|excludes|includes|weekday|weekend|inclusiveenddates|topaxis|click|acctitle|accdescr|displaymode)(\s|$)/i;
 
 /** A gantt task or section name: only characters the grammar cannot read as syntax. */
 export function mermaidName(s: string): string {
@@ -240,7 +306,13 @@ export function mermaidTime(t: number): string {
 /** A Mermaid gantt block (without the fence), or undefined when there is nothing with a time to draw. */
 export function mermaidGantt(title: string, bars: GanttBar[]): string | undefined {
   if (bars.length === 0) return undefined;
-  const lines = ['gantt', `    title ${mermaidName(title)}`, '    dateFormat YYYY-MM-DDTHH:mm:ss', '    axisFormat %H:%M', '    todayMarker off'];
+  const lines = [
+    'gantt',
+    `    title ${mermaidName(title)}`,
+    '    dateFormat YYYY-MM-DDTHH:mm:ss',
+    '    axisFormat %H:%M',
+    '    todayMarker off',
+  ];
   let section: string | undefined;
   bars.forEach((b, i) => {
     if (b.section !== section) {
@@ -248,7 +320,9 @@ export function mermaidGantt(title: string, bars: GanttBar[]): string | undefine
       lines.push(`    section ${mermaidName(b.section)}`);
     }
     const tags = b.tags.length ? `${b.tags.join(', ')}, ` : '';
-    lines.push(`    ${mermaidName(b.name)} :${tags}e${i + 1}, ${mermaidTime(b.start)}, ${mermaidTime(Math.max(b.end, b.start))}`);
+    lines.push(
+      `    ${mermaidName(b.name)} :${tags}e${i + 1}, ${mermaidTime(b.start)}, ${mermaidTime(Math.max(b.end, b.start))}`,
+    );
   });
   return lines.join('\n');
 }

@@ -151,7 +151,10 @@ export function natsConnectionOptions(o: KvConnectOptions): ConnectionOptions {
     if (!seed) throw new Error(`the nkey seed file ${o.nkeyFile} holds no NKey seed (a line starting with "SU")`);
     opts.authenticator = nkeyAuthenticator(new TextEncoder().encode(seed));
   } else if (nonEmpty(o.userJwt)) {
-    opts.authenticator = jwtAuthenticator(o.userJwt.trim(), nonEmpty(o.userSeed) ? new TextEncoder().encode(o.userSeed.trim()) : undefined);
+    opts.authenticator = jwtAuthenticator(
+      o.userJwt.trim(),
+      nonEmpty(o.userSeed) ? new TextEncoder().encode(o.userSeed.trim()) : undefined,
+    );
   }
 
   // TLS: files are read here, so a missing one is named in one clear line before any connection is tried.
@@ -159,7 +162,11 @@ export function natsConnectionOptions(o: KvConnectOptions): ConnectionOptions {
   const t = o.tls;
   if (tlsUrl || nonEmpty(t?.cert) || nonEmpty(t?.key) || nonEmpty(t?.ca) || t?.handshakeFirst) {
     if (nonEmpty(t?.cert) !== nonEmpty(t?.key)) {
-      throw new Error(nonEmpty(t?.cert) ? `a TLS client certificate needs its key: add --tlskey` : `a TLS client key needs its certificate: add --tlscert`);
+      throw new Error(
+        nonEmpty(t?.cert)
+          ? `a TLS client certificate needs its key: add --tlskey`
+          : `a TLS client key needs its certificate: add --tlscert`,
+      );
     }
     opts.tls = {
       ...(nonEmpty(t?.cert) ? { cert: readText(t.cert, 'TLS certificate') } : {}),
@@ -241,7 +248,9 @@ export function describeNatsError(err: unknown, ctx: NatsErrorContext): string {
     if (bucket !== undefined) return bucketMissingMessage(bucket, url);
   }
   if (errCode === 10071) {
-    return oneLine(`revision conflict on ${url}: the key changed since it was read (${e.api_error?.description ?? message})`);
+    return oneLine(
+      `revision conflict on ${url}: the key changed since it was read (${e.api_error?.description ?? message})`,
+    );
   }
   switch (code) {
     case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
@@ -255,7 +264,9 @@ export function describeNatsError(err: unknown, ctx: NatsErrorContext): string {
     case 'CERT_NOT_YET_VALID':
       return `the TLS certificate of NATS at ${url} is not valid now (${code}): check the server certificate and this machine's clock`;
     case 'ERR_TLS_CERT_ALTNAME_INVALID':
-      return oneLine(`the TLS certificate of NATS at ${url} is not for this host (${message}): connect by a name the certificate lists`);
+      return oneLine(
+        `the TLS certificate of NATS at ${url} is not for this host (${message}): connect by a name the certificate lists`,
+      );
     case 'SERVER_OPT_NA':
       return message === 'tls'
         ? `NATS at ${url} does not offer TLS, but TLS was asked for (a tls:// URL, --tlsca/--tlscert/--tlskey/--tlsfirst, or cert/key/ca in the NATS context)`
@@ -290,7 +301,8 @@ export function describeNatsError(err: unknown, ctx: NatsErrorContext): string {
     case 'PERMISSIONS_VIOLATION':
       return `no permission to use the JetStream API on ${url}: the NATS user needs publish permission on $JS.API.> (or use other credentials)`;
     case '503':
-      if (ctx.jsRoute && phase !== 'write') return `no JetStream answered on ${url} for ${ctx.jsRoute}: check --js-domain / --js-api-prefix (or the NATS context's jetstream_domain)`;
+      if (ctx.jsRoute && phase !== 'write')
+        return `no JetStream answered on ${url} for ${ctx.jsRoute}: check --js-domain / --js-api-prefix (or the NATS context's jetstream_domain)`;
       return phase === 'jetstream' || phase === 'connect'
         ? `JetStream is not enabled on ${url}: start nats-server with -js (or a jetstream {} block in its configuration)`
         : `JetStream on ${url} did not answer (no responders)`;
@@ -306,7 +318,13 @@ export function describeNatsError(err: unknown, ctx: NatsErrorContext): string {
       return `NATS connection to ${url} closed before the ${phase === 'write' ? 'write' : 'read'} finished`;
     default:
       // The server's TLS alert when it refuses the client's certificate (or its absence); the name varies with the TLS version.
-      if (phase === 'connect' && ctx.tls && /^ERR_SSL_.*ALERT_(BAD_CERTIFICATE|CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE|UNKNOWN_CA|CERTIFICATE_UNKNOWN)$/.test(code)) {
+      if (
+        phase === 'connect' &&
+        ctx.tls &&
+        /^ERR_SSL_.*ALERT_(BAD_CERTIFICATE|CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE|UNKNOWN_CA|CERTIFICATE_UNKNOWN)$/.test(
+          code,
+        )
+      ) {
         return `${tlsRejected(url, ctx.tls)} [${code}]`;
       }
       if (code.startsWith('ERR_SSL_')) {
@@ -348,7 +366,13 @@ export async function connectNats(
   client: Partial<ConnectionOptions> = {},
 ): Promise<NatsConnection> {
   const url = displayServers(o.servers);
-  const ctx: NatsErrorContext = { url, timeoutMs: o.timeoutMs, phase: 'connect', credsFile: o.credsFile, tls: tlsHint(o) };
+  const ctx: NatsErrorContext = {
+    url,
+    timeoutMs: o.timeoutMs,
+    phase: 'connect',
+    credsFile: o.credsFile,
+    tls: tlsHint(o),
+  };
   let copts: ConnectionOptions;
   try {
     copts = { ...natsConnectionOptions(o), ...client };
@@ -440,7 +464,15 @@ export async function readKvLive(
   if (!BUCKET_NAME.test(o.bucket)) {
     return failure(o, url, `invalid bucket name "${o.bucket}" (allowed: letters, digits, "-" and "_")`);
   }
-  const ctx: NatsErrorContext = { url, timeoutMs: o.timeoutMs, phase: 'connect', bucket: o.bucket, credsFile: o.credsFile, tls: tlsHint(o), jsRoute: jsRoute(o) };
+  const ctx: NatsErrorContext = {
+    url,
+    timeoutMs: o.timeoutMs,
+    phase: 'connect',
+    bucket: o.bucket,
+    credsFile: o.credsFile,
+    tls: tlsHint(o),
+    jsRoute: jsRoute(o),
+  };
 
   let nc: NatsConnection | undefined;
   try {
@@ -474,9 +506,12 @@ export async function readKvLive(
       // checks for silence (re-arming a timer per entry costs more than reading the entry).
       const limit = Math.max(1, o.timeoutMs);
       let heard = Date.now();
-      const idle = setInterval(() => {
-        if (Date.now() - heard >= limit) it.stop(timeoutError());
-      }, Math.max(1, Math.min(250, Math.floor(limit / 4))));
+      const idle = setInterval(
+        () => {
+          if (Date.now() - heard >= limit) it.stop(timeoutError());
+        },
+        Math.max(1, Math.min(250, Math.floor(limit / 4))),
+      );
       try {
         for await (const e of it) {
           heard = Date.now();
@@ -489,7 +524,13 @@ export async function readKvLive(
             if (progress) progress.keys++;
           }
           const value = copyValue(e.value); // copy: the client may reuse its buffer
-          list.push({ key: e.key, revision: e.revision, operation: e.operation, created: e.created.toISOString(), value });
+          list.push({
+            key: e.key,
+            revision: e.revision,
+            operation: e.operation,
+            created: e.created.toISOString(),
+            value,
+          });
           revisions += 1;
           if (progress) progress.revisions++;
           bytes += value.length;

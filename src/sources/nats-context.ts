@@ -95,7 +95,10 @@ function homeDir(env: Env): string {
 
 /** `$VAR` / `${VAR}` expansion (unset variables become empty, as Go's os.ExpandEnv does), then a leading `~`. */
 export function expandPath(p: string, env: Env = process.env): string {
-  const expanded = p.replace(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g, (_m, braced: string | undefined, bare: string | undefined) => env[braced ?? bare ?? ''] ?? '');
+  const expanded = p.replace(
+    /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g,
+    (_m, braced: string | undefined, bare: string | undefined) => env[braced ?? bare ?? ''] ?? '',
+  );
   if (expanded === '~') return homeDir(env);
   if (expanded.startsWith('~/')) return path.join(homeDir(env), expanded.slice(2));
   return expanded;
@@ -103,8 +106,17 @@ export function expandPath(p: string, env: Env = process.env): string {
 
 /** A context name as the nats CLI accepts it: no path separators, no "..", nothing empty. */
 function checkName(name: string, where: string): void {
-  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\\') || name.includes('\0')) {
-    throw new NatsContextError(`"${name}" from ${where} is not a NATS context name (a name in ${path.join('~', '.config', 'nats', 'context')}/ or a path to a .json file)`);
+  if (
+    name === '' ||
+    name === '.' ||
+    name === '..' ||
+    name.includes('/') ||
+    name.includes('\\') ||
+    name.includes('\0')
+  ) {
+    throw new NatsContextError(
+      `"${name}" from ${where} is not a NATS context name (a name in ${path.join('~', '.config', 'nats', 'context')}/ or a path to a .json file)`,
+    );
   }
 }
 
@@ -116,14 +128,19 @@ function describeSelection(by: NatsContext['selectedBy'], selectionFile: string)
  * The context to use: `--context NAME|FILE.json` (choice), else $NATS_CONTEXT, else the name in context.txt.
  * `false` (`--no-context`) and no selection at all give undefined.
  */
-export function loadNatsContext(choice: string | false | undefined, env: Env = process.env, cwd: string = process.cwd()): NatsContext | undefined {
+export function loadNatsContext(
+  choice: string | false | undefined,
+  env: Env = process.env,
+  cwd: string = process.cwd(),
+): NatsContext | undefined {
   if (choice === false) return undefined;
   const dir = natsConfigDir(env);
   const selectionFile = path.join(dir, 'context.txt');
   let name: string;
   let selectedBy: NatsContext['selectedBy'];
   if (choice !== undefined) {
-    if (choice.trim() === '') throw new NatsContextError('--context needs a context name or the path of a context .json file');
+    if (choice.trim() === '')
+      throw new NatsContextError('--context needs a context name or the path of a context .json file');
     name = choice.trim();
     selectedBy = 'flag';
   } else if (env.NATS_CONTEXT && env.NATS_CONTEXT.trim() !== '') {
@@ -136,7 +153,9 @@ export function loadNatsContext(choice: string | false | undefined, env: Env = p
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return undefined; // the nats CLI never selected one
-      throw new NatsContextError(`cannot read the selected NATS context from ${selectionFile}: ${code ?? (err as Error).message}`);
+      throw new NatsContextError(
+        `cannot read the selected NATS context from ${selectionFile}: ${code ?? (err as Error).message}`,
+      );
     }
     if (selected === '') return undefined;
     name = selected;
@@ -157,14 +176,25 @@ export function loadNatsContext(choice: string | false | undefined, env: Env = p
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (code ?? (err as Error).message);
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'is a directory'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : (code ?? (err as Error).message);
     throw new NatsContextError(`NATS context "${name}" (named by ${where}) cannot be read: ${file}: ${why}`);
   }
   return parseNatsContext(text, { name, file, selectedBy }, env);
 }
 
 /** Check and normalise the JSON of one context file. */
-export function parseNatsContext(text: string, at: Pick<NatsContext, 'name' | 'file' | 'selectedBy'>, env: Env = process.env): NatsContext {
+export function parseNatsContext(
+  text: string,
+  at: Pick<NatsContext, 'name' | 'file' | 'selectedBy'>,
+  env: Env = process.env,
+): NatsContext {
   const bad = (problem: string): NatsContextError => new NatsContextError(`NATS context file ${at.file} ${problem}`);
   let raw: unknown;
   try {
@@ -186,7 +216,8 @@ export function parseNatsContext(text: string, at: Pick<NatsContext, 'name' | 'f
     throw bad(`has "tls_first": ${JSON.stringify(o.tls_first)}, which is not true or false`);
   }
   const caMatch = o.windows_ca_certs_match;
-  if (caMatch !== undefined && caMatch !== null && !Array.isArray(caMatch)) throw bad('has "windows_ca_certs_match" that is not a list');
+  if (caMatch !== undefined && caMatch !== null && !Array.isArray(caMatch))
+    throw bad('has "windows_ca_certs_match" that is not a list');
 
   for (const [field, why] of Object.entries(UNSUPPORTED)) {
     const v = o[field];
@@ -211,10 +242,14 @@ export function parseNatsContext(text: string, at: Pick<NatsContext, 'name' | 'f
       try {
         return readFileSync(p, 'utf8').trim();
       } catch (err) {
-        throw bad(`takes "${field}" from ${p}, which cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        throw bad(
+          `takes "${field}" from ${p}, which cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        );
       }
     }
-    throw bad(`gives "${field}" as a ${scheme}: URI, which peer-audit does not support (use the value itself, file:// or env://)`);
+    throw bad(
+      `gives "${field}" as a ${scheme}: URI, which peer-audit does not support (use the value itself, file:// or env://)`,
+    );
   };
 
   /** creds, nkey, cert, key, ca: a path ($VAR and ~ expanded) or file://PATH. */

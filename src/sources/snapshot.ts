@@ -23,14 +23,14 @@ export const SNAPSHOT_FORMAT = 'peer-audit-kv/1';
 const configSchema = z
   .object({
     history: z.number().int().nullish().describe('Revisions kept per key.'),
-    replicas: z.number().int().nullish().describe('Replicas of the bucket\'s stream.'),
+    replicas: z.number().int().nullish().describe("Replicas of the bucket's stream."),
     ttl_ms: z.number().nullish().describe('Time to live of a value, in milliseconds (0: none).'),
     storage: z.string().nullish().describe('file or memory.'),
-    description: z.string().nullish().describe('The bucket\'s description.'),
+    description: z.string().nullish().describe("The bucket's description."),
     max_value_size: z.number().int().nullish().describe('Largest value the bucket accepts, in bytes (-1: no limit).'),
   })
   .nullish()
-  .describe('The bucket\'s configuration, when it was known.');
+  .describe("The bucket's configuration, when it was known.");
 
 export const snapshotHeaderSchema = z
   .object({
@@ -56,8 +56,8 @@ export const snapshotEntrySchema = z
     created: z
       .string()
       .refine((s) => !Number.isNaN(Date.parse(s)), 'not a date')
-      .describe('The revision\'s time (ISO 8601).'),
-    length: z.number().int().nonnegative().optional().describe('The value\'s length in bytes.'),
+      .describe("The revision's time (ISO 8601)."),
+    length: z.number().int().nonnegative().optional().describe("The value's length in bytes."),
     value_b64: z
       .string()
       .regex(BASE64, 'not base64')
@@ -187,9 +187,7 @@ export async function writeSnapshot(data: KvData, file: string): Promise<void> {
 // ---------------------------------------------------------------- read
 
 function issueText(err: z.ZodError): string {
-  return err.issues
-    .map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message))
-    .join('; ');
+  return err.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
 }
 
 function configFromHeader(c: z.infer<typeof configSchema>): BucketConfig | undefined {
@@ -265,7 +263,9 @@ export async function readSnapshot(file: string): Promise<{ data: KvData; report
           return fail(`${file} is not a peer-audit KV snapshot (missing format header)`);
         }
         if (format !== SNAPSHOT_FORMAT) {
-          return fail(`${file} has unsupported snapshot format ${JSON.stringify(format)} (this version reads ${SNAPSHOT_FORMAT})`);
+          return fail(
+            `${file} has unsupported snapshot format ${JSON.stringify(format)} (this version reads ${SNAPSHOT_FORMAT})`,
+          );
         }
         const h = snapshotHeaderSchema.safeParse(json);
         if (!h.success) {
@@ -312,7 +312,10 @@ export async function readSnapshot(file: string): Promise<{ data: KvData; report
         continue;
       }
       if (e.length !== undefined && e.length !== value.length) {
-        problem(lineNo, `"length" is ${e.length} but the value has ${value.length} bytes (${e.key} revision ${e.revision})`);
+        problem(
+          lineNo,
+          `"length" is ${e.length} but the value has ${value.length} bytes (${e.key} revision ${e.revision})`,
+        );
       }
       const earlier = byRevision.get(e.revision);
       if (earlier !== undefined) {

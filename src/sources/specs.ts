@@ -1,4 +1,14 @@
-import { closeSync, existsSync, fstatSync, openSync, promises as fs, readdirSync, readlinkSync, readSync, type Dirent } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  openSync,
+  promises as fs,
+  readdirSync,
+  readlinkSync,
+  readSync,
+  type Dirent,
+} from 'node:fs';
 import path from 'node:path';
 import type { SourceReport, SpecData, SpecFile, SpecFolder, TaskItem, TasksDoc } from '../model/types.js';
 import { displayPath } from './paths.js';
@@ -48,7 +58,10 @@ export async function readSpecs(opts: SpecSourceOptions): Promise<{ data: SpecDa
       report.ok = false;
       report.error = `cannot list spec folder ${report.ref}: ${entries.code ?? entries.message}`;
     } else {
-      const dirs = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+      const dirs = entries
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name)
+        .sort();
       for (const e of entries) {
         const abs = path.join(specsAbs, e.name);
         if (!e.isDirectory() && !e.isFile()) notReadable(e, abs, projectRoot, report);
@@ -89,7 +102,13 @@ const FOLDERS_PER_TURN = 64;
  * Every regular file under dirAbs (hidden ones too; symbolic links are not followed or listed), sorted. Entries that
  * exist but are not read are reported, and passed to `unread`.
  */
-function listFiles(dirAbs: string, report: SourceReport, projectRoot: string, optional = false, unread?: (abs: string) => void): string[] {
+function listFiles(
+  dirAbs: string,
+  report: SourceReport,
+  projectRoot: string,
+  optional = false,
+  unread?: (abs: string) => void,
+): string[] {
   const found: string[] = [];
   try {
     const walk = (dir: string): void => {
@@ -100,7 +119,10 @@ function listFiles(dirAbs: string, report: SourceReport, projectRoot: string, op
         if (dir === dirAbs) throw e;
         // A sub-folder that cannot be listed (sub-specs/): what it holds is unknown, the rest is still read.
         report.ok = false;
-        report.problems.push({ where: displayPath(dir, projectRoot), reason: `cannot list: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` });
+        report.problems.push({
+          where: displayPath(dir, projectRoot),
+          reason: `cannot list: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        });
         unread?.(dir);
         return;
       }
@@ -122,7 +144,10 @@ function listFiles(dirAbs: string, report: SourceReport, projectRoot: string, op
     // that vanished after it was listed is lost evidence.
     if (optional && found.length === 0 && err.code === 'ENOENT' && !existsSync(dirAbs)) return [];
     report.ok = false;
-    report.problems.push({ where: displayPath(dirAbs, projectRoot), reason: `cannot list: ${err.code ?? err.message}` });
+    report.problems.push({
+      where: displayPath(dirAbs, projectRoot),
+      reason: `cannot list: ${err.code ?? err.message}`,
+    });
     unread?.(dirAbs);
     return [];
   }
@@ -155,7 +180,10 @@ function recapFiles(dirAbs: string, report: SourceReport, projectRoot: string): 
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return [];
     report.ok = false;
-    report.problems.push({ where: displayPath(dirAbs, projectRoot), reason: `cannot list: ${err.code ?? err.message}` });
+    report.problems.push({
+      where: displayPath(dirAbs, projectRoot),
+      reason: `cannot list: ${err.code ?? err.message}`,
+    });
     return [];
   }
   const out: string[] = [];
@@ -270,7 +298,8 @@ export function toSpecFile(filePath: string, name: string, buf: Buffer): SpecFil
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const endsWithNewline = text.endsWith('\n');
   const body = endsWithNewline ? text.slice(0, -1) : text;
-  const lines = body === '' && !endsWithNewline ? [] : body.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+  const lines =
+    body === '' && !endsWithNewline ? [] : body.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
   return { path: filePath, name, text, lines, endsWithNewline, bytes: buf.length };
 }
 

@@ -12,10 +12,17 @@ const WAL = '.agent-os/specs/2025-08-05-wal-operation-handling-fix';
 interface Report {
   summary: { errors: number; warnings: number; infos: number };
   findings: Finding[];
-  baseline?: { file: string; matched: number; suppressed: { fingerprint: string; justification: string }[]; stale: { fingerprint: string; ruleId: string }[]; unchecked: number };
+  baseline?: {
+    file: string;
+    matched: number;
+    suppressed: { fingerprint: string; justification: string }[];
+    stale: { fingerprint: string; ruleId: string }[];
+    unchecked: number;
+  };
 }
 
-const readBaselineFile = async (root: string, name = 'peer-audit-baseline.json') => JSON.parse(await fs.readFile(path.join(root, name), 'utf8')) as Baseline;
+const readBaselineFile = async (root: string, name = 'peer-audit-baseline.json') =>
+  JSON.parse(await fs.readFile(path.join(root, name), 'utf8')) as Baseline;
 
 describe('baseline round trip', () => {
   let root: string;
@@ -30,13 +37,19 @@ describe('baseline round trip', () => {
   it('--update-baseline writes every finding with a placeholder justification, and the scan then passes', async () => {
     const r = await runCli(['scan', ...OFFLINE, '--update-baseline'], { cwd: root });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toBe(`peer-audit: wrote peer-audit-baseline.json: ${all.length} entries (${all.length} new, 0 kept, 0 removed); ${all.length} need a justification\n`);
+    expect(r.stderr).toBe(
+      `peer-audit: wrote peer-audit-baseline.json: ${all.length} entries (${all.length} new, 0 kept, 0 removed); ${all.length} need a justification\n`,
+    );
     expect(r.stdout).toContain(`Baseline peer-audit-baseline.json: ${all.length} known problems not shown`);
     const b = await readBaselineFile(root);
     expect(b.format).toBe('peer-audit-baseline/1');
     expect(b.entries.map((e) => e.fingerprint).sort()).toEqual(all.map((f) => f.fingerprint).sort());
     const fs1 = b.entries.find((e) => e.ruleId === 'false-success')!;
-    expect(fs1).toMatchObject({ subject: 'peer.spec.wal-operation-handling-fix · cycle 1', sources: ['kv'], justification: JUSTIFICATION_PLACEHOLDER });
+    expect(fs1).toMatchObject({
+      subject: 'peer.spec.wal-operation-handling-fix · cycle 1',
+      sources: ['kv'],
+      justification: JUSTIFICATION_PLACEHOLDER,
+    });
     expect(fs1.message!.length).toBeLessThanOrEqual(140);
     expect(fs1.message).toMatch(/^Cycle 1 is marked complete/);
   });
@@ -51,7 +64,12 @@ describe('baseline round trip', () => {
     expect(j.code, j.stderr).toBe(0);
     expect(rep.findings).toEqual([]);
     expect(rep.summary).toEqual({ errors: 0, warnings: 0, infos: 0 });
-    expect(rep.baseline).toMatchObject({ file: path.join(root, 'peer-audit-baseline.json'), matched: all.length, stale: [], unchecked: 0 });
+    expect(rep.baseline).toMatchObject({
+      file: path.join(root, 'peer-audit-baseline.json'),
+      matched: all.length,
+      stale: [],
+      unchecked: 0,
+    });
     // --no-baseline shows everything again
     const none = await runCli(['scan', ...OFFLINE, '--no-baseline', '--format', 'json'], { cwd: root });
     expect(none.code, none.stderr).toBe(1);
@@ -73,32 +91,53 @@ describe('baseline round trip', () => {
     await fs.writeFile(spec, text.replace(/\n?EOF < \/dev\/null\n?$/, '\n'));
     // (cut mid-sentence: missing template sections alone are no longer a cut in a folder no PEER run produced)
     await fs.mkdir(path.join(root, '.agent-os/specs/2025-09-01-new-thing'), { recursive: true });
-    await fs.writeFile(path.join(root, '.agent-os/specs/2025-09-01-new-thing/spec.md'), '# New thing\n\nThe service writes to the\n');
+    await fs.writeFile(
+      path.join(root, '.agent-os/specs/2025-09-01-new-thing/spec.md'),
+      '# New thing\n\nThe service writes to the\n',
+    );
 
     const r = await runCli(['scan', ...OFFLINE], { cwd: root });
     expect(r.code, r.stderr).toBe(1);
     expect(r.stdout).toContain('folder .agent-os/specs/2025-09-01-new-thing');
     expect(r.stdout).toContain('truncated-file');
     expect(r.stdout).not.toContain('false-success');
-    expect(r.stdout).toMatch(/Baseline peer-audit-baseline\.json: \d+ known problems not shown \(.*\); 1 stale entry\./);
+    expect(r.stdout).toMatch(
+      /Baseline peer-audit-baseline\.json: \d+ known problems not shown \(.*\); 1 stale entry\./,
+    );
     const lines = r.stderr.trimEnd().split('\n');
-    expect(lines[0]).toBe('peer-audit: peer-audit-baseline.json: 1 entry no longer matches any finding (stale; --update-baseline removes it):');
-    expect(lines[1]).toBe(`peer-audit:   ${residue.fingerprint}  heredoc-artifact  ${residue.subject} — ${residue.message}`);
+    expect(lines[0]).toBe(
+      'peer-audit: peer-audit-baseline.json: 1 entry no longer matches any finding (stale; --update-baseline removes it):',
+    );
+    expect(lines[1]).toBe(
+      `peer-audit:   ${residue.fingerprint}  heredoc-artifact  ${residue.subject} — ${residue.message}`,
+    );
 
     const j = JSON.parse((await runCli(['scan', ...OFFLINE, '--format', 'json'], { cwd: root })).stdout) as Report;
-    expect(j.findings.map((f) => f.subject.folder)).toEqual(j.findings.map(() => '.agent-os/specs/2025-09-01-new-thing'));
-    expect(j.baseline!.stale).toEqual([expect.objectContaining({ fingerprint: residue.fingerprint, ruleId: 'heredoc-artifact' })]);
-    expect(j.baseline!.suppressed.find((s) => s.fingerprint === keep.fingerprint)?.justification).toBe('Known: cycle 1 is being reopened');
+    expect(j.findings.map((f) => f.subject.folder)).toEqual(
+      j.findings.map(() => '.agent-os/specs/2025-09-01-new-thing'),
+    );
+    expect(j.baseline!.stale).toEqual([
+      expect.objectContaining({ fingerprint: residue.fingerprint, ruleId: 'heredoc-artifact' }),
+    ]);
+    expect(j.baseline!.suppressed.find((s) => s.fingerprint === keep.fingerprint)?.justification).toBe(
+      'Known: cycle 1 is being reopened',
+    );
   });
 
   it('--update-baseline again keeps the justifications that still match, drops the stale entry, adds the new one', async () => {
     const r = await runCli(['scan', ...OFFLINE, '--update-baseline'], { cwd: root });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/^peer-audit: wrote peer-audit-baseline\.json: \d+ entries \(\d+ new, \d+ kept, 1 removed\)/);
+    expect(r.stderr).toMatch(
+      /^peer-audit: wrote peer-audit-baseline\.json: \d+ entries \(\d+ new, \d+ kept, 1 removed\)/,
+    );
     const b = await readBaselineFile(root);
     expect(b.entries.find((e) => e.ruleId === 'false-success')!.justification).toBe('Known: cycle 1 is being reopened');
     expect(b.entries.some((e) => e.justification === 'Residue left on purpose for the incident write-up')).toBe(false);
-    expect(b.entries.filter((e) => e.subject === 'folder .agent-os/specs/2025-09-01-new-thing' || e.subject?.includes('new-thing')).length).toBeGreaterThan(0);
+    expect(
+      b.entries.filter(
+        (e) => e.subject === 'folder .agent-os/specs/2025-09-01-new-thing' || e.subject?.includes('new-thing'),
+      ).length,
+    ).toBeGreaterThan(0);
     const again = await runCli(['scan', ...OFFLINE], { cwd: root });
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toBe('');
@@ -120,13 +159,20 @@ describe('baseline round trip', () => {
   it('--baseline FILE: elsewhere; missing or invalid files are exit 2; an incomplete scan never rewrites it', async () => {
     const missing = await runCli(['scan', ...OFFLINE, '--baseline', 'other.json'], { cwd: root });
     expect(missing.code, missing.stderr).toBe(2);
-    expect(missing.stderr).toBe('peer-audit: other.json: no such baseline file (write one with scan --update-baseline)\n');
+    expect(missing.stderr).toBe(
+      'peer-audit: other.json: no such baseline file (write one with scan --update-baseline)\n',
+    );
 
-    const made = await runCli(['scan', ...OFFLINE, '--baseline', 'ci/accepted.json', '--update-baseline'], { cwd: root });
+    const made = await runCli(['scan', ...OFFLINE, '--baseline', 'ci/accepted.json', '--update-baseline'], {
+      cwd: root,
+    });
     expect(made.code, made.stderr).toBe(0);
     expect((await readBaselineFile(root, 'ci/accepted.json')).entries.length).toBeGreaterThan(0);
 
-    await writeJson(path.join(root, 'bad.json'), { format: 'peer-audit-baseline/1', entries: [{ fingerprint: 'xyz', ruleId: 'false-success' }] });
+    await writeJson(path.join(root, 'bad.json'), {
+      format: 'peer-audit-baseline/1',
+      entries: [{ fingerprint: 'xyz', ruleId: 'false-success' }],
+    });
     const bad = await runCli(['scan', ...OFFLINE, '--baseline', 'bad.json'], { cwd: root });
     expect(bad.code, bad.stderr).toBe(2);
     expect(bad.stderr).toBe(
@@ -134,7 +180,9 @@ describe('baseline round trip', () => {
     );
 
     const before = await fs.readFile(path.join(root, 'peer-audit-baseline.json'), 'utf8');
-    const down = await runCli(['scan', '--server', 'nats://127.0.0.1:1', '--no-default-logs', '--update-baseline'], { cwd: root });
+    const down = await runCli(['scan', '--server', 'nats://127.0.0.1:1', '--no-default-logs', '--update-baseline'], {
+      cwd: root,
+    });
     expect(down.code, down.stderr).toBe(2);
     expect(down.stderr).toMatch(/not updating peer-audit-baseline\.json: the scan is incomplete/);
     expect(await fs.readFile(path.join(root, 'peer-audit-baseline.json'), 'utf8')).toBe(before);
@@ -144,7 +192,10 @@ describe('baseline round trip', () => {
     const cfgRoot = await seedProject();
     await fs.mkdir(path.join(cfgRoot, 'sub'));
     await writeJson(path.join(cfgRoot, 'peer-audit.config.json'), {});
-    const r = await runCli(['scan', '--kv-snapshot', '../kv-snapshot.jsonl', '--no-default-logs', '--update-baseline'], { cwd: path.join(cfgRoot, 'sub') });
+    const r = await runCli(
+      ['scan', '--kv-snapshot', '../kv-snapshot.jsonl', '--no-default-logs', '--update-baseline'],
+      { cwd: path.join(cfgRoot, 'sub') },
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/^peer-audit: wrote \.\.\/peer-audit-baseline\.json: /);
     await fs.access(path.join(cfgRoot, 'peer-audit-baseline.json'));
@@ -157,7 +208,19 @@ describe('--max-warnings and --quiet', () => {
     root = await seedProject();
     // Only warnings: every rule the seed trips becomes a warning.
     await writeJson(path.join(root, 'peer-audit.config.json'), {
-      rules: Object.fromEntries(['false-success', 'missing-execute-phase', 'missing-tasks-md', 'phase-order-violation', 'state-inconsistency', 'heredoc-artifact', 'truncated-file', 'unverified-task-completion', 'spec-name-mismatch'].map((id) => [id, 'warning'])),
+      rules: Object.fromEntries(
+        [
+          'false-success',
+          'missing-execute-phase',
+          'missing-tasks-md',
+          'phase-order-violation',
+          'state-inconsistency',
+          'heredoc-artifact',
+          'truncated-file',
+          'unverified-task-completion',
+          'spec-name-mismatch',
+        ].map((id) => [id, 'warning']),
+      ),
     });
   });
 

@@ -24,7 +24,9 @@ describe('config: where it is found', () => {
   let root: string;
   beforeAll(async () => {
     root = await seedProject();
-    await writeJson(path.join(root, 'peer-audit.config.json'), { rules: { 'false-success': 'off', 'heredoc-artifact': 'warning' } });
+    await writeJson(path.join(root, 'peer-audit.config.json'), {
+      rules: { 'false-success': 'off', 'heredoc-artifact': 'warning' },
+    });
     await fs.mkdir(path.join(root, 'a', 'b'), { recursive: true });
   });
 
@@ -65,7 +67,10 @@ describe('config: where it is found', () => {
 
   it('--config FILE: any name; paths in it are relative to its folder; --no-config ignores the found one', async () => {
     const other = path.join(root, 'conf', 'audit.json');
-    await writeJson(other, { rules: { 'missing-tasks-md': 'info' }, sources: { project: '..', specs: '../.agent-os/specs', logs: 'saved/*.jsonl' } });
+    await writeJson(other, {
+      rules: { 'missing-tasks-md': 'info' },
+      sources: { project: '..', specs: '../.agent-os/specs', logs: 'saved/*.jsonl' },
+    });
     const r = await runCli(['scan', '--config', other, '--print-config'], { cwd: root });
     expect(r.code, r.stderr).toBe(0);
     const merged = JSON.parse(r.stdout);
@@ -77,7 +82,13 @@ describe('config: where it is found', () => {
     expect(merged.rules['false-success']).toBe('error'); // the found config is not merged in
     expect(merged.baseline).toBe(path.join(root, 'conf', 'peer-audit-baseline.json'));
 
-    const scan = await scanJson(root, ['--config', 'conf/audit.json', '--kv-snapshot', 'kv-snapshot.jsonl', '--no-logs']);
+    const scan = await scanJson(root, [
+      '--config',
+      'conf/audit.json',
+      '--kv-snapshot',
+      'kv-snapshot.jsonl',
+      '--no-logs',
+    ]);
     expect(scan.code, scan.stderr).toBe(1);
     expect(rulesOf(scan.json)).toContain('info missing-tasks-md');
 
@@ -107,18 +118,28 @@ describe('config: validation (exit 2, the path and the problem)', () => {
     check({ rules: { 'false-success': 'fatal' } }, ['rules.false-success: expected one of off|info|warning|error']));
 
   it('an unknown rule id, with the closest one', () =>
-    check({ rules: { 'flase-success': 'off' } }, ['rules.flase-success: unknown rule id (did you mean false-success?); `peer-audit rules` lists them']));
+    check({ rules: { 'flase-success': 'off' } }, [
+      'rules.flase-success: unknown rule id (did you mean false-success?); `peer-audit rules` lists them',
+    ]));
 
   it('unknown settings and rule ids, wrong types, bad durations and bucket names: all at once, by path', () =>
-    check({ rules: { 'flase-success': 'off' }, ruleOption: {}, ruleOptions: { staleAfter: 'soon', expectReplicas: '3' }, sources: { buckt: 'x', bucket: 'a b', logs: 7 } }, [
-      'ruleOption: unknown setting (did you mean ruleOptions?)',
-      'ruleOptions.expectReplicas: expected number, got "3"',
-      'ruleOptions.staleAfter: expected a duration such as 6h, 90m or 2d',
-      'rules.flase-success: unknown rule id (did you mean false-success?); `peer-audit rules` lists them',
-      'sources.bucket: expected a bucket name (letters, digits, "-" and "_")',
-      'sources.buckt: unknown setting (did you mean bucket?)',
-      'sources.logs: expected a string or a list of strings',
-    ]));
+    check(
+      {
+        rules: { 'flase-success': 'off' },
+        ruleOption: {},
+        ruleOptions: { staleAfter: 'soon', expectReplicas: '3' },
+        sources: { buckt: 'x', bucket: 'a b', logs: 7 },
+      },
+      [
+        'ruleOption: unknown setting (did you mean ruleOptions?)',
+        'ruleOptions.expectReplicas: expected number, got "3"',
+        'ruleOptions.staleAfter: expected a duration such as 6h, 90m or 2d',
+        'rules.flase-success: unknown rule id (did you mean false-success?); `peer-audit rules` lists them',
+        'sources.bucket: expected a bucket name (letters, digits, "-" and "_")',
+        'sources.buckt: unknown setting (did you mean bucket?)',
+        'sources.logs: expected a string or a list of strings',
+      ],
+    ));
 
   it('not JSON', async () => {
     await writeJson(path.join(root, 'peer-audit.config.json'), '{"rules": ');
@@ -129,7 +150,15 @@ describe('config: validation (exit 2, the path and the problem)', () => {
 
   it('every command reads it', async () => {
     await writeJson(path.join(root, 'peer-audit.config.json'), { rules: { nope: 'off' } });
-    for (const args of [['repair'], ['snapshot', '-o', 'x.jsonl'], ['watch'], ['doctor'], ['rules'], ['reopen', 'x'], ['undo', 'j.json']]) {
+    for (const args of [
+      ['repair'],
+      ['snapshot', '-o', 'x.jsonl'],
+      ['watch'],
+      ['doctor'],
+      ['rules'],
+      ['reopen', 'x'],
+      ['undo', 'j.json'],
+    ]) {
       const r = await runCli(args, { cwd: root });
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr, args.join(' ')).toMatch(/^peer-audit: peer-audit\.config\.json: rules\.nope: unknown rule id/);
@@ -154,7 +183,11 @@ describe('config: what it changes, and precedence (flags > environment > config 
     expect(rulesOf(plain.json)).toContain('error false-success');
     expect(rulesOf(r.json)).not.toContain('error false-success');
     expect(rulesOf(r.json)).toContain('warning missing-execute-phase');
-    expect(rulesOf(r.json).filter((x) => x.endsWith('truncated-file')).every((x) => x.startsWith('info'))).toBe(true);
+    expect(
+      rulesOf(r.json)
+        .filter((x) => x.endsWith('truncated-file'))
+        .every((x) => x.startsWith('info')),
+    ).toBe(true);
 
     await writeJson(path.join(root, 'only-warnings.json'), {
       rules: Object.fromEntries([...new Set(plain.json!.findings.map((f) => f.ruleId))].map((id) => [id, 'warning'])),
@@ -162,7 +195,14 @@ describe('config: what it changes, and precedence (flags > environment > config 
     const w = await scanJson(root, ['--config', 'only-warnings.json', '--kv-snapshot', 'kv-snapshot.jsonl']);
     expect(w.json!.summary.errors).toBe(0);
     expect(w.code, w.stderr).toBe(0);
-    const failOnWarning = await scanJson(root, ['--config', 'only-warnings.json', '--kv-snapshot', 'kv-snapshot.jsonl', '--fail-on', 'warning']);
+    const failOnWarning = await scanJson(root, [
+      '--config',
+      'only-warnings.json',
+      '--kv-snapshot',
+      'kv-snapshot.jsonl',
+      '--fail-on',
+      'warning',
+    ]);
     expect(failOnWarning.code, failOnWarning.stderr).toBe(1);
   });
 
@@ -185,10 +225,20 @@ describe('config: what it changes, and precedence (flags > environment > config 
     expect(fromConfig).toMatchObject({
       configFile: path.join(root, 'peer-audit.config.json'),
       ruleOptions: { staleAfter: '2h', expectReplicas: 3, expectHistory: 100 },
-      sources: { server: 'nats://config.example:4222', bucket: 'cfg-bucket', project: root, specs: path.join(root, '.agent-os/specs'), logs: null },
+      sources: {
+        server: 'nats://config.example:4222',
+        bucket: 'cfg-bucket',
+        project: root,
+        specs: path.join(root, '.agent-os/specs'),
+        logs: null,
+      },
       baseline: path.join(root, 'peer-audit-baseline.json'),
     });
-    expect(fromConfig.rules).toMatchObject({ 'false-success': 'off', 'missing-execute-phase': 'warning', 'heredoc-artifact': 'error' });
+    expect(fromConfig.rules).toMatchObject({
+      'false-success': 'off',
+      'missing-execute-phase': 'warning',
+      'heredoc-artifact': 'error',
+    });
     expect(Object.keys(fromConfig.rules)).toHaveLength((await loadRules()).length);
 
     const env = await print([], { NATS_URL: 'nats://env.example:4222' });
@@ -198,8 +248,23 @@ describe('config: what it changes, and precedence (flags > environment > config 
     expect((await print([], { NATS_CONTEXT: 'prod' })).sources.server).toBe('(NATS context prod)');
     expect((await print(['--no-context'], { NATS_CONTEXT: 'prod' })).sources.server).toBe('nats://config.example:4222');
     expect(fromConfig.sources).toMatchObject({ allRuns: false, allowUnknownKeys: false });
-    expect((await print(['--all-runs', '--allow-unknown-keys'])).sources).toMatchObject({ allRuns: true, allowUnknownKeys: true });
-    const flags = await print(['--server', 'nats://flag.example:4222', '--bucket', 'flag-bucket', '--stale-after', '3h', '--expect-history', '7'], { NATS_URL: 'nats://env.example:4222' });
+    expect((await print(['--all-runs', '--allow-unknown-keys'])).sources).toMatchObject({
+      allRuns: true,
+      allowUnknownKeys: true,
+    });
+    const flags = await print(
+      [
+        '--server',
+        'nats://flag.example:4222',
+        '--bucket',
+        'flag-bucket',
+        '--stale-after',
+        '3h',
+        '--expect-history',
+        '7',
+      ],
+      { NATS_URL: 'nats://env.example:4222' },
+    );
     expect(flags.sources).toMatchObject({ server: 'nats://flag.example:4222', bucket: 'flag-bucket' });
     expect(flags.ruleOptions).toMatchObject({ staleAfter: '3h', expectHistory: 7 });
     // A flag that equals the built-in default still wins over the config.
@@ -211,7 +276,10 @@ describe('config: what it changes, and precedence (flags > environment > config 
     const r = await runCli(['scan', '--no-default-logs', '--timeout', '500'], { cwd: root });
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/config\.example/);
-    const e = await runCli(['scan', '--no-default-logs', '--timeout', '500'], { cwd: root, env: { NATS_URL: 'nats://127.0.0.1:1' } });
+    const e = await runCli(['scan', '--no-default-logs', '--timeout', '500'], {
+      cwd: root,
+      env: { NATS_URL: 'nats://127.0.0.1:1' },
+    });
     expect(e.code, e.stderr).toBe(2);
     expect(e.stderr).toMatch(/cannot reach NATS at nats:\/\/127\.0\.0\.1:1: connection refused/);
   });

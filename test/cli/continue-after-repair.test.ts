@@ -4,7 +4,16 @@
 // scan clean. The broken runs: the skipped execute of the seed incidents (v1, v2) and a failed execute (v1 recorded
 // error; v2 recorded ERROR; v2 error write lost, execute left in_progress).
 import { afterEach, describe, expect, it } from 'vitest';
-import { CASES, repair, reopen, rescan, replayContinue, scenario, trace, type Scenario } from './continue-replay.helpers.js';
+import {
+  CASES,
+  repair,
+  reopen,
+  rescan,
+  replayContinue,
+  scenario,
+  trace,
+  type Scenario,
+} from './continue-replay.helpers.js';
 import type { ContinueResult } from '../helpers/peer-continue.js';
 
 let s: Scenario | undefined;
@@ -27,7 +36,11 @@ async function resumesAtExecuteAndRescansClean(r: ContinueResult) {
   expect.soft(r.earlyClaims, trace(r)).toEqual([]);
   const after = await rescan(s!, r);
   // Any info that remains is the record of the repair or reopen itself ("Known: recorded by peer-audit …").
-  expect([after.code, after.complete, after.problems], `${after.stderr}\ninfos: ${after.infos.join('\n')}`).toEqual([0, true, []]);
+  expect([after.code, after.complete, after.problems], `${after.stderr}\ninfos: ${after.infos.join('\n')}`).toEqual([
+    0,
+    true,
+    [],
+  ]);
   return after;
 }
 

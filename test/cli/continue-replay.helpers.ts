@@ -7,7 +7,13 @@ import path from 'node:path';
 import { REPO, runCli, type CliResult } from '../helpers/cli.js';
 import { loadSnapshotIntoServer } from '../helpers/kv-load.js';
 import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.js';
-import { continueV1, continueV2, loadSnapshot, writeReplaySnapshot, type ContinueResult } from '../helpers/peer-continue.js';
+import {
+  continueV1,
+  continueV2,
+  loadSnapshot,
+  writeReplaySnapshot,
+  type ContinueResult,
+} from '../helpers/peer-continue.js';
 import { Bucket, Clock } from '../../scripts/fixtures/real-runs/lib/bucket.js';
 import { jqCaptured, setPath, readJson } from '../../scripts/fixtures/real-runs/lib/jq.js';
 import * as v2 from '../../scripts/fixtures/real-runs/lib/v2.js';
@@ -25,10 +31,34 @@ export interface Case {
   snapshot?: () => string;
 }
 
-export const V1_SEED: Case = { name: 'v1 skipped execute (seed)', generation: 'v1', fixture: 'fixtures/incidents/wal-operation-handling-fix', spec: 'wal-operation-handling-fix', logs: ['--logs', 'logs'] };
-export const V1_ERROR: Case = { name: 'v1 failed execute', generation: 'v1', fixture: 'fixtures/real-runs/v1-execute-error', spec: 'invoice-csv-export', logs: ['--no-logs'] };
-export const V2_SEED: Case = { name: 'v2 skipped execute', generation: 'v2', fixture: 'fixtures/incidents/v2-skipped-execute', spec: 'csv-export-endpoint', logs: ['--logs', 'logs'] };
-export const V2_STUCK: Case = { name: 'v2 failed execute, error write lost (in_progress)', generation: 'v2', fixture: 'fixtures/real-runs/v2-execute-error', spec: 'webhook-retries', logs: ['--no-logs'] };
+export const V1_SEED: Case = {
+  name: 'v1 skipped execute (seed)',
+  generation: 'v1',
+  fixture: 'fixtures/incidents/wal-operation-handling-fix',
+  spec: 'wal-operation-handling-fix',
+  logs: ['--logs', 'logs'],
+};
+export const V1_ERROR: Case = {
+  name: 'v1 failed execute',
+  generation: 'v1',
+  fixture: 'fixtures/real-runs/v1-execute-error',
+  spec: 'invoice-csv-export',
+  logs: ['--no-logs'],
+};
+export const V2_SEED: Case = {
+  name: 'v2 skipped execute',
+  generation: 'v2',
+  fixture: 'fixtures/incidents/v2-skipped-execute',
+  spec: 'csv-export-endpoint',
+  logs: ['--logs', 'logs'],
+};
+export const V2_STUCK: Case = {
+  name: 'v2 failed execute, error write lost (in_progress)',
+  generation: 'v2',
+  fixture: 'fixtures/real-runs/v2-execute-error',
+  spec: 'webhook-retries',
+  logs: ['--no-logs'],
+};
 export const V2_ERROR: Case = {
   name: 'v2 failed execute, error recorded (ERROR)',
   generation: 'v2',
@@ -60,7 +90,12 @@ export function v2RecordedErrorSnapshot(): string {
   bucket.clock.tick(1);
   v2.coordinatorPutCurrentCycle(r);
   bucket.clock.tick(52);
-  v2.plannerUpdateState(r, { instruction: 'execute-tasks', type: 'spec-aware', spec_name: 'webhook-retries', phases: [{ phase: 'execution', description: 'Implement task 1 tests first', steps: [] }] });
+  v2.plannerUpdateState(r, {
+    instruction: 'execute-tasks',
+    type: 'spec-aware',
+    spec_name: 'webhook-retries',
+    phases: [{ phase: 'execution', description: 'Implement task 1 tests first', steps: [] }],
+  });
   bucket.clock.tick(9);
   v2.executorMarkInProgress(r);
   bucket.clock.tick(400);
@@ -70,8 +105,19 @@ export function v2RecordedErrorSnapshot(): string {
   setPath(doc, ['metadata', 'status'], 'ERROR');
   setPath(doc, ['metadata', 'updated_at'], ts);
   setPath(doc, ['phases', 'execute', 'status'], 'error');
-  setPath(doc, ['phases', 'execute', 'error'], { message: 'go test ./... failed: build constraints exclude all Go files in internal/retry', type: 'build_error', occurred_at: ts, recoverable: true });
-  bucket.update(key, jqCaptured(doc), bucket.revisionOf(key)!, 'executor error write, as its filter intends', 'd5232a9:claude-code/agents/peer-executor.md:L487-L510');
+  setPath(doc, ['phases', 'execute', 'error'], {
+    message: 'go test ./... failed: build constraints exclude all Go files in internal/retry',
+    type: 'build_error',
+    occurred_at: ts,
+    recoverable: true,
+  });
+  bucket.update(
+    key,
+    jqCaptured(doc),
+    bucket.revisionOf(key)!,
+    'executor error write, as its filter intends',
+    'd5232a9:claude-code/agents/peer-executor.md:L487-L510',
+  );
   return bucket.snapshot('2025-08-18T13:40:00.000Z');
 }
 
@@ -108,12 +154,34 @@ export async function scenario(c: Case): Promise<Scenario> {
 
 /** `peer-audit repair --apply` of everything it finds for the spec. */
 export function repair(s: Scenario): Promise<CliResult> {
-  return s.cli(['repair', ...s.live(), ...s.c.logs, '--all-runs', '--spec', s.c.spec, '--apply', '--yes', '--reason', 'execute did not complete']);
+  return s.cli([
+    'repair',
+    ...s.live(),
+    ...s.c.logs,
+    '--all-runs',
+    '--spec',
+    s.c.spec,
+    '--apply',
+    '--yes',
+    '--reason',
+    'execute did not complete',
+  ]);
 }
 
 /** `peer-audit reopen <spec> --apply` (the loaded revisions are seconds old: --quiet-for 0s). */
 export function reopen(s: Scenario, extra: string[] = []): Promise<CliResult> {
-  return s.cli(['reopen', s.c.spec, ...s.live(), '--reason', 'execute did not complete', '--quiet-for', '0s', '--apply', '--yes', ...extra]);
+  return s.cli([
+    'reopen',
+    s.c.spec,
+    ...s.live(),
+    '--reason',
+    'execute did not complete',
+    '--quiet-for',
+    '0s',
+    '--apply',
+    '--yes',
+    ...extra,
+  ]);
 }
 
 /** Read the live bucket with `peer-audit snapshot` and replay `/peer --continue --spec=<spec>` on it. */
@@ -122,7 +190,9 @@ export async function replayContinue(s: Scenario): Promise<ContinueResult> {
   const snap = await s.cli(['snapshot', ...s.live(), '-o', file]);
   if (snap.code !== 0) throw new Error(`snapshot failed: ${snap.stderr}`);
   const data = await loadSnapshot(file);
-  return s.c.generation === 'v1' ? continueV1(data, { prefix: s.prefix, specName: s.c.spec }) : continueV2(data, { prefix: s.prefix });
+  return s.c.generation === 'v1'
+    ? continueV1(data, { prefix: s.prefix, specName: s.c.spec })
+    : continueV2(data, { prefix: s.prefix });
 }
 
 export interface Rescan {
@@ -146,7 +216,10 @@ export async function rescan(s: Scenario, r: ContinueResult): Promise<Rescan> {
     const file = path.join(dir, 'after-continue.jsonl');
     await writeReplaySnapshot(r.bucket, file);
     const now = new Date(r.bucket.clock.nowMs() + 60_000).toISOString();
-    const res = await runCli(['scan', '--format', 'json', '--kv-snapshot', file, '--no-logs', '--all-runs', '--now', now], { cwd: dir });
+    const res = await runCli(
+      ['scan', '--format', 'json', '--kv-snapshot', file, '--no-logs', '--all-runs', '--now', now],
+      { cwd: dir },
+    );
     const json = JSON.parse(res.stdout) as { complete: boolean; findings: Finding[] };
     const about = (f: Finding) => f.subject.keyPrefix === s.prefix || f.subject.spec === s.c.spec;
     const line = (f: Finding) => `${f.ruleId} ${f.severity} cycle ${f.subject.cycle ?? '-'}: ${f.message}`;

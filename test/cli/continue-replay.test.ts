@@ -1,7 +1,18 @@
 // `/peer --continue` replayed (test/helpers/peer-continue.ts) on the broken runs as they are, before any repair:
 // what the real logic does with them today. Real nats-server, state read back with `peer-audit snapshot`.
 import { afterEach, describe, expect, it } from 'vitest';
-import { rescan, replayContinue, scenario, trace, V1_ERROR, V1_SEED, V2_ERROR, V2_SEED, V2_STUCK, type Scenario } from './continue-replay.helpers.js';
+import {
+  rescan,
+  replayContinue,
+  scenario,
+  trace,
+  V1_ERROR,
+  V1_SEED,
+  V2_ERROR,
+  V2_SEED,
+  V2_STUCK,
+  type Scenario,
+} from './continue-replay.helpers.js';
 
 let s: Scenario | undefined;
 afterEach(async () => {
@@ -17,7 +28,11 @@ describe('--continue on the unrepaired state', () => {
     expect(r.readings.steps).toMatchObject({ outcome: 'refused', message: 'This cycle is already complete' });
     expect(r.writes).toEqual([]);
     expect(r.earlyClaims.map((c) => `${c.key} ${c.pointer}`)).toEqual(
-      expect.arrayContaining([`${s.prefix}.meta /current_phase`, `${s.prefix}.meta /cycles/1/status`, `${s.prefix}.cycle.1 /status/current_phase`]),
+      expect.arrayContaining([
+        `${s.prefix}.meta /current_phase`,
+        `${s.prefix}.meta /cycles/1/status`,
+        `${s.prefix}.cycle.1 /status/current_phase`,
+      ]),
     );
     // The rescan of the state after --continue sees what is wrong (it is not clean by construction).
     const after = await rescan(s, r);
@@ -55,7 +70,11 @@ describe('--continue on the unrepaired state', () => {
   it('v2 recorded execute error: the executor refuses status ERROR (peer-executor.md L109-114)', async () => {
     s = await scenario(V2_ERROR);
     const r = await replayContinue(s);
-    expect([r.outcome, r.message, r.ran], trace(r)).toEqual(['stopped', 'Execution not allowed in current status: ERROR', []]);
+    expect([r.outcome, r.message, r.ran], trace(r)).toEqual([
+      'stopped',
+      'Execution not allowed in current status: ERROR',
+      [],
+    ]);
     expect(r.readings.firstIncomplete).toEqual(r.readings.lastCompleted);
   });
 

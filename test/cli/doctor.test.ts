@@ -12,15 +12,24 @@ import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.j
 const BUCKET = 'agent-os-peer-state';
 
 const NO_NATS_ENV = {
-  NATS_URL: undefined, NATS_CONTEXT: undefined, NATS_USER: undefined, NATS_PASSWORD: undefined, NATS_TOKEN: undefined,
-  NATS_CREDS: undefined, NATS_NKEY: undefined, NATS_CERT: undefined, NATS_KEY: undefined, NATS_CA: undefined,
+  NATS_URL: undefined,
+  NATS_CONTEXT: undefined,
+  NATS_USER: undefined,
+  NATS_PASSWORD: undefined,
+  NATS_TOKEN: undefined,
+  NATS_CREDS: undefined,
+  NATS_NKEY: undefined,
+  NATS_CERT: undefined,
+  NATS_KEY: undefined,
+  NATS_CA: undefined,
 };
 
 async function bucket(url: string, history: number, auth: Partial<ConnectionOptions> = {}, values = 1): Promise<void> {
   const nc = await connect({ servers: url.replace('nats://', ''), reconnect: false, ...auth });
   try {
     const kv = await nc.jetstream().views.kv(BUCKET, { history });
-    for (let i = 0; i < values; i++) await kv.put('peer.spec.demo.meta', new TextEncoder().encode(`{"spec_name":"demo","n":${i}}`));
+    for (let i = 0; i < values; i++)
+      await kv.put('peer.spec.demo.meta', new TextEncoder().encode(`{"spec_name":"demo","n":${i}}`));
   } finally {
     await nc.drain();
   }
@@ -72,7 +81,11 @@ describe('peer-audit doctor', () => {
         readyAuth: { user: 'auditor', password: 'pw' },
       }),
     ]);
-    await Promise.all([bucket(good.url, 50), bucket(history1.url, 1), bucket(restricted.url, 50, { user: 'admin', pass: 'admin' }, 3)]);
+    await Promise.all([
+      bucket(good.url, 50),
+      bucket(history1.url, 1),
+      bucket(restricted.url, 50, { user: 'admin', pass: 'admin' }, 3),
+    ]);
   });
   afterAll(async () => {
     await Promise.all([good?.stop(), history1?.stop(), noJs?.stop(), restricted?.stop()]);
@@ -81,7 +94,13 @@ describe('peer-audit doctor', () => {
 
   const doctor = (args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> =>
     runCli(['doctor', '--project', project, '--timeout', '2000', ...args], {
-      env: { ...NO_NATS_ENV, HOME: home, XDG_CONFIG_HOME: path.join(home, 'xdg'), CLAUDE_CONFIG_DIR: path.join(home, 'claude'), ...env },
+      env: {
+        ...NO_NATS_ENV,
+        HOME: home,
+        XDG_CONFIG_HOME: path.join(home, 'xdg'),
+        CLAUDE_CONFIG_DIR: path.join(home, 'claude'),
+        ...env,
+      },
     });
 
   it('all good: every check ✔, exit 0', async () => {
@@ -89,15 +108,31 @@ describe('peer-audit doctor', () => {
     expect(r.stderr).toBe('');
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const c = checks(r.stdout);
-    expect([...c.keys()]).toEqual(['context', 'nats', 'jetstream', 'bucket', 'history', 'replicas', 'clock', 'specs', 'logs']);
+    expect([...c.keys()]).toEqual([
+      'context',
+      'nats',
+      'jetstream',
+      'bucket',
+      'history',
+      'replicas',
+      'clock',
+      'specs',
+      'logs',
+    ]);
     for (const [name, [mark]] of c) expect([name, mark]).toEqual([name, '✔']);
     expect(c.get('context')![1]).toBe('none selected: flags, environment and defaults only');
-    expect(c.get('nats')![1]).toMatch(new RegExp(`^nats://127\\.0\\.0\\.1:${good.port} \\(from --server\\): nats-server \\d+\\.\\d+\\.\\d+; round trip (<1|\\d+) ms$`));
+    expect(c.get('nats')![1]).toMatch(
+      new RegExp(
+        `^nats://127\\.0\\.0\\.1:${good.port} \\(from --server\\): nats-server \\d+\\.\\d+\\.\\d+; round trip (<1|\\d+) ms$`,
+      ),
+    );
     expect(c.get('jetstream')![1]).toMatch(/^enabled: this account has 1 stream, 0 consumers$/);
     expect(c.get('bucket')![1]).toBe(`${BUCKET}: 1 key, 1 revision stored, file storage`);
     expect(c.get('history')![1]).toBe('50 revisions kept per key');
     expect(c.get('replicas')![1]).toBe('1');
-    expect(c.get('clock')![1]).toMatch(/^the server and this machine agree within \d+ ms \(±\d+ ms; from a temporary in-memory stream, deleted again\)$/);
+    expect(c.get('clock')![1]).toMatch(
+      /^the server and this machine agree within \d+ ms \(±\d+ ms; from a temporary in-memory stream, deleted again\)$/,
+    );
     expect(c.get('specs')![1]).toBe('.agent-os/specs: 2 spec folders, 3 files');
     expect(c.get('logs')![1]).toMatch(new RegExp(`^2 transcript files \\(\\d+ B\\) from ${logs}$`));
     expect(r.stdout.trim().split('\n').at(-1)).toBe('✔ ready: all 9 checks passed');
@@ -116,7 +151,10 @@ describe('peer-audit doctor', () => {
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const c = checks(r.stdout);
     expect(c.get('logs')).toEqual(['✔', `${folder} (Claude Code's folder for this project): 1 transcript file (3 B)`]);
-    expect(c.get('replicas')).toEqual(['⚠', `1, expected 3: the state lives on one server, and one lost disk loses it (more than one replica needs a NATS cluster: nats stream edit KV_${BUCKET} --replicas=3)`]);
+    expect(c.get('replicas')).toEqual([
+      '⚠',
+      `1, expected 3: the state lives on one server, and one lost disk loses it (more than one replica needs a NATS cluster: nats stream edit KV_${BUCKET} --replicas=3)`,
+    ]);
     expect(r.stdout.trim().split('\n').at(-1)).toBe('⚠ ready, with 1 warning');
     await rm(path.join(home, 'claude'), { recursive: true, force: true });
   });
@@ -126,13 +164,25 @@ describe('peer-audit doctor', () => {
     expect(r.code, r.stderr + r.stdout).toBe(2);
     const c = checks(r.stdout);
     expect([...c.keys()]).toEqual(['context', 'nats', 'specs', 'logs']);
-    expect(c.get('nats')).toEqual(['✖', `cannot reach NATS at ${deadUrl}: connection refused (is nats-server running? set --server or NATS_URL)`]);
+    expect(c.get('nats')).toEqual([
+      '✖',
+      `cannot reach NATS at ${deadUrl}: connection refused (is nats-server running? set --server or NATS_URL)`,
+    ]);
     expect(c.get('specs')![0]).toBe('✔');
     expect(r.stdout.trim().split('\n').at(-1)).toBe('✖ 1 check failed: a scan would not read everything');
   });
 
   it('bucket missing: ✖ bucket with the nats kv add command, exit 2', async () => {
-    const r = await doctor(['--server', good.url, '--bucket', 'no-such-bucket', '--logs', logs, '--expect-replicas', '1']);
+    const r = await doctor([
+      '--server',
+      good.url,
+      '--bucket',
+      'no-such-bucket',
+      '--logs',
+      logs,
+      '--expect-replicas',
+      '1',
+    ]);
     expect(r.code, r.stderr + r.stdout).toBe(2);
     const c = checks(r.stdout);
     expect(c.get('bucket')).toEqual([
@@ -158,7 +208,10 @@ describe('peer-audit doctor', () => {
     const r = await doctor(['--server', noJs.url, '--logs', logs]);
     expect(r.code, r.stderr + r.stdout).toBe(2);
     const c = checks(r.stdout);
-    expect(c.get('jetstream')).toEqual(['✖', `JetStream is not enabled on ${noJs.url}: start nats-server with -js (or a jetstream {} block in its configuration)`]);
+    expect(c.get('jetstream')).toEqual([
+      '✖',
+      `JetStream is not enabled on ${noJs.url}: start nats-server with -js (or a jetstream {} block in its configuration)`,
+    ]);
     expect(c.has('bucket')).toBe(false);
   });
 
@@ -172,14 +225,21 @@ describe('peer-audit doctor', () => {
       let r = await doctor(['--logs', logs, '--expect-replicas', '1']);
       expect(r.code, r.stderr + r.stdout).toBe(0);
       let c = checks(r.stdout);
-      expect(c.get('context')).toEqual(['✔', `"peer" (${path.join(dir, 'peer.json')}, chosen by the nats CLI's selection): local PEER server`]);
+      expect(c.get('context')).toEqual([
+        '✔',
+        `"peer" (${path.join(dir, 'peer.json')}, chosen by the nats CLI's selection): local PEER server`,
+      ]);
       expect(c.get('nats')![1]).toContain('(from the NATS context)');
 
       r = await doctor(['--context', 'broken', '--logs', logs]);
       expect(r.code, r.stderr + r.stdout).toBe(2);
       c = checks(r.stdout);
       expect(c.get('context')![0]).toBe('✖');
-      expect(c.get('context')![1]).toMatch(new RegExp(`^NATS context file ${path.join(dir, 'broken.json')} is not valid JSON: .*: fix it, choose another context with --context, or use none with --no-context$`));
+      expect(c.get('context')![1]).toMatch(
+        new RegExp(
+          `^NATS context file ${path.join(dir, 'broken.json')} is not valid JSON: .*: fix it, choose another context with --context, or use none with --no-context$`,
+        ),
+      );
       expect(c.has('nats')).toBe(false);
     } finally {
       await rm(path.join(home, 'xdg'), { recursive: true, force: true });
@@ -187,7 +247,18 @@ describe('peer-audit doctor', () => {
   });
 
   it('no permission to create a temporary stream: the clock is not measured, and doctor says only what it can bound', async () => {
-    const r = await doctor(['--server', restricted.url, '--user', 'auditor', '--password', 'pw', '--logs', logs, '--expect-replicas', '1']);
+    const r = await doctor([
+      '--server',
+      restricted.url,
+      '--user',
+      'auditor',
+      '--password',
+      'pw',
+      '--logs',
+      logs,
+      '--expect-replicas',
+      '1',
+    ]);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const c = checks(r.stdout);
     expect(c.get('bucket')![1]).toBe(`${BUCKET}: 1 key, 3 revisions stored, file storage`);

@@ -20,7 +20,30 @@ describe('scan: sources that cannot be read', () => {
   let plain: Awaited<ReturnType<typeof startNatsServer>>;
   beforeAll(async () => {
     project = await tempProject({
-      '.agent-os/specs/2025-08-20-clean/spec.md': ['# Spec Requirements Document', '', '## Overview', '', 'A clean spec.', '', '## User Stories', '', 'A user.', '', '## Spec Scope', '', '1. One.', '', '## Out of Scope', '', '- Two', '', '## Expected Deliverable', '', '1. Done.', ''].join('\n'),
+      '.agent-os/specs/2025-08-20-clean/spec.md': [
+        '# Spec Requirements Document',
+        '',
+        '## Overview',
+        '',
+        'A clean spec.',
+        '',
+        '## User Stories',
+        '',
+        'A user.',
+        '',
+        '## Spec Scope',
+        '',
+        '1. One.',
+        '',
+        '## Out of Scope',
+        '',
+        '- Two',
+        '',
+        '## Expected Deliverable',
+        '',
+        '1. Done.',
+        '',
+      ].join('\n'),
     });
     [auth, plain] = await Promise.all([startNatsServer({ user: 'peer', password: 'right' }), startNatsServer()]);
   });
@@ -33,21 +56,49 @@ describe('scan: sources that cannot be read', () => {
     const url = dead.url;
     await dead.stop();
     const r = await runCli(['scan', '--project', project, '--server', url, '--no-default-logs']);
-    expectOneLineFailure(r, /^peer-audit: incomplete: cannot reach NATS at nats:\/\/127\.0\.0\.1:\d+: connection refused/);
+    expectOneLineFailure(
+      r,
+      /^peer-audit: incomplete: cannot reach NATS at nats:\/\/127\.0\.0\.1:\d+: connection refused/,
+    );
     expect(r.stdout).toContain('INCOMPLETE SCAN');
     expect(r.stdout).toContain('NOT a clean result');
   });
 
   it('missing bucket: exit 2 with the command that creates it', async () => {
-    const r = await runCli(['scan', '--project', project, '--server', plain.url, '--bucket', 'no-such-bucket', '--no-default-logs', '--format', 'json']);
-    expectOneLineFailure(r, /bucket "no-such-bucket" does not exist on .*\(create it with: nats kv add no-such-bucket --history=50\)$/);
+    const r = await runCli([
+      'scan',
+      '--project',
+      project,
+      '--server',
+      plain.url,
+      '--bucket',
+      'no-such-bucket',
+      '--no-default-logs',
+      '--format',
+      'json',
+    ]);
+    expectOneLineFailure(
+      r,
+      /bucket "no-such-bucket" does not exist on .*\(create it with: nats kv add no-such-bucket --history=50\)$/,
+    );
     const json = JSON.parse(r.stdout);
     expect(json.complete).toBe(false);
     expect(json.sources.find((s: { kind: string }) => s.kind === 'kv')).toMatchObject({ ok: false });
   });
 
   it('bad credentials: exit 2, one line', async () => {
-    const r = await runCli(['scan', '--project', project, '--server', auth.url, '--user', 'peer', '--password', 'wrong', '--no-default-logs']);
+    const r = await runCli([
+      'scan',
+      '--project',
+      project,
+      '--server',
+      auth.url,
+      '--user',
+      'peer',
+      '--password',
+      'wrong',
+      '--no-default-logs',
+    ]);
     expectOneLineFailure(r, /NATS rejected the credentials for nats:\/\/127\.0\.0\.1:\d+ \(authorization violation\)/);
   });
 
@@ -56,7 +107,16 @@ describe('scan: sources that cannot be read', () => {
     await new Promise<void>((res) => silent.listen(0, '127.0.0.1', res));
     const port = (silent.address() as net.AddressInfo).port;
     const started = Date.now();
-    const r = await runCli(['scan', '--project', project, '--server', `nats://127.0.0.1:${port}`, '--timeout', '1000', '--no-default-logs']);
+    const r = await runCli([
+      'scan',
+      '--project',
+      project,
+      '--server',
+      `nats://127.0.0.1:${port}`,
+      '--timeout',
+      '1000',
+      '--no-default-logs',
+    ]);
     silent.close();
     expectOneLineFailure(r, /no NATS answer from nats:\/\/127\.0\.0\.1:\d+ within 1000 ms/);
     expect(Date.now() - started).toBeLessThan(10_000);
@@ -68,7 +128,12 @@ describe('scan: sources that cannot be read', () => {
   });
 
   it('usage errors exit 2 with one message and no stack', async () => {
-    for (const args of [['scan', '--frmat', 'json'], ['scna'], ['scan', '--fail-on', 'fatal'], ['scan', '--project', '/does/not/exist', '--no-kv']]) {
+    for (const args of [
+      ['scan', '--frmat', 'json'],
+      ['scna'],
+      ['scan', '--fail-on', 'fatal'],
+      ['scan', '--project', '/does/not/exist', '--no-kv'],
+    ]) {
       const r = await runCli(args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toMatch(/^peer-audit: /);

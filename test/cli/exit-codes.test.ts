@@ -55,7 +55,11 @@ const READING: Record<string, Row[]> = {
   scan: [
     { situation: 'healthy run, every source read', args: ['scan', ...healthyOffline], cwd: () => healthy, code: 0 },
     { situation: 'findings at or above --fail-on', args: ['scan', ...live], code: 1 },
-    { situation: 'more warnings than --max-warnings', args: ['scan', ...live, '--fail-on', 'error', '--max-warnings', '0', '--no-baseline'], code: 1 },
+    {
+      situation: 'more warnings than --max-warnings',
+      args: ['scan', ...live, '--fail-on', 'error', '--max-warnings', '0', '--no-baseline'],
+      code: 1,
+    },
     { situation: 'NATS unreachable: incomplete', args: ['scan', '--server', DOWN, '--logs', 'logs'], code: 2 },
     { situation: 'usage error', args: ['scan', '--format', 'jsno'], code: 2 },
   ],
@@ -69,15 +73,35 @@ const READING: Record<string, Row[]> = {
     { situation: 'dry run with a plan', args: ['repair', ...live], code: 0 },
     { situation: 'nothing to repair', args: ['repair', ...healthyOffline], cwd: () => healthy, code: 0 },
     { situation: 'partial evidence: nothing planned', args: ['repair', '--server', DOWN, '--logs', 'logs'], code: 2 },
-    { situation: '--apply with --kv-snapshot', args: ['repair', '--kv-snapshot', 'kv-snapshot.jsonl', '--logs', 'logs', '--apply', '--reason', 'x', '--yes'], code: 2 },
-    { situation: '--apply with an empty --kv-snapshot never reaches the live bucket', args: ['repair', ...live, '--kv-snapshot', '', '--apply', '--reason', 'x', '--yes'], code: 2 },
-    { situation: '--apply with no terminal and no --yes', args: ['repair', ...live, '--apply', '--reason', 'x'], code: 2 },
+    {
+      situation: '--apply with --kv-snapshot',
+      args: ['repair', '--kv-snapshot', 'kv-snapshot.jsonl', '--logs', 'logs', '--apply', '--reason', 'x', '--yes'],
+      code: 2,
+    },
+    {
+      situation: '--apply with an empty --kv-snapshot never reaches the live bucket',
+      args: ['repair', ...live, '--kv-snapshot', '', '--apply', '--reason', 'x', '--yes'],
+      code: 2,
+    },
+    {
+      situation: '--apply with no terminal and no --yes',
+      args: ['repair', ...live, '--apply', '--reason', 'x'],
+      code: 2,
+    },
     { situation: 'a misspelled --rule', args: ['repair', ...live, '--rule', 'false-sucess'], code: 2 },
   ],
   reopen: [
     { situation: 'dry run', args: ['reopen', SEED, '--server', '$S', '--reason', 'x', '--quiet-for', '0s'], code: 0 },
-    { situation: 'refused: written to within --quiet-for', args: ['reopen', SEED, '--server', '$S', '--reason', 'x', '--quiet-for', '1000d'], code: 2 },
-    { situation: 'no state for the spec', args: ['reopen', 'no-such-spec', '--server', '$S', '--reason', 'x'], code: 2 },
+    {
+      situation: 'refused: written to within --quiet-for',
+      args: ['reopen', SEED, '--server', '$S', '--reason', 'x', '--quiet-for', '1000d'],
+      code: 2,
+    },
+    {
+      situation: 'no state for the spec',
+      args: ['reopen', 'no-such-spec', '--server', '$S', '--reason', 'x'],
+      code: 2,
+    },
     { situation: 'usage error: no --reason', args: ['reopen', SEED, '--server', '$S'], code: 2 },
   ],
   snapshot: [
@@ -86,7 +110,11 @@ const READING: Record<string, Row[]> = {
     { situation: 'usage error: -o without a path', args: ['snapshot', '--server', '$S', '-o'], code: 2 },
   ],
   doctor: [
-    { situation: 'every check passes', args: ['doctor', '--server', '$S', '--logs', 'logs', '--expect-replicas', '1'], code: 0 },
+    {
+      situation: 'every check passes',
+      args: ['doctor', '--server', '$S', '--logs', 'logs', '--expect-replicas', '1'],
+      code: 0,
+    },
     { situation: 'a check fails', args: ['doctor', '--server', DOWN, '--logs', 'logs'], code: 2 },
     { situation: 'usage error', args: ['doctor', '--expect-replicas', 'three'], code: 2 },
   ],
@@ -123,7 +151,11 @@ describe.each(Object.keys(READING))('%s', (command) => {
 
 describe('watch: ended by SIGTERM', () => {
   it('exit 0', async () => {
-    const child = spawn(process.execPath, [BIN, 'watch', '--server', server.url, '--format', 'json'], { cwd: seed, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(process.execPath, [BIN, 'watch', '--server', server.url, '--format', 'json'], {
+      cwd: seed,
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     // Once it says it is watching, its signal handlers are in place.
@@ -137,23 +169,30 @@ describe('watch: ended by SIGTERM', () => {
 
 describe('writing commands, in order', () => {
   let journal: string;
-  const journals = async () => (await fs.readdir(path.join(seed, '.peer-audit/journal'))).filter((n) => n.endsWith('.json')).sort();
+  const journals = async () =>
+    (await fs.readdir(path.join(seed, '.peer-audit/journal'))).filter((n) => n.endsWith('.json')).sort();
 
   it('repair --apply: a file that changed since the scan is skipped, counted, and the exit code is 1', async () => {
     const gate = path.join(seed, 'gate');
-    const child = runCli(['repair', ...live.map((a) => (a === '$S' ? server.url : a)), '--apply', '--reason', 'exit codes', '--yes'], {
-      cwd: seed,
-      env: { PEER_AUDIT_FAULT_PLAN_GATE: gate },
-      timeoutMs: 60_000,
-    });
+    const child = runCli(
+      ['repair', ...live.map((a) => (a === '$S' ? server.url : a)), '--apply', '--reason', 'exit codes', '--yes'],
+      {
+        cwd: seed,
+        env: { PEER_AUDIT_FAULT_PLAN_GATE: gate },
+        timeoutMs: 60_000,
+      },
+    );
     // Between the scan and the plan: someone edits the spec file the repair would change.
-    for (let i = 0; i < 3000 && !(await fs.stat(`${gate}.scanned`).catch(() => null)); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 3000 && !(await fs.stat(`${gate}.scanned`).catch(() => null)); i++)
+      await new Promise((r) => setTimeout(r, 20));
     await fs.appendFile(path.join(seed, SPEC_MD), 'edited by hand\n');
     await fs.writeFile(gate, '');
     const r = await child;
     expect(r.code, r.stderr).toBe(1);
     expect(r.stdout).toContain(`skipped ${SPEC_MD}: the file changed since it was scanned`);
-    expect(r.stderr).toMatch(/applied 3, conflicts 0, failed 0, skipped 1 \(changed since the scan or unreadable; scan again\)/);
+    expect(r.stderr).toMatch(
+      /applied 3, conflicts 0, failed 0, skipped 1 \(changed since the scan or unreadable; scan again\)/,
+    );
     [journal] = await journals();
   });
 
@@ -161,7 +200,9 @@ describe('writing commands, in order', () => {
     const r = await runCli(['undo', `.peer-audit/journal/${journal}`, '--server', server.url, '--yes'], { cwd: seed });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('undone 3, left as they are 0');
-    const again = await runCli(['undo', `.peer-audit/journal/${journal}`, '--server', server.url, '--yes'], { cwd: seed });
+    const again = await runCli(['undo', `.peer-audit/journal/${journal}`, '--server', server.url, '--yes'], {
+      cwd: seed,
+    });
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toContain('nothing to undo');
   });
@@ -170,7 +211,10 @@ describe('writing commands, in order', () => {
     // Put the hand edit back so nothing is skipped.
     const text = await fs.readFile(path.join(seed, SPEC_MD), 'utf8');
     await fs.writeFile(path.join(seed, SPEC_MD), text.replace('edited by hand\n', ''));
-    const r = await runCli(['repair', ...live.map((a) => (a === '$S' ? server.url : a)), '--apply', '--reason', 'exit codes', '--yes'], { cwd: seed, timeoutMs: 60_000 });
+    const r = await runCli(
+      ['repair', ...live.map((a) => (a === '$S' ? server.url : a)), '--apply', '--reason', 'exit codes', '--yes'],
+      { cwd: seed, timeoutMs: 60_000 },
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('applied 4, conflicts 0, failed 0');
     expect(r.stderr).not.toContain('skipped');

@@ -11,7 +11,8 @@ let work: string;
 
 beforeAll(async () => {
   work = await fs.mkdtemp(path.join(os.tmpdir(), 'pa-first-'));
-  for (const name of [SEED, 'healthy-v2']) await fs.cp(path.join(REPO, 'fixtures/incidents', name), path.join(work, name), { recursive: true });
+  for (const name of [SEED, 'healthy-v2'])
+    await fs.cp(path.join(REPO, 'fixtures/incidents', name), path.join(work, name), { recursive: true });
 });
 afterAll(async () => fs.rm(work, { recursive: true, force: true }));
 
@@ -29,14 +30,26 @@ describe('scan says what to run next', () => {
       'peer-audit repair --spec wal-operation-handling-fix --logs logs --kv-snapshot kv-snapshot.jsonl',
       'peer-audit report --logs logs --kv-snapshot kv-snapshot.jsonl -o incident.md',
     ]);
-    expect(lines[next + 1]).toMatch(/# see the changes that fix 4 findings \(a dry run; to write them, load the snapshot with snapshot --restore/);
+    expect(lines[next + 1]).toMatch(
+      /# see the changes that fix 4 findings \(a dry run; to write them, load the snapshot with snapshot --restore/,
+    );
     // The suggested lines work.
     const repair = await inSeed(['repair', '--spec', SEED, '--logs', 'logs', '--kv-snapshot', 'kv-snapshot.jsonl']);
     expect(repair.code).toBe(0);
     expect(repair.stdout).toContain('Dry run: 4 changes');
-    const report = await inSeed(['report', '--logs', 'logs', '--kv-snapshot', 'kv-snapshot.jsonl', '-o', 'incident.md']);
+    const report = await inSeed([
+      'report',
+      '--logs',
+      'logs',
+      '--kv-snapshot',
+      'kv-snapshot.jsonl',
+      '-o',
+      'incident.md',
+    ]);
     expect(report.code).toBe(1);
-    expect(await fs.readFile(path.join(work, SEED, 'incident.md'), 'utf8')).toMatch(/^# Incident report: wal-operation-handling-fix/);
+    expect(await fs.readFile(path.join(work, SEED, 'incident.md'), 'utf8')).toMatch(
+      /^# Incident report: wal-operation-handling-fix/,
+    );
   });
 
   it('says nothing more for a clean scan', async () => {
@@ -68,8 +81,20 @@ describe('the Sources line in words', () => {
     );
     expect(sources).not.toMatch(/corruptLines|duplicateRecords|ignoredFiles|problem|\(\)/);
     // The JSON keeps its stats keys.
-    const json = JSON.parse((await inSeed(['scan', ...offline, '--format', 'json'])).stdout) as { sources: Array<{ stats: Record<string, number> }> };
-    expect(Object.keys(json.sources[2].stats)).toEqual(['files', 'bytes', 'lines', 'records', 'corruptLines', 'sessions', 'ignoredFiles', 'duplicateRecords', 'peerRuns']);
+    const json = JSON.parse((await inSeed(['scan', ...offline, '--format', 'json'])).stdout) as {
+      sources: Array<{ stats: Record<string, number> }>;
+    };
+    expect(Object.keys(json.sources[2].stats)).toEqual([
+      'files',
+      'bytes',
+      'lines',
+      'records',
+      'corruptLines',
+      'sessions',
+      'ignoredFiles',
+      'duplicateRecords',
+      'peerRuns',
+    ]);
   });
 
   it('a source that failed has no empty ()', async () => {
@@ -93,7 +118,9 @@ describe('durations and scan -o', () => {
     });
     await fs.writeFile(file, lines.join('\n'));
     const r = await runCli(['scan', ...offline], { cwd: dir });
-    expect(r.stdout).toContain('(logs/output-peer-test-2.jsonl:50), 8 d 2 h before revision 3 (2025-08-13T18:00:48.902Z)');
+    expect(r.stdout).toContain(
+      '(logs/output-peer-test-2.jsonl:50), 8 d 2 h before revision 3 (2025-08-13T18:00:48.902Z)',
+    );
     expect(r.stdout).not.toMatch(/\d{3,} min/);
   });
 
@@ -107,26 +134,41 @@ describe('durations and scan -o', () => {
 });
 
 describe('--help wraps at word boundaries', () => {
-  const commands = [[], ['scan'], ['report'], ['repair'], ['reopen'], ['undo'], ['snapshot'], ['doctor'], ['watch'], ['rules']];
+  const commands = [
+    [],
+    ['scan'],
+    ['report'],
+    ['repair'],
+    ['reopen'],
+    ['undo'],
+    ['snapshot'],
+    ['doctor'],
+    ['watch'],
+    ['rules'],
+  ];
   const help = async (cmd: string[], columns: number) => {
     const r = await runCli([...cmd, '--help'], { env: { COLUMNS: String(columns) } });
     expect(r.code).toBe(0);
     return r.stdout;
   };
   // A type annotation set right after a description that fills the column ("JetStream)[string]") is two words.
-  const words = (t: string) => t.split(/\s+|(?=\[(?:string|boolean|number|array|required|default|choices)\b)/).filter(Boolean);
+  const words = (t: string) =>
+    t.split(/\s+|(?=\[(?:string|boolean|number|array|required|default|choices)\b)/).filter(Boolean);
 
-  it.each(commands.map((c) => [c.join(' ') || '(top)', c] as const))('%s: no word is cut at 40, 80 or 120 columns', async (_, cmd) => {
-    // At 40 columns lines are left whole: its words are the words of the help.
-    const narrow = await help([...cmd], 40);
-    const known = new Set(words(narrow));
-    for (const width of [80, 120]) {
-      const text = await help([...cmd], width);
-      expect(Math.max(...text.split('\n').map((l) => l.length))).toBeLessThanOrEqual(Math.min(width, 110));
-      const cut = words(text).filter((w) => !known.has(w));
-      expect(cut, `at ${width} columns`).toEqual([]);
-    }
-  });
+  it.each(commands.map((c) => [c.join(' ') || '(top)', c] as const))(
+    '%s: no word is cut at 40, 80 or 120 columns',
+    async (_, cmd) => {
+      // At 40 columns lines are left whole: its words are the words of the help.
+      const narrow = await help([...cmd], 40);
+      const known = new Set(words(narrow));
+      for (const width of [80, 120]) {
+        const text = await help([...cmd], width);
+        expect(Math.max(...text.split('\n').map((l) => l.length))).toBeLessThanOrEqual(Math.min(width, 110));
+        const cut = words(text).filter((w) => !known.has(w));
+        expect(cut, `at ${width} columns`).toEqual([]);
+      }
+    },
+  );
 
   it('keeps the words the issue saw cut', async () => {
     const text = (await help(['scan'], 80)) + (await help(['scan'], 120)) + (await help(['scan'], 40));

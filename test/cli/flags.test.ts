@@ -19,7 +19,17 @@ const PATH_FLAG_COMMANDS: Record<string, string[][]> = {
   project: [['scan'], ['report'], ['repair'], ['reopen', 'some-spec'], ['doctor'], ['watch']],
   specs: [['scan'], ['report'], ['repair'], ['doctor']],
   output: [['scan'], ['report'], ['snapshot']],
-  config: [['scan'], ['report'], ['repair'], ['reopen', 'some-spec'], ['undo', 'j.json'], ['snapshot', '-o', 'x'], ['doctor'], ['rules'], ['watch']],
+  config: [
+    ['scan'],
+    ['report'],
+    ['repair'],
+    ['reopen', 'some-spec'],
+    ['undo', 'j.json'],
+    ['snapshot', '-o', 'x'],
+    ['doctor'],
+    ['rules'],
+    ['watch'],
+  ],
   baseline: [['scan'], ['watch']],
   from: [['report']],
   journal: [['report']],
@@ -51,7 +61,10 @@ describe('an empty or missing path is a usage error, on every command that takes
   it.each([
     [['undo', ''], '<journal> needs a path; an empty value is not "the default"'],
     [['reopen', '', '--reason', 'x'], '<spec> needs a value; an empty one is not "every spec"'],
-    [['repair', '--spec', '', '--apply', '--reason', 'x', '--yes'], '--spec needs a value; an empty one is not "every spec"'],
+    [
+      ['repair', '--spec', '', '--apply', '--reason', 'x', '--yes'],
+      '--spec needs a value; an empty one is not "every spec"',
+    ],
     [['watch', '--spec'], '--spec needs a value; an empty one is not "every spec"'],
     [['scan', '--server', ''], '--server needs a value; an empty one is not "the default"'],
     [['snapshot', '-o', 'x', '-s', ''], '--server needs a value; an empty one is not "the default"'],
@@ -72,15 +85,30 @@ describe('an empty or missing path is a usage error, on every command that takes
 const valueCases: Array<[string[], string]> = [
   // Fixed sets of values, with the one meant.
   [['scan', '--format', 'jsno'], '--format "jsno" is not one of stylish, json, sarif, markdown (did you mean json?)'],
-  [['report', '--format', 'markdwn'], '--format "markdwn" is not one of stylish, json, sarif, markdown (did you mean markdown?)'],
+  [
+    ['report', '--format', 'markdwn'],
+    '--format "markdwn" is not one of stylish, json, sarif, markdown (did you mean markdown?)',
+  ],
   [['watch', '--format', 'jsn'], '--format "jsn" is not one of stylish, json (did you mean json?)'],
   [['rules', '--format', 'xml'], '--format "xml" is not one of stylish, json'],
   [['scan', '--fail-on', 'erorr'], '--fail-on "erorr" is not one of info, warning, error (did you mean error?)'],
   [['report', '--fail-on', 'warn'], '--fail-on "warn" is not one of info, warning, error (did you mean warning?)'],
-  [['reopen', 'x', '--phase', 'exec'], '--phase "exec" is not one of plan, execute, express, review (did you mean execute?)'],
-  [['reopen', 'x', '--phase', 'reveiw'], '--phase "reveiw" is not one of plan, execute, express, review (did you mean review?)'],
-  [['repair', '--rule', 'false-sucess'], '--rule "false-sucess" is not a rule (did you mean false-success?); `peer-audit rules` lists them'],
-  [['repair', '--rule', 'false-success', '--rule', 'no-such-rule-at-all'], '--rule "no-such-rule-at-all" is not a rule; `peer-audit rules` lists them'],
+  [
+    ['reopen', 'x', '--phase', 'exec'],
+    '--phase "exec" is not one of plan, execute, express, review (did you mean execute?)',
+  ],
+  [
+    ['reopen', 'x', '--phase', 'reveiw'],
+    '--phase "reveiw" is not one of plan, execute, express, review (did you mean review?)',
+  ],
+  [
+    ['repair', '--rule', 'false-sucess'],
+    '--rule "false-sucess" is not a rule (did you mean false-success?); `peer-audit rules` lists them',
+  ],
+  [
+    ['repair', '--rule', 'false-success', '--rule', 'no-such-rule-at-all'],
+    '--rule "no-such-rule-at-all" is not a rule; `peer-audit rules` lists them',
+  ],
   [['repair', '--rule', ''], '--rule needs a rule id (see `peer-audit rules`)'],
   // Numbers are numbers, in range.
   [['scan', '--timeout', 'abc'], '--timeout must be a whole number of at least 1 (ms), not "abc"'],
@@ -106,7 +134,10 @@ const valueCases: Array<[string[], string]> = [
   [['scan', '--timeout', '1', '--timeout', '2'], '--timeout was given 2 times; it takes one value'],
   [['reopen', 'x', '--reason', 'a', '--reason', 'b'], '--reason was given 2 times; it takes one value'],
   [['rules', '--format', 'json', '--format', 'json'], '--format was given 2 times; it takes one value'],
-  [['scan', '--kv-snapshot', 'a.jsonl', '--kv-snapshot', 'b.jsonl'], '--kv-snapshot was given 2 times; it takes one value'],
+  [
+    ['scan', '--kv-snapshot', 'a.jsonl', '--kv-snapshot', 'b.jsonl'],
+    '--kv-snapshot was given 2 times; it takes one value',
+  ],
 ];
 
 describe('flag values are checked before anything runs', () => {
@@ -118,7 +149,22 @@ describe('flag values are checked before anything runs', () => {
   });
 
   it('good values pass: repeatable flags may repeat, a 0s quiet time and a rule id are accepted', async () => {
-    const r = await runCli(['repair', '--rule', 'false-success', '--rule', 'heredoc-artifact', '--cycle', '1', '--no-kv', '--no-default-logs', '--timeout', '100'], { cwd });
+    const r = await runCli(
+      [
+        'repair',
+        '--rule',
+        'false-success',
+        '--rule',
+        'heredoc-artifact',
+        '--cycle',
+        '1',
+        '--no-kv',
+        '--no-default-logs',
+        '--timeout',
+        '100',
+      ],
+      { cwd },
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('Nothing to repair: no fixable finding matches.\n');

@@ -25,9 +25,15 @@ let nc: NatsConnection;
 let project: string;
 
 function expectNoRawControls(r: CliResult, what: string) {
-  for (const [stream, text] of [['stdout', r.stdout], ['stderr', r.stderr]] as const) {
+  for (const [stream, text] of [
+    ['stdout', r.stdout],
+    ['stderr', r.stderr],
+  ] as const) {
     const at = text.search(RAW);
-    expect(at, `${what}: raw control byte in ${stream}: ${JSON.stringify(text.slice(Math.max(0, at - 60), at + 20))}`).toBe(-1);
+    expect(
+      at,
+      `${what}: raw control byte in ${stream}: ${JSON.stringify(text.slice(Math.max(0, at - 60), at + 20))}`,
+    ).toBe(-1);
   }
 }
 
@@ -85,7 +91,9 @@ describe('no command prints a raw escape sequence from the evidence', () => {
     expectNoRawControls(dry, 'repair');
     // The file headers and the diff lines name the hostile file and folder, escaped.
     expect(dry.stdout).toContain(`file ${WAL}/notes\\x1b]0;pwned\\x07\\x1b[2J\\x9b31m.md  [heredoc-artifact]`);
-    expect(dry.stdout).toContain(`file .agent-os/specs/2025-08-06-evil\\x1b]0;pwned\\x07\\x1b[2J\\x9b31m/spec.md  [heredoc-artifact]`);
+    expect(dry.stdout).toContain(
+      `file .agent-os/specs/2025-08-06-evil\\x1b]0;pwned\\x07\\x1b[2J\\x9b31m/spec.md  [heredoc-artifact]`,
+    );
     expect(dry.stdout).toContain(' 4. Says \\x1b]0;pwned\\x07\\x1b[2J\\x9b31m to the terminal.\n');
 
     const applied = await cli(['repair', ...live(), '--apply', '--yes', '--reason', 'hostile names']);
@@ -102,13 +110,26 @@ describe('no command prints a raw escape sequence from the evidence', () => {
   });
 
   it('reopen dry run', async () => {
-    const r = await cli(['reopen', 'wal-operation-handling-fix', '--server', server.url, '--reason', `why ${HOSTILE}`, '--force']);
+    const r = await cli([
+      'reopen',
+      'wal-operation-handling-fix',
+      '--server',
+      server.url,
+      '--reason',
+      `why ${HOSTILE}`,
+      '--force',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expectNoRawControls(r, 'reopen');
   });
 
   it('rules, doctor, snapshot', async () => {
-    for (const args of [['rules'], ['rules', '--format', 'json'], ['doctor', '--server', server.url, '--logs', 'logs'], ['snapshot', '--server', server.url, '-o', 'snap.jsonl']]) {
+    for (const args of [
+      ['rules'],
+      ['rules', '--format', 'json'],
+      ['doctor', '--server', server.url, '--logs', 'logs'],
+      ['snapshot', '--server', server.url, '-o', 'snap.jsonl'],
+    ]) {
       const r = await cli(args);
       expect([0, 1], `${args[0]}: ${r.stderr}`).toContain(r.code);
       expectNoRawControls(r, args.join(' '));
@@ -116,7 +137,12 @@ describe('no command prints a raw escape sequence from the evidence', () => {
   });
 
   it('usage errors that quote what was typed: an unknown flag, an unknown command, a bad value', async () => {
-    for (const args of [['scan', `--x${HOSTILE}`], [`sc${HOSTILE}an`], ['scan', '--format', HOSTILE], ['repair', '--rule', HOSTILE]]) {
+    for (const args of [
+      ['scan', `--x${HOSTILE}`],
+      [`sc${HOSTILE}an`],
+      ['scan', '--format', HOSTILE],
+      ['repair', '--rule', HOSTILE],
+    ]) {
       const r = await cli(args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toMatch(/\\(x1b|u001b)/);
@@ -125,18 +151,23 @@ describe('no command prints a raw escape sequence from the evidence', () => {
   });
 
   it('watch, briefly', async () => {
-    const child = spawn(process.execPath, [BIN, 'watch', '--server', server.url, '--project', project, '--initial', '--settle', '0'], {
-      cwd: project,
-      env: { ...process.env, NO_COLOR: '1', NATS_URL: undefined, NATS_CONTEXT: undefined },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [BIN, 'watch', '--server', server.url, '--project', project, '--initial', '--settle', '0'],
+      {
+        cwd: project,
+        env: { ...process.env, NO_COLOR: '1', NATS_URL: undefined, NATS_CONTEXT: undefined },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
     const end = Date.now() + 20_000;
-    while (!/watching/.test(stderr) && Date.now() < end && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+    while (!/watching/.test(stderr) && Date.now() < end && child.exitCode === null)
+      await new Promise((r) => setTimeout(r, 100));
     // --initial prints what is already true as it starts; Ctrl-C ends it, and once it has closed all it printed is in.
     child.kill('SIGINT');
     expect(await closed).toBe(0);

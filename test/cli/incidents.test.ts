@@ -16,9 +16,28 @@ const LOG = 'logs/output-peer-test-2.jsonl';
 
 async function scanJson(fixture: string, extra: string[] = []) {
   const dir = path.join(INCIDENTS, fixture);
-  const r = await runCli(['scan', '--format', 'json', '--logs', 'logs', ...(extra.some((a) => a === '--server') ? [] : ['--kv-snapshot', 'kv-snapshot.jsonl']), ...extra], { cwd: dir });
+  const r = await runCli(
+    [
+      'scan',
+      '--format',
+      'json',
+      '--logs',
+      'logs',
+      ...(extra.some((a) => a === '--server') ? [] : ['--kv-snapshot', 'kv-snapshot.jsonl']),
+      ...extra,
+    ],
+    { cwd: dir },
+  );
   expect(r.stderr).toBe('');
-  return { ...r, json: JSON.parse(r.stdout) as { complete: boolean; findings: Finding[]; sources: { kind: string; ok: boolean }[]; version: number } };
+  return {
+    ...r,
+    json: JSON.parse(r.stdout) as {
+      complete: boolean;
+      findings: Finding[];
+      sources: { kind: string; ok: boolean }[];
+      version: number;
+    },
+  };
 }
 
 const loc = (l: Location) =>
@@ -72,13 +91,22 @@ describe('the seed incident (wal-operation-handling-fix) from its snapshot', () 
     const first = (id: string) => locsOf(byRule(findings, id)[0]);
     expect(first('script-failure')).toEqual(expect.arrayContaining([`log ${LOG}:15`, `log ${LOG}:20`]));
     expect(first('kv-read-failure')[0]).toBe(`log ${LOG}:51`);
-    expect(first('read-before-write')).toEqual(expect.arrayContaining([`log ${LOG}:50`, `kv ${KEY}.cycle.1@3/phases/plan/status`]));
+    expect(first('read-before-write')).toEqual(
+      expect.arrayContaining([`log ${LOG}:50`, `kv ${KEY}.cycle.1@3/phases/plan/status`]),
+    );
     expect(first('missing-user-review')).toEqual(expect.arrayContaining([`log ${LOG}:43`]));
     expect(first('aborted-session')).toEqual([`log ${LOG}:188`]);
     expect(first('truncated-file')[0]).toBe(`file ${WAL}/sub-specs/technical-spec.md:13`);
-    expect(first('unverified-task-completion')[0]).toBe('file .agent-os/specs/2025-07-30-meilisearch-search-endpoint/tasks.md:10');
-    expect(first('spec-name-mismatch')).toEqual(expect.arrayContaining([`kv ${KEY}.cycle.1@9/phases/plan/output/spec_name`, `log ${LOG}:43`]));
-    expect(byRule(findings, 'state-inconsistency').map((f) => locsOf(f)[0])).toEqual([`kv ${KEY}.meta@10/cycles/1/status`, `kv ${KEY}.meta@10/cycles/1/completed_at`]);
+    expect(first('unverified-task-completion')[0]).toBe(
+      'file .agent-os/specs/2025-07-30-meilisearch-search-endpoint/tasks.md:10',
+    );
+    expect(first('spec-name-mismatch')).toEqual(
+      expect.arrayContaining([`kv ${KEY}.cycle.1@9/phases/plan/output/spec_name`, `log ${LOG}:43`]),
+    );
+    expect(byRule(findings, 'state-inconsistency').map((f) => locsOf(f)[0])).toEqual([
+      `kv ${KEY}.meta@10/cycles/1/status`,
+      `kv ${KEY}.meta@10/cycles/1/completed_at`,
+    ]);
   });
 
   it('missing-execute-phase: the cycle key and revision, and the transcript that never spawned the executor', () => {
@@ -117,7 +145,9 @@ describe('the seed incident (wal-operation-handling-fix) from its snapshot', () 
     const read = f.evidence.find((e) => loc(e.location) === `log ${LOG}:51`)!;
     expect(read.note).toBe(`state read failed (${KEY}.cycle.1) and was never retried`);
     expect(read.excerpt).toBe('❌ Error: Could not retrieve cycle data');
-    expect(f.evidence.find((e) => loc(e.location) === `log ${LOG}:186`)!.excerpt).toBe('✅ PEER cycle 1 completed successfully');
+    expect(f.evidence.find((e) => loc(e.location) === `log ${LOG}:186`)!.excerpt).toBe(
+      '✅ PEER cycle 1 completed successfully',
+    );
     // the retried determine-context failure (line 15) is not a contradiction
     expect(l).not.toContain(`log ${LOG}:15`);
   });
@@ -132,7 +162,11 @@ describe('the seed incident (wal-operation-handling-fix) from its snapshot', () 
   it('missing-tasks-md: the folder, and the create-spec cycle that expected it', () => {
     const [f] = byRule(findings, 'missing-tasks-md');
     expect(f.subject.cycle).toBe(1);
-    expect(locsOf(f)).toEqual([`file ${WAL}`, `kv ${KEY}.cycle.1@9/instruction`, `kv ${KEY}.cycle.1@9/status/current_phase`]);
+    expect(locsOf(f)).toEqual([
+      `file ${WAL}`,
+      `kv ${KEY}.cycle.1@9/instruction`,
+      `kv ${KEY}.cycle.1@9/status/current_phase`,
+    ]);
     expect(f.message).toContain('create-spec cycle 1 (2025-08-05) claims to be finished');
   });
 
@@ -156,11 +190,22 @@ describe('live: the seed incident loaded into a real nats-server', () => {
     const live = await scanJson('wal-operation-handling-fix', ['--server', server.url, '--expect-replicas', '1']);
     expect(live.code).toBe(1);
     expect(live.json.complete).toBe(true);
-    expect(live.json.sources.map((s) => [s.kind, s.ok])).toEqual([['kv', true], ['specs', true], ['logs', true]]);
+    expect(live.json.sources.map((s) => [s.kind, s.ok])).toEqual([
+      ['kv', true],
+      ['specs', true],
+      ['logs', true],
+    ]);
     // read-before-write compares log times with revision times; revisions loaded into a test server are new.
     // Bucket-level evidence names where it was read from (the server or the snapshot file): compare without it.
     const where = (l: Location) => (l.kind === 'bucket' ? `bucket ${l.bucket} ${l.field}` : loc(l));
-    const strip = (fs: Finding[]) => fs.filter((f) => f.ruleId !== 'read-before-write').map((f) => ({ ruleId: f.ruleId, fingerprint: f.fingerprint, evidence: f.evidence.map((e) => where(e.location)) }));
+    const strip = (fs: Finding[]) =>
+      fs
+        .filter((f) => f.ruleId !== 'read-before-write')
+        .map((f) => ({
+          ruleId: f.ruleId,
+          fingerprint: f.fingerprint,
+          evidence: f.evidence.map((e) => where(e.location)),
+        }));
     expect(strip(live.json.findings)).toEqual(strip(fromSnapshot.json.findings));
   });
 
@@ -170,13 +215,25 @@ describe('live: the seed incident loaded into a real nats-server', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/wrote 2 keys, 10 revisions of bucket agent-os-peer-state/);
-    const lines = (f: string) => fs.readFile(f, 'utf8').then((t) => t.trim().split('\n').slice(1).map((l) => JSON.parse(l)));
+    const lines = (f: string) =>
+      fs.readFile(f, 'utf8').then((t) =>
+        t
+          .trim()
+          .split('\n')
+          .slice(1)
+          .map((l) => JSON.parse(l)),
+      );
     const [orig, copy] = await Promise.all([lines(path.join(SEED, 'kv-snapshot.jsonl')), lines(out)]);
-    expect(copy.map((e) => [e.key, e.revision, e.operation, e.value_b64])).toEqual(orig.map((e) => [e.key, e.revision, e.operation, e.value_b64]));
+    expect(copy.map((e) => [e.key, e.revision, e.operation, e.value_b64])).toEqual(
+      orig.map((e) => [e.key, e.revision, e.operation, e.value_b64]),
+    );
     const rescan = await runCli(['scan', '--format', 'json', '--kv-snapshot', out, '--logs', 'logs'], { cwd: SEED });
-    const fps = (fs: Finding[]) => fs.filter((f) => f.ruleId !== 'bucket-config' && f.ruleId !== 'read-before-write').map((f) => f.fingerprint);
+    const fps = (fs: Finding[]) =>
+      fs.filter((f) => f.ruleId !== 'bucket-config' && f.ruleId !== 'read-before-write').map((f) => f.fingerprint);
     // read-before-write compares log times with revision times, and a loaded bucket's revisions are new.
-    expect(fps(JSON.parse(rescan.stdout).findings)).toEqual(fps((await scanJson('wal-operation-handling-fix')).json.findings));
+    expect(fps(JSON.parse(rescan.stdout).findings)).toEqual(
+      fps((await scanJson('wal-operation-handling-fix')).json.findings),
+    );
   });
 });
 
@@ -222,7 +279,10 @@ describe('output', () => {
     expect(r.stdout).toContain('✖ 17 problems (9 errors, 8 warnings, 0 info)');
     expect(r.stdout).not.toMatch(/\x1b\[/);
     const out = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'pa-out-')), 'nested/report.json');
-    const w = await runCli(['scan', '--format', 'json', '--kv-snapshot', 'kv-snapshot.jsonl', '--logs', 'logs', '--output', out], { cwd: SEED });
+    const w = await runCli(
+      ['scan', '--format', 'json', '--kv-snapshot', 'kv-snapshot.jsonl', '--logs', 'logs', '--output', out],
+      { cwd: SEED },
+    );
     expect(w.code).toBe(1);
     expect(w.stdout).toBe('');
     expect(JSON.parse(await fs.readFile(out, 'utf8')).findings).toHaveLength(17);
@@ -233,15 +293,69 @@ describe('output', () => {
     await fs.mkdir(path.join(dir, '.agent-os/specs/2025-07-01-old-spec'), { recursive: true });
     await fs.writeFile(
       path.join(dir, '.agent-os/specs/2025-07-01-old-spec/spec.md'),
-      ['# Spec Requirements Document', '', '## Overview', '', 'Old spec.', '', '## User Stories', '', 'Users do things.', '', '## Spec Scope', '', '1. One thing.', '', '## Out of Scope', '', '- Other things', '', '## Expected Deliverable', '', '1. It works.', ''].join('\n'),
+      [
+        '# Spec Requirements Document',
+        '',
+        '## Overview',
+        '',
+        'Old spec.',
+        '',
+        '## User Stories',
+        '',
+        'Users do things.',
+        '',
+        '## Spec Scope',
+        '',
+        '1. One thing.',
+        '',
+        '## Out of Scope',
+        '',
+        '- Other things',
+        '',
+        '## Expected Deliverable',
+        '',
+        '1. It works.',
+        '',
+      ].join('\n'),
     );
     // A transcript that runs /peer for the spec ties the folder to a PEER run: its era makes the missing tasks.md a warning.
     await fs.mkdir(path.join(dir, 'logs'));
-    await fs.writeFile(path.join(dir, 'logs/s.jsonl'), JSON.stringify({ parentUuid: null, isSidechain: false, type: 'user', cwd: dir, sessionId: 's-1', version: '1.0.69', message: { role: 'user', content: '/peer --instruction=create-spec --spec=old-spec' }, uuid: 'u1', timestamp: '2025-07-01T10:00:00.000Z' }) + '\n');
-    const quiet = await runCli(['scan', '--no-kv', '--no-default-logs', '--logs', path.join(dir, 'logs'), '--project', dir]);
+    await fs.writeFile(
+      path.join(dir, 'logs/s.jsonl'),
+      JSON.stringify({
+        parentUuid: null,
+        isSidechain: false,
+        type: 'user',
+        cwd: dir,
+        sessionId: 's-1',
+        version: '1.0.69',
+        message: { role: 'user', content: '/peer --instruction=create-spec --spec=old-spec' },
+        uuid: 'u1',
+        timestamp: '2025-07-01T10:00:00.000Z',
+      }) + '\n',
+    );
+    const quiet = await runCli([
+      'scan',
+      '--no-kv',
+      '--no-default-logs',
+      '--logs',
+      path.join(dir, 'logs'),
+      '--project',
+      dir,
+    ]);
     expect(quiet.code).toBe(0);
     expect(quiet.stdout).toContain('warning  missing-tasks-md');
-    const strict = await runCli(['scan', '--no-kv', '--no-default-logs', '--logs', path.join(dir, 'logs'), '--project', dir, '--fail-on', 'warning']);
+    const strict = await runCli([
+      'scan',
+      '--no-kv',
+      '--no-default-logs',
+      '--logs',
+      path.join(dir, 'logs'),
+      '--project',
+      dir,
+      '--fail-on',
+      'warning',
+    ]);
     expect(strict.code).toBe(1);
   });
 });
@@ -256,11 +370,17 @@ describe('default log folder', () => {
     const composed = path.join(REPO, 'test/fixtures-logs/composed');
     await fs.copyFile(path.join(composed, 'main.jsonl'), path.join(dir, '7f3c2a10-5b8e-4c1d-9a6f-2e4b8c0d1f35.jsonl'));
     await fs.copyFile(path.join(composed, 'agent-a4f09c2.jsonl'), path.join(dir, 'agent-a4f09c2.jsonl'));
-    const r = await runCli(['scan', '--no-kv', '--project', project, '--format', 'json'], { env: { CLAUDE_CONFIG_DIR: config } });
+    const r = await runCli(['scan', '--no-kv', '--project', project, '--format', 'json'], {
+      env: { CLAUDE_CONFIG_DIR: config },
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`peer-audit: reading Claude Code logs from ${dir}\n`);
-    expect(JSON.parse(r.stdout).findings.map((f: Finding) => f.ruleId)).toEqual(expect.arrayContaining(['false-success', 'kv-read-failure']));
-    const skip = await runCli(['scan', '--no-kv', '--project', project, '--no-default-logs'], { env: { CLAUDE_CONFIG_DIR: config } });
+    expect(JSON.parse(r.stdout).findings.map((f: Finding) => f.ruleId)).toEqual(
+      expect.arrayContaining(['false-success', 'kv-read-failure']),
+    );
+    const skip = await runCli(['scan', '--no-kv', '--project', project, '--no-default-logs'], {
+      env: { CLAUDE_CONFIG_DIR: config },
+    });
     expect(skip.code).toBe(0);
   });
 });

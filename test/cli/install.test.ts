@@ -47,7 +47,9 @@ describe('installed from the packed tarball', () => {
     const incident = path.join(REPO, 'fixtures/incidents/wal-operation-handling-fix');
     const r = await cli(['scan', '--kv-snapshot', 'kv-snapshot.jsonl', '--logs', 'logs'], incident);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('error    missing-execute-phase  Cycle 1 went past the execute phase but execute is absent');
+    expect(r.stdout).toContain(
+      'error    missing-execute-phase  Cycle 1 went past the execute phase but execute is absent',
+    );
     expect(r.stdout).toContain('✖ 17 problems (9 errors, 8 warnings, 0 info)');
   }, 60_000);
 

@@ -18,8 +18,27 @@ export function multiKeySkippedExecute(prefix = 'peer.spec.user-export'): Put[] 
     [`${ctx}.spec_aware`, 'true', at(0, 3)],
     [`${ctx}.key_prefix`, prefix, at(0, 4)],
     [`${prefix}.cycle.current`, '1', at(0, 5)],
-    [`${c}.metadata`, { cycle_number: 1, instruction: 'execute-tasks', spec: 'user-export', status: 'initialized', phases_completed: [], created_at: '2025-08-06T10:00:05Z' }, at(0, 6)],
-    [`${c}.plan`, { instruction: 'execute-tasks', phases: [{ phase: 'execution', steps: ['export endpoint'] }], success_criteria: { overall: 'CSV export works' } }, at(2)],
+    [
+      `${c}.metadata`,
+      {
+        cycle_number: 1,
+        instruction: 'execute-tasks',
+        spec: 'user-export',
+        status: 'initialized',
+        phases_completed: [],
+        created_at: '2025-08-06T10:00:05Z',
+      },
+      at(0, 6),
+    ],
+    [
+      `${c}.plan`,
+      {
+        instruction: 'execute-tasks',
+        phases: [{ phase: 'execution', steps: ['export endpoint'] }],
+        success_criteria: { overall: 'CSV export works' },
+      },
+      at(2),
+    ],
     [`${c}.plan_summary`, 'Plan: one endpoint, one job, tests.', at(2, 1)],
     [`${c}.phases.planning`, 'completed', at(2, 2)],
     [`${c}.status`, 'planning_complete', at(2, 3)],
@@ -35,7 +54,18 @@ export function multiKeySkippedExecute(prefix = 'peer.spec.user-export'): Put[] 
     [`${c}.status`, 'review_complete', at(8, 4)],
     [`${c}.status`, 'completed', at(9)],
     [`${c}.completed_at`, '2025-08-06T10:09:00Z', at(9, 1)],
-    [`${c}.metadata`, { cycle_number: 1, instruction: 'execute-tasks', spec: 'user-export', status: 'initialized', phases_completed: ['planning', 'execution', 'express', 'review'], created_at: '2025-08-06T10:00:05Z' }, at(9, 2)],
+    [
+      `${c}.metadata`,
+      {
+        cycle_number: 1,
+        instruction: 'execute-tasks',
+        spec: 'user-export',
+        status: 'initialized',
+        phases_completed: ['planning', 'execution', 'express', 'review'],
+        created_at: '2025-08-06T10:00:05Z',
+      },
+      at(9, 2),
+    ],
     [`${prefix}.archive.cycle.1`, { plan: 'see cycle keys' }, at(9, 3)],
   ];
 }
@@ -48,7 +78,15 @@ export function multiKeyHealthy(prefix = 'peer.spec.user-export'): Put[] {
   puts.splice(
     i,
     0,
-    [`${c}.execution`, { instruction_executed: 'execute-tasks', execution_status: 'success', outputs: { files_created: ['src/export.ts'] } }, at(4)],
+    [
+      `${c}.execution`,
+      {
+        instruction_executed: 'execute-tasks',
+        execution_status: 'success',
+        outputs: { files_created: ['src/export.ts'] },
+      },
+      at(4),
+    ],
     [`${c}.deliverables`, { files_created: ['src/export.ts'] }, at(4, 1)],
     [`${c}.phases.execution`, 'completed', at(4, 2)],
     [`${c}.status`, 'execution_complete', at(4, 3)],
@@ -60,7 +98,13 @@ export function multiKeyHealthy(prefix = 'peer.spec.user-export'): Put[] {
 export function v2Healthy(prefix: string, specName?: string): Put[] {
   const all = { plan: 'completed', execute: 'completed', express: 'completed', review: 'completed' };
   return [
-    [`${prefix}.cycle.1`, v2Cycle(prefix, 1, 'COMPLETED', all, { completed_at: '2025-08-21T10:20:00Z', ...(specName ? { spec_name: specName } : {}) })],
+    [
+      `${prefix}.cycle.1`,
+      v2Cycle(prefix, 1, 'COMPLETED', all, {
+        completed_at: '2025-08-21T10:20:00Z',
+        ...(specName ? { spec_name: specName } : {}),
+      }),
+    ],
     [`${prefix}.cycle.current`, '1'],
   ];
 }

@@ -19,11 +19,23 @@ interface Json {
   complete: boolean;
   incompleteReasons: string[];
   findings: Finding[];
-  sources: { kind: string; ok: boolean; stats: Record<string, number>; problems: { where: string; reason: string }[] }[];
+  sources: {
+    kind: string;
+    ok: boolean;
+    stats: Record<string, number>;
+    problems: { where: string; reason: string }[];
+  }[];
   scope?: { mode: string; runs: number; notInProject: number; notInProjectRuns?: string[] };
 }
 
-const loc = (l: Location) => (l.kind === 'kv' ? `kv ${l.key}@${l.revision}${l.pointer ?? ''}` : l.kind === 'log' ? `log ${l.path}:${l.line}` : l.kind === 'file' ? `file ${l.path}` : `bucket ${l.bucket}`);
+const loc = (l: Location) =>
+  l.kind === 'kv'
+    ? `kv ${l.key}@${l.revision}${l.pointer ?? ''}`
+    : l.kind === 'log'
+      ? `log ${l.path}:${l.line}`
+      : l.kind === 'file'
+        ? `file ${l.path}`
+        : `bucket ${l.bucket}`;
 const ids = (j: Json) => j.findings.map((f) => `${f.ruleId} ${f.severity}`).sort();
 const kvSource = (j: Json) => j.sources.find((s) => s.kind === 'kv-snapshot' || s.kind === 'kv')!;
 
@@ -80,15 +92,29 @@ describe('the multi-key draft layout', () => {
     expect(r.json.complete).toBe(true);
     expect(ids(r.json)).toEqual(['false-success error', 'missing-execute-phase error', 'phase-order-violation error']);
     const mep = r.json.findings.find((f) => f.ruleId === 'missing-execute-phase')!;
-    expect(mep.message).toBe('Cycle 1 went past the execute phase but execute is absent: express and review ran, and the cycle claims to be finished.');
+    expect(mep.message).toBe(
+      'Cycle 1 went past the execute phase but execute is absent: express and review ran, and the cycle claims to be finished.',
+    );
     // Evidence at the real keys and revisions: the metadata that lists phases, the express and review flags.
-    expect(mep.evidence.map((e) => loc(e.location))).toEqual([`kv ${MK}.metadata@24/phases_completed`, `kv ${MK}.phases.express@14`, `kv ${MK}.phases.review@20`]);
+    expect(mep.evidence.map((e) => loc(e.location))).toEqual([
+      `kv ${MK}.metadata@24/phases_completed`,
+      `kv ${MK}.phases.express@14`,
+      `kv ${MK}.phases.review@20`,
+    ]);
     const fs_ = r.json.findings.find((f) => f.ruleId === 'false-success')!;
-    expect(fs_.evidence.map((e) => loc(e.location))).toEqual([`kv ${MK}.status@22`, `kv ${MK}.completed_at@23`, `kv ${MK}.metadata@24/phases_completed`]);
+    expect(fs_.evidence.map((e) => loc(e.location))).toEqual([
+      `kv ${MK}.status@22`,
+      `kv ${MK}.completed_at@23`,
+      `kv ${MK}.metadata@24/phases_completed`,
+    ]);
     expect(fs_.message).toContain(`${MK}.status = "completed"`);
     expect(fs_.fix ?? []).toEqual([]);
     // The run context, review criteria and the archive are PEER keys, known; the first two belong to no run.
-    expect(kvSource(r.json).stats).toMatchObject({ keys: 21, 'runs, all audited (no spec folders or transcripts to scope by)': 1, 'PEER keys of no run': 6 });
+    expect(kvSource(r.json).stats).toMatchObject({
+      keys: 21,
+      'runs, all audited (no spec folders or transcripts to scope by)': 1,
+      'PEER keys of no run': 6,
+    });
     expect(kvSource(r.json).ok).toBe(true);
   });
 
@@ -134,7 +160,9 @@ describe('keys no layout explains, and keys of other tools', () => {
     ]);
     const s = await stylish(['--kv-snapshot', 'kv.jsonl', '--no-default-logs'], dir);
     expect(s.code).toBe(2);
-    expect(s.sources).toContain('2 keys of other tools, 7 PEER keys of no run, 2 unknown PEER keys; 2 parts left out: peer.scratch, a PEER key no known layout explains; peer.spec.user-export.cycle.1.notes, a PEER key no known layout explains)');
+    expect(s.sources).toContain(
+      '2 keys of other tools, 7 PEER keys of no run, 2 unknown PEER keys; 2 parts left out: peer.scratch, a PEER key no known layout explains; peer.spec.user-export.cycle.1.notes, a PEER key no known layout explains)',
+    );
   });
 
   it('--allow-unknown-keys accepts them: complete, exit 0, still counted; keys of other tools are never a finding', async () => {
@@ -147,7 +175,10 @@ describe('keys no layout explains, and keys of other tools', () => {
   });
 
   it('the flag can be set in the config file', async () => {
-    await fs.writeFile(path.join(dir, 'peer-audit.config.json'), JSON.stringify({ sources: { allowUnknownKeys: true } }));
+    await fs.writeFile(
+      path.join(dir, 'peer-audit.config.json'),
+      JSON.stringify({ sources: { allowUnknownKeys: true } }),
+    );
     try {
       const r = await scan(['--kv-snapshot', 'kv.jsonl', '--no-default-logs'], dir);
       expect(r.code).toBe(0);
@@ -164,7 +195,13 @@ describe('a bucket shared with other projects', () => {
     // healthy-v2's project, in a bucket that also holds healthy-v1's run (another project) and other tools' keys.
     const { data: v1 } = await readSnapshot(path.join(INCIDENTS, 'healthy-v1/kv-snapshot.jsonl'));
     dir = await fixtureCopy('healthy-v2', (d) =>
-      append(append(d, v1), kvData([['test.wrapper.validation.cycle.1', { ok: true }], ['peer.commit.2025.08.22.09.15', { message: 'x' }]])),
+      append(
+        append(d, v1),
+        kvData([
+          ['test.wrapper.validation.cycle.1', { ok: true }],
+          ['peer.commit.2025.08.22.09.15', { message: 'x' }],
+        ]),
+      ),
     );
   });
 
@@ -173,24 +210,41 @@ describe('a bucket shared with other projects', () => {
     expect(r.code).toBe(0);
     expect(r.json.complete).toBe(true);
     expect(r.json.findings).toEqual([]);
-    expect(r.json.scope).toEqual({ mode: 'project', runs: 1, notInProject: 1, notInProjectRuns: ['peer.spec.password-reset-flow'] });
-    expect(kvSource(r.json).stats).toMatchObject({ runs: 1, 'runs not in this project': 1, 'keys of other tools': 1, 'PEER keys of no run': 1 });
+    expect(r.json.scope).toEqual({
+      mode: 'project',
+      runs: 1,
+      notInProject: 1,
+      notInProjectRuns: ['peer.spec.password-reset-flow'],
+    });
+    expect(kvSource(r.json).stats).toMatchObject({
+      runs: 1,
+      'runs not in this project': 1,
+      'keys of other tools': 1,
+      'PEER keys of no run': 1,
+    });
     const s = await stylish(['--kv-snapshot', 'kv-snapshot.jsonl', '--logs', 'logs'], dir);
     expect(s.code).toBe(0);
-    expect(s.sources).toMatch(/^Sources: kv-snapshot kv-snapshot\.jsonl ok \(\d+ keys, \d+ revisions, \d+ bytes, 1 run, 1 run not in this project, 1 key of another tool, 1 PEER key of no run\)/);
+    expect(s.sources).toMatch(
+      /^Sources: kv-snapshot kv-snapshot\.jsonl ok \(\d+ keys, \d+ revisions, \d+ bytes, 1 run, 1 run not in this project, 1 key of another tool, 1 PEER key of no run\)/,
+    );
   });
 
   it('--all-runs audits every run in the bucket', async () => {
     const r = await scan(['--kv-snapshot', 'kv-snapshot.jsonl', '--logs', 'logs', '--all-runs'], dir);
     expect(r.json.scope).toEqual({ mode: 'all-runs', runs: 2, notInProject: 0 });
     expect(ids(r.json)).toEqual(['spec-name-mismatch warning']);
-    expect(r.json.findings[0].message).toMatch(/^No spec folder \.agent-os\/specs\/\*-password-reset-flow\/ exists for peer\.spec\.password-reset-flow/);
+    expect(r.json.findings[0].message).toMatch(
+      /^No spec folder \.agent-os\/specs\/\*-password-reset-flow\/ exists for peer\.spec\.password-reset-flow/,
+    );
     expect(r.code).toBe(0);
   });
 
   it('with nothing to scope by (no spec folders, no transcripts) it audits every run and says so', async () => {
     const empty = await tmp('pa-noscope-');
-    const r = await scan(['--kv-snapshot', path.join(dir, 'kv-snapshot.jsonl'), '--project', empty, '--no-default-logs'], dir);
+    const r = await scan(
+      ['--kv-snapshot', path.join(dir, 'kv-snapshot.jsonl'), '--project', empty, '--no-default-logs'],
+      dir,
+    );
     expect(r.json.scope).toEqual({ mode: 'unscoped', runs: 2, notInProject: 0 });
     expect(kvSource(r.json).stats['runs, all audited (no spec folders or transcripts to scope by)']).toBe(2);
     expect(r.code).toBe(0);
@@ -203,7 +257,21 @@ describe('spec names as people type them', () => {
     const keys = new Map<string, KvData['keys'] extends Map<string, infer V> ? V : never>();
     for (const [k, revs] of d.keys) {
       const nk = k.replace('peer.spec.user-auth-oauth', `peer.spec.${name}`);
-      keys.set(nk, revs.map((r) => ({ ...r, key: nk, value: new Uint8Array(Buffer.from(Buffer.from(r.value).toString('utf8').replaceAll('peer.spec.user-auth-oauth', `peer.spec.${name}`).replaceAll('"spec_name":"user-auth-oauth"', `"spec_name":"${name}"`))) })));
+      keys.set(
+        nk,
+        revs.map((r) => ({
+          ...r,
+          key: nk,
+          value: new Uint8Array(
+            Buffer.from(
+              Buffer.from(r.value)
+                .toString('utf8')
+                .replaceAll('peer.spec.user-auth-oauth', `peer.spec.${name}`)
+                .replaceAll('"spec_name":"user-auth-oauth"', `"spec_name":"${name}"`),
+            ),
+          ),
+        })),
+      );
     }
     return { ...d, keys };
   };
@@ -218,7 +286,11 @@ describe('spec names as people type them', () => {
 
   it('prefers the exact folder; a folder of the same slug on another day is not reported missing', async () => {
     const dir = await fixtureCopy('healthy-v2', (d) => dated(d, '2025-08-25-user-auth-oauth'));
-    await fs.cp(path.join(dir, '.agent-os/specs/2025-08-25-user-auth-oauth'), path.join(dir, '.agent-os/specs/2025-07-01-user-auth-oauth'), { recursive: true });
+    await fs.cp(
+      path.join(dir, '.agent-os/specs/2025-08-25-user-auth-oauth'),
+      path.join(dir, '.agent-os/specs/2025-07-01-user-auth-oauth'),
+      { recursive: true },
+    );
     const r = await scan(['--kv-snapshot', 'kv-snapshot.jsonl', '--no-default-logs'], dir);
     // One key prefix, one exact folder: no "matches 2 spec folders", and no "no spec folder exists".
     expect(r.json.findings.filter((f) => f.ruleId === 'spec-name-mismatch')).toEqual([]);
@@ -240,10 +312,20 @@ describe('transcripts whose state the scanned bucket does not hold', () => {
     const f = r.json.findings.filter((x) => x.ruleId === 'state-not-in-bucket');
     expect(f).toHaveLength(1);
     expect(f[0].severity).toBe('error');
-    expect(f[0].message).toMatch(/^The transcript logs\/c3a91f5e-2b7d-4e18-8f06-5d9e1b7a4c22\.jsonl shows \d+ writes? (and \d+ reads? )?of 2 PEER keys \(peer\.spec\.user-auth-oauth\.cycle\.(1|current), peer\.spec\.user-auth-oauth\.cycle\.(1|current)\) that bucket agent-os-peer-state does not hold/);
+    expect(f[0].message).toMatch(
+      /^The transcript logs\/c3a91f5e-2b7d-4e18-8f06-5d9e1b7a4c22\.jsonl shows \d+ writes? (and \d+ reads? )?of 2 PEER keys \(peer\.spec\.user-auth-oauth\.cycle\.(1|current), peer\.spec\.user-auth-oauth\.cycle\.(1|current)\) that bucket agent-os-peer-state does not hold/,
+    );
     const S = 'logs/c3a91f5e-2b7d-4e18-8f06-5d9e1b7a4c22';
-    expect(f[0].message).toContain('shows 8 writes and 8 reads of 2 PEER keys (peer.spec.user-auth-oauth.cycle.current, peer.spec.user-auth-oauth.cycle.1) that bucket agent-os-peer-state does not hold:');
-    expect(f[0].evidence.map((e) => loc(e.location))).toEqual([`log ${S}.jsonl:10`, `log ${S}.jsonl:12`, `log ${S}.jsonl:14`, `log ${S}/subagents/agent-acfaaa6.jsonl:3`, `log ${S}/subagents/agent-acfaaa6.jsonl:11`]);
+    expect(f[0].message).toContain(
+      'shows 8 writes and 8 reads of 2 PEER keys (peer.spec.user-auth-oauth.cycle.current, peer.spec.user-auth-oauth.cycle.1) that bucket agent-os-peer-state does not hold:',
+    );
+    expect(f[0].evidence.map((e) => loc(e.location))).toEqual([
+      `log ${S}.jsonl:10`,
+      `log ${S}.jsonl:12`,
+      `log ${S}.jsonl:14`,
+      `log ${S}/subagents/agent-acfaaa6.jsonl:3`,
+      `log ${S}/subagents/agent-acfaaa6.jsonl:11`,
+    ]);
     expect(f[0].evidence.at(-1)!.note).toMatch(/; \d+ more operations on missing keys$/);
   });
 
@@ -252,7 +334,9 @@ describe('transcripts whose state the scanned bucket does not hold', () => {
     const r = await scan(['--kv-snapshot', 'kv-snapshot.jsonl', '--logs', 'logs'], dir);
     expect(ids(r.json)).toEqual(['state-not-in-bucket error']);
     expect(r.code).toBe(1);
-    expect(r.json.findings[0].message).toContain('that bucket scratch does not hold; the commands name bucket agent-os-peer-state:');
+    expect(r.json.findings[0].message).toContain(
+      'that bucket scratch does not hold; the commands name bucket agent-os-peer-state:',
+    );
     // With the keys present the transcript's state is in the evidence: healthy, no finding.
     const held = await fixtureCopy('healthy-v2');
     const ok = await scan(['--kv-snapshot', 'kv-snapshot.jsonl', '--logs', 'logs'], held);
@@ -269,7 +353,10 @@ describe('live against a real nats-server', () => {
   beforeAll(async () => {
     server = await startNatsServer();
     dir = await tmp('pa-live-layouts-');
-    const file = await snapshotOf([...multiKeySkippedExecute(), ['test.wrapper.validation.cycle.1', { ok: true }], ['peer.scratch', 'y']], dir);
+    const file = await snapshotOf(
+      [...multiKeySkippedExecute(), ['test.wrapper.validation.cycle.1', { ok: true }], ['peer.scratch', 'y']],
+      dir,
+    );
     await loadSnapshotIntoServer(file, server.url);
   }, 60_000);
   afterAll(async () => {
@@ -280,13 +367,24 @@ describe('live against a real nats-server', () => {
     const live = await scan(['--server', server.url, '--no-default-logs', '--expect-replicas', '1'], dir);
     expect(live.code).toBe(2);
     expect(live.json.complete).toBe(false);
-    expect(ids(live.json)).toEqual(['false-success error', 'missing-execute-phase error', 'phase-order-violation error']);
+    expect(ids(live.json)).toEqual([
+      'false-success error',
+      'missing-execute-phase error',
+      'phase-order-violation error',
+    ]);
     expect(kvSource(live.json).problems.map((p) => p.where)).toEqual(['peer.scratch']);
     expect(kvSource(live.json).stats).toMatchObject({ 'unknown PEER keys': 1, 'keys of other tools': 1 });
-    const allowed = await scan(['--server', server.url, '--no-default-logs', '--expect-replicas', '1', '--allow-unknown-keys'], dir);
+    const allowed = await scan(
+      ['--server', server.url, '--no-default-logs', '--expect-replicas', '1', '--allow-unknown-keys'],
+      dir,
+    );
     expect(allowed.code).toBe(1);
     expect(allowed.json.complete).toBe(true);
     const mep = allowed.json.findings.find((f) => f.ruleId === 'missing-execute-phase')!;
-    expect(mep.evidence.map((e) => loc(e.location))).toEqual([`kv ${MK}.metadata@24/phases_completed`, `kv ${MK}.phases.express@14`, `kv ${MK}.phases.review@20`]);
+    expect(mep.evidence.map((e) => loc(e.location))).toEqual([
+      `kv ${MK}.metadata@24/phases_completed`,
+      `kv ${MK}.phases.express@14`,
+      `kv ${MK}.phases.review@20`,
+    ]);
   }, 60_000);
 });

@@ -48,7 +48,9 @@ describe('ProgressLine', () => {
     Object.assign(p.counts.kv, { keys: 12_000, revisions: 30_500 });
     Object.assign(p.counts.specs, { folders: 10, foldersTotal: 40 });
     vi.advanceTimersByTime(1_000);
-    expect(out.written.at(-1)).toBe('\r\x1b[Kreading logs 2/5 files, 150 MB/1.20 GB · kv 12,000 keys (30,500 revisions) · specs 10/40 folders');
+    expect(out.written.at(-1)).toBe(
+      '\r\x1b[Kreading logs 2/5 files, 150 MB/1.20 GB · kv 12,000 keys (30,500 revisions) · specs 10/40 folders',
+    );
     p.stop();
     expect(out.written.at(-1)).toBe('\r\x1b[K');
     const count = out.written.length;
@@ -74,7 +76,18 @@ describe('the progress line of the real CLI', () => {
     const project = await fs.mkdtemp(path.join(os.tmpdir(), 'pa-progress-'));
     await fs.mkdir(path.join(project, '.agent-os/specs/2025-09-01-demo'), { recursive: true });
     await fs.writeFile(path.join(project, '.agent-os/specs/2025-09-01-demo/spec.md'), '# Spec\n');
-    const args = ['scan', '--project', project, '--server', `nats://127.0.0.1:${port}`, '--timeout', '1500', '--no-default-logs', '--no-config', '--no-context'];
+    const args = [
+      'scan',
+      '--project',
+      project,
+      '--server',
+      `nats://127.0.0.1:${port}`,
+      '--timeout',
+      '1500',
+      '--no-default-logs',
+      '--no-config',
+      '--no-context',
+    ];
     return { args, close: () => silent.close(), project };
   }
 
@@ -84,7 +97,11 @@ describe('the progress line of the real CLI', () => {
     try {
       // `script` gives the CLI a pseudo-terminal, as an interactive shell would.
       const cmd = [process.execPath, BIN, ...args].map((a) => `'${a}'`).join(' ');
-      const tty = spawnSync('script', ['-qfec', cmd, '/dev/null'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', NATS_URL: '' }, timeout: 30_000 });
+      const tty = spawnSync('script', ['-qfec', cmd, '/dev/null'], {
+        encoding: 'utf8',
+        env: { ...process.env, NO_COLOR: '1', NATS_URL: '' },
+        timeout: 30_000,
+      });
       expect(tty.stdout).toContain('\r\x1b[Kreading specs 1/1 folders');
       expect(tty.stdout).toMatch(/reading specs 1\/1 folders[^]*\r\x1b\[K[^]*no NATS answer/);
       const piped = await runCli(args);

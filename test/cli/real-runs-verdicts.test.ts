@@ -24,7 +24,11 @@ describe('real-run fixtures: verdicts from the snapshot', () => {
     expect([verdict(s), s.code, s.complete]).toEqual([['recorded-failure error'], 1, true]);
     const [f] = s.findings;
     expect(f.message).toContain('test database unreachable');
-    expect(f.evidence[0].location).toMatchObject({ kind: 'kv', key: 'peer.spec.invoice-csv-export.cycle.2', revision: 22 });
+    expect(f.evidence[0].location).toMatchObject({
+      kind: 'kv',
+      key: 'peer.spec.invoice-csv-export.cycle.2',
+      revision: 22,
+    });
   });
 
   it('v2-cancelled: COMPLETED with cycle_summary.success false is an unsuccessful cycle (warning), never false-success', async () => {
@@ -42,45 +46,78 @@ describe('real-run fixtures: verdicts from the snapshot', () => {
 
   it('multikey-execute-skipped: the per-field layout is read; the skipped execute is missing-execute-phase and false-success', async () => {
     const s = await scanFixture('multikey-execute-skipped');
-    expect([verdict(s), s.code, s.complete]).toEqual([['false-success error', 'missing-execute-phase error', 'phase-order-violation error'], 1, true]);
+    expect([verdict(s), s.code, s.complete]).toEqual([
+      ['false-success error', 'missing-execute-phase error', 'phase-order-violation error'],
+      1,
+      true,
+    ]);
   });
 
-  it('shared-bucket: only this project\'s run is audited; the others are counted, non-PEER keys are no finding; exit 0', async () => {
+  it("shared-bucket: only this project's run is audited; the others are counted, non-PEER keys are no finding; exit 0", async () => {
     const s = await scanFixture('shared-bucket');
     expect([verdict(s), s.code, s.complete]).toEqual([[], 0, true]);
     const stylish = await import('../helpers/cli.js').then(({ runCli }) =>
-      runCli(['scan', '--kv-snapshot', 'kv-snapshot.jsonl', '--no-logs', '--now', '2025-08-15T09:00:00Z'], { cwd: path.join(REAL_RUNS, 'shared-bucket') }),
+      runCli(['scan', '--kv-snapshot', 'kv-snapshot.jsonl', '--no-logs', '--now', '2025-08-15T09:00:00Z'], {
+        cwd: path.join(REAL_RUNS, 'shared-bucket'),
+      }),
     );
     expect(stylish.stdout).toMatch(/2 runs? not in this project/);
   });
 
   it('shared-bucket with --all-runs audits the abandoned run of the other project', async () => {
     const { runCli } = await import('../helpers/cli.js');
-    const r = await runCli(['scan', '--format', 'json', '--kv-snapshot', 'kv-snapshot.jsonl', '--no-logs', '--now', '2025-08-15T09:00:00Z', '--all-runs'], {
-      cwd: path.join(REAL_RUNS, 'shared-bucket'),
+    const r = await runCli(
+      [
+        'scan',
+        '--format',
+        'json',
+        '--kv-snapshot',
+        'kv-snapshot.jsonl',
+        '--no-logs',
+        '--now',
+        '2025-08-15T09:00:00Z',
+        '--all-runs',
+      ],
+      {
+        cwd: path.join(REAL_RUNS, 'shared-bucket'),
+      },
+    );
+    const findings = JSON.parse(r.stdout).findings as {
+      ruleId: string;
+      severity: string;
+      subject?: { keyPrefix?: string };
+    }[];
+    expect(
+      findings
+        .filter((f) => f.subject?.keyPrefix === 'peer.spec.rate-limit-middleware')
+        .map((f) => `${f.ruleId} ${f.severity}`),
+    ).toEqual(['stale-cycle warning']);
+  });
+});
+
+describe.each(['v1-in-review', 'multikey-execute-skipped', 'shared-bucket'])(
+  'real-run fixture %s, loaded into a real nats-server',
+  (fixture) => {
+    let server: Awaited<ReturnType<typeof startNatsServer>>;
+    beforeAll(async () => {
+      server = await startNatsServer();
+      await loadSnapshotIntoServer(path.join(REAL_RUNS, fixture, 'kv-snapshot.jsonl'), server.url);
     });
-    const findings = JSON.parse(r.stdout).findings as { ruleId: string; severity: string; subject?: { keyPrefix?: string } }[];
-    expect(findings.filter((f) => f.subject?.keyPrefix === 'peer.spec.rate-limit-middleware').map((f) => `${f.ruleId} ${f.severity}`)).toEqual(['stale-cycle warning']);
-  });
-});
+    afterAll(async () => {
+      await server?.stop();
+    });
 
-describe.each(['v1-in-review', 'multikey-execute-skipped', 'shared-bucket'])('real-run fixture %s, loaded into a real nats-server', (fixture) => {
-  let server: Awaited<ReturnType<typeof startNatsServer>>;
-  beforeAll(async () => {
-    server = await startNatsServer();
-    await loadSnapshotIntoServer(path.join(REAL_RUNS, fixture, 'kv-snapshot.jsonl'), server.url);
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
-
-  it('the live scan gives the same verdict', async () => {
-    const want: Record<string, [string[], number]> = {
-      'v1-in-review': [[], 0],
-      'multikey-execute-skipped': [['false-success error', 'missing-execute-phase error', 'phase-order-violation error'], 1],
-      'shared-bucket': [[], 0],
-    };
-    const live = await scanFixture(fixture, server.url);
-    expect([verdict(live), live.code, live.complete]).toEqual([...want[fixture], true]);
-  });
-});
+    it('the live scan gives the same verdict', async () => {
+      const want: Record<string, [string[], number]> = {
+        'v1-in-review': [[], 0],
+        'multikey-execute-skipped': [
+          ['false-success error', 'missing-execute-phase error', 'phase-order-violation error'],
+          1,
+        ],
+        'shared-bucket': [[], 0],
+      };
+      const live = await scanFixture(fixture, server.url);
+      expect([verdict(live), live.code, live.complete]).toEqual([...want[fixture], true]);
+    });
+  },
+);

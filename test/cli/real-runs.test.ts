@@ -43,7 +43,9 @@ describe('real-run fixtures: verdicts from the snapshot', () => {
     const s = await scanFixture('v2-execute-error');
     expect([verdict(s), s.code, s.complete]).toEqual([['stale-cycle warning'], 0, true]);
     expect(s.findings[0].evidence.map((e) => e.location)).toEqual(
-      expect.arrayContaining([expect.objectContaining({ kind: 'kv', key: 'peer.spec.webhook-retries.cycle.1', revision: 4 })]),
+      expect.arrayContaining([
+        expect.objectContaining({ kind: 'kv', key: 'peer.spec.webhook-retries.cycle.1', revision: 4 }),
+      ]),
     );
   });
 
@@ -51,9 +53,21 @@ describe('real-run fixtures: verdicts from the snapshot', () => {
     const s = await scanFixture('v2-execute-error');
     // The last write (execute in_progress) is at 13:31:07Z; a quarter of an hour later nothing is wrong yet.
     const early = await import('../helpers/cli.js').then(({ runCli }) =>
-      runCli(['scan', '--format', 'json', '--kv-snapshot', 'kv-snapshot.jsonl', '--no-logs', '--now', '2025-08-18T13:45:00Z'], {
-        cwd: path.join(REAL_RUNS, 'v2-execute-error'),
-      }),
+      runCli(
+        [
+          'scan',
+          '--format',
+          'json',
+          '--kv-snapshot',
+          'kv-snapshot.jsonl',
+          '--no-logs',
+          '--now',
+          '2025-08-18T13:45:00Z',
+        ],
+        {
+          cwd: path.join(REAL_RUNS, 'v2-execute-error'),
+        },
+      ),
     );
     expect(s.code).toBe(0);
     expect(early.code).toBe(0);
@@ -69,17 +83,44 @@ describe('real-run fixtures: the bytes the real scripts write', () => {
   };
 
   it('v1: heredoc and jq writes end with a newline; the literal init puts 0 bytes', async () => {
-    expect(await value('v1-healthy', 'peer.spec.invoice-csv-export.meta', 1)).toMatch(/^\{\n  "spec_name": "invoice-csv-export",[\s\S]*\}\n$/);
-    expect(await value('v1-healthy', 'peer.spec.invoice-csv-export.cycle.1', 3)).toMatch(/\n  "phases": \{\n    "plan": \{\n      "status": "complete",/);
+    expect(await value('v1-healthy', 'peer.spec.invoice-csv-export.meta', 1)).toMatch(
+      /^\{\n  "spec_name": "invoice-csv-export",[\s\S]*\}\n$/,
+    );
+    expect(await value('v1-healthy', 'peer.spec.invoice-csv-export.cycle.1', 3)).toMatch(
+      /\n  "phases": \{\n    "plan": \{\n      "status": "complete",/,
+    );
     expect(await value('v1-literal-empty-meta', 'peer.spec.invoice-csv-export.meta', 1)).toBe('');
   });
 
   it('v1: express writes result.success true before review; review stamps cycle then meta; finalize re-stamps both', async () => {
     const { data } = await readSnapshot(path.join(REAL_RUNS, 'v1-healthy', 'kv-snapshot.jsonl'));
-    const order = [...data.keys.values()].flat().sort((a, b) => a.revision - b.revision).map((r) => `${r.revision} ${r.key.replace('peer.spec.invoice-csv-export.', '')}`);
-    expect(order).toEqual(['1 meta', '2 cycle.1', '3 cycle.1', '4 meta', '5 cycle.1', '6 cycle.1', '7 cycle.1', '8 meta', '9 cycle.1', '10 cycle.1', '11 meta', '12 cycle.1', '13 meta', '14 meta', '15 cycle.1']);
+    const order = [...data.keys.values()]
+      .flat()
+      .sort((a, b) => a.revision - b.revision)
+      .map((r) => `${r.revision} ${r.key.replace('peer.spec.invoice-csv-export.', '')}`);
+    expect(order).toEqual([
+      '1 meta',
+      '2 cycle.1',
+      '3 cycle.1',
+      '4 meta',
+      '5 cycle.1',
+      '6 cycle.1',
+      '7 cycle.1',
+      '8 meta',
+      '9 cycle.1',
+      '10 cycle.1',
+      '11 meta',
+      '12 cycle.1',
+      '13 meta',
+      '14 meta',
+      '15 cycle.1',
+    ]);
     const afterExpress = JSON.parse(await value('v1-healthy', 'peer.spec.invoice-csv-export.cycle.1', 10));
-    expect([afterExpress.result.success, afterExpress.phases.review, afterExpress.status.current_phase]).toEqual([true, undefined, 'plan']);
+    expect([afterExpress.result.success, afterExpress.phases.review, afterExpress.status.current_phase]).toEqual([
+      true,
+      undefined,
+      'plan',
+    ]);
     const review = JSON.parse(await value('v1-healthy', 'peer.spec.invoice-csv-export.cycle.1', 12));
     const final = JSON.parse(await value('v1-healthy', 'peer.spec.invoice-csv-export.cycle.1', 15));
     expect(review.completed_at).toBe('2025-08-05T09:39:22Z');
@@ -104,13 +145,26 @@ describe('real-run fixtures: the bytes the real scripts write', () => {
   it('rebuilding writes the same bytes (the fixtures are derived, not edited)', async () => {
     const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'pa-real-runs-'));
     try {
-      await run(process.execPath, [path.join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'scripts/fixtures/real-runs/tsconfig.json'], { cwd: REPO });
-      await run(process.execPath, ['dist/fixtures-real-runs/build.js'], { cwd: REPO, env: { ...process.env, REAL_RUNS_OUT: tmp } });
+      await run(
+        process.execPath,
+        [path.join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'scripts/fixtures/real-runs/tsconfig.json'],
+        { cwd: REPO },
+      );
+      await run(process.execPath, ['dist/fixtures-real-runs/build.js'], {
+        cwd: REPO,
+        env: { ...process.env, REAL_RUNS_OUT: tmp },
+      });
       const list = async (root: string): Promise<string[]> =>
-        (await fs.readdir(root, { recursive: true, withFileTypes: true })).filter((d) => d.isFile()).map((d) => path.relative(root, path.join(d.parentPath, d.name))).sort();
+        (await fs.readdir(root, { recursive: true, withFileTypes: true }))
+          .filter((d) => d.isFile())
+          .map((d) => path.relative(root, path.join(d.parentPath, d.name)))
+          .sort();
       const built = await list(tmp);
       expect(built).toEqual(await list(REAL_RUNS));
-      for (const f of built) expect(await fs.readFile(path.join(tmp, f), 'utf8'), f).toBe(await fs.readFile(path.join(REAL_RUNS, f), 'utf8'));
+      for (const f of built)
+        expect(await fs.readFile(path.join(tmp, f), 'utf8'), f).toBe(
+          await fs.readFile(path.join(REAL_RUNS, f), 'utf8'),
+        );
     } finally {
       await fs.rm(tmp, { recursive: true, force: true });
     }
@@ -119,20 +173,23 @@ describe('real-run fixtures: the bytes the real scripts write', () => {
 
 // Live revisions carry the time they were loaded, not the run's, so age-based verdicts (stale-cycle) are
 // checked from the snapshot only.
-describe.each(['v1-healthy', 'v2-two-cycles', 'v1-literal-empty-meta'])('real-run fixture %s, loaded into a real nats-server', (fixture) => {
-  let server: Awaited<ReturnType<typeof startNatsServer>>;
-  beforeAll(async () => {
-    server = await startNatsServer();
-    await loadSnapshotIntoServer(path.join(REAL_RUNS, fixture, 'kv-snapshot.jsonl'), server.url);
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+describe.each(['v1-healthy', 'v2-two-cycles', 'v1-literal-empty-meta'])(
+  'real-run fixture %s, loaded into a real nats-server',
+  (fixture) => {
+    let server: Awaited<ReturnType<typeof startNatsServer>>;
+    beforeAll(async () => {
+      server = await startNatsServer();
+      await loadSnapshotIntoServer(path.join(REAL_RUNS, fixture, 'kv-snapshot.jsonl'), server.url);
+    });
+    afterAll(async () => {
+      await server?.stop();
+    });
 
-  it('the live scan gives the verdict the snapshot gives', async () => {
-    const snap = await scanFixture(fixture);
-    const live = await scanFixture(fixture, server.url);
-    expect([verdict(live), live.code, live.complete]).toEqual([verdict(snap), snap.code, snap.complete]);
-    expect(live.findings.map((f) => f.fingerprint)).toEqual(snap.findings.map((f) => f.fingerprint));
-  });
-});
+    it('the live scan gives the verdict the snapshot gives', async () => {
+      const snap = await scanFixture(fixture);
+      const live = await scanFixture(fixture, server.url);
+      expect([verdict(live), live.code, live.complete]).toEqual([verdict(snap), snap.code, snap.complete]);
+      expect(live.findings.map((f) => f.fingerprint)).toEqual(snap.findings.map((f) => f.fingerprint));
+    });
+  },
+);

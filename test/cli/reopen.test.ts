@@ -33,24 +33,50 @@ afterAll(async () => server?.stop());
 
 const cli = (args: string[]) => runCli(args, { cwd: project });
 const reopen = (spec: string, ...extra: string[]) =>
-  cli(['reopen', spec, '--server', server.url, '--reason', 'execute never ran', '--quiet-for', '0s', '--apply', '--yes', ...extra]);
+  cli([
+    'reopen',
+    spec,
+    '--server',
+    server.url,
+    '--reason',
+    'execute never ran',
+    '--quiet-for',
+    '0s',
+    '--apply',
+    '--yes',
+    ...extra,
+  ]);
 
 async function value(key: string) {
   const e = await kv.get(key);
   if (!e) return undefined;
   const bytes = Buffer.from(e.value);
-  return { revision: e.revision, op: e.operation, bytes, text: bytes.toString(), json: e.operation === 'PUT' && bytes.length ? (JSON.parse(bytes.toString()) as Record<string, any>) : undefined };
+  return {
+    revision: e.revision,
+    op: e.operation,
+    bytes,
+    text: bytes.toString(),
+    json: e.operation === 'PUT' && bytes.length ? (JSON.parse(bytes.toString()) as Record<string, any>) : undefined,
+  };
 }
 
 /** The findings of a scan, without what a rewrite moves (revisions): rule, severity, cycle, fingerprint, message. */
 async function findings(): Promise<string[]> {
   const out = await scanJson();
   expect(out.complete).toBe(true);
-  return out.findings.map((f) => `${f.ruleId} ${f.severity} ${f.subject.cycle ?? '-'} ${f.fingerprint} ${f.message.replace(/@\d+|revision \d+/g, '@N')}`).sort();
+  return out.findings
+    .map(
+      (f) =>
+        `${f.ruleId} ${f.severity} ${f.subject.cycle ?? '-'} ${f.fingerprint} ${f.message.replace(/@\d+|revision \d+/g, '@N')}`,
+    )
+    .sort();
 }
 
 async function scanJson() {
-  const logs = await fs.stat(path.join(project, 'logs')).then(() => ['--logs', 'logs'], () => [] as string[]);
+  const logs = await fs.stat(path.join(project, 'logs')).then(
+    () => ['--logs', 'logs'],
+    () => [] as string[],
+  );
   const r = await cli(['scan', '--format', 'json', '--server', server.url, ...logs]);
   return JSON.parse(r.stdout) as { complete: boolean; findings: Finding[] };
 }
@@ -70,12 +96,30 @@ async function undoAll() {
 
 /** The peer_audit.reopened record: what, by whom, why; `at` is checked to be the reopen time. */
 function reopenedRecord(from: number, phase: string) {
-  return { from, at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), by: expect.stringContaining('@'), reason: 'execute never ran', phase };
+  return {
+    from,
+    at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    by: expect.stringContaining('@'),
+    reason: 'execute never ran',
+    phase,
+  };
 }
 
 /** Rules that judge what the state claims: none of them may report a superseded cycle as something new. */
-const STATE_RULES = ['false-success', 'missing-execute-phase', 'state-inconsistency', 'recorded-failure', 'unsuccessful-cycle', 'stale-cycle', 'lost-update', 'phase-order-violation'];
-const newStateFindings = (fs: Finding[], cycle: number) => fs.filter((f) => f.subject.cycle === cycle && f.severity !== 'info' && STATE_RULES.includes(f.ruleId)).map((f) => f.ruleId);
+const STATE_RULES = [
+  'false-success',
+  'missing-execute-phase',
+  'state-inconsistency',
+  'recorded-failure',
+  'unsuccessful-cycle',
+  'stale-cycle',
+  'lost-update',
+  'phase-order-violation',
+];
+const newStateFindings = (fs: Finding[], cycle: number) =>
+  fs
+    .filter((f) => f.subject.cycle === cycle && f.severity !== 'info' && STATE_RULES.includes(f.ruleId))
+    .map((f) => f.ruleId);
 
 const indented = (json: unknown, nl: boolean) => `${JSON.stringify(json, null, 2)}${nl ? '\n' : ''}`;
 
@@ -99,7 +143,12 @@ describe('reopen, v1 (e903640)', () => {
       cycle_number: 2,
       instruction: 'create-spec',
       started_at: at,
-      phases: { plan: c10.json!.phases.plan, execute: { status: 'pending' }, express: { status: 'pending' }, review: { status: 'pending' } },
+      phases: {
+        plan: c10.json!.phases.plan,
+        execute: { status: 'pending' },
+        express: { status: 'pending' },
+        review: { status: 'pending' },
+      },
       status: { current_phase: 'plan', progress_percent: 25, last_update: at },
       reopened_from: 1,
       peer_audit: { reopened: { ...reopenedRecord(1, 'execute'), at } },
@@ -110,7 +159,15 @@ describe('reopen, v1 (e903640)', () => {
     const expected1 = structuredClone(c10.json!);
     expected1.status.current_phase = 'superseded';
     expected1.superseded_by = 2;
-    expected1.peer_audit = { superseded: { ...reopenedRecord(1, 'execute'), at, superseded_by: 2, previous_status: 'complete', previous_meta_status: 'complete' } };
+    expected1.peer_audit = {
+      superseded: {
+        ...reopenedRecord(1, 'execute'),
+        at,
+        superseded_by: 2,
+        previous_status: 'complete',
+        previous_meta_status: 'complete',
+      },
+    };
     expect(c1.json).toEqual(expected1);
     expect(c1.text).toBe(JSON.stringify(c1.json));
 
@@ -166,7 +223,9 @@ describe('reopen, v1 (e903640)', () => {
     // review after an execute that never completed would skip it
     const review = await reopen('wal-operation-handling-fix', '--phase', 'review');
     expect(review.code).toBe(2);
-    expect(review.stderr).toBe('peer-audit: refusing to reopen: execute of cycle 1 never completed: a cycle resumed at review would skip it (reopen at execute)\n');
+    expect(review.stderr).toBe(
+      'peer-audit: refusing to reopen: execute of cycle 1 never completed: a cycle resumed at review would skip it (reopen at execute)\n',
+    );
 
     expect((await value(`${P}.meta`))!.bytes.equals(meta0.bytes)).toBe(true);
     expect(await value(`${P}.cycle.2`)).toBeUndefined();
@@ -193,7 +252,12 @@ describe('reopen, v1 (e903640)', () => {
       cycle_number: 3,
       instruction: 'execute-tasks',
       started_at: at,
-      phases: { plan: c20.json!.phases.plan, execute: { status: 'pending' }, express: { status: 'pending' }, review: { status: 'pending' } },
+      phases: {
+        plan: c20.json!.phases.plan,
+        execute: { status: 'pending' },
+        express: { status: 'pending' },
+        review: { status: 'pending' },
+      },
       status: { current_phase: 'plan', progress_percent: 25, last_update: at },
       reopened_from: 2,
       peer_audit: { reopened: { ...reopenedRecord(2, 'execute'), at } },
@@ -204,7 +268,15 @@ describe('reopen, v1 (e903640)', () => {
     const expected2 = structuredClone(c20.json!);
     expected2.status.current_phase = 'superseded';
     expected2.superseded_by = 3;
-    expected2.peer_audit = { superseded: { ...reopenedRecord(2, 'execute'), at, superseded_by: 3, previous_status: 'plan', previous_meta_status: 'running' } };
+    expected2.peer_audit = {
+      superseded: {
+        ...reopenedRecord(2, 'execute'),
+        at,
+        superseded_by: 3,
+        previous_status: 'plan',
+        previous_meta_status: 'running',
+      },
+    };
     expect(c2.json).toEqual(expected2);
     expect(c2.text).toBe(indented(c2.json, true));
 
@@ -241,19 +313,31 @@ describe('reopen, v1 (e903640)', () => {
     const c10 = (await value(`${Q}.cycle.1`))!;
     const all = await reopen('invoice-csv-export');
     expect(all.code).toBe(2);
-    expect(all.stderr).toBe('peer-audit: refusing to reopen: every phase of cycle 1 completed; name the phase to reopen at with --phase\n');
+    expect(all.stderr).toBe(
+      'peer-audit: refusing to reopen: every phase of cycle 1 completed; name the phase to reopen at with --phase\n',
+    );
 
     const r = await reopen('invoice-csv-export', '--phase', 'review');
     expect(r.code).toBe(0);
     const meta = (await value(`${Q}.meta`))!.json!;
     expect([meta.current_cycle, meta.current_phase]).toEqual([2, 'express']);
     const c2 = (await value(`${Q}.cycle.2`))!.json!;
-    expect(c2.phases).toEqual({ plan: c10.json!.phases.plan, execute: c10.json!.phases.execute, express: c10.json!.phases.express, review: { status: 'pending' } });
+    expect(c2.phases).toEqual({
+      plan: c10.json!.phases.plan,
+      execute: c10.json!.phases.execute,
+      express: c10.json!.phases.express,
+      review: { status: 'pending' },
+    });
     expect(c2.phases.express.status).toBe('complete');
     expect(c2.status).toMatchObject({ current_phase: 'express', progress_percent: 75 });
     const c1 = (await value(`${Q}.cycle.1`))!.json!;
     expect(c1.status.current_phase).toBe('superseded');
-    expect(c1.peer_audit.superseded).toMatchObject({ previous_status: 'complete', previous_meta_status: 'complete', superseded_by: 2, phase: 'review' });
+    expect(c1.peer_audit.superseded).toMatchObject({
+      previous_status: 'complete',
+      previous_meta_status: 'complete',
+      superseded_by: 2,
+      phase: 'review',
+    });
   });
 });
 
@@ -295,7 +379,9 @@ describe('reopen, v2 (HEAD)', () => {
 
     const refused = await reopen('csv-export-endpoint', '--phase', 'review');
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain('execute of cycle 1 never completed: a cycle resumed at review would skip it (reopen at execute)');
+    expect(refused.stderr).toContain(
+      'execute of cycle 1 never completed: a cycle resumed at review would skip it (reopen at execute)',
+    );
 
     const r = await reopen('csv-export-endpoint');
     expect(r.code).toBe(0);
@@ -305,9 +391,22 @@ describe('reopen, v2 (HEAD)', () => {
     expect(c2.json).toEqual({
       version: 1,
       cycle_id: `${K}.cycle.2`,
-      metadata: { ...md, cycle_number: 2, created_at: at, updated_at: at, status: 'EXECUTING', current_phase: 'execute', reopened_from: 1 },
+      metadata: {
+        ...md,
+        cycle_number: 2,
+        created_at: at,
+        updated_at: at,
+        status: 'EXECUTING',
+        current_phase: 'execute',
+        reopened_from: 1,
+      },
       context: { ...c10.json!.context, peer_mode: 'continue' },
-      phases: { plan: c10.json!.phases.plan, execute: { status: 'pending' }, express: { status: 'pending' }, review: { status: 'pending' } },
+      phases: {
+        plan: c10.json!.phases.plan,
+        execute: { status: 'pending' },
+        express: { status: 'pending' },
+        review: { status: 'pending' },
+      },
       peer_audit: { reopened: { ...reopenedRecord(1, 'execute'), at } },
     });
     expect(c2.text).toBe(JSON.stringify(c2.json));
@@ -317,7 +416,9 @@ describe('reopen, v2 (HEAD)', () => {
     expected1.metadata.status = 'SUPERSEDED';
     expected1.metadata.superseded_by = 2;
     expected1.superseded_by = 2;
-    expected1.peer_audit = { superseded: { ...reopenedRecord(1, 'execute'), at, superseded_by: 2, previous_status: 'COMPLETED' } };
+    expected1.peer_audit = {
+      superseded: { ...reopenedRecord(1, 'execute'), at, superseded_by: 2, previous_status: 'COMPLETED' },
+    };
     expect(c1.json).toEqual(expected1);
     expect(c1.text).toBe(JSON.stringify(c1.json));
     expect((await value(`${K}.cycle.current`))!.text).toBe('2');
@@ -353,7 +454,11 @@ describe('reopen, v2 (HEAD)', () => {
     const failed = structuredClone(stuck);
     failed.metadata.status = 'ERROR';
     failed.status = 'ERROR';
-    failed.phases.execute = { status: 'error', started_at: stuck.phases.execute.started_at, error: { message: 'go test ./... failed: nats-server not found', occurred_at: '2025-08-18T13:40:00Z' } };
+    failed.phases.execute = {
+      status: 'error',
+      started_at: stuck.phases.execute.started_at,
+      error: { message: 'go test ./... failed: nats-server not found', occurred_at: '2025-08-18T13:40:00Z' },
+    };
     await kv.put(`${K}.cycle.1`, JSON.stringify(failed, null, 2));
     const c10 = (await value(`${K}.cycle.1`))!;
     const n0 = (await value(`${K}.cycle.current`))!;
@@ -369,9 +474,22 @@ describe('reopen, v2 (HEAD)', () => {
     expect(c2.json).toEqual({
       version: 1,
       cycle_id: `${K}.cycle.2`,
-      metadata: { ...failed.metadata, cycle_number: 2, created_at: at, updated_at: at, status: 'EXECUTING', current_phase: 'execute', reopened_from: 1 },
+      metadata: {
+        ...failed.metadata,
+        cycle_number: 2,
+        created_at: at,
+        updated_at: at,
+        status: 'EXECUTING',
+        current_phase: 'execute',
+        reopened_from: 1,
+      },
       context: { ...failed.context, peer_mode: 'continue' },
-      phases: { plan: failed.phases.plan, execute: { status: 'pending' }, express: { status: 'pending' }, review: { status: 'pending' } },
+      phases: {
+        plan: failed.phases.plan,
+        execute: { status: 'pending' },
+        express: { status: 'pending' },
+        review: { status: 'pending' },
+      },
       status: 'EXECUTING', // peer-executor.md L109: EXECUTING or PLANNING
       peer_audit: { reopened: { ...reopenedRecord(1, 'execute'), at } },
     });
@@ -381,7 +499,13 @@ describe('reopen, v2 (HEAD)', () => {
     expect(c1.json!.metadata.status).toBe('SUPERSEDED');
     expect(c1.json!.status).toBe('SUPERSEDED');
     expect(c1.json!.phases.execute).toEqual(failed.phases.execute); // history is not rewritten
-    expect(c1.json!.peer_audit.superseded).toEqual({ ...reopenedRecord(1, 'execute'), at, superseded_by: 2, previous_status: 'ERROR', previous_root_status: 'ERROR' });
+    expect(c1.json!.peer_audit.superseded).toEqual({
+      ...reopenedRecord(1, 'execute'),
+      at,
+      superseded_by: 2,
+      previous_status: 'ERROR',
+      previous_root_status: 'ERROR',
+    });
     expect(c1.text).toBe(indented(c1.json, false));
     expect((await value(`${K}.cycle.current`))!.text).toBe('2\n'); // as `echo N | nats kv put` writes it
 
@@ -406,7 +530,12 @@ describe('reopen, v2 (HEAD)', () => {
     const c2 = (await value(`${K}.cycle.2`))!.json!;
     expect(c2.metadata).toMatchObject({ status: 'REVIEWING', current_phase: 'review', cycle_number: 2 });
     expect(c2.metadata.completed_at).toBeUndefined();
-    expect(c2.phases).toEqual({ plan: c10.phases.plan, execute: c10.phases.execute, express: c10.phases.express, review: { status: 'pending' } });
+    expect(c2.phases).toEqual({
+      plan: c10.phases.plan,
+      execute: c10.phases.execute,
+      express: c10.phases.express,
+      review: { status: 'pending' },
+    });
     expect(c2.cycle_summary).toBeUndefined();
     expect((await value(`${K}.cycle.1`))!.json!.metadata.status).toBe('SUPERSEDED');
 
@@ -414,7 +543,12 @@ describe('reopen, v2 (HEAD)', () => {
     expect(p.code).toBe(0);
     const c3 = (await value(`${K}.cycle.3`))!.json!;
     expect(c3.metadata).toMatchObject({ status: 'PLANNING', current_phase: 'plan', reopened_from: 2 });
-    expect(Object.values(c3.phases)).toEqual([{ status: 'pending' }, { status: 'pending' }, { status: 'pending' }, { status: 'pending' }]);
+    expect(Object.values(c3.phases)).toEqual([
+      { status: 'pending' },
+      { status: 'pending' },
+      { status: 'pending' },
+      { status: 'pending' },
+    ]);
     expect((await value(`${K}.cycle.current`))!.text.trim()).toBe('3');
   });
 
@@ -426,7 +560,9 @@ describe('reopen, v2 (HEAD)', () => {
     project = await fs.mkdtemp(path.join(os.tmpdir(), 'pa-reopen-'));
     await fs.cp(path.join(REPO, 'fixtures/real-runs/v2-execute-error'), project, { recursive: true });
     const snap = path.join(project, 'kv-snapshot.jsonl');
-    const lines = (await fs.readFile(snap, 'utf8')).split('\n').filter((l) => !l.includes('"peer.spec.webhook-retries.cycle.current"'));
+    const lines = (await fs.readFile(snap, 'utf8'))
+      .split('\n')
+      .filter((l) => !l.includes('"peer.spec.webhook-retries.cycle.current"'));
     await fs.writeFile(snap, lines.join('\n'));
     await loadSnapshotIntoServer(snap, server.url);
     nc = await connect({ servers: server.url.replace('nats://', ''), reconnect: false });
@@ -434,7 +570,9 @@ describe('reopen, v2 (HEAD)', () => {
     const K = 'peer.spec.webhook-retries';
     expect(await value(`${K}.cycle.current`)).toBeUndefined();
     const before = await findings();
-    expect(before.filter((f) => f.startsWith('state-inconsistency warning - ')).map((f) => f.replace(/^(\S+ ){4}/, ''))).toEqual([
+    expect(
+      before.filter((f) => f.startsWith('state-inconsistency warning - ')).map((f) => f.replace(/^(\S+ ){4}/, '')),
+    ).toEqual([
       `${K} has v2 cycles up to 1 but no ${K}.cycle.current: the next run will start again at cycle 1 and stop at "already exists".`,
     ]);
 

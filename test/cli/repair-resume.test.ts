@@ -34,7 +34,11 @@ const cli = (args: string[]) => runCli(args, { cwd: project });
 
 async function value(key: string) {
   const e = (await kv.get(key))!;
-  return { revision: e.revision, bytes: Buffer.from(e.value), json: JSON.parse(Buffer.from(e.value).toString()) as Record<string, any> };
+  return {
+    revision: e.revision,
+    bytes: Buffer.from(e.value),
+    json: JSON.parse(Buffer.from(e.value).toString()) as Record<string, any>,
+  };
 }
 
 async function scan(sources: string[], extra: string[] = []) {
@@ -51,14 +55,19 @@ async function onlyJournal(): Promise<string> {
 
 /** The record the repair leaves in a value: who, when, why, and every value it replaced or removed. */
 function record(rules: string[], why: string, previous: Record<string, unknown>) {
-  return { repairs: [{ at: expect.any(String), by: expect.any(String), reason: 'resume', rules, why: [why], previous }] };
+  return {
+    repairs: [{ at: expect.any(String), by: expect.any(String), reason: 'resume', rules, why: [why], previous }],
+  };
 }
 
-const V1_WHY = (n: number) => `cycle ${n}: execute never completed; reset so /peer --continue (meta current_phase "plan") runs execute, express, review`;
-const V2_WHY = 'cycle 1: execute never completed; reset so /peer --continue (metadata.status EXECUTING) runs execute, express, review';
+const V1_WHY = (n: number) =>
+  `cycle ${n}: execute never completed; reset so /peer --continue (meta current_phase "plan") runs execute, express, review`;
+const V2_WHY =
+  'cycle 1: execute never completed; reset so /peer --continue (metadata.status EXECUTING) runs execute, express, review';
 
 /** v1 --continue (e903640 instructions/core/peer.md L296-329): current_phase is the last phase done. */
-const v1Next = (meta: Record<string, any>) => ({ plan: 'execute', execute: 'express', express: 'review' })[meta.current_phase as string] ?? 'refuses';
+const v1Next = (meta: Record<string, any>) =>
+  ({ plan: 'execute', execute: 'express', express: 'review' })[meta.current_phase as string] ?? 'refuses';
 
 describe('repair --apply resumes at execute', () => {
   it('the seed incident (v1, execute skipped): meta current_phase "plan", later phases pending, the phantom phases kept', async () => {
@@ -67,7 +76,17 @@ describe('repair --apply resumes at execute', () => {
     const metaBefore = await value(`${P}.meta`);
     const cycleBefore = await value(`${P}.cycle.1`);
 
-    const r = await cli(['repair', '--server', server!.url, '--logs', 'logs', '--apply', '--yes', '--reason', 'resume']);
+    const r = await cli([
+      'repair',
+      '--server',
+      server!.url,
+      '--logs',
+      'logs',
+      '--apply',
+      '--yes',
+      '--reason',
+      'resume',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('rescan: the repaired findings are gone');
 
@@ -78,7 +97,14 @@ describe('repair --apply resumes at execute', () => {
       created_at: b.created_at,
       current_cycle: 1,
       current_phase: 'plan',
-      cycles: { '1': { instruction: 'create-spec', status: 'running', started_at: b.cycles['1'].started_at, notes: resumeNote('execute') } },
+      cycles: {
+        '1': {
+          instruction: 'create-spec',
+          status: 'running',
+          started_at: b.cycles['1'].started_at,
+          notes: resumeNote('execute'),
+        },
+      },
       peer_audit: record(['false-success', 'missing-execute-phase'], V1_WHY(1), {
         '/current_phase': 'complete',
         '/cycles/1/status': 'complete',
@@ -118,12 +144,32 @@ describe('repair --apply resumes at execute', () => {
     // Everything: what stays at error level is history outside the state, true whether or not the cycle is
     // continued: the transcript's failed read (kv-read-failure) and the technical spec cut short (truncated-file).
     const all = await scan(['--logs', 'logs']);
-    expect(all.findings.filter((f) => f.severity === 'error').map((f) => f.ruleId)).toEqual(['truncated-file', 'kv-read-failure']);
-    expect(all.findings.filter((f) => f.subject.cycle === 1 && ['false-success', 'missing-execute-phase', 'stale-cycle', 'state-inconsistency', 'lost-update', 'recorded-failure'].includes(f.ruleId)).map((f) => `${f.ruleId} ${f.severity}`)).toEqual(['false-success info']);
+    expect(all.findings.filter((f) => f.severity === 'error').map((f) => f.ruleId)).toEqual([
+      'truncated-file',
+      'kv-read-failure',
+    ]);
+    expect(
+      all.findings
+        .filter(
+          (f) =>
+            f.subject.cycle === 1 &&
+            [
+              'false-success',
+              'missing-execute-phase',
+              'stale-cycle',
+              'state-inconsistency',
+              'lost-update',
+              'recorded-failure',
+            ].includes(f.ruleId),
+        )
+        .map((f) => `${f.ruleId} ${f.severity}`),
+    ).toEqual(['false-success info']);
     // The order the phantom run went in is history, known from the repair's record; it no longer claims execute ran.
     const order = all.findings.find((f) => f.ruleId === 'phase-order-violation')!;
     expect(order.severity).toBe('info');
-    expect(order.message).toContain('revision 5 already had express complete while execute was absent; express is pending now;');
+    expect(order.message).toContain(
+      'revision 5 already had express complete while execute was absent; express is pending now;',
+    );
 
     const u = await cli(['undo', await onlyJournal(), '--server', server!.url, '--yes']);
     expect(u.code).toBe(0);
@@ -135,7 +181,17 @@ describe('repair --apply resumes at execute', () => {
     await fresh('incidents/v2-skipped-execute');
     const K = 'peer.spec.csv-export-endpoint.cycle.1';
     const before = await value(K);
-    const r = await cli(['repair', '--server', server!.url, '--logs', 'logs', '--apply', '--yes', '--reason', 'resume']);
+    const r = await cli([
+      'repair',
+      '--server',
+      server!.url,
+      '--logs',
+      'logs',
+      '--apply',
+      '--yes',
+      '--reason',
+      'resume',
+    ]);
     expect(r.code).toBe(0);
 
     const b = before.json;
@@ -166,7 +222,10 @@ describe('repair --apply resumes at execute', () => {
     // server stamped when the snapshot was loaded (read-before-write).
     const rescan = await scan(['--logs', 'logs']);
     expect(rescan.code).toBe(0);
-    expect(rescan.findings.filter((f) => f.severity !== 'info').map((f) => `${f.ruleId} ${f.severity}`)).toEqual(['read-before-write warning', 'script-failure warning']);
+    expect(rescan.findings.filter((f) => f.severity !== 'info').map((f) => `${f.ruleId} ${f.severity}`)).toEqual([
+      'read-before-write warning',
+      'script-failure warning',
+    ]);
 
     expect((await cli(['undo', await onlyJournal(), '--server', server!.url, '--yes'])).code).toBe(0);
     expect((await value(K)).bytes.equals(before.bytes)).toBe(true);
@@ -223,7 +282,10 @@ describe('repair --apply resumes a failed execute', () => {
     expect(now.code).toBe(0);
     expect(now.findings.map((f) => `${f.ruleId} ${f.severity}`)).toEqual(['bucket-config info']);
     const later = await scan(['--no-logs'], ['--now', new Date(Date.now() + 7 * 3600_000).toISOString()]);
-    expect(later.findings.map((f) => `${f.ruleId} ${f.severity} ${f.subject.cycle ?? ''}`)).toEqual(['bucket-config info ', 'stale-cycle warning 2']);
+    expect(later.findings.map((f) => `${f.ruleId} ${f.severity} ${f.subject.cycle ?? ''}`)).toEqual([
+      'bucket-config info ',
+      'stale-cycle warning 2',
+    ]);
 
     expect((await cli(['undo', await onlyJournal(), '--server', server!.url, '--yes'])).code).toBe(0);
     expect((await value(`${P}.meta`)).bytes.equals(metaBefore.bytes)).toBe(true);
@@ -236,7 +298,12 @@ describe('repair --apply resumes a failed execute', () => {
     // The executor's error step (HEAD claude-code/agents/peer-executor.md L487-L499) as it would land if its
     // jq filter compiled: metadata.status ERROR, phases.execute error with an error object.
     const stuck = await value(K);
-    const error = { message: 'go test ./internal/webhook/... failed: 2 tests failing', type: 'test_failure', occurred_at: '2025-08-18T13:40:12Z', recoverable: true };
+    const error = {
+      message: 'go test ./internal/webhook/... failed: 2 tests failing',
+      type: 'test_failure',
+      occurred_at: '2025-08-18T13:40:12Z',
+      recoverable: true,
+    };
     const failed = structuredClone(stuck.json);
     failed.metadata.status = 'ERROR';
     failed.metadata.updated_at = '2025-08-18T13:40:12Z';
@@ -245,7 +312,9 @@ describe('repair --apply resumes a failed execute', () => {
     const before = await value(K);
 
     const pre = await scan(['--no-logs']);
-    expect(pre.findings.filter((f) => f.severity === 'error').map((f) => `${f.ruleId} ${f.fix?.length ?? 0}`)).toEqual(['recorded-failure 1']);
+    expect(pre.findings.filter((f) => f.severity === 'error').map((f) => `${f.ruleId} ${f.fix?.length ?? 0}`)).toEqual([
+      'recorded-failure 1',
+    ]);
 
     const r = await cli(['repair', '--server', server!.url, '--no-logs', '--apply', '--yes', '--reason', 'resume']);
     expect(r.code).toBe(0);
@@ -254,7 +323,10 @@ describe('repair --apply resumes a failed execute', () => {
       ...failed,
       metadata: { ...failed.metadata, status: 'EXECUTING' },
       phases: { ...failed.phases, execute: PENDING },
-      peer_audit: record(['recorded-failure'], V2_WHY, { '/metadata/status': 'ERROR', '/phases/execute': failed.phases.execute }),
+      peer_audit: record(['recorded-failure'], V2_WHY, {
+        '/metadata/status': 'ERROR',
+        '/phases/execute': failed.phases.execute,
+      }),
     });
     // Indented in, indented out (update-state.sh writes jq's indented output).
     expect(after.bytes.toString()).toBe(JSON.stringify(after.json, null, 2));
@@ -273,13 +345,17 @@ describe('repair refuses what --continue cannot resume', () => {
     await fresh('real-runs/v1-execute-error');
     const P = 'peer.spec.invoice-csv-export';
     const c = (await value(`${P}.cycle.2`)).json;
-    c.phases = { plan: { status: 'error', error: { message: 'instruction not found', occurred_at: '2025-08-07T14:03:00Z' } } };
+    c.phases = {
+      plan: { status: 'error', error: { message: 'instruction not found', occurred_at: '2025-08-07T14:03:00Z' } },
+    };
     await kv.put(`${P}.cycle.2`, JSON.stringify(c));
     const metaRev = (await value(`${P}.meta`)).revision;
 
     const r = await cli(['repair', '--server', server!.url, '--no-logs', '--apply', '--yes', '--reason', 'resume']);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain(`not repairable: ${P} cycle 2: v1 --continue never runs the planner (Step 3 skips it on current_phase "plan", and no other value leads to it); start a new cycle [recorded-failure]`);
+    expect(r.stdout).toContain(
+      `not repairable: ${P} cycle 2: v1 --continue never runs the planner (Step 3 skips it on current_phase "plan", and no other value leads to it); start a new cycle [recorded-failure]`,
+    );
     expect(r.stdout).toContain('Nothing to repair: what matches is not repairable (said above).');
     expect((await value(`${P}.meta`)).revision).toBe(metaRev);
     await expect(fs.readdir(path.join(project, '.peer-audit/journal'))).rejects.toThrow();

@@ -34,7 +34,14 @@ const live = () => ['--server', server.url, '--logs', 'logs'];
 
 async function value(key: string) {
   const e = await kv.get(key);
-  return e ? { revision: e.revision, op: e.operation, bytes: Buffer.from(e.value), json: e.operation === 'PUT' ? (JSON.parse(Buffer.from(e.value).toString()) as Record<string, any>) : undefined } : undefined;
+  return e
+    ? {
+        revision: e.revision,
+        op: e.operation,
+        bytes: Buffer.from(e.value),
+        json: e.operation === 'PUT' ? (JSON.parse(Buffer.from(e.value).toString()) as Record<string, any>) : undefined,
+      }
+    : undefined;
 }
 
 async function scan(extra: string[] = []) {
@@ -50,7 +57,10 @@ async function journals() {
 
 /** What PEER v1's --continue does with a meta (reference: continue maps plan→execute, execute→express, express→review). */
 function v1ContinueResumesAt(meta: Record<string, any>): string {
-  return ({ plan: 'execute', execute: 'express', express: 'review' } as Record<string, string>)[meta.current_phase] ?? `refuses (${meta.current_phase})`;
+  return (
+    ({ plan: 'execute', execute: 'express', express: 'review' } as Record<string, string>)[meta.current_phase] ??
+    `refuses (${meta.current_phase})`
+  );
 }
 
 describe('repair on the seed incident', () => {
@@ -94,7 +104,12 @@ describe('repair on the seed incident', () => {
 
     const [jf] = await journals();
     const journal = JSON.parse(await fs.readFile(jf, 'utf8'));
-    expect(journal).toMatchObject({ format: 'peer-audit-journal/1', command: 'repair', reason: 'execute never ran', bucket: BUCKET });
+    expect(journal).toMatchObject({
+      format: 'peer-audit-journal/1',
+      command: 'repair',
+      reason: 'execute never ran',
+      bucket: BUCKET,
+    });
     expect(journal.changes.map((c: any) => [c.kind, c.key ?? c.path, c.status])).toEqual([
       ['file', `${WAL}/spec.md`, 'applied'],
       ['file', `${WAL}/sub-specs/technical-spec.md`, 'applied'],
@@ -110,15 +125,25 @@ describe('repair on the seed incident', () => {
     expect(meta.json).toMatchObject({ current_phase: 'plan', cycles: { '1': { status: 'running' } } });
     expect(v1ContinueResumesAt(meta.json!)).toBe('execute');
     expect(meta.json!.cycles['1'].completed_at).toBeUndefined();
-    expect(meta.json!.peer_audit.repairs[0]).toMatchObject({ reason: 'execute never ran', rules: ['false-success', 'missing-execute-phase'], previous: { '/current_phase': 'complete' } });
+    expect(meta.json!.peer_audit.repairs[0]).toMatchObject({
+      reason: 'execute never ran',
+      rules: ['false-success', 'missing-execute-phase'],
+      previous: { '/current_phase': 'complete' },
+    });
     const cycle = (await value(`${P}.cycle.1`))!.json!;
     expect(cycle.status).toMatchObject({ current_phase: 'plan', progress_percent: 25 });
     expect(cycle.completed_at).toBeUndefined();
-    expect((await fs.readFile(path.join(project, WAL, 'spec.md'))).equals(specBefore.subarray(0, specBefore.length - 'EOF < /dev/null\n'.length))).toBe(true);
-    expect((await fs.readFile(path.join(project, WAL, 'sub-specs/technical-spec.md'), 'utf8')).endsWith('EOF < /dev/null')).toBe(false);
+    expect(
+      (await fs.readFile(path.join(project, WAL, 'spec.md'))).equals(
+        specBefore.subarray(0, specBefore.length - 'EOF < /dev/null\n'.length),
+      ),
+    ).toBe(true);
+    expect(
+      (await fs.readFile(path.join(project, WAL, 'sub-specs/technical-spec.md'), 'utf8')).endsWith('EOF < /dev/null'),
+    ).toBe(false);
 
     const after = await scan();
-    const ids = after.findings.filter((f) => f.severity !== "info").map((f) => f.ruleId);
+    const ids = after.findings.filter((f) => f.severity !== 'info').map((f) => f.ruleId);
     for (const gone of ['false-success', 'heredoc-artifact', 'missing-tasks-md']) expect(ids).not.toContain(gone);
     // The cycle no longer went past execute (express and review are pending again): nothing to report.
     expect(after.findings.filter((f) => f.ruleId === 'missing-execute-phase')).toEqual([]);
@@ -164,11 +189,31 @@ describe('reopen', () => {
     await freshIncident(SEED);
     const metaBefore = await value(`${P}.meta`);
     // The loaded revisions are seconds old: a cycle still being written is refused.
-    const busy = await cli(['reopen', 'wal-operation-handling-fix', '--server', server.url, '--reason', 'execute never ran', '--apply', '--yes']);
+    const busy = await cli([
+      'reopen',
+      'wal-operation-handling-fix',
+      '--server',
+      server.url,
+      '--reason',
+      'execute never ran',
+      '--apply',
+      '--yes',
+    ]);
     expect(busy.code).toBe(2);
     expect(busy.stderr).toMatch(/refusing to reopen: cycle 1 was written \d+ s ago; it may still be running/);
 
-    const r = await cli(['reopen', 'wal-operation-handling-fix', '--server', server.url, '--reason', 'execute never ran', '--quiet-for', '0s', '--apply', '--yes']);
+    const r = await cli([
+      'reopen',
+      'wal-operation-handling-fix',
+      '--server',
+      server.url,
+      '--reason',
+      'execute never ran',
+      '--quiet-for',
+      '0s',
+      '--apply',
+      '--yes',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`Reopen ${P} cycle 1 as cycle 2, resuming at execute.`);
     expect(r.stderr).toContain('run /peer --continue --spec=wal-operation-handling-fix to resume at execute');
@@ -181,18 +226,38 @@ describe('reopen', () => {
     expect(v1ContinueResumesAt(meta)).toBe('execute');
     expect(meta.cycles['2']).toMatchObject({ instruction: 'create-spec', status: 'running', reopened_from: 1 });
     expect(meta.cycles['1']).toMatchObject({ status: 'superseded', superseded_by: 2 });
-    expect(c2).toMatchObject({ cycle_number: 2, instruction: 'create-spec', reopened_from: 1, status: { current_phase: 'plan', progress_percent: 25 } });
+    expect(c2).toMatchObject({
+      cycle_number: 2,
+      instruction: 'create-spec',
+      reopened_from: 1,
+      status: { current_phase: 'plan', progress_percent: 25 },
+    });
     expect(c2.phases.plan.status).toBe('complete');
     expect(c2.phases.plan.output.spec_name).toBe('wal-template-operations-fix');
-    expect([c2.phases.execute, c2.phases.express, c2.phases.review]).toEqual([{ status: 'pending' }, { status: 'pending' }, { status: 'pending' }]);
+    expect([c2.phases.execute, c2.phases.express, c2.phases.review]).toEqual([
+      { status: 'pending' },
+      { status: 'pending' },
+      { status: 'pending' },
+    ]);
     expect(c2.peer_audit.reopened).toMatchObject({ from: 1, reason: 'execute never ran', phase: 'execute' });
     expect(c1.superseded_by).toBe(2);
     expect(c1.phases.review.status).toBe('complete'); // history is not rewritten
 
     // The state no longer claims anything false; what the transcript shows (a failed read, …) stays history.
     const after = await scan();
-    const stateRules = ['false-success', 'missing-execute-phase', 'phase-order-violation', 'state-inconsistency', 'missing-tasks-md', 'stale-cycle'];
-    expect(after.findings.filter((f) => stateRules.includes(f.ruleId) && f.severity !== 'info').map((f) => `${f.ruleId} ${f.subject.cycle}`)).toEqual([]);
+    const stateRules = [
+      'false-success',
+      'missing-execute-phase',
+      'phase-order-violation',
+      'state-inconsistency',
+      'missing-tasks-md',
+      'stale-cycle',
+    ];
+    expect(
+      after.findings
+        .filter((f) => stateRules.includes(f.ruleId) && f.severity !== 'info')
+        .map((f) => `${f.ruleId} ${f.subject.cycle}`),
+    ).toEqual([]);
 
     const [jf] = await journals();
     const u = await cli(['undo', jf, '--server', server.url, '--yes']);
@@ -204,12 +269,28 @@ describe('reopen', () => {
   it('v2 incident: cycle.current moves to the new cycle, which resumes at execute', async () => {
     await freshIncident('v2-skipped-execute');
     const K = 'peer.spec.csv-export-endpoint';
-    const r = await cli(['reopen', 'csv-export-endpoint', '--server', server.url, '--reason', 'executor skipped', '--quiet-for', '0s', '--apply', '--yes']);
+    const r = await cli([
+      'reopen',
+      'csv-export-endpoint',
+      '--server',
+      server.url,
+      '--reason',
+      'executor skipped',
+      '--quiet-for',
+      '0s',
+      '--apply',
+      '--yes',
+    ]);
     expect(r.code).toBe(0);
     expect(Buffer.from((await kv.get(`${K}.cycle.current`))!.value).toString()).toBe('2');
     const c2 = (await value(`${K}.cycle.2`))!.json!;
     expect(c2.cycle_id).toBe(`${K}.cycle.2`);
-    expect(c2.metadata).toMatchObject({ cycle_number: 2, status: 'EXECUTING', current_phase: 'execute', reopened_from: 1 });
+    expect(c2.metadata).toMatchObject({
+      cycle_number: 2,
+      status: 'EXECUTING',
+      current_phase: 'execute',
+      reopened_from: 1,
+    });
     expect(c2.metadata.completed_at).toBeUndefined();
     expect(c2.cycle_summary).toBeUndefined();
     // v2 --continue restarts at the first phase that is not completed
@@ -219,7 +300,18 @@ describe('reopen', () => {
 
   it('refuses a cycle that does not exist, and needs --reason', async () => {
     await freshIncident(SEED);
-    const none = await cli(['reopen', 'wal-operation-handling-fix', '--server', server.url, '--reason', 'x', '--cycle', '7', '--apply', '--yes']);
+    const none = await cli([
+      'reopen',
+      'wal-operation-handling-fix',
+      '--server',
+      server.url,
+      '--reason',
+      'x',
+      '--cycle',
+      '7',
+      '--apply',
+      '--yes',
+    ]);
     expect(none.code).toBe(2);
     expect(none.stderr).toBe(`peer-audit: refusing to reopen: cycle 7 of ${P} does not exist\n`);
     const noReason = await cli(['reopen', 'wal-operation-handling-fix', '--server', server.url]);
@@ -241,8 +333,14 @@ describe('repair on the v2 incidents', () => {
     expect(c.cycle_summary).toBeUndefined();
     expect(c.peer_audit.repairs[0].previous['/cycle_summary']).toMatchObject({ success: true, completion: 100 });
     const after = await scan();
-    expect(after.findings.filter((f) => ['false-success', 'heredoc-artifact'].includes(f.ruleId) && f.severity !== 'info')).toEqual([]);
-    expect(after.findings.filter((f) => ['missing-execute-phase', 'phase-order-violation'].includes(f.ruleId)).map((f) => `${f.ruleId} ${f.severity}`)).toEqual(['phase-order-violation info']);
+    expect(
+      after.findings.filter((f) => ['false-success', 'heredoc-artifact'].includes(f.ruleId) && f.severity !== 'info'),
+    ).toEqual([]);
+    expect(
+      after.findings
+        .filter((f) => ['missing-execute-phase', 'phase-order-violation'].includes(f.ruleId))
+        .map((f) => `${f.ruleId} ${f.severity}`),
+    ).toEqual(['phase-order-violation info']);
     const [jf] = await journals();
     expect((await cli(['undo', jf, '--server', server.url, '--yes'])).code).toBe(0);
     expect((await value(K))!.bytes.equals(before!.bytes)).toBe(true);
@@ -251,7 +349,16 @@ describe('repair on the v2 incidents', () => {
   it('v2-review-rewrite: cycle.current is set to the highest cycle', async () => {
     await freshIncident('v2-review-rewrite');
     const C = 'peer.spec.search-api-pagination.cycle.current';
-    const r = await cli(['repair', ...live(), '--rule', 'state-inconsistency', '--apply', '--yes', '--reason', 'counter stuck']);
+    const r = await cli([
+      'repair',
+      ...live(),
+      '--rule',
+      'state-inconsistency',
+      '--apply',
+      '--yes',
+      '--reason',
+      'counter stuck',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`kv   ${C}@13  [state-inconsistency]`);
     expect(Buffer.from((await kv.get(C))!.value).toString()).toBe('2');

@@ -25,7 +25,8 @@ async function freshIncident() {
 
 afterAll(async () => server?.stop());
 
-const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { cwd: project, env, timeoutMs: 60_000 });
+const cli = (args: string[], env: Record<string, string> = {}) =>
+  runCli(args, { cwd: project, env, timeoutMs: 60_000 });
 const live = () => ['--server', server!.url, '--logs', 'logs'];
 const mode = async (p: string) => (await fs.stat(p)).mode & 0o777;
 
@@ -43,7 +44,9 @@ async function deadPid(): Promise<number> {
 
 async function specsStats(): Promise<Record<string, number>> {
   const r = await cli(['scan', ...live(), '--format', 'json']);
-  return (JSON.parse(r.stdout) as { sources: { kind: string; stats: Record<string, number> }[] }).sources.find((s) => s.kind === 'specs')!.stats;
+  return (JSON.parse(r.stdout) as { sources: { kind: string; stats: Record<string, number> }[] }).sources.find(
+    (s) => s.kind === 'specs',
+  )!.stats;
 }
 
 describe('--print-config masks credentials', () => {
@@ -52,16 +55,29 @@ describe('--print-config masks credentials', () => {
   });
 
   it('in --server, NATS_URL and the config file, with --password and --token given', async () => {
-    const flag = await cli(['scan', '--print-config', '--server', 'nats://admin:s3cretpw@host:4222', '--password', 'flagpw123', '--token', 'flagtoken123']);
+    const flag = await cli([
+      'scan',
+      '--print-config',
+      '--server',
+      'nats://admin:s3cretpw@host:4222',
+      '--password',
+      'flagpw123',
+      '--token',
+      'flagtoken123',
+    ]);
     expect(flag.code).toBe(0);
     expect(JSON.parse(flag.stdout).sources.server).toBe('nats://admin:[REDACTED:url-password]@host:4222');
-    for (const secret of ['s3cretpw', 'flagpw123', 'flagtoken123']) expect(flag.stdout + flag.stderr).not.toContain(secret);
+    for (const secret of ['s3cretpw', 'flagpw123', 'flagtoken123'])
+      expect(flag.stdout + flag.stderr).not.toContain(secret);
 
     const env = await cli(['scan', '--print-config'], { NATS_URL: 'nats://envtoken42@host:4222' });
     expect(env.code).toBe(0);
     expect(JSON.parse(env.stdout).sources.server).toBe('nats://[REDACTED:url-token]@host:4222');
 
-    await fs.writeFile(path.join(project, 'peer-audit.config.json'), JSON.stringify({ sources: { server: 'tls://ops:cfgpw999@nats.example:4222' } }));
+    await fs.writeFile(
+      path.join(project, 'peer-audit.config.json'),
+      JSON.stringify({ sources: { server: 'tls://ops:cfgpw999@nats.example:4222' } }),
+    );
     const file = await cli(['scan', '--print-config']);
     expect(file.code, file.stderr).toBe(0);
     expect(JSON.parse(file.stdout).sources.server).toBe('tls://ops:[REDACTED:url-password]@nats.example:4222');
@@ -82,7 +98,10 @@ describe('journals are private and never committed', () => {
     expect(await mode(path.join(project, '.peer-audit'))).toBe(0o700);
     expect((await fs.readFile(path.join(project, '.peer-audit/.gitignore'), 'utf8')).split('\n')).toContain('*');
     // git sees the repaired spec files, and nothing of .peer-audit/.
-    const status = execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: project, encoding: 'utf8' });
+    const status = execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], {
+      cwd: project,
+      encoding: 'utf8',
+    });
     expect(status).toContain(`${WAL}/spec.md`);
     expect(status).not.toContain('.peer-audit');
 
@@ -124,20 +143,26 @@ describe('temporary files of killed writes', () => {
     // undo: the journal shows spec.md repaired, so the temporary file is a stale copy.
     const undo = await cli(['undo', journal, '--server', server!.url, '--yes']);
     expect(undo.code, undo.stderr).toBe(0);
-    expect(undo.stderr).toContain(`peer-audit: removed ${WAL}/${leftover}, left by an interrupted write: the journal shows the change was written, so it is a stale copy`);
+    expect(undo.stderr).toContain(
+      `peer-audit: removed ${WAL}/${leftover}, left by an interrupted write: the journal shows the change was written, so it is a stale copy`,
+    );
     const left = await fs.readdir(folder);
     expect(left).not.toContain(leftover);
     expect(left).toContain(notOurs);
     expect(left).toContain(otherName);
 
     // repair --apply: a journal whose change to spec.md was never written (planned) - the original is intact.
-    const j = JSON.parse(await fs.readFile(journal, 'utf8')) as { changes: { kind: string; path?: string; status: string }[] };
+    const j = JSON.parse(await fs.readFile(journal, 'utf8')) as {
+      changes: { kind: string; path?: string; status: string }[];
+    };
     for (const ch of j.changes) if (ch.kind === 'file') ch.status = 'planned';
     await fs.writeFile(journal, JSON.stringify(j, null, 2));
     await fs.writeFile(path.join(folder, leftover), 'stale\n');
     const again = await cli(['repair', ...live(), '--apply', '--yes', '--reason', 'again']);
     expect(again.code, again.stderr).toBe(0);
-    expect(again.stderr).toContain(`peer-audit: removed ${WAL}/${leftover}, left by an interrupted write: the journal shows the change was not written, so the original is intact`);
+    expect(again.stderr).toContain(
+      `peer-audit: removed ${WAL}/${leftover}, left by an interrupted write: the journal shows the change was not written, so the original is intact`,
+    );
     expect(await fs.readdir(folder)).not.toContain(leftover);
     expect(await fs.readdir(folder)).toContain(notOurs);
   });
@@ -164,13 +189,20 @@ describe('-o naming a folder', () => {
   const snap = ['--kv-snapshot', 'kv-snapshot.jsonl', '--logs', 'logs'];
   it.each([
     [['scan', ...snap, '-o', 'out'], '--output out: is a folder; give a file name'],
-    [['scan', ...snap, '--format', 'json', '--output', 'newdir/'], '--output newdir/: names a folder; give a file name'],
-    [['scan', ...snap, '-o', 'afile/report.txt'], '--output afile/report.txt: a part of the path is a file, not a folder'],
+    [
+      ['scan', ...snap, '--format', 'json', '--output', 'newdir/'],
+      '--output newdir/: names a folder; give a file name',
+    ],
+    [
+      ['scan', ...snap, '-o', 'afile/report.txt'],
+      '--output afile/report.txt: a part of the path is a file, not a folder',
+    ],
     [['report', ...snap, '-o', 'out'], '--output out: is a folder; give a file name'],
     [['snapshot', '--server', 'nats://127.0.0.1:1', '-o', 'out'], '--output out: is a folder; give a file name'],
     [['scan', ...snap, '--update-baseline', '--baseline', 'out'], 'out: cannot read the baseline (EISDIR)'],
   ])('%j is a usage error, and nothing is left behind', async (args, message) => {
-    const listing = async () => (await fs.readdir(project)).sort().join('\n') + '\n' + (await fs.readdir(path.join(project, 'out'))).join('\n');
+    const listing = async () =>
+      (await fs.readdir(project)).sort().join('\n') + '\n' + (await fs.readdir(path.join(project, 'out'))).join('\n');
     const before = await listing();
     const r = await cli(args);
     expect(r.code).toBe(2);

@@ -15,7 +15,14 @@ const C1 = `${P}.cycle.1`;
 const M = `${P}.meta`;
 const T0 = '2025-08-05T15:56:53Z';
 
-const loc = (l: Location) => (l.kind === 'kv' ? `kv ${l.key}@${l.revision}${l.pointer ?? ''}` : l.kind === 'log' ? `log ${l.path}:${l.line}` : l.kind === 'file' ? `file ${l.path}` : `bucket ${l.bucket}`);
+const loc = (l: Location) =>
+  l.kind === 'kv'
+    ? `kv ${l.key}@${l.revision}${l.pointer ?? ''}`
+    : l.kind === 'log'
+      ? `log ${l.path}:${l.line}`
+      : l.kind === 'file'
+        ? `file ${l.path}`
+        : `bucket ${l.bucket}`;
 
 /** Writes a temp project with a kv snapshot (and a transcript under logs/), scans it with the real CLI. */
 async function scan(puts: Put[], opts: { transcript?: Transcript; now?: string; args?: string[] } = {}) {
@@ -23,7 +30,20 @@ async function scan(puts: Put[], opts: { transcript?: Transcript; now?: string; 
   await writeSnapshot(kvData(puts), path.join(dir, 'kv.jsonl'));
   const logs = opts.transcript ? ['--logs', 'logs'] : ['--no-default-logs'];
   if (opts.transcript) await opts.transcript.write(path.join(dir, 'logs'));
-  const r = await runCli(['scan', '--format', 'json', '--kv-snapshot', 'kv.jsonl', ...logs, '--now', opts.now ?? '2025-08-05T16:30:00Z', ...(opts.args ?? [])], { cwd: dir });
+  const r = await runCli(
+    [
+      'scan',
+      '--format',
+      'json',
+      '--kv-snapshot',
+      'kv.jsonl',
+      ...logs,
+      '--now',
+      opts.now ?? '2025-08-05T16:30:00Z',
+      ...(opts.args ?? []),
+    ],
+    { cwd: dir },
+  );
   expect(r.stderr).toBe('');
   const json = JSON.parse(r.stdout) as { complete: boolean; findings: Finding[] };
   return { code: r.code, findings: json.findings, ids: json.findings.map((f) => `${f.ruleId} ${f.severity}`) };
@@ -50,8 +70,17 @@ const v1Cycle = (phases: Record<string, unknown>, over: Record<string, unknown> 
   status: { current_phase: 'plan', progress_percent: 0, last_update: T0 },
   ...over,
 });
-const plan1 = { status: 'complete', completed_at: stamp(60), output: { instruction: 'create-spec', type: 'spec-aware' } };
-const exec1 = { status: 'complete', started_at: stamp(70), completed_at: stamp(600), output: { instruction_executed: 'create-spec', execution_status: 'success', outputs: { files_created: [] } } };
+const plan1 = {
+  status: 'complete',
+  completed_at: stamp(60),
+  output: { instruction: 'create-spec', type: 'spec-aware' },
+};
+const exec1 = {
+  status: 'complete',
+  started_at: stamp(70),
+  completed_at: stamp(600),
+  output: { instruction_executed: 'create-spec', execution_status: 'success', outputs: { files_created: [] } },
+};
 const express1 = { status: 'complete', completed_at: stamp(700), output: { summary: 'Spec created' } };
 const result1 = { success: true, instruction: 'create-spec', summary: 'Spec created', highlights: ['x'] };
 
@@ -70,43 +99,143 @@ const v1UpToReview = (): Put[] => [
 
 /** The review agent: the cycle, then (separately, its own `date`) the meta. */
 const v1Review = (cycleAt: number, metaAt: number): Put[] => {
-  const review = { status: 'complete', completed_at: stamp(cycleAt), output: { quality_score: 'high', completeness: true } };
+  const review = {
+    status: 'complete',
+    completed_at: stamp(cycleAt),
+    output: { quality_score: 'high', completeness: true },
+  };
   return [
-    [C1, { ...v1Cycle({ plan: plan1, execute: exec1, express: express1, review }, { status: { current_phase: 'complete', progress_percent: 100, last_update: T0 }, completed_at: stamp(cycleAt) }), result: result1, insights: { learnings: [] } }, at(cycleAt)],
+    [
+      C1,
+      {
+        ...v1Cycle(
+          { plan: plan1, execute: exec1, express: express1, review },
+          {
+            status: { current_phase: 'complete', progress_percent: 100, last_update: T0 },
+            completed_at: stamp(cycleAt),
+          },
+        ),
+        result: result1,
+        insights: { learnings: [] },
+      },
+      at(cycleAt),
+    ],
     [M, v1Meta('complete', { status: 'complete', completed_at: stamp(metaAt) }), at(metaAt)],
   ];
 };
 
 // ------------------------------------------------------------ v2, as update-state.sh applies the agents' jq filters
 
-type V2 = Record<string, unknown> & { metadata: Record<string, unknown>; phases: Record<string, Record<string, unknown>> };
+type V2 = Record<string, unknown> & {
+  metadata: Record<string, unknown>;
+  phases: Record<string, Record<string, unknown>>;
+};
 const v2Init = (): V2 => ({
   version: 1,
   cycle_id: C1,
-  metadata: { instruction_name: 'create-spec', spec_name: 'demo-spec', key_prefix: P, cycle_number: 1, created_at: stamp(0), updated_at: stamp(0), status: 'INITIALIZED', current_phase: 'planning' },
+  metadata: {
+    instruction_name: 'create-spec',
+    spec_name: 'demo-spec',
+    key_prefix: P,
+    cycle_number: 1,
+    created_at: stamp(0),
+    updated_at: stamp(0),
+    status: 'INITIALIZED',
+    current_phase: 'planning',
+  },
   context: { peer_mode: 'new', spec_aware: true, user_requirements: 'a demo spec' },
-  phases: { plan: { status: 'pending' }, execute: { status: 'pending' }, express: { status: 'pending' }, review: { status: 'pending' } },
+  phases: {
+    plan: { status: 'pending' },
+    execute: { status: 'pending' },
+    express: { status: 'pending' },
+    review: { status: 'pending' },
+  },
 });
-const step = (v: V2, md: Record<string, unknown>, phases: Record<string, Record<string, unknown>> = {}, root: Record<string, unknown> = {}): V2 => ({
+const step = (
+  v: V2,
+  md: Record<string, unknown>,
+  phases: Record<string, Record<string, unknown>> = {},
+  root: Record<string, unknown> = {},
+): V2 => ({
   ...v,
   ...root,
   metadata: { ...v.metadata, ...md },
   phases: { ...v.phases, ...Object.fromEntries(Object.entries(phases).map(([p, e]) => [p, { ...v.phases[p], ...e }])) },
 });
-const v2Planned = () => step(v2Init(), { status: 'EXECUTING', updated_at: stamp(60) }, { plan: { status: 'completed', started_at: stamp(5), completed_at: stamp(60), output: { instruction: 'create-spec' } } });
-const v2Executing = () => step(v2Planned(), { status: 'EXECUTING', current_phase: 'execute', updated_at: stamp(70) }, { execute: { status: 'in_progress', started_at: stamp(70) } });
+const v2Planned = () =>
+  step(
+    v2Init(),
+    { status: 'EXECUTING', updated_at: stamp(60) },
+    {
+      plan: {
+        status: 'completed',
+        started_at: stamp(5),
+        completed_at: stamp(60),
+        output: { instruction: 'create-spec' },
+      },
+    },
+  );
+const v2Executing = () =>
+  step(
+    v2Planned(),
+    { status: 'EXECUTING', current_phase: 'execute', updated_at: stamp(70) },
+    { execute: { status: 'in_progress', started_at: stamp(70) } },
+  );
 
 /** A whole v2 cycle, each write as one revision; `execStatus` is the executor output's execution_status. */
-function v2Run(execStatus: 'success' | 'cancelled', summary: Record<string, unknown>, extra: { planRoot?: Record<string, unknown>; reviewRoot?: Record<string, unknown>; summaryKey?: string } = {}): Put[] {
-  const s1 = step(v2Init(), { status: 'EXECUTING', updated_at: stamp(60) }, { plan: { status: 'completed', started_at: stamp(5), completed_at: stamp(60), output: { instruction: 'create-spec' } } }, extra.planRoot);
-  const s2 = step(s1, { current_phase: 'execute', updated_at: stamp(70) }, { execute: { status: 'in_progress', started_at: stamp(70) } });
-  const execOut = { instruction_executed: 'create-spec', execution_status: execStatus, execution_time: '9 minutes', outputs: { files_created: [], files_modified: [], decisions_made: [], user_interactions: [], tasks_completed: [] }, validation_context: null, errors: [], notes: execStatus === 'cancelled' ? 'The user cancelled at the review gate' : '' };
-  const s3 = step(s2, { status: 'EXPRESSING', current_phase: 'express', updated_at: stamp(600) }, { execute: { status: 'completed', completed_at: stamp(600), output: execOut } });
-  const s4 = step(s3, { status: 'REVIEWING', current_phase: 'review', updated_at: stamp(700) }, { express: { status: 'completed', started_at: stamp(650), completed_at: stamp(700), output: { summary: 'done' } } });
+function v2Run(
+  execStatus: 'success' | 'cancelled',
+  summary: Record<string, unknown>,
+  extra: { planRoot?: Record<string, unknown>; reviewRoot?: Record<string, unknown>; summaryKey?: string } = {},
+): Put[] {
+  const s1 = step(
+    v2Init(),
+    { status: 'EXECUTING', updated_at: stamp(60) },
+    {
+      plan: {
+        status: 'completed',
+        started_at: stamp(5),
+        completed_at: stamp(60),
+        output: { instruction: 'create-spec' },
+      },
+    },
+    extra.planRoot,
+  );
+  const s2 = step(
+    s1,
+    { current_phase: 'execute', updated_at: stamp(70) },
+    { execute: { status: 'in_progress', started_at: stamp(70) } },
+  );
+  const execOut = {
+    instruction_executed: 'create-spec',
+    execution_status: execStatus,
+    execution_time: '9 minutes',
+    outputs: { files_created: [], files_modified: [], decisions_made: [], user_interactions: [], tasks_completed: [] },
+    validation_context: null,
+    errors: [],
+    notes: execStatus === 'cancelled' ? 'The user cancelled at the review gate' : '',
+  };
+  const s3 = step(
+    s2,
+    { status: 'EXPRESSING', current_phase: 'express', updated_at: stamp(600) },
+    { execute: { status: 'completed', completed_at: stamp(600), output: execOut } },
+  );
+  const s4 = step(
+    s3,
+    { status: 'REVIEWING', current_phase: 'review', updated_at: stamp(700) },
+    { express: { status: 'completed', started_at: stamp(650), completed_at: stamp(700), output: { summary: 'done' } } },
+  );
   const s5 = step(
     s4,
     { status: 'COMPLETE', completed_at: stamp(800), updated_at: stamp(800) },
-    { review: { status: 'completed', started_at: stamp(750), completed_at: stamp(800), output: { quality_score: 'MEDIUM', completeness: execStatus === 'success' } } },
+    {
+      review: {
+        status: 'completed',
+        started_at: stamp(750),
+        completed_at: stamp(800),
+        output: { quality_score: 'MEDIUM', completeness: execStatus === 'success' },
+      },
+    },
     { insights: { learnings: [] }, [extra.summaryKey ?? 'cycle_summary']: summary, ...extra.reviewRoot },
   );
   const s6 = step(s5, { status: 'COMPLETED', completed_at: stamp(805) });
@@ -124,54 +253,123 @@ function v2Run(execStatus: 'success' | 'cancelled', summary: Record<string, unkn
 
 describe('failures the state records are reported', () => {
   it('v1: the executor error path (phases.execute.status "error" with its error object), never a stale cycle', async () => {
-    const failed = v1Cycle({ plan: plan1, execute: { status: 'error', started_at: stamp(70), error: { message: 'Failed to execute instruction: permission denied', occurred_at: stamp(200) } } });
+    const failed = v1Cycle({
+      plan: plan1,
+      execute: {
+        status: 'error',
+        started_at: stamp(70),
+        error: { message: 'Failed to execute instruction: permission denied', occurred_at: stamp(200) },
+      },
+    });
     const puts: Put[] = [...v1UpToReview().slice(0, 5), [C1, failed, at(200)]];
     const r = await scan(puts, { now: '2025-08-20T00:00:00Z' });
     expect(r.ids).toEqual(['recorded-failure error']);
     expect(r.code).toBe(1);
     const [f] = r.findings;
     expect(f.evidence.map((e) => loc(e.location))).toEqual([`kv ${C1}@6/phases/execute/error/message`]);
-    expect(f.evidence[0].excerpt).toBe(`"message": "Failed to execute instruction: permission denied", "occurred_at": "${stamp(200)}"`);
-    expect(f.message).toBe('Cycle 1 recorded a failure in execute (execute error: "Failed to execute instruction: permission denied").');
+    expect(f.evidence[0].excerpt).toBe(
+      `"message": "Failed to execute instruction: permission denied", "occurred_at": "${stamp(200)}"`,
+    );
+    expect(f.message).toBe(
+      'Cycle 1 recorded a failure in execute (execute error: "Failed to execute instruction: permission denied").',
+    );
   });
 
   it('v1: the meta at current_phase "error"', async () => {
-    const r = await scan([...v1UpToReview().slice(0, 5), [M, v1Meta('error'), at(200)]], { now: '2025-08-05T16:10:00Z' });
+    const r = await scan([...v1UpToReview().slice(0, 5), [M, v1Meta('error'), at(200)]], {
+      now: '2025-08-05T16:10:00Z',
+    });
     expect(r.ids).toEqual(['recorded-failure error']);
     expect(r.code).toBe(1);
     expect(r.findings[0].evidence.map((e) => loc(e.location))).toEqual([`kv ${M}@6/current_phase`]);
   });
 
   it('v2: the executor error path (metadata.status ERROR, phases.execute.status "error", an error object)', async () => {
-    const err = step(v2Executing(), { status: 'ERROR', updated_at: stamp(300) }, { execute: { status: 'error', error: { message: 'instruction create-spec not found', type: 'not_found', occurred_at: stamp(300), recoverable: false } } });
-    const r = await scan([[C1, v2Init(), at(0)], [`${P}.cycle.current`, '1', at(1)], [C1, v2Planned(), at(60)], [C1, v2Executing(), at(70)], [C1, err, at(300)]], { now: '2025-08-20T00:00:00Z' });
+    const err = step(
+      v2Executing(),
+      { status: 'ERROR', updated_at: stamp(300) },
+      {
+        execute: {
+          status: 'error',
+          error: {
+            message: 'instruction create-spec not found',
+            type: 'not_found',
+            occurred_at: stamp(300),
+            recoverable: false,
+          },
+        },
+      },
+    );
+    const r = await scan(
+      [
+        [C1, v2Init(), at(0)],
+        [`${P}.cycle.current`, '1', at(1)],
+        [C1, v2Planned(), at(60)],
+        [C1, v2Executing(), at(70)],
+        [C1, err, at(300)],
+      ],
+      { now: '2025-08-20T00:00:00Z' },
+    );
     expect(r.ids).toEqual(['recorded-failure error']);
     expect(r.code).toBe(1);
     const [f] = r.findings;
-    expect(f.evidence.map((e) => loc(e.location))).toEqual([`kv ${C1}@5/phases/execute/error/message`, `kv ${C1}@5/metadata/status`]);
-    expect(f.message).toBe('Cycle 1 recorded a failure in execute (execute error: "instruction create-spec not found"; metadata.status is ERROR).');
+    expect(f.evidence.map((e) => loc(e.location))).toEqual([
+      `kv ${C1}@5/phases/execute/error/message`,
+      `kv ${C1}@5/metadata/status`,
+    ]);
+    expect(f.message).toBe(
+      'Cycle 1 recorded a failure in execute (execute error: "instruction create-spec not found"; metadata.status is ERROR).',
+    );
   });
 
   it('v2: a phase "failed" with a string error, and metadata.status FAILED (the schema document\'s words)', async () => {
-    const failed = step(v2Executing(), { status: 'FAILED' }, { execute: { status: 'failed', error: 'tests did not pass' } });
-    const r = await scan([[C1, v2Init(), at(0)], [`${P}.cycle.current`, '1', at(1)], [C1, v2Planned(), at(60)], [C1, v2Executing(), at(70)], [C1, failed, at(300)]]);
+    const failed = step(
+      v2Executing(),
+      { status: 'FAILED' },
+      { execute: { status: 'failed', error: 'tests did not pass' } },
+    );
+    const r = await scan([
+      [C1, v2Init(), at(0)],
+      [`${P}.cycle.current`, '1', at(1)],
+      [C1, v2Planned(), at(60)],
+      [C1, v2Executing(), at(70)],
+      [C1, failed, at(300)],
+    ]);
     expect(r.ids).toEqual(['recorded-failure error']);
-    expect(r.findings[0].evidence.map((e) => loc(e.location))).toEqual([`kv ${C1}@5/phases/execute/error`, `kv ${C1}@5/metadata/status`]);
+    expect(r.findings[0].evidence.map((e) => loc(e.location))).toEqual([
+      `kv ${C1}@5/phases/execute/error`,
+      `kv ${C1}@5/metadata/status`,
+    ]);
     expect(r.findings[0].message).toContain('execute failed: "tests did not pass"');
   });
 });
 
 describe('lifecycle is not outcome', () => {
   it('v2 user cancel: COMPLETED with execution_status "cancelled" and cycle_summary.success false is unsuccessful, not false-success', async () => {
-    const r = await scan(v2Run('cancelled', { success: false, instruction: 'create-spec', summary: 'Cancelled by the user', highlights: [], completion: 40, next_action: 'Run again' }));
+    const r = await scan(
+      v2Run('cancelled', {
+        success: false,
+        instruction: 'create-spec',
+        summary: 'Cancelled by the user',
+        highlights: [],
+        completion: 40,
+        next_action: 'Run again',
+      }),
+    );
     expect(r.ids).toEqual(['unsuccessful-cycle warning']);
     expect(r.code).toBe(0);
     const [f] = r.findings;
-    expect(f.evidence.map((e) => loc(e.location))).toEqual([`kv ${C1}@8/cycle_summary/success`, `kv ${C1}@8/phases/execute/output/execution_status`, `kv ${C1}@8/metadata/status`]);
+    expect(f.evidence.map((e) => loc(e.location))).toEqual([
+      `kv ${C1}@8/cycle_summary/success`,
+      `kv ${C1}@8/phases/execute/output/execution_status`,
+      `kv ${C1}@8/metadata/status`,
+    ]);
     expect(f.message).toBe(
       'Cycle 1 finished unsuccessfully: cycle_summary.success is false; the executor reported cancelled (the user cancelled). "status": "COMPLETED" says its lifecycle ended, not that it succeeded.',
     );
-    const strict = await scan(v2Run('cancelled', { success: false, completion: 40 }), { args: ['--fail-on', 'warning'] });
+    const strict = await scan(v2Run('cancelled', { success: false, completion: 40 }), {
+      args: ['--fail-on', 'warning'],
+    });
     expect(strict.code).toBe(1);
   });
 
@@ -189,7 +387,9 @@ describe('lifecycle is not outcome', () => {
   });
 
   it('v2 healthy run: no finding', async () => {
-    const r = await scan(v2Run('success', { success: true, instruction: 'create-spec', summary: 'ok', highlights: [], completion: 100 }));
+    const r = await scan(
+      v2Run('success', { success: true, instruction: 'create-spec', summary: 'ok', highlights: [], completion: 100 }),
+    );
     expect(r.ids).toEqual([]);
     expect(r.code).toBe(0);
   });
@@ -216,7 +416,13 @@ describe('healthy runs in progress are not errors', () => {
   });
 
   it('v2 agents that write the root status/completed_at their output contracts name: no lost-update, no inconsistency', async () => {
-    const r = await scan(v2Run('success', { success: true, completion: 100 }, { planRoot: { status: 'EXECUTING' }, reviewRoot: { status: 'COMPLETE', completed_at: stamp(800) } }));
+    const r = await scan(
+      v2Run(
+        'success',
+        { success: true, completion: 100 },
+        { planRoot: { status: 'EXECUTING' }, reviewRoot: { status: 'COMPLETE', completed_at: stamp(800) } },
+      ),
+    );
     expect(r.ids).toEqual([]);
     expect(r.code).toBe(0);
   });
@@ -235,14 +441,19 @@ describe('a claim of success from a run that never spawned the later phases', ()
     const f = r.findings.find((x) => x.ruleId === 'false-success')!;
     expect(f.evidence.map((e) => loc(e.location))).toEqual(['log logs/session.jsonl:2', 'log logs/session.jsonl:4']);
     expect(f.evidence[1].excerpt).toBe('✅ PEER cycle 1 completed successfully');
-    expect(f.message).toContain('peer-executor, peer-express and peer-review were never spawned (the run spawned only peer-planner)');
+    expect(f.message).toContain(
+      'peer-executor, peer-express and peer-review were never spawned (the run spawned only peer-planner)',
+    );
     expect(r.code).toBe(1);
   });
 
   it('with state that says every phase completed: still false-success, with the spawns that did happen', async () => {
     const r = await scan([...v1UpToReview(), ...v1Review(800, 800)], { transcript: plannerOnly() });
     expect(r.ids).toEqual(['false-success error']);
-    expect(r.findings[0].evidence.map((e) => loc(e.location))).toEqual(['log logs/session.jsonl:2', 'log logs/session.jsonl:4']);
+    expect(r.findings[0].evidence.map((e) => loc(e.location))).toEqual([
+      'log logs/session.jsonl:2',
+      'log logs/session.jsonl:4',
+    ]);
     expect(r.code).toBe(1);
   });
 

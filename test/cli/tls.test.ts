@@ -17,24 +17,82 @@ const BUCKET = 'agent-os-peer-state';
 async function makePki(dir: string, caName: string): Promise<{ ca: string; caKey: string }> {
   const ca = path.join(dir, `${caName}.pem`);
   const caKey = path.join(dir, `${caName}.key`);
-  await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', caKey, '-out', ca, '-days', '2', '-subj', `/CN=${caName}`]);
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    caKey,
+    '-out',
+    ca,
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${caName}`,
+  ]);
   return { ca, caKey };
 }
 
-async function issue(dir: string, pki: { ca: string; caKey: string }, name: string, ext: string): Promise<{ cert: string; key: string }> {
+async function issue(
+  dir: string,
+  pki: { ca: string; caKey: string },
+  name: string,
+  ext: string,
+): Promise<{ cert: string; key: string }> {
   const key = path.join(dir, `${name}.key`);
   const csr = path.join(dir, `${name}.csr`);
   const cert = path.join(dir, `${name}.pem`);
   const extFile = path.join(dir, `${name}.ext`);
   await writeFile(extFile, ext);
-  await run('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', csr, '-subj', `/CN=${name}`]);
-  await run('openssl', ['x509', '-req', '-in', csr, '-CA', pki.ca, '-CAkey', pki.caKey, '-CAcreateserial', '-out', cert, '-days', '2', '-extfile', extFile]);
+  await run('openssl', [
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    csr,
+    '-subj',
+    `/CN=${name}`,
+  ]);
+  await run('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    pki.ca,
+    '-CAkey',
+    pki.caKey,
+    '-CAcreateserial',
+    '-out',
+    cert,
+    '-days',
+    '2',
+    '-extfile',
+    extFile,
+  ]);
   return { cert, key };
 }
 
 const NO_NATS_ENV = {
-  NATS_URL: undefined, NATS_CONTEXT: undefined, NATS_USER: undefined, NATS_PASSWORD: undefined, NATS_TOKEN: undefined,
-  NATS_CREDS: undefined, NATS_NKEY: undefined, NATS_CERT: undefined, NATS_KEY: undefined, NATS_CA: undefined,
+  NATS_URL: undefined,
+  NATS_CONTEXT: undefined,
+  NATS_USER: undefined,
+  NATS_PASSWORD: undefined,
+  NATS_TOKEN: undefined,
+  NATS_CREDS: undefined,
+  NATS_NKEY: undefined,
+  NATS_CERT: undefined,
+  NATS_KEY: undefined,
+  NATS_CA: undefined,
 };
 
 describe('TLS with a private CA (server verify: true)', () => {
@@ -56,7 +114,12 @@ describe('TLS with a private CA (server verify: true)', () => {
     const other = await makePki(dir, 'other-ca');
     ca = pki.ca;
     otherCa = other.ca;
-    const srv = await issue(dir, pki, 'server', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+    const srv = await issue(
+      dir,
+      pki,
+      'server',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n',
+    );
     client = await issue(dir, pki, 'client', 'extendedKeyUsage=clientAuth\n');
     strangerClient = await issue(dir, other, 'stranger', 'extendedKeyUsage=clientAuth\n');
 
@@ -69,7 +132,11 @@ describe('TLS with a private CA (server verify: true)', () => {
     ]);
     // The bucket, created over TLS by the test itself.
     const { connect } = await import('nats');
-    const nc = await connect({ servers: `127.0.0.1:${server.port}`, tls: { caFile: ca, certFile: client.cert, keyFile: client.key }, reconnect: false });
+    const nc = await connect({
+      servers: `127.0.0.1:${server.port}`,
+      tls: { caFile: ca, certFile: client.cert, keyFile: client.key },
+      reconnect: false,
+    });
     await nc.jetstream().views.kv(BUCKET, { history: 50 });
     await nc.drain();
   });
@@ -88,7 +155,10 @@ describe('TLS with a private CA (server verify: true)', () => {
     expect(r.code, r.stderr).toBe(0);
     const json = JSON.parse(r.stdout);
     expect(json.complete).toBe(true);
-    expect(json.sources.find((s: { kind: string }) => s.kind === 'kv')).toMatchObject({ ok: true, ref: `${server.url} bucket ${BUCKET}` });
+    expect(json.sources.find((s: { kind: string }) => s.kind === 'kv')).toMatchObject({
+      ok: true,
+      ref: `${server.url} bucket ${BUCKET}`,
+    });
   }
 
   function expectOneLine(r: CliResult, re: RegExp): void {
@@ -116,12 +186,20 @@ describe('TLS with a private CA (server verify: true)', () => {
     await mkdir(ctxDir, { recursive: true });
     await writeFile(
       path.join(ctxDir, 'secure.json'),
-      JSON.stringify({ url: `tls://127.0.0.1:${server.port}`, ca: '~/certs/peer-ca.pem', cert: '~/certs/client.pem', key: '~/certs/client.key' }),
+      JSON.stringify({
+        url: `tls://127.0.0.1:${server.port}`,
+        ca: '~/certs/peer-ca.pem',
+        cert: '~/certs/client.pem',
+        key: '~/certs/client.key',
+      }),
     );
     await writeFile(path.join(home, 'xdg', 'nats', 'context.txt'), 'secure');
     const r = await scan([]);
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout).sources.find((s: { kind: string }) => s.kind === 'kv')).toMatchObject({ ok: true, ref: `tls://127.0.0.1:${server.port} bucket ${BUCKET}` });
+    expect(JSON.parse(r.stdout).sources.find((s: { kind: string }) => s.kind === 'kv')).toMatchObject({
+      ok: true,
+      ref: `tls://127.0.0.1:${server.port} bucket ${BUCKET}`,
+    });
     await rm(path.join(home, 'xdg', 'nats', 'context.txt'));
   });
 
@@ -143,15 +221,33 @@ describe('TLS with a private CA (server verify: true)', () => {
 
   it('a client certificate from a CA the server does not trust: one clear line', async () => {
     expectOneLine(
-      await scan(['--server', server.url, '--tlsca', ca, '--tlscert', strangerClient.cert, '--tlskey', strangerClient.key]),
+      await scan([
+        '--server',
+        server.url,
+        '--tlsca',
+        ca,
+        '--tlscert',
+        strangerClient.cert,
+        '--tlskey',
+        strangerClient.key,
+      ]),
       /closed the connection during the TLS handshake: it did not accept the client certificate/,
     );
   });
 
   it('a TLS file that cannot be read, a certificate without its key, TLS asked of a server without it', async () => {
-    expectOneLine(await scan(['--server', server.url, '--tlsca', path.join(dir, 'nope.pem')]), new RegExp(`cannot read TLS CA file ${dir}/nope\\.pem: ENOENT$`));
-    expectOneLine(await scan(['--server', server.url, '--tlsca', ca, '--tlscert', client.cert]), /a TLS client certificate needs its key: add --tlskey$/);
-    expectOneLine(await scan(['--server', plain.url, '--tlsca', ca]), /NATS at nats:\/\/127\.0\.0\.1:\d+ does not offer TLS, but TLS was asked for/);
+    expectOneLine(
+      await scan(['--server', server.url, '--tlsca', path.join(dir, 'nope.pem')]),
+      new RegExp(`cannot read TLS CA file ${dir}/nope\\.pem: ENOENT$`),
+    );
+    expectOneLine(
+      await scan(['--server', server.url, '--tlsca', ca, '--tlscert', client.cert]),
+      /a TLS client certificate needs its key: add --tlskey$/,
+    );
+    expectOneLine(
+      await scan(['--server', plain.url, '--tlsca', ca]),
+      /NATS at nats:\/\/127\.0\.0\.1:\d+ does not offer TLS, but TLS was asked for/,
+    );
   });
 
   it('snapshot and doctor connect over TLS too', async () => {
@@ -159,8 +255,23 @@ describe('TLS with a private CA (server verify: true)', () => {
     const tls = ['--tlsca', ca, '--tlscert', client.cert, '--tlskey', client.key];
     const s = await cli(['snapshot', '-o', out, '--server', server.url, ...tls]);
     expect([s.code, s.stderr]).toEqual([0, expect.stringContaining('wrote 0 keys')]);
-    const d = await cli(['doctor', '--server', server.url, ...tls, '--project', project, '--no-default-logs', '--expect-replicas', '1']);
+    const d = await cli([
+      'doctor',
+      '--server',
+      server.url,
+      ...tls,
+      '--project',
+      project,
+      '--no-default-logs',
+      '--expect-replicas',
+      '1',
+    ]);
     expect(d.code).toBe(0);
-    expect(d.stdout).toMatch(new RegExp(`^✔ nats +tls://127\\.0\\.0\\.1:${server.port} \\(from --server\\): nats-server [\\d.]+, TLS with a client certificate; round trip`, 'm'));
+    expect(d.stdout).toMatch(
+      new RegExp(
+        `^✔ nats +tls://127\\.0\\.0\\.1:${server.port} \\(from --server\\): nats-server [\\d.]+, TLS with a client certificate; round trip`,
+        'm',
+      ),
+    );
   });
 });

@@ -11,7 +11,11 @@ import { seedProject } from '../config/seed-project.js';
 
 const COMMANDS = ['scan', 'watch', 'repair', 'reopen', 'undo', 'snapshot', 'doctor', 'rules', 'completion'];
 /** What each command needs to get past its own required arguments. */
-const REQUIRED: Record<string, string[]> = { reopen: ['some-spec'], undo: ['journal.json'], snapshot: ['-o', 'out.jsonl'] };
+const REQUIRED: Record<string, string[]> = {
+  reopen: ['some-spec'],
+  undo: ['journal.json'],
+  snapshot: ['-o', 'out.jsonl'],
+};
 
 let cwd: string;
 beforeAll(async () => {
@@ -51,7 +55,18 @@ describe('usage errors exit 2 with one message, for every command', () => {
   });
 
   it('bad values, missing positionals and no command at all', async () => {
-    for (const args of [['scan', '--format', 'xml'], ['watch', '--format', 'xml'], ['reopen'], ['undo'], ['snapshot'], [], ['scna'], ['watch', '--spec', 'a b'], ['watch', '--settle', 'soon'], ['scan', '--max-warnings', '-1']]) {
+    for (const args of [
+      ['scan', '--format', 'xml'],
+      ['watch', '--format', 'xml'],
+      ['reopen'],
+      ['undo'],
+      ['snapshot'],
+      [],
+      ['scna'],
+      ['watch', '--spec', 'a b'],
+      ['watch', '--settle', 'soon'],
+      ['scan', '--max-warnings', '-1'],
+    ]) {
       const r = await runCli(args, { cwd, env: { NATS_URL: 'nats://127.0.0.1:1' } });
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr, args.join(' ')).toMatch(/^peer-audit: /);
@@ -80,7 +95,10 @@ describe('colour is decided per stream', () => {
   const args = ['scan', '--server', 'nats://127.0.0.1:1', '--no-default-logs'];
   const ESC = '\u001b[';
   const colours = async (extra: string[], env: Record<string, string | undefined>) => {
-    const r = await runCli([...args, ...extra], { cwd, env: { NO_COLOR: undefined, FORCE_COLOR: undefined, TERM: 'xterm', ...env } });
+    const r = await runCli([...args, ...extra], {
+      cwd,
+      env: { NO_COLOR: undefined, FORCE_COLOR: undefined, TERM: 'xterm', ...env },
+    });
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/peer-audit:.* incomplete: cannot reach NATS/);
     return { out: r.stdout.includes(ESC), err: r.stderr.includes(ESC) };
@@ -174,20 +192,43 @@ describe('shell completion', () => {
   it('--rule completes rule ids', async () => {
     const all = await complete(['repair', '--rule', '']);
     expect([...all].sort()).toEqual((await loadRules()).map((r) => r.meta.id).sort());
-    expect(all).toEqual(expect.arrayContaining(['false-success', 'missing-execute-phase', 'heredoc-artifact', 'stale-cycle']));
-    expect(await complete(['repair', '--rule', 'missing-'])).toEqual(['missing-execute-phase', 'missing-spec-file', 'missing-tasks-md', 'missing-user-review']);
+    expect(all).toEqual(
+      expect.arrayContaining(['false-success', 'missing-execute-phase', 'heredoc-artifact', 'stale-cycle']),
+    );
+    expect(await complete(['repair', '--rule', 'missing-'])).toEqual([
+      'missing-execute-phase',
+      'missing-spec-file',
+      'missing-tasks-md',
+      'missing-user-review',
+    ]);
   });
 
   it('--spec and reopen <spec> complete the spec names of the project', async () => {
     await fs.mkdir(path.join(project, '.agent-os/specs/2025-09-01-new-thing'), { recursive: true });
-    expect(await complete(['watch', '--spec', ''])).toEqual(['meilisearch-search-endpoint', 'new-thing', 'wal-operation-handling-fix']);
+    expect(await complete(['watch', '--spec', ''])).toEqual([
+      'meilisearch-search-endpoint',
+      'new-thing',
+      'wal-operation-handling-fix',
+    ]);
     expect(await complete(['repair', '--spec', 'w'])).toEqual(['wal-operation-handling-fix']);
-    expect(await complete(['reopen', ''])).toEqual(['meilisearch-search-endpoint', 'new-thing', 'wal-operation-handling-fix']);
+    expect(await complete(['reopen', ''])).toEqual([
+      'meilisearch-search-endpoint',
+      'new-thing',
+      'wal-operation-handling-fix',
+    ]);
     // From a subfolder, through the config's folder; and with --project.
     await fs.writeFile(path.join(project, 'peer-audit.config.json'), '{}');
     await fs.mkdir(path.join(project, 'sub'), { recursive: true });
-    expect(await complete(['reopen', ''], path.join(project, 'sub'))).toEqual(['meilisearch-search-endpoint', 'new-thing', 'wal-operation-handling-fix']);
-    expect(await complete(['reopen', '--project', project, ''], cwd)).toEqual(['meilisearch-search-endpoint', 'new-thing', 'wal-operation-handling-fix']);
+    expect(await complete(['reopen', ''], path.join(project, 'sub'))).toEqual([
+      'meilisearch-search-endpoint',
+      'new-thing',
+      'wal-operation-handling-fix',
+    ]);
+    expect(await complete(['reopen', '--project', project, ''], cwd)).toEqual([
+      'meilisearch-search-endpoint',
+      'new-thing',
+      'wal-operation-handling-fix',
+    ]);
   });
 
   it('commands, flags and choices come from yargs', async () => {

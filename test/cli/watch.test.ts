@@ -53,8 +53,10 @@ class Watcher {
   async until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
     const end = Date.now() + ms;
     while (!ok()) {
-      if (Date.now() > end) throw new Error(`watch: no ${what} within ${ms} ms\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
-      if (this.child.exitCode !== null) throw new Error(`watch exited (${this.child.exitCode}) waiting for ${what}\nstderr:\n${this.stderr}`);
+      if (Date.now() > end)
+        throw new Error(`watch: no ${what} within ${ms} ms\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
+      if (this.child.exitCode !== null)
+        throw new Error(`watch exited (${this.child.exitCode}) waiting for ${what}\nstderr:\n${this.stderr}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -65,15 +67,37 @@ class Watcher {
 }
 
 /** A v2 unified cycle value as the PEER agents write it, times from now. */
-function v2(prefix: string, n: number, status: string, currentPhase: string, phases: Record<string, 'pending' | 'completed'>, extra: Record<string, unknown> = {}) {
+function v2(
+  prefix: string,
+  n: number,
+  status: string,
+  currentPhase: string,
+  phases: Record<string, 'pending' | 'completed'>,
+  extra: Record<string, unknown> = {},
+) {
   const now = new Date().toISOString();
   return JSON.stringify({
     version: 1,
     cycle_id: `${prefix}.cycle.${n}`,
-    metadata: { instruction_name: 'create-spec', spec_name: prefix.replace(/^peer\.spec\./, ''), key_prefix: prefix, cycle_number: n, created_at: now, updated_at: now, status, current_phase: currentPhase, ...extra },
+    metadata: {
+      instruction_name: 'create-spec',
+      spec_name: prefix.replace(/^peer\.spec\./, ''),
+      key_prefix: prefix,
+      cycle_number: n,
+      created_at: now,
+      updated_at: now,
+      status,
+      current_phase: currentPhase,
+      ...extra,
+    },
     context: { peer_mode: 'new', spec_aware: true, user_requirements: 'Add an audit log' },
     phases: Object.fromEntries(
-      Object.entries(phases).map(([p, s]) => [p, s === 'completed' ? { status: s, started_at: now, completed_at: now, output: { summary: `${p} done` } } : { status: s }]),
+      Object.entries(phases).map(([p, s]) => [
+        p,
+        s === 'completed'
+          ? { status: s, started_at: now, completed_at: now, output: { summary: `${p} done` } }
+          : { status: s },
+      ]),
     ),
   });
 }
@@ -120,7 +144,15 @@ describe('watch: a live bucket being written to', () => {
     server = await startNatsServer({ storeDir });
     await client();
     // A run that went wrong before the watch started: already true, so not reported as new.
-    await kv.put('peer.spec.old-run.cycle.1', v2('peer.spec.old-run', 1, 'COMPLETED', 'review', { plan: 'completed', execute: 'pending', express: 'completed', review: 'completed' }));
+    await kv.put(
+      'peer.spec.old-run.cycle.1',
+      v2('peer.spec.old-run', 1, 'COMPLETED', 'review', {
+        plan: 'completed',
+        execute: 'pending',
+        express: 'completed',
+        review: 'completed',
+      }),
+    );
     await kv.put('peer.spec.old-run.cycle.current', '1');
     json = new Watcher(['--server', server.url, '--format', 'json'], cwd);
     stylish = new Watcher(['--server', server.url, '--spec', 'audit-log', '--settle', '0'], cwd);
@@ -141,7 +173,9 @@ describe('watch: a live bucket being written to', () => {
     const w = json.lines[0];
     expect(w).toMatchObject({ event: 'watching', keys: 2, revision: 2 });
     expect(w.present).toBeGreaterThanOrEqual(3); // false-success, missing-execute-phase, phase-order-violation, …
-    expect(json.stderr).toMatch(/^peer-audit: watching agent-os-peer-state on nats:\/\/127\.0\.0\.1:\d+: 2 keys at revision 2, \d+ findings already true/);
+    expect(json.stderr).toMatch(
+      /^peer-audit: watching agent-os-peer-state on nats:\/\/127\.0\.0\.1:\d+: 2 keys at revision 2, \d+ findings already true/,
+    );
     expect(stylish.stderr).toMatch(/\(peer\.spec\.audit-log\.>\): 0 keys at revision 2, 0 findings already true\./);
     await settled(json);
     expect(reported()).toEqual([]);
@@ -149,9 +183,25 @@ describe('watch: a live bucket being written to', () => {
 
   it('one cycle written step by step: nothing for a healthy start, each finding once with the write that made it true', async () => {
     // A healthy start: INITIALIZED, the counter, plan completed (the settle time hides the moment in between).
-    const init = await kv.put(KEY, v2(PREFIX, 1, 'INITIALIZED', 'plan', { plan: 'pending', execute: 'pending', express: 'pending', review: 'pending' }));
+    const init = await kv.put(
+      KEY,
+      v2(PREFIX, 1, 'INITIALIZED', 'plan', {
+        plan: 'pending',
+        execute: 'pending',
+        express: 'pending',
+        review: 'pending',
+      }),
+    );
     await kv.put(`${PREFIX}.cycle.current`, '1');
-    await kv.put(KEY, v2(PREFIX, 1, 'EXECUTING', 'execute', { plan: 'completed', execute: 'pending', express: 'pending', review: 'pending' }));
+    await kv.put(
+      KEY,
+      v2(PREFIX, 1, 'EXECUTING', 'execute', {
+        plan: 'completed',
+        execute: 'pending',
+        express: 'pending',
+        review: 'pending',
+      }),
+    );
     await settled(json);
     expect(reported()).toEqual([]);
     // With --settle 0 the moment between the cycle write and the counter write is printed: what settling is for.
@@ -160,7 +210,15 @@ describe('watch: a live bucket being written to', () => {
 
     // Express completed while execute is pending: missing-execute-phase and phase-order-violation, with that key
     // and revision.
-    const express = await kv.put(KEY, v2(PREFIX, 1, 'REVIEWING', 'review', { plan: 'completed', execute: 'pending', express: 'completed', review: 'pending' }));
+    const express = await kv.put(
+      KEY,
+      v2(PREFIX, 1, 'REVIEWING', 'review', {
+        plan: 'completed',
+        execute: 'pending',
+        express: 'completed',
+        review: 'pending',
+      }),
+    );
     await json.until('findings for the express write', () => reported().length >= 2);
     await settled(json);
     expect(reported().map((l) => [l.ruleId, l.key, l.revision, l.severity])).toEqual([
@@ -175,14 +233,33 @@ describe('watch: a live bucket being written to', () => {
       '  error    missing-execute-phase',
       '  error    phase-order-violation',
     ]);
-    expect(stylish.stdout).toMatch(new RegExp(`^\\d\\d:\\d\\d:\\d\\d  ${KEY.replace(/\./g, '\\.')}@${express}\\n  error    missing-execute-phase  Cycle 1 went past`, 'm'));
+    expect(stylish.stdout).toMatch(
+      new RegExp(
+        `^\\d\\d:\\d\\d:\\d\\d  ${KEY.replace(/\./g, '\\.')}@${express}\\n  error    missing-execute-phase  Cycle 1 went past`,
+        'm',
+      ),
+    );
     expect(stylish.stdout).toContain(`${KEY}@${express}/phases/execute — execute is pending`);
 
     // The cycle marked COMPLETED with execute missing: false-success, once; the earlier findings are not repeated.
-    const completed = await kv.put(KEY, v2(PREFIX, 1, 'COMPLETED', 'review', { plan: 'completed', execute: 'pending', express: 'completed', review: 'pending' }, { completed_at: new Date().toISOString() }));
+    const completed = await kv.put(
+      KEY,
+      v2(
+        PREFIX,
+        1,
+        'COMPLETED',
+        'review',
+        { plan: 'completed', execute: 'pending', express: 'completed', review: 'pending' },
+        { completed_at: new Date().toISOString() },
+      ),
+    );
     await json.until('false-success', () => reported().some((l) => l.ruleId === 'false-success'));
     await settled(json);
-    expect(reported().slice(2).map((l) => [l.ruleId, l.key, l.revision])).toEqual([['false-success', KEY, completed]]);
+    expect(
+      reported()
+        .slice(2)
+        .map((l) => [l.ruleId, l.key, l.revision]),
+    ).toEqual([['false-success', KEY, completed]]);
     expect(reported().filter((l) => l.ruleId === 'missing-execute-phase')).toHaveLength(1);
     // Nothing about the run that was already broken at start.
     expect(reported().filter((l) => l.key?.startsWith('peer.spec.old-run'))).toEqual([]);
@@ -193,7 +270,9 @@ describe('watch: a live bucket being written to', () => {
     await nc.close();
     const port = server.port;
     await server.stop();
-    await json.until('reconnecting notice', () => /lost the connection to nats:\/\/127\.0\.0\.1:\d+; reconnecting…/.test(json.stderr));
+    await json.until('reconnecting notice', () =>
+      /lost the connection to nats:\/\/127\.0\.0\.1:\d+; reconnecting…/.test(json.stderr),
+    );
     await sleep(500); // the server stays down a moment while the watch retries
     server = await startNatsServer({ storeDir, port });
     await json.until('reconnected notice', () => /reconnected to nats:\/\/127\.0\.0\.1:\d+/.test(json.stderr));
@@ -201,11 +280,33 @@ describe('watch: a live bucket being written to', () => {
     await client();
 
     const after = 'peer.spec.after-restart';
-    const after1 = await kv.put(`${after}.cycle.1`, v2(after, 1, 'INITIALIZED', 'plan', { plan: 'pending', execute: 'pending', express: 'pending', review: 'pending' }));
+    const after1 = await kv.put(
+      `${after}.cycle.1`,
+      v2(after, 1, 'INITIALIZED', 'plan', {
+        plan: 'pending',
+        execute: 'pending',
+        express: 'pending',
+        review: 'pending',
+      }),
+    );
     await kv.put(`${after}.cycle.current`, '1');
-    const after2 = await kv.put(`${after}.cycle.1`, v2(after, 1, 'COMPLETED', 'review', { plan: 'completed', execute: 'pending', express: 'pending', review: 'pending' }, { completed_at: new Date().toISOString() }));
+    const after2 = await kv.put(
+      `${after}.cycle.1`,
+      v2(
+        after,
+        1,
+        'COMPLETED',
+        'review',
+        { plan: 'completed', execute: 'pending', express: 'pending', review: 'pending' },
+        { completed_at: new Date().toISOString() },
+      ),
+    );
     expect(after1).toBeGreaterThan(lastBefore); // the same store: revisions go on
-    await json.until('findings after the restart', () => json.findings.some((l) => l.key === `${after}.cycle.1`), 30_000);
+    await json.until(
+      'findings after the restart',
+      () => json.findings.some((l) => l.key === `${after}.cycle.1`),
+      30_000,
+    );
     await settled(json);
     const late = json.findings.filter((l) => l.key?.startsWith(after));
     expect(late.map((l) => l.ruleId)).toContain('false-success');
@@ -221,20 +322,45 @@ describe('watch: a live bucket being written to', () => {
     const prefix = 'peer.spec.initial-demo';
     const key = `${prefix}.cycle.1`;
     await kv.put(`${prefix}.cycle.current`, '1');
-    const rev = await kv.put(key, v2(prefix, 1, 'COMPLETED', 'review', { plan: 'completed', execute: 'pending', express: 'completed', review: 'pending' }, { completed_at: new Date().toISOString() }));
+    const rev = await kv.put(
+      key,
+      v2(
+        prefix,
+        1,
+        'COMPLETED',
+        'review',
+        { plan: 'completed', execute: 'pending', express: 'completed', review: 'pending' },
+        { completed_at: new Date().toISOString() },
+      ),
+    );
     const w = new Watcher(['--server', server.url, '--format', 'json', '--spec', 'initial-demo', '--initial'], cwd);
     watchers.push(w);
-    await w.until('watching line and initial findings', () => w.lines.some((l) => l.event === 'watching') && w.findings.length >= 3);
+    await w.until(
+      'watching line and initial findings',
+      () => w.lines.some((l) => l.event === 'watching') && w.findings.length >= 3,
+    );
     // The `watching` event comes first, then the findings already true.
     expect(w.lines[0].event).toBe('watching');
-    expect(w.findings.map((l) => l.ruleId).sort()).toEqual(['false-success', 'missing-execute-phase', 'phase-order-violation']);
+    expect(w.findings.map((l) => l.ruleId).sort()).toEqual([
+      'false-success',
+      'missing-execute-phase',
+      'phase-order-violation',
+    ]);
     expect(w.findings.every((l) => l.initial === true && l.key === key && l.revision === rev)).toBe(true);
     expect(await w.stop('SIGTERM')).toBe(0);
   });
 
   it('many keys at start: the initial values are told apart from the updates that follow', async () => {
-    const broken = (p: string) => v2(p, 1, 'COMPLETED', 'review', { plan: 'completed', execute: 'pending', express: 'completed', review: 'completed' });
-    await Promise.all(Array.from({ length: 150 }, (_, i) => kv.put(`peer.spec.bulk-${i}.cycle.1`, broken(`peer.spec.bulk-${i}`))));
+    const broken = (p: string) =>
+      v2(p, 1, 'COMPLETED', 'review', {
+        plan: 'completed',
+        execute: 'pending',
+        express: 'completed',
+        review: 'completed',
+      });
+    await Promise.all(
+      Array.from({ length: 150 }, (_, i) => kv.put(`peer.spec.bulk-${i}.cycle.1`, broken(`peer.spec.bulk-${i}`))),
+    );
     const w = new Watcher(['--server', server.url, '--format', 'json', '--settle', '0'], cwd);
     watchers.push(w);
     await w.until('watching line', () => w.lines.some((l) => l.event === 'watching'));
@@ -264,7 +390,9 @@ describe('watch: a live bucket being written to', () => {
   it('a bucket that does not exist, or no server: exit 2 with one line', async () => {
     const missing = await runCli(['watch', '--server', server.url, '--bucket', 'no-such-bucket'], { cwd });
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/^peer-audit: bucket "no-such-bucket" does not exist on nats:\/\/127\.0\.0\.1:\d+ \(create it with: nats kv add no-such-bucket --history=50\)\n$/);
+    expect(missing.stderr).toMatch(
+      /^peer-audit: bucket "no-such-bucket" does not exist on nats:\/\/127\.0\.0\.1:\d+ \(create it with: nats kv add no-such-bucket --history=50\)\n$/,
+    );
     const down = await runCli(['watch', '--server', 'nats://127.0.0.1:1'], { cwd });
     expect(down.code).toBe(2);
     expect(down.stderr).toMatch(/^peer-audit: cannot reach NATS at nats:\/\/127\.0\.0\.1:1: connection refused/);
@@ -298,10 +426,15 @@ describe('watch: secrets in what it prints', () => {
     const stylish = new Watcher(['--server', server.url, '--initial'], cwd);
     watchers.push(json, stylish);
     await json.until('the invalid value', () => json.findings.some((l) => l.ruleId === 'invalid-state-value'));
-    await stylish.until('the invalid value', () => /invalid-state-value/.test(stylish.stdout) && /REDACTED/.test(stylish.stdout));
+    await stylish.until(
+      'the invalid value',
+      () => /invalid-state-value/.test(stylish.stdout) && /REDACTED/.test(stylish.stdout),
+    );
     expect(json.stdout).not.toContain(SECRET);
     expect(stylish.stdout).not.toContain(SECRET);
-    const line = JSON.parse(json.stdout.split('\n').find((l) => l.includes('invalid-state-value'))!) as { evidence: Array<{ excerpt: string; redacted?: boolean }> };
+    const line = JSON.parse(json.stdout.split('\n').find((l) => l.includes('invalid-state-value'))!) as {
+      evidence: Array<{ excerpt: string; redacted?: boolean }>;
+    };
     expect(line.evidence[0].excerpt).toContain('NATS_PASSWORD=[REDACTED:secret]');
     expect(line.evidence[0].redacted).toBe(true);
     expect(stylish.stdout).toContain('NATS_PASSWORD=[REDACTED:secret]');

@@ -19,7 +19,12 @@ import { ConfigError } from '../../src/errors.js';
 import type { Rule } from '../../src/engine/rule.js';
 import type { Finding, SourceReport } from '../../src/model/types.js';
 
-const finding = (fingerprint: string, ruleId: string, kinds: Array<'kv' | 'file' | 'log' | 'bucket'> = ['kv'], message = `${ruleId} fired on cycle 1. More detail here.`): Finding => ({
+const finding = (
+  fingerprint: string,
+  ruleId: string,
+  kinds: Array<'kv' | 'file' | 'log' | 'bucket'> = ['kv'],
+  message = `${ruleId} fired on cycle 1. More detail here.`,
+): Finding => ({
   ruleId,
   severity: 'error',
   message,
@@ -35,17 +40,43 @@ const finding = (fingerprint: string, ruleId: string, kinds: Array<'kv' | 'file'
           : { location: { kind: 'bucket', bucket: 'b', origin: 'live' }, excerpt: '' },
   ) as Finding['evidence'],
 });
-const rule = (id: string, sources: Rule['meta']['sources']): Rule => ({ meta: { id, severity: 'error', summary: '', sources, fixable: false, title: id }, check() {} });
-const RULES = [rule('false-success', ['kv', 'logs']), rule('heredoc-artifact', ['specs']), rule('kv-read-failure', ['logs'])];
-const source = (kind: SourceReport['kind'], ok = true): SourceReport => ({ kind, ref: kind, ok, stats: {}, problems: [] });
+const rule = (id: string, sources: Rule['meta']['sources']): Rule => ({
+  meta: { id, severity: 'error', summary: '', sources, fixable: false, title: id },
+  check() {},
+});
+const RULES = [
+  rule('false-success', ['kv', 'logs']),
+  rule('heredoc-artifact', ['specs']),
+  rule('kv-read-failure', ['logs']),
+];
+const source = (kind: SourceReport['kind'], ok = true): SourceReport => ({
+  kind,
+  ref: kind,
+  ok,
+  stats: {},
+  problems: [],
+});
 
 describe('baseline', () => {
   it('records each finding with its rule, subject, first sentence, sources and a placeholder', () => {
-    const { baseline, added, kept, removed } = updateBaseline([finding('a'.repeat(16), 'false-success', ['kv', 'log'])], undefined, () => true);
+    const { baseline, added, kept, removed } = updateBaseline(
+      [finding('a'.repeat(16), 'false-success', ['kv', 'log'])],
+      undefined,
+      () => true,
+    );
     expect({ added, kept, removed }).toEqual({ added: 1, kept: 0, removed: 0 });
     expect(baseline).toEqual({
       format: BASELINE_FORMAT,
-      entries: [{ fingerprint: 'a'.repeat(16), ruleId: 'false-success', subject: 'peer.spec.x · cycle 1', message: 'false-success fired on cycle 1.', sources: ['kv', 'logs'], justification: JUSTIFICATION_PLACEHOLDER }],
+      entries: [
+        {
+          fingerprint: 'a'.repeat(16),
+          ruleId: 'false-success',
+          subject: 'peer.spec.x · cycle 1',
+          message: 'false-success fired on cycle 1.',
+          sources: ['kv', 'logs'],
+          justification: JUSTIFICATION_PLACEHOLDER,
+        },
+      ],
     });
   });
 
@@ -55,11 +86,20 @@ describe('baseline', () => {
       entries: [
         { fingerprint: '1'.repeat(16), ruleId: 'false-success', justification: 'accepted in review #12' },
         { fingerprint: '2'.repeat(16), ruleId: 'heredoc-artifact', sources: ['specs'], justification: 'gone now' },
-        { fingerprint: '3'.repeat(16), ruleId: 'kv-read-failure', sources: ['logs'], justification: 'logs not read today' },
+        {
+          fingerprint: '3'.repeat(16),
+          ruleId: 'kv-read-failure',
+          sources: ['logs'],
+          justification: 'logs not read today',
+        },
       ],
     };
     const judged = judgeFor(RULES, [source('kv-snapshot'), source('specs')], {});
-    const u = updateBaseline([finding('1'.repeat(16), 'false-success'), finding('4'.repeat(16), 'heredoc-artifact', ['file'])], prev, judged);
+    const u = updateBaseline(
+      [finding('1'.repeat(16), 'false-success'), finding('4'.repeat(16), 'heredoc-artifact', ['file'])],
+      prev,
+      judged,
+    );
     expect({ added: u.added, kept: u.kept, removed: u.removed }).toEqual({ added: 1, kept: 1, removed: 1 });
     expect(u.baseline.entries.map((e) => [e.fingerprint[0], e.justification])).toEqual([
       ['1', 'accepted in review #12'],
@@ -78,7 +118,11 @@ describe('baseline', () => {
         { fingerprint: '5'.repeat(16), ruleId: 'rule-that-was-removed', justification: 'j' },
       ],
     };
-    const o = applyBaseline([finding('1'.repeat(16), 'false-success'), finding('9'.repeat(16), 'false-success')], b, judgeFor(RULES, [source('kv'), source('specs'), source('logs')], { 'kv-read-failure': 'off' }));
+    const o = applyBaseline(
+      [finding('1'.repeat(16), 'false-success'), finding('9'.repeat(16), 'false-success')],
+      b,
+      judgeFor(RULES, [source('kv'), source('specs'), source('logs')], { 'kv-read-failure': 'off' }),
+    );
     expect(o.shown.map((f) => f.fingerprint[0])).toEqual(['9']);
     expect(o.matched.map((f) => f.fingerprint[0])).toEqual(['1']);
     expect(o.stale.map((e) => e.fingerprint[0])).toEqual(['2', '5']);
@@ -87,13 +131,17 @@ describe('baseline', () => {
 
   it('a source that failed outright does not count as read', () => {
     const judged = judgeFor(RULES, [source('kv', false)], {});
-    expect(judged({ fingerprint: '1'.repeat(16), ruleId: 'false-success', sources: ['kv'], justification: '' })).toBe(false);
+    expect(judged({ fingerprint: '1'.repeat(16), ruleId: 'false-success', sources: ['kv'], justification: '' })).toBe(
+      false,
+    );
     expect(judged({ fingerprint: '1'.repeat(16), ruleId: 'false-success', justification: '' })).toBe(false);
   });
 
   it('finding sources and short messages', () => {
     expect(findingSources(finding('x', 'r', ['log', 'bucket', 'file', 'kv']))).toEqual(['kv', 'specs', 'logs']);
-    expect(shortMessage('Cycle 1 is marked complete ("current_phase": "complete") but execute is missing. The rest.')).toBe('Cycle 1 is marked complete ("current_phase": "complete") but execute is missing.');
+    expect(
+      shortMessage('Cycle 1 is marked complete ("current_phase": "complete") but execute is missing. The rest.'),
+    ).toBe('Cycle 1 is marked complete ("current_phase": "complete") but execute is missing.');
     expect(shortMessage('x'.repeat(300))).toHaveLength(140);
     expect(shortMessage('spec.md:42 has\n  residue')).toBe('spec.md:42 has residue');
   });
@@ -101,7 +149,10 @@ describe('baseline', () => {
   it('read: a missing file is no baseline; a bad one is exit 2 with the problem', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pa-bl-'));
     expect(await readBaseline(path.join(dir, 'none.json'))).toBeUndefined();
-    const ok: Baseline = { format: BASELINE_FORMAT, entries: [{ fingerprint: 'ab'.repeat(8), ruleId: 'x', justification: 'y' }] };
+    const ok: Baseline = {
+      format: BASELINE_FORMAT,
+      entries: [{ fingerprint: 'ab'.repeat(8), ruleId: 'x', justification: 'y' }],
+    };
     await fs.writeFile(path.join(dir, 'ok.json'), formatBaseline(ok));
     expect(await readBaseline(path.join(dir, 'ok.json'))).toEqual(ok);
     const bad = async (value: unknown) => {

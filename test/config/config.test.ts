@@ -37,7 +37,13 @@ async function problems(config: unknown): Promise<string[]> {
 
 describe('findConfigFile', () => {
   it('finds the nearest file walking up, and stops at the first .git', async () => {
-    const root = await tree({ [CONFIG_FILE]: '{}', 'repo/.git/': '', 'repo/a/b/': '', 'repo/x/peer-audit.config.json': '{}', 'repo/x/y/': '' });
+    const root = await tree({
+      [CONFIG_FILE]: '{}',
+      'repo/.git/': '',
+      'repo/a/b/': '',
+      'repo/x/peer-audit.config.json': '{}',
+      'repo/x/y/': '',
+    });
     expect(findConfigFile(path.join(root, 'repo/x/y'))).toBe(path.join(root, 'repo/x', CONFIG_FILE));
     expect(findConfigFile(path.join(root, 'repo/a/b'))).toBeUndefined();
     expect(findConfigFile(root)).toBe(path.join(root, CONFIG_FILE));
@@ -61,7 +67,13 @@ describe('loadConfigFile', () => {
         $schema: 'x',
         rules: { 'false-success': 'off', 'stale-cycle': 'info', 'missing-execute-phase': 'error' },
         ruleOptions: { staleAfter: '90m', expectReplicas: 1, expectHistory: 10 },
-        sources: { server: 'nats://a:4222,nats://b:4222', bucket: 'my-bucket_1', project: '.', specs: 'docs/specs', logs: ['a/*.jsonl', 'b'] },
+        sources: {
+          server: 'nats://a:4222,nats://b:4222',
+          bucket: 'my-bucket_1',
+          project: '.',
+          specs: 'docs/specs',
+          logs: ['a/*.jsonl', 'b'],
+        },
       }),
     ).toEqual([]);
     expect(await problems({ sources: { logs: 'one/*.jsonl' } })).toEqual([]);
@@ -69,9 +81,15 @@ describe('loadConfigFile', () => {
   });
 
   it('names each problem by its path', async () => {
-    expect(await problems({ rules: { 'false-success': 'warn' } })).toEqual(['rules.false-success: expected one of off|info|warning|error']);
-    expect(await problems({ rules: { 'stale-cycel': 'off' } })).toEqual(['rules.stale-cycel: unknown rule id (did you mean stale-cycle?); `peer-audit rules` lists them']);
-    expect(await problems({ rules: { 'no-such-thing': 'off' } })).toEqual(['rules.no-such-thing: unknown rule id; `peer-audit rules` lists them']);
+    expect(await problems({ rules: { 'false-success': 'warn' } })).toEqual([
+      'rules.false-success: expected one of off|info|warning|error',
+    ]);
+    expect(await problems({ rules: { 'stale-cycel': 'off' } })).toEqual([
+      'rules.stale-cycel: unknown rule id (did you mean stale-cycle?); `peer-audit rules` lists them',
+    ]);
+    expect(await problems({ rules: { 'no-such-thing': 'off' } })).toEqual([
+      'rules.no-such-thing: unknown rule id; `peer-audit rules` lists them',
+    ]);
     expect(await problems({ ruleOptions: { expectReplicas: 0, expectHistory: 2.5 } })).toEqual([
       'ruleOptions.expectHistory: expected a whole number, got number 2.5',
       'ruleOptions.expectReplicas: expected at least 1',
@@ -94,8 +112,12 @@ describe('usage hints', () => {
   it('unknown arguments get a "did you mean", once per flag', () => {
     const known = ['format', 'f', 'max-warnings', 'maxWarnings', 'quiet'];
     expect(withFlagHints('Unknown argument: formt', known)).toBe('Unknown argument: formt (did you mean --format?)');
-    expect(withFlagHints('Unknown arguments: max-warning, maxWarning', known)).toBe('Unknown argument: max-warning (did you mean --max-warnings?)');
+    expect(withFlagHints('Unknown arguments: max-warning, maxWarning', known)).toBe(
+      'Unknown argument: max-warning (did you mean --max-warnings?)',
+    );
     expect(withFlagHints('Unknown argument: banana', known)).toBe('Unknown argument: banana');
-    expect(withFlagHints('Not enough non-option arguments: got 0, need at least 1', known)).toBe('Not enough non-option arguments: got 0, need at least 1');
+    expect(withFlagHints('Not enough non-option arguments: got 0, need at least 1', known)).toBe(
+      'Not enough non-option arguments: got 0, need at least 1',
+    );
   });
 });

@@ -30,11 +30,23 @@ async function emptyProject(): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), 'pa-nats-fault-'));
 }
 
-const scanArgs = (project: string, url: string, extra: string[] = []) => ['scan', '--project', project, '--server', url, '--timeout', String(TIMEOUT), '--no-default-logs', ...extra];
+const scanArgs = (project: string, url: string, extra: string[] = []) => [
+  'scan',
+  '--project',
+  project,
+  '--server',
+  url,
+  '--timeout',
+  String(TIMEOUT),
+  '--no-default-logs',
+  ...extra,
+];
 
 async function journalFiles(project: string): Promise<string[]> {
   const dir = path.join(project, '.peer-audit/journal');
-  return (await fs.readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.json')).map((n) => path.join(dir, n));
+  return (await fs.readdir(dir).catch(() => [] as string[]))
+    .filter((n) => n.endsWith('.json'))
+    .map((n) => path.join(dir, n));
 }
 
 interface Change {
@@ -62,7 +74,8 @@ async function lostValues(kv: KV, project: string, changes: Change[]): Promise<n
   let lost = 0;
   for (const ch of changes) {
     const cur = await currentBytes(kv, project, ch);
-    const isOld = ch.before_b64 === null ? cur === null : cur !== null && cur.equals(Buffer.from(ch.before_b64, 'base64'));
+    const isOld =
+      ch.before_b64 === null ? cur === null : cur !== null && cur.equals(Buffer.from(ch.before_b64, 'base64'));
     const isNew = cur !== null && cur.equals(Buffer.from(ch.after_b64, 'base64'));
     if (!isOld && !isNew) lost++;
     else if (ch.status === 'applied' && !isNew) lost++;
@@ -81,7 +94,10 @@ export function natsFaults(): void {
     beforeAll(async () => {
       [plain, auth, perms, noJs] = await Promise.all([
         startFaultServer(),
-        startFaultServer({ configText: 'authorization { user: peer, password: right }', readyAuth: { user: 'peer', pass: 'right' } }),
+        startFaultServer({
+          configText: 'authorization { user: peer, password: right }',
+          readyAuth: { user: 'peer', pass: 'right' },
+        }),
         startFaultServer({
           configText: [
             'authorization {',
@@ -117,23 +133,50 @@ export function natsFaults(): void {
         },
         line: /cannot reach NATS at nats:\/\/127\.0\.0\.1:\d+: connection refused \(is nats-server running\? set --server or NATS_URL\)$/,
       },
-      { name: 'wrong port', args: async () => scanArgs(project, `nats://127.0.0.1:${await freePort()}`), line: /connection refused \(is nats-server running\? set --server or NATS_URL\)$/ },
-      { name: 'a host name that does not resolve', args: async () => scanArgs(project, 'nats://no-such-host.invalid:4222'), line: /cannot resolve host no-such-host\.invalid for NATS at nats:\/\/no-such-host\.invalid:4222 \(set --server or NATS_URL\)$/ },
-      { name: 'bad credentials', args: async () => scanArgs(project, auth.url, ['--user', 'peer', '--password', 'wrong']), line: /NATS rejected the credentials for .* \(authorization violation\): check --user\/--password, --token or --creds$/ },
-      { name: 'no permission on the JetStream API', args: async () => scanArgs(project, perms.url, ['--user', 'reader', '--password', 'readerpw']), line: /no permission to use the JetStream API on nats:\/\/127\.0\.0\.1:\d+: .*\$JS\.API\.>/ },
-      { name: 'JetStream disabled', args: async () => scanArgs(project, noJs.url), line: /JetStream is not enabled on nats:\/\/127\.0\.0\.1:\d+: start nats-server with -js/ },
-      { name: 'bucket missing', args: async () => scanArgs(project, plain.url, ['--bucket', 'no-such-bucket']), line: /bucket "no-such-bucket" does not exist on .* \(create it with: nats kv add no-such-bucket --history=50\)$/ },
+      {
+        name: 'wrong port',
+        args: async () => scanArgs(project, `nats://127.0.0.1:${await freePort()}`),
+        line: /connection refused \(is nats-server running\? set --server or NATS_URL\)$/,
+      },
+      {
+        name: 'a host name that does not resolve',
+        args: async () => scanArgs(project, 'nats://no-such-host.invalid:4222'),
+        line: /cannot resolve host no-such-host\.invalid for NATS at nats:\/\/no-such-host\.invalid:4222 \(set --server or NATS_URL\)$/,
+      },
+      {
+        name: 'bad credentials',
+        args: async () => scanArgs(project, auth.url, ['--user', 'peer', '--password', 'wrong']),
+        line: /NATS rejected the credentials for .* \(authorization violation\): check --user\/--password, --token or --creds$/,
+      },
+      {
+        name: 'no permission on the JetStream API',
+        args: async () => scanArgs(project, perms.url, ['--user', 'reader', '--password', 'readerpw']),
+        line: /no permission to use the JetStream API on nats:\/\/127\.0\.0\.1:\d+: .*\$JS\.API\.>/,
+      },
+      {
+        name: 'JetStream disabled',
+        args: async () => scanArgs(project, noJs.url),
+        line: /JetStream is not enabled on nats:\/\/127\.0\.0\.1:\d+: start nats-server with -js/,
+      },
+      {
+        name: 'bucket missing',
+        args: async () => scanArgs(project, plain.url, ['--bucket', 'no-such-bucket']),
+        line: /bucket "no-such-bucket" does not exist on .* \(create it with: nats kv add no-such-bucket --history=50\)$/,
+      },
     ];
 
-    it.concurrent.each(rows)('$name: exit 2 within --timeout, one line naming it and the next step, an INCOMPLETE report', async (row) => {
-      await fault(`NATS: ${row.name}`, async () => {
-        const r = await runCliAs(await row.args(), { cwd: project, limitMs: TIMEOUT + SLACK + 10_000 });
-        expectCleanFailure(r, row.line);
-        expect(r.stderr.trim().split('\n')).toHaveLength(1);
-        expect(r.stdout).toContain('INCOMPLETE SCAN');
-        expect(r.ms).toBeLessThan(TIMEOUT + SLACK);
-      });
-    });
+    it.concurrent.each(rows)(
+      '$name: exit 2 within --timeout, one line naming it and the next step, an INCOMPLETE report',
+      async (row) => {
+        await fault(`NATS: ${row.name}`, async () => {
+          const r = await runCliAs(await row.args(), { cwd: project, limitMs: TIMEOUT + SLACK + 10_000 });
+          expectCleanFailure(r, row.line);
+          expect(r.stderr.trim().split('\n')).toHaveLength(1);
+          expect(r.stdout).toContain('INCOMPLETE SCAN');
+          expect(r.ms).toBeLessThan(TIMEOUT + SLACK);
+        });
+      },
+    );
 
     it('a port that accepts and never speaks NATS: exit 2 within --timeout, no hang', async () => {
       const sockets = new Set<net.Socket>();
@@ -165,9 +208,15 @@ export function natsFaults(): void {
       const js = nc.jetstream();
       await js.views.kv(BUCKET, { history: 50 });
       // 6,000 revisions of 8 kB: long enough to read that the kill lands inside the read.
-      const value = new TextEncoder().encode(JSON.stringify({ cycle_number: 1, phases: {}, padding: 'p'.repeat(8000) }));
+      const value = new TextEncoder().encode(
+        JSON.stringify({ cycle_number: 1, phases: {}, padding: 'p'.repeat(8000) }),
+      );
       for (let i = 0; i < 6000; i += 500) {
-        await Promise.all(Array.from({ length: 500 }, (_, k) => js.publish(`$KV.${BUCKET}.peer.spec.big-${(i + k) % 400}.cycle.1`, value)));
+        await Promise.all(
+          Array.from({ length: 500 }, (_, k) =>
+            js.publish(`$KV.${BUCKET}.peer.spec.big-${(i + k) % 400}.cycle.1`, value),
+          ),
+        );
       }
       const jsm = await nc.jetstreamManager();
       const run = startCli(scanArgs(project, s.url, ['--format', 'json']), { cwd: project });
@@ -179,7 +228,11 @@ export function natsFaults(): void {
       await fault('nats-server killed during a scan', async () => {
         expect(reading, 'the scan never started reading').toBe(true);
         expectCleanFailure(r, /NATS connection to .* closed before the read finished|NATS request timed out/);
-        const json = JSON.parse(r.stdout) as { complete: boolean; incompleteReasons: string[]; sources: Array<{ kind: string; ok: boolean }> };
+        const json = JSON.parse(r.stdout) as {
+          complete: boolean;
+          incompleteReasons: string[];
+          sources: Array<{ kind: string; ok: boolean }>;
+        };
         expect(json.complete).toBe(false);
         expect(json.sources.find((x) => x.kind === 'kv')!.ok).toBe(false);
         expect(r.ms).toBeLessThan(30_000);
@@ -198,78 +251,103 @@ export function natsFaults(): void {
         { name: 'before the second KV write', change: 3, after: 60, recover: 'repair' },
       ];
 
-      it.each(points)('$name, then $recover after a restart on the same port and store: nothing half-written, the journal says what was done', async (p) => {
-        const s = await startFaultServer();
-        const project = await fs.mkdtemp(path.join(os.tmpdir(), 'pa-repair-kill-'));
-        await fs.cp(SEED, project, { recursive: true });
-        await loadSnapshotIntoServer(path.join(project, 'kv-snapshot.jsonl'), s.url);
-        const repairArgs = ['repair', '--server', s.url, '--logs', 'logs', '--apply', '--yes', '--reason', 'fault test', '--timeout', String(TIMEOUT)];
-        const run = startCli(repairArgs, { cwd: project, env: { PEER_AUDIT_FAULT_DELAY_MS: '300' } });
-        let journalFile = '';
-        const reached = await until(async () => {
-          [journalFile] = await journalFiles(project);
-          if (!journalFile) return false;
-          const j = JSON.parse(await fs.readFile(journalFile, 'utf8')) as { changes: Change[] };
-          return j.changes[p.change]?.status === 'applying';
-        }, 60_000, 5);
-        await sleep(p.after);
-        await s.kill9();
-        const r: Exited = await run.done;
+      it.each(points)(
+        '$name, then $recover after a restart on the same port and store: nothing half-written, the journal says what was done',
+        async (p) => {
+          const s = await startFaultServer();
+          const project = await fs.mkdtemp(path.join(os.tmpdir(), 'pa-repair-kill-'));
+          await fs.cp(SEED, project, { recursive: true });
+          await loadSnapshotIntoServer(path.join(project, 'kv-snapshot.jsonl'), s.url);
+          const repairArgs = [
+            'repair',
+            '--server',
+            s.url,
+            '--logs',
+            'logs',
+            '--apply',
+            '--yes',
+            '--reason',
+            'fault test',
+            '--timeout',
+            String(TIMEOUT),
+          ];
+          const run = startCli(repairArgs, { cwd: project, env: { PEER_AUDIT_FAULT_DELAY_MS: '300' } });
+          let journalFile = '';
+          const reached = await until(
+            async () => {
+              [journalFile] = await journalFiles(project);
+              if (!journalFile) return false;
+              const j = JSON.parse(await fs.readFile(journalFile, 'utf8')) as { changes: Change[] };
+              return j.changes[p.change]?.status === 'applying';
+            },
+            60_000,
+            5,
+          );
+          await sleep(p.after);
+          await s.kill9();
+          const r: Exited = await run.done;
 
-        let nc: NatsConnection | undefined;
-        await fault(`nats-server killed during a repair, ${p.name}; ${p.recover} completes it`, async () => {
-          expect(reached, 'the repair never reached the kill point').toBe(true);
-          // The repair ends by itself, says the outcome is unknown and what to do, and does not claim success.
-          expect(r.signal).toBeNull();
-          expect(r.code).toBe(2);
-          expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
-          expect(r.stderr).toMatch(/unknown 1 \(run undo or repair again\)/);
-          expect(r.stderr).not.toContain('the repaired findings are gone');
-          // The journal is whole, and right about every change.
-          const journal = JSON.parse(await fs.readFile(journalFile, 'utf8')) as { changes: Change[] };
-          const statuses = journal.changes.map((c) => c.status);
-          // done, then the one write whose outcome the process could not know, then what was not started
-          const open = statuses.indexOf('applying');
-          expect(open).toBeGreaterThanOrEqual(p.change);
-          expect(statuses).toEqual(statuses.map((_, i) => (i < open ? 'applied' : i === open ? 'applying' : 'planned')));
-          await s.restart();
-          nc = await connect({ servers: s.url.replace('nats://', ''), reconnect: false });
-          const kv = await nc.jetstream().views.kv(BUCKET, { bindOnly: true });
-          let lost = await lostValues(kv, project, journal.changes);
+          let nc: NatsConnection | undefined;
+          await fault(`nats-server killed during a repair, ${p.name}; ${p.recover} completes it`, async () => {
+            expect(reached, 'the repair never reached the kill point').toBe(true);
+            // The repair ends by itself, says the outcome is unknown and what to do, and does not claim success.
+            expect(r.signal).toBeNull();
+            expect(r.code).toBe(2);
+            expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+            expect(r.stderr).toMatch(/unknown 1 \(run undo or repair again\)/);
+            expect(r.stderr).not.toContain('the repaired findings are gone');
+            // The journal is whole, and right about every change.
+            const journal = JSON.parse(await fs.readFile(journalFile, 'utf8')) as { changes: Change[] };
+            const statuses = journal.changes.map((c) => c.status);
+            // done, then the one write whose outcome the process could not know, then what was not started
+            const open = statuses.indexOf('applying');
+            expect(open).toBeGreaterThanOrEqual(p.change);
+            expect(statuses).toEqual(
+              statuses.map((_, i) => (i < open ? 'applied' : i === open ? 'applying' : 'planned')),
+            );
+            await s.restart();
+            nc = await connect({ servers: s.url.replace('nats://', ''), reconnect: false });
+            const kv = await nc.jetstream().views.kv(BUCKET, { bindOnly: true });
+            let lost = await lostValues(kv, project, journal.changes);
 
-          if (p.recover === 'repair') {
-            const again = await runCliAs(repairArgs, { cwd: project });
-            expect(again.code, again.stderr).toBe(0);
-            expect(again.stderr).toMatch(/change\(s\) left mid-write by an earlier run settled/);
-            const settled = JSON.parse(await fs.readFile(journalFile, 'utf8')) as { changes: Change[] };
-            expect(settled.changes.filter((c) => c.status === 'applying')).toEqual([]);
-            const second = (await journalFiles(project)).filter((f) => f !== journalFile);
-            expect(second).toHaveLength(1);
-            const next = JSON.parse(await fs.readFile(second[0], 'utf8')) as { changes: Change[] };
-            expect(next.changes.every((c) => c.status === 'applied')).toBe(true);
-            const check = await runCliAs(['repair', '--server', s.url, '--logs', 'logs'], { cwd: project });
-            expect(check.stdout).toContain('Nothing to repair');
-            // every value is in place now: written by the killed run, or re-planned (new time stamp) and written by the second
-            for (const ch of journal.changes) {
-              const cur = await currentBytes(kv, project, ch);
-              const redo = next.changes.find((c) => c.kind === ch.kind && (c.key ?? c.path) === (ch.key ?? ch.path));
-              const ok = cur !== null && (cur.equals(Buffer.from(ch.after_b64, 'base64')) || (redo !== undefined && cur.equals(Buffer.from(redo.after_b64, 'base64'))));
-              if (!ok) lost++;
+            if (p.recover === 'repair') {
+              const again = await runCliAs(repairArgs, { cwd: project });
+              expect(again.code, again.stderr).toBe(0);
+              expect(again.stderr).toMatch(/change\(s\) left mid-write by an earlier run settled/);
+              const settled = JSON.parse(await fs.readFile(journalFile, 'utf8')) as { changes: Change[] };
+              expect(settled.changes.filter((c) => c.status === 'applying')).toEqual([]);
+              const second = (await journalFiles(project)).filter((f) => f !== journalFile);
+              expect(second).toHaveLength(1);
+              const next = JSON.parse(await fs.readFile(second[0], 'utf8')) as { changes: Change[] };
+              expect(next.changes.every((c) => c.status === 'applied')).toBe(true);
+              const check = await runCliAs(['repair', '--server', s.url, '--logs', 'logs'], { cwd: project });
+              expect(check.stdout).toContain('Nothing to repair');
+              // every value is in place now: written by the killed run, or re-planned (new time stamp) and written by the second
+              for (const ch of journal.changes) {
+                const cur = await currentBytes(kv, project, ch);
+                const redo = next.changes.find((c) => c.kind === ch.kind && (c.key ?? c.path) === (ch.key ?? ch.path));
+                const ok =
+                  cur !== null &&
+                  (cur.equals(Buffer.from(ch.after_b64, 'base64')) ||
+                    (redo !== undefined && cur.equals(Buffer.from(redo.after_b64, 'base64'))));
+                if (!ok) lost++;
+              }
+            } else {
+              const u = await runCliAs(['undo', journalFile, '--server', s.url, '--yes'], { cwd: project });
+              expect(u.code, u.stderr).toBe(0);
+              for (const ch of journal.changes) {
+                const cur = await currentBytes(kv, project, ch);
+                if (!cur || !cur.equals(Buffer.from(ch.before_b64 ?? '', 'base64'))) lost++;
+              }
             }
-          } else {
-            const u = await runCliAs(['undo', journalFile, '--server', s.url, '--yes'], { cwd: project });
-            expect(u.code, u.stderr).toBe(0);
-            for (const ch of journal.changes) {
-              const cur = await currentBytes(kv, project, ch);
-              if (!cur || !cur.equals(Buffer.from(ch.before_b64 ?? '', 'base64'))) lost++;
-            }
-          }
-          return lost;
-        });
-        await nc?.close();
-        await s.stop();
-        await fs.rm(project, { recursive: true, force: true });
-      }, 120_000);
+            return lost;
+          });
+          await nc?.close();
+          await s.stop();
+          await fs.rm(project, { recursive: true, force: true });
+        },
+        120_000,
+      );
 
       it('server down when the repair starts: refuses on partial evidence, writes nothing, no journal', async () => {
         const s = await startFaultServer();
@@ -278,10 +356,29 @@ export function natsFaults(): void {
         await loadSnapshotIntoServer(path.join(project, 'kv-snapshot.jsonl'), s.url);
         await s.kill9();
         await fault('nats-server down when a repair starts', async () => {
-          const r = await runCliAs(['repair', '--server', s.url, '--logs', 'logs', '--apply', '--yes', '--reason', 'fault test', '--timeout', String(TIMEOUT)], { cwd: project });
+          const r = await runCliAs(
+            [
+              'repair',
+              '--server',
+              s.url,
+              '--logs',
+              'logs',
+              '--apply',
+              '--yes',
+              '--reason',
+              'fault test',
+              '--timeout',
+              String(TIMEOUT),
+            ],
+            { cwd: project },
+          );
           expectCleanFailure(r, /refusing to plan a repair on partial evidence/);
           expect(await journalFiles(project)).toEqual([]);
-          expect(await fs.readFile(path.join(project, '.agent-os/specs/2025-08-05-wal-operation-handling-fix/spec.md'))).toEqual(await fs.readFile(path.join(SEED, '.agent-os/specs/2025-08-05-wal-operation-handling-fix/spec.md')));
+          expect(
+            await fs.readFile(path.join(project, '.agent-os/specs/2025-08-05-wal-operation-handling-fix/spec.md')),
+          ).toEqual(
+            await fs.readFile(path.join(SEED, '.agent-os/specs/2025-08-05-wal-operation-handling-fix/spec.md')),
+          );
         });
         await s.stop();
         await fs.rm(project, { recursive: true, force: true });

@@ -29,7 +29,9 @@ const stores = new Set<string>();
 
 /** SIGKILL every server still running and remove its store: for an afterAll, so a failed test leaves nothing behind. */
 export async function killAllFaultServers(): Promise<void> {
-  const waits = [...children].map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(undefined) : c.once('exit', r))));
+  const waits = [...children].map(
+    (c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(undefined) : c.once('exit', r))),
+  );
   for (const c of children) c.kill('SIGKILL');
   await Promise.all(waits);
   for (const dir of stores) await rm(dir, { recursive: true, force: true });
@@ -92,7 +94,12 @@ export async function startFaultServer(opts: FaultServerOptions = {}): Promise<F
     for (;;) {
       if (gone || Date.now() > deadline) throw new Error(`nats-server not ready: ${stderr}`);
       try {
-        const nc = await connect({ servers: `127.0.0.1:${port}`, reconnect: false, timeout: 1000, ...(opts.readyAuth ?? {}) });
+        const nc = await connect({
+          servers: `127.0.0.1:${port}`,
+          reconnect: false,
+          timeout: 1000,
+          ...(opts.readyAuth ?? {}),
+        });
         try {
           if (jetstream) await (await nc.jetstreamManager({ timeout: 1000 })).getAccountInfo();
         } finally {
@@ -123,7 +130,8 @@ export async function startFaultServer(opts: FaultServerOptions = {}): Promise<F
     },
     async restart() {
       // a killed server's ports file is stale; the port stays the same
-      for (const n of await readdir(storeDir)) if (n.endsWith('.ports')) await rm(path.join(storeDir, n), { force: true });
+      for (const n of await readdir(storeDir))
+        if (n.endsWith('.ports')) await rm(path.join(storeDir, n), { force: true });
       await launch();
     },
     async stop(remove = true) {

@@ -23,7 +23,10 @@ export interface Running {
 }
 
 /** Starts the built CLI; `done` resolves when it exits (it is killed after `limitMs`, which fails the test). */
-export function startCli(args: string[], opts: { cwd?: string; env?: Record<string, string>; uid?: number; gid?: number; limitMs?: number } = {}): Running {
+export function startCli(
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string>; uid?: number; gid?: number; limitMs?: number } = {},
+): Running {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...opts.env };
   delete env.FORCE_COLOR;
   if (!opts.env?.NATS_URL) delete env.NATS_URL;
@@ -61,7 +64,11 @@ export function expectCleanFailure(r: Exited, line?: RegExp): void {
   expect(r.stdout).not.toContain('No problems found in the evidence read');
   const lines = r.stderr.trim().split('\n');
   for (const l of lines) expect(l).toMatch(/^peer-audit: /);
-  if (line) expect(lines.some((l) => line.test(l)), r.stderr).toBe(true);
+  if (line)
+    expect(
+      lines.some((l) => line.test(l)),
+      r.stderr,
+    ).toBe(true);
 }
 
 /** A temporary folder readable by every user (mkdtemp makes it private), for runs as another user. */

@@ -21,7 +21,13 @@ beforeAll(async () => {
   rules = await loadRules();
 });
 
-const rev = (key: string, value: Uint8Array = new Uint8Array()): KvRevision => ({ key, revision: 7, operation: 'PUT', created: '2025-08-05T16:00:00.000Z', value });
+const rev = (key: string, value: Uint8Array = new Uint8Array()): KvRevision => ({
+  key,
+  revision: 7,
+  operation: 'PUT',
+  created: '2025-08-05T16:00:00.000Z',
+  value,
+});
 
 describe('state decoding over generated values', () => {
   it(`decodeJson never throws and accepts exactly the non-empty UTF-8 JSON texts (${runs(PURE_RUNS)} values)`, () => {
@@ -55,7 +61,8 @@ describe('state decoding over generated values', () => {
         }
         if (info.kind === 'v2-counter') expect(key).toBe(`${info.prefix}.cycle.current`);
         if (info.kind === 'v1-meta') expect(key).toBe(`${info.prefix}.meta`);
-        if (info.scope === 'spec' || info.scope === 'instruction') expect(info.prefix).toBe(`peer.${info.scope}.${info.name}`);
+        if (info.scope === 'spec' || info.scope === 'instruction')
+          expect(info.prefix).toBe(`peer.${info.scope}.${info.name}`);
       }),
       params(PURE_RUNS),
     );
@@ -63,24 +70,29 @@ describe('state decoding over generated values', () => {
 
   it(`readCycle and readMeta never throw: a reason, or a state with all four phases (${runs(PURE_RUNS)} values)`, () => {
     fc.assert(
-      fc.property(fc.oneof(mutatedStateValue, fc.jsonValue({ maxDepth: 4 })), fc.constantFrom('peer.spec.x.cycle.1', 'peer.global.cycle.2', 'peer.spec.x.meta'), (json, key) => {
-        const info = classifyKey(key);
-        const history: HistoryItem[] = [{ revision: 7, created: '2025-08-05T16:00:00.000Z', operation: 'PUT' }];
-        if (info.kind === 'v1-meta') {
-          const m = readMeta('b', info, rev(key), json, history);
-          if (typeof m !== 'string') {
-            expect(m.key).toBe(key);
-            expect(m.revision).toBe(7);
+      fc.property(
+        fc.oneof(mutatedStateValue, fc.jsonValue({ maxDepth: 4 })),
+        fc.constantFrom('peer.spec.x.cycle.1', 'peer.global.cycle.2', 'peer.spec.x.meta'),
+        (json, key) => {
+          const info = classifyKey(key);
+          const history: HistoryItem[] = [{ revision: 7, created: '2025-08-05T16:00:00.000Z', operation: 'PUT' }];
+          if (info.kind === 'v1-meta') {
+            const m = readMeta('b', info, rev(key), json, history);
+            if (typeof m !== 'string') {
+              expect(m.key).toBe(key);
+              expect(m.revision).toBe(7);
+            }
+          } else {
+            const c = readCycle('b', info, rev(key), json, history);
+            if (typeof c === 'string') expect(c).toMatch(/^cycle value/);
+            else {
+              expect(Object.keys(c.phases).sort()).toEqual([...PHASES].sort());
+              for (const cl of [...c.claims, ...c.signals])
+                expect(cl.location).toMatchObject({ kind: 'kv', key, revision: 7 });
+            }
           }
-        } else {
-          const c = readCycle('b', info, rev(key), json, history);
-          if (typeof c === 'string') expect(c).toMatch(/^cycle value/);
-          else {
-            expect(Object.keys(c.phases).sort()).toEqual([...PHASES].sort());
-            for (const cl of [...c.claims, ...c.signals]) expect(cl.location).toMatchObject({ kind: 'kv', key, revision: 7 });
-          }
-        }
-      }),
+        },
+      ),
       params(PURE_RUNS),
     );
   });
@@ -93,10 +105,17 @@ describe('buildModel and every rule over generated buckets', () => {
       fc.assert(
         fc.property(kvDataArb, (kv) => {
           const model = buildModel({ projectRoot: '/nonexistent-project', bucket: kv.bucket, kv });
-          const { findings, failures } = runRules(model, rules, { ...DEFAULT_RULE_OPTIONS, now: '2026-06-01T00:00:00Z' });
+          const { findings, failures } = runRules(model, rules, {
+            ...DEFAULT_RULE_OPTIONS,
+            now: '2026-06-01T00:00:00Z',
+          });
           expect(failures, failures.map((f) => f.error).join('\n')).toEqual([]);
 
-          const invalid = new Map(findings.filter((f) => f.ruleId === 'invalid-state-value').map((f) => [(f.evidence[0].location as { key: string }).key, f]));
+          const invalid = new Map(
+            findings
+              .filter((f) => f.ruleId === 'invalid-state-value')
+              .map((f) => [(f.evidence[0].location as { key: string }).key, f]),
+          );
           for (const [key, revisions] of kv.keys) {
             const info = classifyKey(key);
             const latest = revisions[revisions.length - 1];
@@ -108,7 +127,9 @@ describe('buildModel and every rule over generated buckets', () => {
             const understood =
               (info.kind === 'v1-meta' && run.meta?.key === key) ||
               (info.kind === 'cycle' && [...run.cycles, ...run.supersededCycles].some((c) => c.key === key)) ||
-              (info.kind === 'v2-counter' && run.counter?.key === key && (run.counter.value !== undefined || /^\s*(null)?\s*$/.test(run.counter.raw)));
+              (info.kind === 'v2-counter' &&
+                run.counter?.key === key &&
+                (run.counter.value !== undefined || /^\s*(null)?\s*$/.test(run.counter.raw)));
             const f = invalid.get(key);
             if (!understood || f) {
               expect(f, `${key}@${latest.revision} was neither understood nor reported`).toBeDefined();
@@ -117,8 +138,19 @@ describe('buildModel and every rule over generated buckets', () => {
             }
             const bytes = Buffer.from(latest.value);
             const text = bytes.toString('utf8');
-            const readable = isUtf8(bytes) && text.trim() !== '' && (() => { try { JSON.parse(text); return true; } catch { return false; } })();
-            if (!readable && info.kind !== 'v2-counter') expect(f, `${key}: unreadable bytes not reported`).toBeDefined();
+            const readable =
+              isUtf8(bytes) &&
+              text.trim() !== '' &&
+              (() => {
+                try {
+                  JSON.parse(text);
+                  return true;
+                } catch {
+                  return false;
+                }
+              })();
+            if (!readable && info.kind !== 'v2-counter')
+              expect(f, `${key}: unreadable bytes not reported`).toBeDefined();
           }
 
           for (const f of findings) {
@@ -129,7 +161,10 @@ describe('buildModel and every rule over generated buckets', () => {
               expect(l.bucket).toBe(kv.bucket);
               const revs = kv.keys.get(l.key);
               expect(revs, `${f.ruleId} points at key ${l.key}, which the bucket does not hold`).toBeDefined();
-              expect(revs!.map((r) => r.revision), `${f.ruleId} points at ${l.key}@${l.revision}`).toContain(l.revision);
+              expect(
+                revs!.map((r) => r.revision),
+                `${f.ruleId} points at ${l.key}@${l.revision}`,
+              ).toContain(l.revision);
             }
           }
         }),

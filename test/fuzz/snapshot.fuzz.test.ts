@@ -25,7 +25,16 @@ afterAll(async () => {
 });
 
 function flat(d: KvData) {
-  return [...d.keys.values()].flat().map((r) => ({ key: r.key, revision: r.revision, operation: r.operation, created: r.created, value: Buffer.from(r.value).toString('hex') })).sort((a, b) => a.revision - b.revision);
+  return [...d.keys.values()]
+    .flat()
+    .map((r) => ({
+      key: r.key,
+      revision: r.revision,
+      operation: r.operation,
+      created: r.created,
+      value: Buffer.from(r.value).toString('hex'),
+    }))
+    .sort((a, b) => a.revision - b.revision);
 }
 
 type Damage =
@@ -42,12 +51,36 @@ type Damage =
 const damage: fc.Arbitrary<Damage> = fc.oneof(
   fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
   fc.record({ kind: fc.constant('cut' as const), at: fc.nat(), len: fc.integer({ min: 1, max: 400 }) }),
-  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.oneof(invalidUtf8, fc.integer({ min: 1, max: 32 }).map((k) => Buffer.alloc(k)), fc.constantFrom(Buffer.from('\r'), Buffer.from('}'), Buffer.from('EOF'), Buffer.from('{"key"'), Buffer.from('\u2028'))) }),
+  fc.record({
+    kind: fc.constant('insert' as const),
+    at: fc.nat(),
+    bytes: fc.oneof(
+      invalidUtf8,
+      fc.integer({ min: 1, max: 32 }).map((k) => Buffer.alloc(k)),
+      fc.constantFrom(
+        Buffer.from('\r'),
+        Buffer.from('}'),
+        Buffer.from('EOF'),
+        Buffer.from('{"key"'),
+        Buffer.from('\u2028'),
+      ),
+    ),
+  }),
   fc.record({ kind: fc.constant('crlf' as const) }),
   fc.record({ kind: fc.constant('bom' as const) }),
   fc.record({ kind: fc.constant('duplicate-line' as const), line: fc.nat() }),
   fc.record({ kind: fc.constant('drop-line' as const), line: fc.nat() }),
-  fc.record({ kind: fc.constant('add-line' as const), line: fc.nat(), bytes: fc.oneof(bytes(60).map((b) => Buffer.from(b.filter((x) => x !== 0x0a))), fc.jsonValue({ maxDepth: 2 }).map((v) => Buffer.from(JSON.stringify(v))), fc.constant(Buffer.from('{"key":"k","revision":1,"operation":"PUT","created":"2025-01-01T00:00:00Z","value":"x"}'))) }),
+  fc.record({
+    kind: fc.constant('add-line' as const),
+    line: fc.nat(),
+    bytes: fc.oneof(
+      bytes(60).map((b) => Buffer.from(b.filter((x) => x !== 0x0a))),
+      fc.jsonValue({ maxDepth: 2 }).map((v) => Buffer.from(JSON.stringify(v))),
+      fc.constant(
+        Buffer.from('{"key":"k","revision":1,"operation":"PUT","created":"2025-01-01T00:00:00Z","value":"x"}'),
+      ),
+    ),
+  }),
   fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), to: fc.nat(255) }),
 );
 
@@ -90,19 +123,24 @@ describe('snapshot round trip', () => {
     async () => {
       await fc.assert(
         // An empty key is the one thing a server cannot hold; the reader reports it as a corrupt entry.
-        fc.asyncProperty(kvDataArb.filter((kv) => !kv.keys.has('')), fc.boolean(), fc.boolean(), async (kv, crlf, bom) => {
-          const file = path.join(base, `rt${n++}.jsonl`);
-          await writeSnapshot(kv, file);
-          let buf: Buffer = readFileSync(file);
-          if (crlf) buf = applyDamage(buf, { kind: 'crlf' });
-          if (bom) buf = applyDamage(buf, { kind: 'bom' });
-          writeFileSync(file, buf);
-          const { data, report } = await readSnapshot(file);
-          expect(report.ok, report.error ?? JSON.stringify(report.problems)).toBe(true);
-          expect(report.problems).toEqual([]);
-          expect(flat(data)).toEqual(flat(kv));
-          expect(data.config ?? null).toEqual(kv.config ? { ...kv.config } : null);
-        }),
+        fc.asyncProperty(
+          kvDataArb.filter((kv) => !kv.keys.has('')),
+          fc.boolean(),
+          fc.boolean(),
+          async (kv, crlf, bom) => {
+            const file = path.join(base, `rt${n++}.jsonl`);
+            await writeSnapshot(kv, file);
+            let buf: Buffer = readFileSync(file);
+            if (crlf) buf = applyDamage(buf, { kind: 'crlf' });
+            if (bom) buf = applyDamage(buf, { kind: 'bom' });
+            writeFileSync(file, buf);
+            const { data, report } = await readSnapshot(file);
+            expect(report.ok, report.error ?? JSON.stringify(report.problems)).toBe(true);
+            expect(report.problems).toEqual([]);
+            expect(flat(data)).toEqual(flat(kv));
+            expect(data.config ?? null).toEqual(kv.config ? { ...kv.config } : null);
+          },
+        ),
         params(ROUND_TRIP_RUNS),
       );
     },
@@ -111,24 +149,45 @@ describe('snapshot round trip', () => {
 });
 
 describe('snapshot lines longer than a read', () => {
-  it(`${runs(20)} buckets of values up to 300 kB (lines that cross read chunks) read back exactly`, async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.array(fc.tuple(fc.integer({ min: 0, max: 300_000 }), fc.nat(255)), { minLength: 1, maxLength: 12 }), async (sizes) => {
-        const keys = new Map<string, KvRevision[]>();
-        sizes.forEach(([size, fill], i) => {
-          const value = new Uint8Array(size).map((_, k) => (fill + k * 31) % 256);
-          keys.set(`peer.spec.big.cycle.${i + 1}`, [{ key: `peer.spec.big.cycle.${i + 1}`, revision: i + 1, operation: 'PUT', created: '2025-01-01T00:00:00.000Z', value }]);
-        });
-        const kv: KvData = { bucket: 'agent-os-peer-state', origin: 'snapshot', originRef: 'fuzz', takenAt: '2025-01-02T00:00:00.000Z', keys };
-        const file = path.join(base, `big${n++}.jsonl`);
-        await writeSnapshot(kv, file);
-        const { data, report } = await readSnapshot(file);
-        expect(report.problems).toEqual([]);
-        expect(flat(data)).toEqual(flat(kv));
-      }),
-      params(20),
-    );
-  }, timeoutFor(20, 500));
+  it(
+    `${runs(20)} buckets of values up to 300 kB (lines that cross read chunks) read back exactly`,
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.tuple(fc.integer({ min: 0, max: 300_000 }), fc.nat(255)), { minLength: 1, maxLength: 12 }),
+          async (sizes) => {
+            const keys = new Map<string, KvRevision[]>();
+            sizes.forEach(([size, fill], i) => {
+              const value = new Uint8Array(size).map((_, k) => (fill + k * 31) % 256);
+              keys.set(`peer.spec.big.cycle.${i + 1}`, [
+                {
+                  key: `peer.spec.big.cycle.${i + 1}`,
+                  revision: i + 1,
+                  operation: 'PUT',
+                  created: '2025-01-01T00:00:00.000Z',
+                  value,
+                },
+              ]);
+            });
+            const kv: KvData = {
+              bucket: 'agent-os-peer-state',
+              origin: 'snapshot',
+              originRef: 'fuzz',
+              takenAt: '2025-01-02T00:00:00.000Z',
+              keys,
+            };
+            const file = path.join(base, `big${n++}.jsonl`);
+            await writeSnapshot(kv, file);
+            const { data, report } = await readSnapshot(file);
+            expect(report.problems).toEqual([]);
+            expect(flat(data)).toEqual(flat(kv));
+          },
+        ),
+        params(20),
+      );
+    },
+    timeoutFor(20, 500),
+  );
 });
 
 describe('damaged snapshot files', () => {
@@ -154,7 +213,10 @@ describe('damaged snapshot files', () => {
           const problemLines = new Set<number>();
           for (const p of report.problems) {
             expect(p.where).toBe(file);
-            expect(p.line, `problem "${p.reason}" at line ${p.line} of a ${lines.length}-line file`).toBeGreaterThanOrEqual(2);
+            expect(
+              p.line,
+              `problem "${p.reason}" at line ${p.line} of a ${lines.length}-line file`,
+            ).toBeGreaterThanOrEqual(2);
             expect(p.line).toBeLessThanOrEqual(lines.length);
             problemLines.add(p.line!);
           }
@@ -177,11 +239,16 @@ describe('damaged snapshot files', () => {
             } catch {
               entry = undefined;
             }
-            const understood = entry !== null && typeof entry === 'object' && held.get(entry.revision as number) === entry.key;
-            if (!understood) expect(problemLines.has(at), `line ${at} was neither read nor reported: ${text.slice(0, 120)}`).toBe(true);
+            const understood =
+              entry !== null && typeof entry === 'object' && held.get(entry.revision as number) === entry.key;
+            if (!understood)
+              expect(problemLines.has(at), `line ${at} was neither read nor reported: ${text.slice(0, 120)}`).toBe(
+                true,
+              );
           });
           // Evidence lost means the source is not ok: the scan will say it is incomplete.
-          if (report.problems.some((p) => /corrupt entry|duplicate revision|not UTF-8/.test(p.reason))) expect(report.ok).toBe(false);
+          if (report.problems.some((p) => /corrupt entry|duplicate revision|not UTF-8/.test(p.reason)))
+            expect(report.ok).toBe(false);
         }),
         params(DAMAGE_RUNS),
       );

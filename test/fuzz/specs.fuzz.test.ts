@@ -66,11 +66,26 @@ const kvChoice: fc.Arbitrary<KvData | undefined> = fc.constantFrom(
   undefined,
   kvData([
     [`${FUZZ_PREFIX}.meta`, v1Meta(FUZZ_SPEC, { current_phase: 'complete' }, { status: 'complete' })],
-    [`${FUZZ_PREFIX}.cycle.1`, v1Cycle({ plan: done(), execute: done(), express: done(), review: done() }, { status: { current_phase: 'complete', progress_percent: 100 } })],
+    [
+      `${FUZZ_PREFIX}.cycle.1`,
+      v1Cycle(
+        { plan: done(), execute: done(), express: done(), review: done() },
+        { status: { current_phase: 'complete', progress_percent: 100 } },
+      ),
+    ],
   ]),
   kvData([
-    [`${FUZZ_PREFIX}.meta`, v1Meta(FUZZ_SPEC, { current_phase: 'complete' }, { instruction: 'execute-tasks', status: 'complete' })],
-    [`${FUZZ_PREFIX}.cycle.1`, v1Cycle({ plan: done(), execute: done() }, { instruction: 'execute-tasks', status: { current_phase: 'complete', progress_percent: 100 } })],
+    [
+      `${FUZZ_PREFIX}.meta`,
+      v1Meta(FUZZ_SPEC, { current_phase: 'complete' }, { instruction: 'execute-tasks', status: 'complete' }),
+    ],
+    [
+      `${FUZZ_PREFIX}.cycle.1`,
+      v1Cycle(
+        { plan: done(), execute: done() },
+        { instruction: 'execute-tasks', status: { current_phase: 'complete', progress_percent: 100 } },
+      ),
+    ],
   ]),
 );
 
@@ -104,13 +119,19 @@ describe('readSpecs and every rule over generated projects', () => {
           expect(report.ok, report.error).toBe(true);
           expect(report.stats.files).toBe(written.size);
           const model = buildModel({ projectRoot: root, bucket: 'agent-os-peer-state', specs: data, kv });
-          const { findings, failures } = runRules(model, rules, { ...DEFAULT_RULE_OPTIONS, now: '2026-06-01T00:00:00Z' });
+          const { findings, failures } = runRules(model, rules, {
+            ...DEFAULT_RULE_OPTIONS,
+            now: '2026-06-01T00:00:00Z',
+          });
           expect(failures, failures.map((f) => f.error).join('\n')).toEqual([]);
           for (const f of findings) {
             for (const e of f.evidence) {
               const l = e.location;
               if (l.kind !== 'file') continue;
-              expect(path.isAbsolute(l.path) || l.path.startsWith('..'), `${f.ruleId}: ${l.path} is outside the project`).toBe(false);
+              expect(
+                path.isAbsolute(l.path) || l.path.startsWith('..'),
+                `${f.ruleId}: ${l.path} is outside the project`,
+              ).toBe(false);
               if (l.line === undefined) continue;
               const count = written.get(l.path);
               expect(count, `${f.ruleId} points at ${l.path}:${l.line}, a file that was not read`).toBeDefined();

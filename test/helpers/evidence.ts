@@ -11,14 +11,23 @@ import { runRules } from '../../src/engine/run.js';
 import { DEFAULT_RULE_OPTIONS, type RuleOptions } from '../../src/engine/rule.js';
 import type { Finding, LogData } from '../../src/model/types.js';
 
-export type Put = [key: string, value: unknown, opts?: { created?: string; op?: 'PUT' | 'DEL' | 'PURGE'; raw?: boolean }];
+export type Put = [
+  key: string,
+  value: unknown,
+  opts?: { created?: string; op?: 'PUT' | 'DEL' | 'PURGE'; raw?: boolean },
+];
 
 /** Revisions are numbered 1.. in the order given, like a fresh bucket's stream sequence. */
 export function kvData(puts: Put[], bucket = 'agent-os-peer-state'): KvData {
   const keys = new Map<string, KvRevision[]>();
   puts.forEach(([key, value, opts], i) => {
     const op = opts?.op ?? 'PUT';
-    const bytes = op !== 'PUT' ? new Uint8Array() : typeof value === 'string' || opts?.raw ? Buffer.from(String(value)) : Buffer.from(JSON.stringify(value));
+    const bytes =
+      op !== 'PUT'
+        ? new Uint8Array()
+        : typeof value === 'string' || opts?.raw
+          ? Buffer.from(String(value))
+          : Buffer.from(JSON.stringify(value));
     const rev: KvRevision = {
       key,
       revision: i + 1,
@@ -47,15 +56,25 @@ export async function modelOf(opts: { kv?: KvData; project?: string; logs?: LogD
   return buildModel({ projectRoot, bucket: 'agent-os-peer-state', kv: opts.kv, specs, logs: opts.logs });
 }
 
-export async function findingsOf(model: Model, ruleId?: string, options: Partial<RuleOptions> = {}): Promise<Finding[]> {
+export async function findingsOf(
+  model: Model,
+  ruleId?: string,
+  options: Partial<RuleOptions> = {},
+): Promise<Finding[]> {
   const rules = (await loadRules()).filter((r) => !ruleId || r.meta.id === ruleId);
-  const { findings, failures } = runRules(model, rules, { ...DEFAULT_RULE_OPTIONS, now: '2025-08-06T00:00:00Z', ...options });
+  const { findings, failures } = runRules(model, rules, {
+    ...DEFAULT_RULE_OPTIONS,
+    now: '2025-08-06T00:00:00Z',
+    ...options,
+  });
   if (failures.length) throw new Error(failures.map((f) => f.error).join('\n'));
   return findings;
 }
 
 export const lines = (n: number, last: string, prefix = 'Line') =>
-  Array.from({ length: n - 1 }, (_, i) => `${prefix} ${i + 1}`).concat(last).join('\n');
+  Array.from({ length: n - 1 }, (_, i) => `${prefix} ${i + 1}`)
+    .concat(last)
+    .join('\n');
 
 /** A rule's findings on the transcripts at the top of `dir` (the project root too), with KV `kv` (empty by default). */
 export async function logFindings(dir: string, ruleId: string, kv: KvData = kvData([])): Promise<Finding[]> {

@@ -25,7 +25,11 @@ export async function loadSnapshotIntoServer(
   }
   const bucket = data.bucket;
   const stream = `KV_${bucket}`;
-  const nc: NatsConnection = await connect({ servers: url.replace(/^[a-z]+:\/\//i, ''), reconnect: false, timeout: 5_000 });
+  const nc: NatsConnection = await connect({
+    servers: url.replace(/^[a-z]+:\/\//i, ''),
+    reconnect: false,
+    timeout: 5_000,
+  });
   try {
     const js = nc.jetstream({ timeout: 10_000 });
     const jsm = await nc.jetstreamManager();
@@ -42,7 +46,9 @@ export async function loadSnapshotIntoServer(
 
     for (const r of revisionsInOrder(data)) {
       if (r.revision <= last) {
-        throw new Error(`cannot load ${snapshotFile}: revision ${r.revision} (${r.key}) is not after the bucket's last revision ${last}`);
+        throw new Error(
+          `cannot load ${snapshotFile}: revision ${r.revision} (${r.key}) is not after the bucket's last revision ${last}`,
+        );
       }
       while (last + 1 < r.revision) {
         const ack = await js.publish(`$KV.${bucket}.${GAP_KEY}`, new Uint8Array(0));
@@ -57,7 +63,9 @@ export async function loadSnapshotIntoServer(
         else await kv.purge(r.key);
         const marker = await kv.get(r.key);
         if (!marker || marker.operation !== r.operation) {
-          throw new Error(`cannot load ${snapshotFile}: ${r.operation} of ${r.key} did not leave a ${r.operation} marker`);
+          throw new Error(
+            `cannot load ${snapshotFile}: ${r.operation} of ${r.key} did not leave a ${r.operation} marker`,
+          );
         }
         got = marker.revision;
       }
@@ -74,7 +82,11 @@ export async function loadSnapshotIntoServer(
 }
 
 /** A copy of fixtures/<dir> (project folder + kv-snapshot.jsonl) in a temporary folder, loaded into the server at `url`. */
-export async function loadFixtureCopy(dir: string, url: string, tmpPrefix: string): Promise<{ project: string; nc: NatsConnection; kv: KV }> {
+export async function loadFixtureCopy(
+  dir: string,
+  url: string,
+  tmpPrefix: string,
+): Promise<{ project: string; nc: NatsConnection; kv: KV }> {
   const project = await fs.mkdtemp(path.join(os.tmpdir(), tmpPrefix));
   await fs.cp(path.join(REPO, 'fixtures', dir), project, { recursive: true });
   await loadSnapshotIntoServer(path.join(project, 'kv-snapshot.jsonl'), url);

@@ -160,7 +160,10 @@ export async function startNatsServer(opts: StartNatsServerOptions = {}): Promis
   for (;;) {
     if (exited) return fail(`exited with code ${child.exitCode ?? child.signalCode}`);
     if (Date.now() > deadline) {
-      const reason = lastError instanceof Error ? `${(lastError as { code?: string }).code ?? ''} ${lastError.message}` : String(lastError);
+      const reason =
+        lastError instanceof Error
+          ? `${(lastError as { code?: string }).code ?? ''} ${lastError.message}`
+          : String(lastError);
       return fail(`not ready after ${START_TIMEOUT_MS} ms (last error: ${reason.trim()})`);
     }
     let nc: NatsConnection | undefined;

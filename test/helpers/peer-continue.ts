@@ -13,7 +13,16 @@
 import { writeSnapshot } from '../../src/sources/snapshot.js';
 import { readSnapshot } from '../../src/sources/snapshot.js';
 import type { KvData, KvRevision } from '../../src/model/types.js';
-import { classifyKey, decodeJson, isCompletionWord, isRecord, metaStatements, readCycle, readMeta, type PhaseName } from '../../src/model/state.js';
+import {
+  classifyKey,
+  decodeJson,
+  isCompletionWord,
+  isRecord,
+  metaStatements,
+  readCycle,
+  readMeta,
+  type PhaseName,
+} from '../../src/model/state.js';
 import { Bucket, Clock, type Write } from '../../scripts/fixtures/real-runs/lib/bucket.js';
 import { type Json, type Obj, jqFile, readJson, setPath } from '../../scripts/fixtures/real-runs/lib/jq.js';
 import * as v1 from '../../scripts/fixtures/real-runs/lib/v1.js';
@@ -43,7 +52,14 @@ export class ReplayBucket extends Bucket {
     const all = [...source.keys.values()].flat().sort((a, b) => a.revision - b.revision);
     for (const r of all) {
       this.loaded.push(r);
-      this.writes.push({ key: r.key, revision: r.revision, created: r.created, value: Buffer.from(r.value), step: 'loaded', cite: '' });
+      this.writes.push({
+        key: r.key,
+        revision: r.revision,
+        created: r.created,
+        value: Buffer.from(r.value),
+        step: 'loaded',
+        cite: '',
+      });
       if (r.operation !== 'PUT') this.markers.add(r.revision);
       this.lastRevision = Math.max(this.lastRevision, r.revision);
       this.lastMs = Math.max(this.lastMs, Date.parse(r.created));
@@ -71,7 +87,14 @@ export class ReplayBucket extends Bucket {
     const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
     const at = Math.max(this.clock.nowMs() + 150, this.lastMs + 140);
     this.lastMs = at;
-    const w: Write = { key, revision: ++this.lastRevision, created: new Date(at).toISOString(), value: bytes, step, cite };
+    const w: Write = {
+      key,
+      revision: ++this.lastRevision,
+      created: new Date(at).toISOString(),
+      value: bytes,
+      step,
+      cite,
+    };
     this.writes.push(w);
     this.onWrite?.(w);
     return w;
@@ -87,7 +110,10 @@ export class ReplayBucket extends Bucket {
     const keys = new Map<string, KvRevision[]>();
     for (const r of this.loaded) keys.set(r.key, [...(keys.get(r.key) ?? []), r]);
     for (const w of this.replayed()) {
-      keys.set(w.key, [...(keys.get(w.key) ?? []), { key: w.key, revision: w.revision, operation: 'PUT', created: w.created, value: new Uint8Array(w.value) }]);
+      keys.set(w.key, [
+        ...(keys.get(w.key) ?? []),
+        { key: w.key, revision: w.revision, operation: 'PUT', created: w.created, value: new Uint8Array(w.value) },
+      ]);
     }
     return { ...this.source, origin: 'snapshot', originRef: 'replay', takenAt, keys };
   }
@@ -168,14 +194,22 @@ class Stop extends Error {
 }
 
 // Content the replayed agents produce. Only its shape matters: what the real agents write (lib/v1.ts, lib/v2.ts).
-const REPLAY_PLAN: Json = { instruction: 'replay', phases: [{ phase: 'execution', description: 'Replayed plan', steps: [] }] };
+const REPLAY_PLAN: Json = {
+  instruction: 'replay',
+  phases: [{ phase: 'execution', description: 'Replayed plan', steps: [] }],
+};
 const EXEC_OUTPUT: Json = {
   instruction_executed: 'replayed',
   execution_status: 'success',
   outputs: { files_created: [], files_modified: [], decisions_made: [] },
   notes: 'Written by the --continue replay',
 };
-const EXPRESS_OUTPUT: Json = { summary: 'Replayed express', key_points: [], deliverables: {}, formatted_output: 'Replayed' };
+const EXPRESS_OUTPUT: Json = {
+  summary: 'Replayed express',
+  key_points: [],
+  deliverables: {},
+  formatted_output: 'Replayed',
+};
 const V1_RESULT: Json = { success: true, instruction: 'replayed', summary: 'Replayed cycle', highlights: [] };
 const REVIEW_OUTPUT: Json = { quality_score: 'high', completeness: true, recommendations: [] };
 const INSIGHTS: Json = { learnings: [], issues_encountered: [], recommendations: [] };
@@ -212,8 +246,21 @@ function watchClaims(bucket: ReplayBucket, prefix: string, cycleKey: () => strin
     if (value && rev !== undefined) {
       const d = decodeJson(value);
       if (d.ok) {
-        const c = readCycle(bucket.name, classifyKey(key), { key, revision: rev, operation: 'PUT', created: '', value }, d.json, []);
-        if (typeof c !== 'string') for (const cl of c.claims) claims.push({ key, revision: rev, pointer: (cl.location as { pointer?: string }).pointer ?? '', excerpt: cl.excerpt });
+        const c = readCycle(
+          bucket.name,
+          classifyKey(key),
+          { key, revision: rev, operation: 'PUT', created: '', value },
+          d.json,
+          [],
+        );
+        if (typeof c !== 'string')
+          for (const cl of c.claims)
+            claims.push({
+              key,
+              revision: rev,
+              pointer: (cl.location as { pointer?: string }).pointer ?? '',
+              excerpt: cl.excerpt,
+            });
       }
     }
     if (metaKey) {
@@ -223,10 +270,21 @@ function watchClaims(bucket: ReplayBucket, prefix: string, cycleKey: () => strin
       if (mv && mrev !== undefined) {
         const d = decodeJson(mv);
         if (d.ok) {
-          const m = readMeta(bucket.name, classifyKey(metaKey), { key: metaKey, revision: mrev, operation: 'PUT', created: '', value: mv }, d.json, []);
+          const m = readMeta(
+            bucket.name,
+            classifyKey(metaKey),
+            { key: metaKey, revision: mrev, operation: 'PUT', created: '', value: mv },
+            d.json,
+            [],
+          );
           if (typeof m !== 'string') {
             for (const cl of metaStatements(bucket.name, m, n).claims) {
-              claims.push({ key: metaKey, revision: mrev, pointer: (cl.location as { pointer?: string }).pointer ?? '', excerpt: cl.excerpt });
+              claims.push({
+                key: metaKey,
+                revision: mrev,
+                pointer: (cl.location as { pointer?: string }).pointer ?? '',
+                excerpt: cl.excerpt,
+              });
             }
           }
         }
@@ -243,7 +301,11 @@ function watchClaims(bucket: ReplayBucket, prefix: string, cycleKey: () => strin
   };
 }
 
-function supersededStillComplete(bucket: ReplayBucket, prefix: string, generation: 'v1' | 'v2'): { cycle: number; field: string; value: string }[] {
+function supersededStillComplete(
+  bucket: ReplayBucket,
+  prefix: string,
+  generation: 'v1' | 'v2',
+): { cycle: number; field: string; value: string }[] {
   const out: { cycle: number; field: string; value: string }[] = [];
   const meta = generation === 'v1' ? parse(bucket.get(`${prefix}.meta`)) : undefined;
   const metaCycles = meta && isRecord(meta.cycles) ? (meta.cycles as Obj) : {};
@@ -258,8 +320,10 @@ function supersededStillComplete(bucket: ReplayBucket, prefix: string, generatio
     const md = c && isRecord(c.metadata) ? (c.metadata as Obj) : undefined;
     const superseded = c?.superseded_by ?? md?.superseded_by ?? entry?.superseded_by;
     if (superseded === undefined || superseded === null) continue;
-    if (generation === 'v1' && entry && isCompletionWord(entry.status)) out.push({ cycle: n, field: `meta cycles.${n}.status`, value: String(entry.status) });
-    if (generation === 'v2' && md && /^(complete|completed)$/i.test(String(md.status))) out.push({ cycle: n, field: 'metadata.status', value: String(md.status) });
+    if (generation === 'v1' && entry && isCompletionWord(entry.status))
+      out.push({ cycle: n, field: `meta cycles.${n}.status`, value: String(entry.status) });
+    if (generation === 'v2' && md && /^(complete|completed)$/i.test(String(md.status)))
+      out.push({ cycle: n, field: 'metadata.status', value: String(md.status) });
   }
   return out;
 }
@@ -303,7 +367,12 @@ function replayV1(data: KvData, o: V1Options, mode: V1Reading | 'real', log: str
   const bucket = new ReplayBucket(startClock(data), data);
   const metaKey = `${o.prefix}.meta`;
   let cycle: number | undefined;
-  const watch = watchClaims(bucket, o.prefix, () => (cycle === undefined ? undefined : `${o.prefix}.cycle.${cycle}`), metaKey);
+  const watch = watchClaims(
+    bucket,
+    o.prefix,
+    () => (cycle === undefined ? undefined : `${o.prefix}.cycle.${cycle}`),
+    metaKey,
+  );
   bucket.onWrite = (w) => watch.check(`${w.step} (${w.key}@${w.revision})`);
   const reading: Reading = { ran: [], skipped: [], outcome: 'finished' };
   const say = (s: string) => log.push(s);
@@ -318,9 +387,11 @@ function replayV1(data: KvData, o: V1Options, mode: V1Reading | 'real', log: str
     const cp = meta?.current_phase;
     const currentPhase = cp === undefined || cp === null ? '' : String(cp);
     // L235-238: missing current_cycle → exit 1.
-    if (currentCycle === '' || currentCycle === 'null') throw new Stop('refused', 'Invalid meta data: missing current_cycle');
+    if (currentCycle === '' || currentCycle === 'null')
+      throw new Stop('refused', 'Invalid meta data: missing current_cycle');
     // L240-243: missing current_phase → exit 1.
-    if (currentPhase === '' || currentPhase === 'null') throw new Stop('refused', 'Invalid meta data: missing current_phase');
+    if (currentPhase === '' || currentPhase === 'null')
+      throw new Stop('refused', 'Invalid meta data: missing current_phase');
     say(`L245: found cycle ${currentCycle}, phase ${currentPhase}`);
     cycle = Number(currentCycle);
     // L256: `nats kv get … "${key_prefix}.cycle.$current_cycle"`; a miss → L287-289 exit 1.
@@ -330,7 +401,8 @@ function replayV1(data: KvData, o: V1Options, mode: V1Reading | 'real', log: str
     const cyc = parse(cycleBytes);
     // L258, L262-265: the cycle's instruction must be there.
     const instruction = cyc?.instruction;
-    if (instruction === undefined || instruction === null || instruction === '') throw new Stop('refused', 'Invalid cycle data: missing instruction');
+    if (instruction === undefined || instruction === null || instruction === '')
+      throw new Stop('refused', 'Invalid cycle data: missing instruction');
     watch.check('before replay');
 
     // L296-329: the `case` on current_phase: the last phase done.
@@ -346,7 +418,13 @@ function replayV1(data: KvData, o: V1Options, mode: V1Reading | 'real', log: str
     if (refusal && mode !== 'steps') throw new Stop('refused', refusal);
     if (!refusal) say(`L296-308: current_phase ${currentPhase} → next ${caseNext[currentPhase]}`);
 
-    const r: v1.V1Run = { bucket, keyPrefix: o.prefix, specName: o.specName, instruction: String(instruction), cycle: Number(currentCycle) };
+    const r: v1.V1Run = {
+      bucket,
+      keyPrefix: o.prefix,
+      specName: o.specName,
+      instruction: String(instruction),
+      cycle: Number(currentCycle),
+    };
     const order: Phase[] = ['execute', 'express', 'review'];
     // Which steps invoke their agent. case: every step from next_phase on. steps: the phase checks.
     const invokes = (p: Phase): boolean => {
@@ -380,7 +458,10 @@ function replayV1(data: KvData, o: V1Options, mode: V1Reading | 'real', log: str
       if (currentPhase === 'express' && mode !== 'case') {
         // L476-484: no execution output → exit 1.
         const ex = parse(bucket.get(cycleKey));
-        const out = isRecord(ex?.phases) && isRecord((ex!.phases as Obj).execute) ? ((ex!.phases as Obj).execute as Obj).output : undefined;
+        const out =
+          isRecord(ex?.phases) && isRecord((ex!.phases as Obj).execute)
+            ? ((ex!.phases as Obj).execute as Obj).output
+            : undefined;
         if (out === undefined || out === null) throw new Stop('stopped', 'Cannot express without execution output');
       }
       // peer-express.md L43-47: skips when phases.express.status == "complete".
@@ -406,7 +487,9 @@ function replayV1(data: KvData, o: V1Options, mode: V1Reading | 'real', log: str
       // L527-555: every earlier phase needs an output (`jq -r '… // empty'` writes an empty file when it is missing).
       const c = parse(bucket.get(cycleKey));
       const ph = isRecord(c?.phases) ? (c!.phases as Obj) : {};
-      const missing = (['plan', 'execute', 'express'] as Phase[]).filter((p) => !isRecord(ph[p]) || (ph[p] as Obj).output === undefined || (ph[p] as Obj).output === null);
+      const missing = (['plan', 'execute', 'express'] as Phase[]).filter(
+        (p) => !isRecord(ph[p]) || (ph[p] as Obj).output === undefined || (ph[p] as Obj).output === null,
+      );
       if (missing.length > 0) throw new Stop('stopped', `Cannot review - missing outputs from: ${missing.join(' ')}`);
     }
     // peer-review.md L44-48: skips when phases.review.status == "complete".
@@ -466,7 +549,8 @@ const ORDER: Phase[] = ['plan', 'execute', 'express', 'review'];
  */
 export function continueV2(data: KvData, o: V2Options): ContinueResult {
   const readings: Record<string, Reading> = {};
-  for (const reading of ['lastCompleted', 'firstIncomplete'] as V2Reading[]) readings[reading] = replayV2(data, o, reading, []).reading;
+  for (const reading of ['lastCompleted', 'firstIncomplete'] as V2Reading[])
+    readings[reading] = replayV2(data, o, reading, []).reading;
   const decisions: string[] = [];
   const real = replayV2(data, o, 'lastCompleted', decisions);
   return {
@@ -490,7 +574,8 @@ export function continueV2(data: KvData, o: V2Options): ContinueResult {
  * `status` where a value has one (the agents' output contracts), else `metadata.status`.
  */
 const done = (s: unknown) => s === 'complete' || s === 'completed';
-const stateStatus = (c: Obj | undefined) => (typeof c?.status === 'string' ? c.status : isRecord(c?.metadata) ? (c!.metadata as Obj).status : undefined);
+const stateStatus = (c: Obj | undefined) =>
+  typeof c?.status === 'string' ? c.status : isRecord(c?.metadata) ? (c!.metadata as Obj).status : undefined;
 
 function replayV2(data: KvData, o: V2Options, mode: V2Reading, log: string[]) {
   const bucket = new ReplayBucket(startClock(data), data);
@@ -510,7 +595,8 @@ function replayV2(data: KvData, o: V2Options, mode: V2Reading, log: string[]) {
     const state = parse(Buffer.from(got.stdout));
     const md = isRecord(state?.metadata) ? (state!.metadata as Obj) : {};
     // L192-193: incomplete = metadata.status is neither COMPLETED (coordinator, L496) nor COMPLETE (review agent).
-    if (/^(completed|complete)$/i.test(String(md.status))) throw new Stop('refused', 'No incomplete cycle found to continue'); // L196-199
+    if (/^(completed|complete)$/i.test(String(md.status)))
+      throw new Stop('refused', 'No incomplete cycle found to continue'); // L196-199
     cycle = n;
     say(`L192-194: cycle ${n} is incomplete (metadata.status ${String(md.status)})`);
     watch.check('before replay');
@@ -543,7 +629,8 @@ function replayV2(data: KvData, o: V2Options, mode: V2Reading, log: string[]) {
     if (from <= 0) {
       // Step 7 + peer-planner.md L97-109: status PLANNING/INITIALIZED, skip when plan complete.
       const c = cur();
-      if (!['PLANNING', 'INITIALIZED'].includes(String(stateStatus(c)))) throw new Stop('stopped', `Planning not allowed in current status: ${String(stateStatus(c))}`);
+      if (!['PLANNING', 'INITIALIZED'].includes(String(stateStatus(c))))
+        throw new Stop('stopped', `Planning not allowed in current status: ${String(stateStatus(c))}`);
       if (done(phaseStatus(c, 'plan'))) reading.skipped.push('plan');
       else {
         bucket.clock.tick(60);
@@ -553,13 +640,16 @@ function replayV2(data: KvData, o: V2Options, mode: V2Reading, log: string[]) {
     }
     if (from <= 1) {
       // Step 8 L351-355: phases.plan.status == "completed", else stop.
-      if (phaseStatus(cur(), 'plan') !== 'completed') throw new Stop('stopped', 'Cannot execute without completed planning phase');
+      if (phaseStatus(cur(), 'plan') !== 'completed')
+        throw new Stop('stopped', 'Cannot execute without completed planning phase');
       // peer-executor.md L97-114: plan complete, plan output, status EXECUTING or PLANNING. No skip check.
       const c = cur();
       const plan = isRecord(c?.phases) ? ((c!.phases as Obj).plan as Obj | undefined) : undefined;
       if (!done(plan?.status)) throw new Stop('stopped', 'Cannot execute without completed planning phase');
-      if (plan?.output === undefined || plan.output === null) throw new Stop('stopped', 'Planning output not available');
-      if (!['EXECUTING', 'PLANNING'].includes(String(stateStatus(c)))) throw new Stop('stopped', `Execution not allowed in current status: ${String(stateStatus(c))}`);
+      if (plan?.output === undefined || plan.output === null)
+        throw new Stop('stopped', 'Planning output not available');
+      if (!['EXECUTING', 'PLANNING'].includes(String(stateStatus(c))))
+        throw new Stop('stopped', `Execution not allowed in current status: ${String(stateStatus(c))}`);
       say('Step 8: executor runs');
       bucket.clock.tick(10);
       v2.executorMarkInProgress(r);
@@ -569,14 +659,16 @@ function replayV2(data: KvData, o: V2Options, mode: V2Reading, log: string[]) {
     }
     if (from <= 2) {
       // Step 9 L393-397: phases.execute.status == "completed", else stop.
-      if (phaseStatus(cur(), 'execute') !== 'completed') throw new Stop('stopped', 'Cannot express without completed execution phase');
+      if (phaseStatus(cur(), 'execute') !== 'completed')
+        throw new Stop('stopped', 'Cannot express without completed execution phase');
       const c = cur();
       // peer-express.md L98-115: execute complete; express complete → skip to end; status EXPRESSING/EXECUTING.
       if (done(phaseStatus(c, 'express'))) {
         say('express L104-109: express already complete, skipped');
         reading.skipped.push('express');
       } else {
-        if (!['EXPRESSING', 'EXECUTING'].includes(String(stateStatus(c)))) throw new Stop('stopped', `Expression not allowed in current status: ${String(stateStatus(c))}`);
+        if (!['EXPRESSING', 'EXECUTING'].includes(String(stateStatus(c))))
+          throw new Stop('stopped', `Expression not allowed in current status: ${String(stateStatus(c))}`);
         say('Step 9: express runs');
         bucket.clock.tick(40);
         v2.expressUpdateState(r, EXPRESS_OUTPUT);
@@ -592,7 +684,8 @@ function replayV2(data: KvData, o: V2Options, mode: V2Reading, log: string[]) {
         say('review L106-111: review already complete, skipped');
         reading.skipped.push('review');
       } else {
-        if (!['REVIEWING', 'EXPRESSING'].includes(String(stateStatus(c)))) throw new Stop('stopped', `Review not allowed in current status: ${String(stateStatus(c))}`);
+        if (!['REVIEWING', 'EXPRESSING'].includes(String(stateStatus(c))))
+          throw new Stop('stopped', `Review not allowed in current status: ${String(stateStatus(c))}`);
         say('Step 10: review runs');
         bucket.clock.tick(120);
         watch.reviewLanded(); // the review agent's own write is the completion (peer-review.md L601-640)

@@ -95,7 +95,11 @@ function assertFinding(rule: Rule, f: Finding, want: ExpectedFinding, i: number)
   if (want.target !== undefined) {
     expect(f.fingerprint, `${at}: target`).toBe(fingerprint(rule.meta.id, { subject: f.subject, target: want.target }));
   }
-  if (want.locations) expect(f.evidence.map((e) => locationText(e.location)), at).toEqual(want.locations);
+  if (want.locations)
+    expect(
+      f.evidence.map((e) => locationText(e.location)),
+      at,
+    ).toEqual(want.locations);
   if (want.evidence) expect(f.evidence, at).toMatchObject(want.evidence);
   want.check?.(f);
 }

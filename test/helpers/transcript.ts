@@ -33,11 +33,26 @@ export class Transcript {
   }
   bash(id: string, command: string, out: string, isError = false) {
     this.rec('assistant', [{ type: 'tool_use', id, name: 'Bash', input: { command } }]);
-    return this.rec('user', [{ type: 'tool_result', tool_use_id: id, content: isError ? `Exit code 1\n${out}` : out, is_error: isError }]);
+    return this.rec('user', [
+      { type: 'tool_result', tool_use_id: id, content: isError ? `Exit code 1\n${out}` : out, is_error: isError },
+    ]);
   }
   task(id: string, agent: string, result?: string) {
-    this.rec('assistant', [{ type: 'tool_use', id, name: 'Task', input: { description: `Run ${agent}`, subagent_type: agent, prompt: `do ${agent} work for peer.spec.demo-spec` } }]);
-    return result === undefined ? this : this.rec('user', [{ type: 'tool_result', tool_use_id: id, content: [{ type: 'text', text: result }] }]);
+    this.rec('assistant', [
+      {
+        type: 'tool_use',
+        id,
+        name: 'Task',
+        input: {
+          description: `Run ${agent}`,
+          subagent_type: agent,
+          prompt: `do ${agent} work for peer.spec.demo-spec`,
+        },
+      },
+    ]);
+    return result === undefined
+      ? this
+      : this.rec('user', [{ type: 'tool_result', tool_use_id: id, content: [{ type: 'text', text: result }] }]);
   }
   raw(line: string) {
     this.recs.push(line);
@@ -52,4 +67,3 @@ export class Transcript {
     return dir;
   }
 }
-

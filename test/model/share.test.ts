@@ -4,8 +4,12 @@ import { shareUnchanged } from '../../src/model/build.js';
 
 describe('shareUnchanged', () => {
   it('reuses the parts a revision did not change and keeps the ones it did', () => {
-    const prev = JSON.parse('{"phases":{"plan":{"status":"completed","output":{"files":["a","b"]}},"execute":{"status":"running"}},"n":1}');
-    const next = JSON.parse('{"phases":{"plan":{"status":"completed","output":{"files":["a","b"]}},"execute":{"status":"completed"}},"n":1}');
+    const prev = JSON.parse(
+      '{"phases":{"plan":{"status":"completed","output":{"files":["a","b"]}},"execute":{"status":"running"}},"n":1}',
+    );
+    const next = JSON.parse(
+      '{"phases":{"plan":{"status":"completed","output":{"files":["a","b"]}},"execute":{"status":"completed"}},"n":1}',
+    );
     const out = shareUnchanged(prev, next) as typeof next;
     expect(out).toBe(next);
     expect(out.phases.plan).toBe(prev.phases.plan);

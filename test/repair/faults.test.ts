@@ -38,10 +38,16 @@ async function incident(bucket: string): Promise<{ project: string; kv: KV }> {
 
 async function journalFiles(project: string): Promise<string[]> {
   const dir = path.join(project, '.peer-audit/journal');
-  return (await fs.readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.json')).map((n) => path.join(dir, n));
+  return (await fs.readdir(dir).catch(() => [] as string[]))
+    .filter((n) => n.endsWith('.json'))
+    .map((n) => path.join(dir, n));
 }
 
-async function currentBytes(kv: KV, project: string, ch: { kind: string; key?: string; path?: string }): Promise<Buffer | null> {
+async function currentBytes(
+  kv: KV,
+  project: string,
+  ch: { kind: string; key?: string; path?: string },
+): Promise<Buffer | null> {
   if (ch.kind === 'kv') {
     const e = await kv.get(ch.key!);
     return e && e.operation === 'PUT' ? Buffer.from(e.value) : null;
@@ -49,7 +55,19 @@ async function currentBytes(kv: KV, project: string, ch: { kind: string; key?: s
   return fs.readFile(path.join(project, ch.path!)).catch(() => null);
 }
 
-const args = (bucket: string) => ['repair', '--server', server.url, '--bucket', bucket, '--logs', 'logs', '--apply', '--yes', '--reason', 'fault test'];
+const args = (bucket: string) => [
+  'repair',
+  '--server',
+  server.url,
+  '--bucket',
+  bucket,
+  '--logs',
+  'logs',
+  '--apply',
+  '--yes',
+  '--reason',
+  'fault test',
+];
 
 describe('a concurrent writer between plan and apply', () => {
   it('is never overwritten: the key is skipped and reported, exit 1', async () => {
@@ -65,7 +83,10 @@ describe('a concurrent writer between plan and apply', () => {
     const exited = new Promise<number | null>((res) => child.on('close', res));
     // Once the journal exists the plan is fixed; the meta is written last, so this write lands before it.
     while ((await journalFiles(project)).length === 0) await new Promise((r) => setTimeout(r, 20));
-    const theirs = await kv.put(`${P}.meta`, '{"spec_name":"wal-operation-handling-fix","current_phase":"review","written_by":"an agent"}');
+    const theirs = await kv.put(
+      `${P}.meta`,
+      '{"spec_name":"wal-operation-handling-fix","current_phase":"review","written_by":"an agent"}',
+    );
     const code = await exited;
     expect(code).toBe(1);
     expect(stderr).toContain('applied 3, conflicts 1, failed 0');
@@ -74,7 +95,12 @@ describe('a concurrent writer between plan and apply', () => {
     expect(meta!.revision).toBe(theirs);
     expect(JSON.parse(Buffer.from(meta!.value).toString()).written_by).toBe('an agent');
     const journal = JSON.parse(await fs.readFile((await journalFiles(project))[0], 'utf8'));
-    expect(journal.changes.map((c: { status: string }) => c.status)).toEqual(['applied', 'applied', 'applied', 'conflict']);
+    expect(journal.changes.map((c: { status: string }) => c.status)).toEqual([
+      'applied',
+      'applied',
+      'applied',
+      'conflict',
+    ]);
   });
 });
 
@@ -123,14 +149,17 @@ describe('SIGKILL at random points', () => {
       if (i % 2 === 0) {
         const u = await runCli(['undo', jf, '--server', server.url, '--yes'], { cwd: project });
         expect(u.code, u.stderr).toBe(0);
-        for (const ch of journal.changes) expect((await currentBytes(kv, project, ch))!.equals(Buffer.from(ch.before_b64 ?? '', 'base64'))).toBe(true);
+        for (const ch of journal.changes)
+          expect((await currentBytes(kv, project, ch))!.equals(Buffer.from(ch.before_b64 ?? '', 'base64'))).toBe(true);
       } else {
         const again = await runCli(args(bucket), { cwd: project });
         expect(again.code, again.stderr).toBe(0);
         // the second repair also settled the first one's journal: no change is left "applying"
         const settled = JSON.parse(await fs.readFile(jf, 'utf8'));
         expect(settled.changes.filter((c: { status: string }) => c.status === 'applying')).toEqual([]);
-        const check = await runCli(['repair', '--server', server.url, '--bucket', bucket, '--logs', 'logs'], { cwd: project });
+        const check = await runCli(['repair', '--server', server.url, '--bucket', bucket, '--logs', 'logs'], {
+          cwd: project,
+        });
         expect(check.stdout).toContain('Nothing to repair');
       }
     }

@@ -7,10 +7,18 @@ describe('json-layout: a rewritten value keeps its writer layout', () => {
   const v = { a: 1, b: { c: [2] } };
   it.each([
     ['compact, no newline (nats kv put of a jq -c or heredoc value)', '{"x":1}', '{"a":1,"b":{"c":[2]}}'],
-    ['jq output: two spaces and a newline', '{\n  "x": 1\n}\n', '{\n  "a": 1,\n  "b": {\n    "c": [\n      2\n    ]\n  }\n}\n'],
+    [
+      'jq output: two spaces and a newline',
+      '{\n  "x": 1\n}\n',
+      '{\n  "a": 1,\n  "b": {\n    "c": [\n      2\n    ]\n  }\n}\n',
+    ],
     ['indented, no final newline', '{\n  "x": 1\n}', '{\n  "a": 1,\n  "b": {\n    "c": [\n      2\n    ]\n  }\n}'],
     ['tabs', '{\n\t"x": 1\n}\n', '{\n\t"a": 1,\n\t"b": {\n\t\t"c": [\n\t\t\t2\n\t\t]\n\t}\n}\n'],
-    ['CRLF, four spaces', '{\r\n    "x": 1\r\n}\r\n', '{\r\n    "a": 1,\r\n    "b": {\r\n        "c": [\r\n            2\r\n        ]\r\n    }\r\n}\r\n'],
+    [
+      'CRLF, four spaces',
+      '{\r\n    "x": 1\r\n}\r\n',
+      '{\r\n    "a": 1,\r\n    "b": {\r\n        "c": [\r\n            2\r\n        ]\r\n    }\r\n}\r\n',
+    ],
   ])('%s', (_what, before, after) => {
     expect(formatJson(v, layoutOf(enc(before)))).toBe(after);
   });

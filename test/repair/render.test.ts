@@ -9,7 +9,12 @@ const PASSWORD = 'correct-horse-battery-staple-42';
 
 describe('renderChange', () => {
   it('masks secrets in the values it quotes, and still shows the change', () => {
-    const before = { spec_name: 'demo', current_phase: 'complete', notify: `https://bot:${PASSWORD}@hooks.example.com`, api_token: TOKEN };
+    const before = {
+      spec_name: 'demo',
+      current_phase: 'complete',
+      notify: `https://bot:${PASSWORD}@hooks.example.com`,
+      api_token: TOKEN,
+    };
     const after = { ...before, current_phase: 'execute' };
     const ch: Change = {
       kind: 'kv',

@@ -22,7 +22,16 @@ describe('groupByCause', () => {
     const metas = new Map<string, CauseMeta>([
       ['a', { title: 'A went wrong' }],
       ['b', { title: 'B went wrong' }],
-      ['e', { title: 'E', causedBy: [{ rule: 'a', when: 'shared-evidence' }, { rule: 'b', when: 'same-cycle' }] }],
+      [
+        'e',
+        {
+          title: 'E',
+          causedBy: [
+            { rule: 'a', when: 'shared-evidence' },
+            { rule: 'b', when: 'same-cycle' },
+          ],
+        },
+      ],
     ]);
     const a = finding('a', 1, ['k1']);
     const b = finding('b', 1, ['k2']);

@@ -61,7 +61,8 @@ export function ganttProblems(src: string): string[] {
     const n = i + 2;
     const line = raw.trim();
     if (line === '' || line.startsWith('%%')) return;
-    if (!/^[\x20-\x7e]+$/.test(raw)) return problems.push(`line ${n}: a character outside printable ASCII: ${JSON.stringify(raw)}`);
+    if (!/^[\x20-\x7e]+$/.test(raw))
+      return problems.push(`line ${n}: a character outside printable ASCII: ${JSON.stringify(raw)}`);
     let m: RegExpExecArray | null;
     if ((m = /^title (.+)$/.exec(line))) {
       if (/[:#;]/.test(m[1])) problems.push(`line ${n}: title holds : # or ;`);
@@ -69,7 +70,8 @@ export function ganttProblems(src: string): string[] {
     }
     if ((m = /^dateFormat (.+)$/.exec(line))) {
       dateFormat = m[1];
-      if (dateFormat !== 'YYYY-MM-DDTHH:mm:ss') problems.push(`line ${n}: dateFormat ${dateFormat} is not the ISO format the times use`);
+      if (dateFormat !== 'YYYY-MM-DDTHH:mm:ss')
+        problems.push(`line ${n}: dateFormat ${dateFormat} is not the ISO format the times use`);
       return;
     }
     if (/^axisFormat %[A-Za-z](?:[:%A-Za-z ]*)$/.test(line)) return;
@@ -84,10 +86,12 @@ export function ganttProblems(src: string): string[] {
     tasks++;
     if (sections === 0) problems.push(`line ${n}: task before any section`);
     const name = m[1];
-    if (/^(section|title|dateFormat|axisFormat|todayMarker|excludes|includes|click)(\s|$)/i.test(name)) problems.push(`line ${n}: task name starts with a keyword`);
+    if (/^(section|title|dateFormat|axisFormat|todayMarker|excludes|includes|click)(\s|$)/i.test(name))
+      problems.push(`line ${n}: task name starts with a keyword`);
     const parts = m[2].split(',').map((p) => p.trim());
     while (parts.length > 0 && TAGS.has(parts[0])) parts.shift();
-    if (parts.length !== 3) return problems.push(`line ${n}: expected "id, start, end" after the tags, got ${JSON.stringify(m[2])}`);
+    if (parts.length !== 3)
+      return problems.push(`line ${n}: expected "id, start, end" after the tags, got ${JSON.stringify(m[2])}`);
     const [id, start, end] = parts;
     if (!/^[A-Za-z][\w-]*$/.test(id)) problems.push(`line ${n}: bad id ${JSON.stringify(id)}`);
     if (ids.has(id)) problems.push(`line ${n}: id ${id} already used at line ${ids.get(id)}`);
@@ -96,10 +100,13 @@ export function ganttProblems(src: string): string[] {
       startMs = Date.parse(`${start}Z`);
       if (!Number.isFinite(startMs)) problems.push(`line ${n}: start ${start} is not a valid time`);
     } else if ((m = /^after ((?:[A-Za-z][\w-]*\s*)+)$/.exec(start))) {
-      for (const ref of m[1].trim().split(/\s+/)) if (!ids.has(ref)) problems.push(`line ${n}: "after ${ref}" names no earlier task`);
+      for (const ref of m[1].trim().split(/\s+/))
+        if (!ids.has(ref)) problems.push(`line ${n}: "after ${ref}" names no earlier task`);
     } else problems.push(`line ${n}: start ${JSON.stringify(start)} is neither an ISO time nor "after <id>"`);
-    if (!ISO.test(end) || !Number.isFinite(Date.parse(`${end}Z`))) problems.push(`line ${n}: end ${JSON.stringify(end)} is not an ISO time`);
-    else if (startMs !== undefined && Date.parse(`${end}Z`) < startMs) problems.push(`line ${n}: ends before it starts`);
+    if (!ISO.test(end) || !Number.isFinite(Date.parse(`${end}Z`)))
+      problems.push(`line ${n}: end ${JSON.stringify(end)} is not an ISO time`);
+    else if (startMs !== undefined && Date.parse(`${end}Z`) < startMs)
+      problems.push(`line ${n}: ends before it starts`);
     ids.set(id, n);
   });
   if (!dateFormat) problems.push('no dateFormat line');

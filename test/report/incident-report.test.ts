@@ -28,7 +28,9 @@ beforeAll(async () => {
 function section(title: string | RegExp, level = 2): string {
   const lines = report.split('\n');
   const hashes = '#'.repeat(level);
-  const start = lines.findIndex((l) => l.startsWith(`${hashes} `) && (typeof title === 'string' ? l.slice(level + 1) === title : title.test(l)));
+  const start = lines.findIndex(
+    (l) => l.startsWith(`${hashes} `) && (typeof title === 'string' ? l.slice(level + 1) === title : title.test(l)),
+  );
   expect(start, `heading ${title}`).toBeGreaterThanOrEqual(0);
   const end = lines.findIndex((l, i) => i > start && new RegExp(`^#{1,${level}} `).test(l));
   return lines.slice(start, end === -1 ? undefined : end).join('\n');
@@ -43,18 +45,62 @@ describe('incident report of the seed incident (report --kv-snapshot … --logs 
 
   // Each point of /work/shared/seed's hand-written investigation, as a reader finds it in the report.
   const POINTS: [string, RegExp[]][] = [
-    ['what the user asked for: the /peer create-spec request of the first human turn', [/Asked for: “\/peer --instruction=create-spec Fix WAL template operation handling/]],
-    ['execute never ran', [/execute never ran \(no entry in any of the 5 revisions, and no peer-executor was spawned\)/, /The execute phase never ran/]],
+    [
+      'what the user asked for: the /peer create-spec request of the first human turn',
+      [/Asked for: “\/peer --instruction=create-spec Fix WAL template operation handling/],
+    ],
+    [
+      'execute never ran',
+      [
+        /execute never ran \(no entry in any of the 5 revisions, and no peer-executor was spawned\)/,
+        /The execute phase never ran/,
+      ],
+    ],
     ['the cycle claims complete / 100%', [/"current_phase": "complete"/, /"progress_percent": 100/, /progress 100%/]],
     ['the "Execute phase missing" notes', [/"notes": "Execute phase missing - manual completion required"/]],
-    ['the review output lists missing_phases', [/"missing_phases": \["execute"\]/, /the review lists missing phases: execute/]],
-    ['spec.md has 42 lines and ends in EOF < /dev/null', [/spec\.md \(42 lines\)/, /spec\.md:42/, /> 42 \| EOF < \/dev\/null/]],
-    ['technical-spec.md has 14 lines and ends in EOF < /dev/null', [/sub-specs\/technical-spec\.md \(14 lines, no final newline\)/, /technical-spec\.md:14/, /> 14 \| EOF < \/dev\/null/]],
+    [
+      'the review output lists missing_phases',
+      [/"missing_phases": \["execute"\]/, /the review lists missing phases: execute/],
+    ],
+    [
+      'spec.md has 42 lines and ends in EOF < /dev/null',
+      [/spec\.md \(42 lines\)/, /spec\.md:42/, /> 42 \| EOF < \/dev\/null/],
+    ],
+    [
+      'technical-spec.md has 14 lines and ends in EOF < /dev/null',
+      [
+        /sub-specs\/technical-spec\.md \(14 lines, no final newline\)/,
+        /technical-spec\.md:14/,
+        /> 14 \| EOF < \/dev\/null/,
+      ],
+    ],
     ['tasks.md is missing', [/there is no tasks\.md/, /has no tasks\.md/]],
-    ['the meilisearch tasks are all checked', [/2025-07-30-meilisearch-search-endpoint\/tasks\.md has every box checked \(4 tasks, 16 subtasks\)/]],
-    ['determine-context.sh failed at line 15 and succeeded on retry at line 20', [/determine-context\.sh failed at logs\/output-peer-test-2\.jsonl:15/, /logs\/output-peer-test-2\.jsonl:15 “❌ Error: No spec name provided for create-spec instruction” \(succeeded on retry at logs\/output-peer-test-2\.jsonl:20 \)/, /succeeded on retry at line 20/]],
-    ['the failed cycle read "Could not retrieve cycle data" at line 51', [/logs\/output-peer-test-2\.jsonl:51 \("❌ Error: Could not retrieve cycle data"\)/, /logs\/output-peer-test-2\.jsonl:51 “❌ Error: Could not retrieve cycle data” \(never retried\)/]],
-    ['the finalize "completed successfully" at line 186', [/“✅ PEER cycle 1 completed successfully” \( logs\/output-peer-test-2\.jsonl:186 \)/, /logs\/output-peer-test-2\.jsonl:186 .{0,40}claims success/]],
+    [
+      'the meilisearch tasks are all checked',
+      [/2025-07-30-meilisearch-search-endpoint\/tasks\.md has every box checked \(4 tasks, 16 subtasks\)/],
+    ],
+    [
+      'determine-context.sh failed at line 15 and succeeded on retry at line 20',
+      [
+        /determine-context\.sh failed at logs\/output-peer-test-2\.jsonl:15/,
+        /logs\/output-peer-test-2\.jsonl:15 “❌ Error: No spec name provided for create-spec instruction” \(succeeded on retry at logs\/output-peer-test-2\.jsonl:20 \)/,
+        /succeeded on retry at line 20/,
+      ],
+    ],
+    [
+      'the failed cycle read "Could not retrieve cycle data" at line 51',
+      [
+        /logs\/output-peer-test-2\.jsonl:51 \("❌ Error: Could not retrieve cycle data"\)/,
+        /logs\/output-peer-test-2\.jsonl:51 “❌ Error: Could not retrieve cycle data” \(never retried\)/,
+      ],
+    ],
+    [
+      'the finalize "completed successfully" at line 186',
+      [
+        /“✅ PEER cycle 1 completed successfully” \( logs\/output-peer-test-2\.jsonl:186 \)/,
+        /logs\/output-peer-test-2\.jsonl:186 .{0,40}claims success/,
+      ],
+    ],
   ];
   for (const [point, patterns] of POINTS) {
     it(`states: ${point}`, () => {
@@ -64,28 +110,42 @@ describe('incident report of the seed incident (report --kv-snapshot … --logs 
 
   it('summarises in a few sentences: asked, claimed, what really happened, what is missing', () => {
     const s = visibleText(section('Summary'));
-    for (const label of ['Asked for:', 'Claimed:', 'What really happened:', 'Missing or damaged:']) expect(s).toContain(label);
-    expect(s).toMatch(/plan completed at 16:00:14; execute never ran .*; express completed at 16:06:11; review completed at 16:09:53/);
-    expect(s).toMatch(/Missing or damaged: the execute phase of cycle 1; tasks\.md in \.agent-os\/specs\/2025-08-05-wal-operation-handling-fix/);
+    for (const label of ['Asked for:', 'Claimed:', 'What really happened:', 'Missing or damaged:'])
+      expect(s).toContain(label);
+    expect(s).toMatch(
+      /plan completed at 16:00:14; execute never ran .*; express completed at 16:06:11; review completed at 16:09:53/,
+    );
+    expect(s).toMatch(
+      /Missing or damaged: the execute phase of cycle 1; tasks\.md in \.agent-os\/specs\/2025-08-05-wal-operation-handling-fix/,
+    );
   });
 
   it('groups the findings under their root cause: the skipped execute explains the false success, the missing tasks.md and the phase order', () => {
     const root = section(/^### 1\. The execute phase never ran$/, 3);
     expect(root).toContain('`missing-execute-phase` · **error**');
     const follows = /\*\*Follows from it\*\* \(\d+\): (.*)\./.exec(root)?.[1] ?? '';
-    for (const id of ['false-success', 'missing-tasks-md', 'phase-order-violation', 'state-inconsistency']) expect(follows).toContain(`\`${id}\``);
+    for (const id of ['false-success', 'missing-tasks-md', 'phase-order-violation', 'state-inconsistency'])
+      expect(follows).toContain(`\`${id}\``);
     // The truncation follows from the heredoc residue; the failed read from reading before the write.
-    expect(report).toMatch(/### \d\. Heredoc residue in spec files[\s\S]*#### \d\.\d heredoc-artifact[\s\S]*#### \d\. → truncated-file/);
+    expect(report).toMatch(
+      /### \d\. Heredoc residue in spec files[\s\S]*#### \d\.\d heredoc-artifact[\s\S]*#### \d\. → truncated-file/,
+    );
     expect(report).toMatch(/### \d\. State was read before it was written[\s\S]*#### \d\. → kv-read-failure/);
     // Every finding of the scan is in the report once, by its fingerprint.
     expect(report.match(/fingerprint `[0-9a-f]{16}`/g)).toHaveLength(17);
   });
 
   it('cites each finding’s evidence: key@revision with the JSON there, file:line with the lines around it, log file:line with the record', () => {
-    expect(report).toMatch(/\*\*Evidence 1\*\* · KV `peer\.spec\.wal-operation-handling-fix\.cycle\.1@9\/phases\/execute`/);
-    expect(report).toMatch(/Nothing is at `\/phases\/execute`; the value at `\/phases` instead, at revision 9:\n\n```json\n\{\n  "plan": \{/);
+    expect(report).toMatch(
+      /\*\*Evidence 1\*\* · KV `peer\.spec\.wal-operation-handling-fix\.cycle\.1@9\/phases\/execute`/,
+    );
+    expect(report).toMatch(
+      /Nothing is at `\/phases\/execute`; the value at `\/phases` instead, at revision 9:\n\n```json\n\{\n  "plan": \{/,
+    );
     expect(report).toMatch(/```text\n {2}40 \| [^\n]*\n {2}41 \| [^\n]*\n> 42 \| EOF < \/dev\/null\n```/);
-    expect(report).toMatch(/\*\*Evidence \d+\*\* · log `logs\/output-peer-test-2\.jsonl:186` · 2025-08-05 16:11:30\.712 UTC — claims success\n\n```text\n✅ PEER cycle 1 completed successfully\n```/);
+    expect(report).toMatch(
+      /\*\*Evidence \d+\*\* · log `logs\/output-peer-test-2\.jsonl:186` · 2025-08-05 16:11:30\.712 UTC — claims success\n\n```text\n✅ PEER cycle 1 completed successfully\n```/,
+    );
   });
 
   it('has a timeline: a Mermaid gantt chart with a well-formed grammar, a phase table and an event table from KV and the transcript', () => {
@@ -97,16 +157,29 @@ describe('incident report of the seed incident (report --kv-snapshot … --logs 
     expect(chart).toContain('section Cycle 1 state');
     expect(chart).toMatch(/^ {4}plan complete :done, e\d+, 2025-08-05T15:57:02, 2025-08-05T16:00:14$/m);
     expect(chart).toMatch(/^ {4}execute never ran :crit, milestone, e\d+, 2025-08-05T16:00:14, 2025-08-05T16:00:14$/m);
-    expect(chart).toMatch(/^ {4}success claimed \(line 186\) :crit, milestone, e\d+, 2025-08-05T16:11:30, 2025-08-05T16:11:30$/m);
+    expect(chart).toMatch(
+      /^ {4}success claimed \(line 186\) :crit, milestone, e\d+, 2025-08-05T16:11:30, 2025-08-05T16:11:30$/m,
+    );
     expect(t).toContain('| execute | **absent** | — | — | — | — |');
-    expect(t).toMatch(/\| 2025-08-05 16:00:48\.902 \| KV \| cycle 1 revision 3: plan absent → complete \| `peer\.spec\.wal-operation-handling-fix\.cycle\.1@3` \|/);
+    expect(t).toMatch(
+      /\| 2025-08-05 16:00:48\.902 \| KV \| cycle 1 revision 3: plan absent → complete \| `peer\.spec\.wal-operation-handling-fix\.cycle\.1@3` \|/,
+    );
     expect(t).toMatch(/\| 2025-08-05 16:04:10\.335 \| transcript \| peer-express spawned/);
-    expect(t).toMatch(/\| 2025-08-05 16:10:05\.450 \| KV \| meta revision 8: cycle 1 status running → incomplete; cycle 1 notes "Execute phase missing - manual completion required" \|/);
+    expect(t).toMatch(
+      /\| 2025-08-05 16:10:05\.450 \| KV \| meta revision 8: cycle 1 status running → incomplete; cycle 1 notes "Execute phase missing - manual completion required" \|/,
+    );
   });
 
   it('renders to HTML with the expected structure: one title, its sections, tables and code fences', () => {
     const html = renderHtml(report);
-    expect(headings(report, 2)).toEqual(['Summary', 'Timeline', 'Findings by root cause', 'Recommendations', 'Repairs applied', 'Appendix: sources']);
+    expect(headings(report, 2)).toEqual([
+      'Summary',
+      'Timeline',
+      'Findings by root cause',
+      'Recommendations',
+      'Repairs applied',
+      'Appendix: sources',
+    ]);
     expect(html.match(/<table>/g)?.length).toBeGreaterThanOrEqual(3);
     expect(html).toMatch(/<th>Time \(UTC\)<\/th>\s*<th>Source<\/th>\s*<th>What happened<\/th>\s*<th>Where<\/th>/);
     expect(html).toContain('<code class="language-mermaid">gantt');
@@ -117,7 +190,8 @@ describe('incident report of the seed incident (report --kv-snapshot … --logs 
     md.forEach((l, i) => {
       if (!/^\|---/.test(l)) return;
       const cols = md[i - 1].split(/(?<!\\)\|/).length;
-      for (let j = i + 1; j < md.length && md[j].startsWith('|'); j++) expect(md[j].split(/(?<!\\)\|/).length, `row ${j + 1}`).toBe(cols);
+      for (let j = i + 1; j < md.length && md[j].startsWith('|'); j++)
+        expect(md[j].split(/(?<!\\)\|/).length, `row ${j + 1}`).toBe(cols);
     });
   });
 
@@ -126,7 +200,16 @@ describe('incident report of the seed incident (report --kv-snapshot … --logs 
     const doc = await fs.readFile(path.join(REPO, 'rules/missing-execute-phase.md'), 'utf8');
     const todo = /## What to do\n([\s\S]*?)\n## /.exec(doc)![1].trim();
     expect(rec).toContain(todo);
-    expect(headings(rec, 3)).toEqual(expect.arrayContaining(['missing-execute-phase', 'false-success', 'missing-tasks-md', 'heredoc-artifact', 'kv-read-failure', 'script-failure']));
+    expect(headings(rec, 3)).toEqual(
+      expect.arrayContaining([
+        'missing-execute-phase',
+        'false-success',
+        'missing-tasks-md',
+        'heredoc-artifact',
+        'kv-read-failure',
+        'script-failure',
+      ]),
+    );
   });
 
   it('lists the sources: what was read, what was skipped as corrupt, the transcripts and keys', () => {
@@ -157,17 +240,39 @@ describe('report --from a saved scan', () => {
     const json = JSON.parse(await fs.readFile(scan, 'utf8'));
     expect(json.version).toBe(1);
     expect(json.runs.version).toBe(1);
-    const run = json.runs.items.find((r: { keyPrefix?: string }) => r.keyPrefix === 'peer.spec.wal-operation-handling-fix');
+    const run = json.runs.items.find(
+      (r: { keyPrefix?: string }) => r.keyPrefix === 'peer.spec.wal-operation-handling-fix',
+    );
     expect(run.request.text).toMatch(/^\/peer --instruction=create-spec Fix WAL/);
-    expect(run.cycles[0].phases.map((p: { name: string; status: string }) => `${p.name}:${p.status}`)).toEqual(['plan:completed', 'execute:absent', 'express:completed', 'review:completed']);
-    expect(run.sessions[0].events.map((e: { kind: string; location: { line: number } }) => `${e.kind}@${e.location.line}`)).toEqual(
-      expect.arrayContaining(['request@1', 'failed-call@15', 'spawn@23', 'failed-call@51', 'spawn@70', 'spawn@108', 'claim@186', 'cut-off@188']),
+    expect(run.cycles[0].phases.map((p: { name: string; status: string }) => `${p.name}:${p.status}`)).toEqual([
+      'plan:completed',
+      'execute:absent',
+      'express:completed',
+      'review:completed',
+    ]);
+    expect(
+      run.sessions[0].events.map((e: { kind: string; location: { line: number } }) => `${e.kind}@${e.location.line}`),
+    ).toEqual(
+      expect.arrayContaining([
+        'request@1',
+        'failed-call@15',
+        'spawn@23',
+        'failed-call@51',
+        'spawn@70',
+        'spawn@108',
+        'claim@186',
+        'cut-off@188',
+      ]),
     );
 
     const r = await runCli(['report', '--from', scan], { cwd: os.tmpdir() });
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('');
-    const strip = (m: string) => m.split('\n').filter((l) => !l.startsWith('peer-audit 0.')).join('\n');
+    const strip = (m: string) =>
+      m
+        .split('\n')
+        .filter((l) => !l.startsWith('peer-audit 0.'))
+        .join('\n');
     expect(strip(r.stdout)).toBe(strip(report));
     expect(r.stdout).toContain(`rendered from the saved scan \`${scan}\``);
   });
@@ -189,8 +294,16 @@ describe('report --from a saved scan', () => {
     ['a text file', 'just some notes\n', /is not a peer-audit scan: it is not JSON/],
     ['another JSON document', '{"hello":"world"}\n', /is not a peer-audit scan: version: /],
     ['a SARIF file', '{"version":"2.1.0","runs":[]}\n', /is a SARIF file, not a peer-audit scan/],
-    ['a future format version', '{"version":2,"tool":{"name":"peer-audit","version":"9.0.0"}}\n', /format version 2; this peer-audit reads version 1/],
-    ['a scan with a broken finding', '{"version":1,"tool":{"name":"peer-audit","version":"0.1.0"},"generatedAt":"x","projectRoot":"/","bucket":"b","complete":true,"incompleteReasons":[],"sources":[],"summary":{"errors":0,"warnings":0,"infos":0},"findings":[{"ruleId":"x"}]}', /is not a peer-audit scan: findings\.0\.severity/],
+    [
+      'a future format version',
+      '{"version":2,"tool":{"name":"peer-audit","version":"9.0.0"}}\n',
+      /format version 2; this peer-audit reads version 1/,
+    ],
+    [
+      'a scan with a broken finding',
+      '{"version":1,"tool":{"name":"peer-audit","version":"0.1.0"},"generatedAt":"x","projectRoot":"/","bucket":"b","complete":true,"incompleteReasons":[],"sources":[],"summary":{"errors":0,"warnings":0,"infos":0},"findings":[{"ruleId":"x"}]}',
+      /is not a peer-audit scan: findings\.0\.severity/,
+    ],
   ];
   for (const [what, content, message] of BAD) {
     it(`refuses ${what} with a clear error and exit 2`, async () => {
@@ -215,7 +328,21 @@ describe('report --journal: the repairs applied, with before and after', () => {
   it('shows a real repair journal: reason, status, and the diff of every change', async () => {
     const project = path.join(tmp, 'seed-copy');
     await fs.cp(SEED, project, { recursive: true });
-    const rep = await runCli(['repair', '--no-kv', '--logs', 'logs', '--rule', 'heredoc-artifact', '--apply', '--reason', 'remove the heredoc residue', '--yes'], { cwd: project });
+    const rep = await runCli(
+      [
+        'repair',
+        '--no-kv',
+        '--logs',
+        'logs',
+        '--rule',
+        'heredoc-artifact',
+        '--apply',
+        '--reason',
+        'remove the heredoc residue',
+        '--yes',
+      ],
+      { cwd: project },
+    );
     expect(rep.code).toBe(0);
     const [journal] = await fs.readdir(path.join(project, '.peer-audit/journal'));
     const file = path.join(project, '.peer-audit/journal', journal);
@@ -226,7 +353,9 @@ describe('report --journal: the repairs applied, with before and after', () => {
     const rep2 = out.slice(out.indexOf('## Repairs applied'), out.indexOf('## Appendix'));
     expect(rep2).toContain(`### repair \`${journal.replace(/\.json$/, '')}\``);
     expect(rep2).toMatch(/reason “remove the heredoc residue”/);
-    expect(rep2).toMatch(/\| 1 \| `\.agent-os\/specs\/2025-08-05-wal-operation-handling-fix\/spec\.md` \| applied \| file \| heredoc-artifact \|/);
+    expect(rep2).toMatch(
+      /\| 1 \| `\.agent-os\/specs\/2025-08-05-wal-operation-handling-fix\/spec\.md` \| applied \| file \| heredoc-artifact \|/,
+    );
     const diffs = fences(rep2).filter((f) => f.info === 'diff');
     expect(diffs).toHaveLength(2);
     expect(diffs[0].content).toMatch(/^-EOF < \/dev\/null$/m);
@@ -255,7 +384,14 @@ describe('reports of every bundled incident', () => {
       const md = r.stdout;
       const findings = JSON.parse(j.stdout).findings as { fingerprint: string }[];
       expect(headings(md, 1)).toHaveLength(1);
-      expect(headings(md, 2)).toEqual(['Summary', 'Timeline', 'Findings by root cause', 'Recommendations', 'Repairs applied', 'Appendix: sources']);
+      expect(headings(md, 2)).toEqual([
+        'Summary',
+        'Timeline',
+        'Findings by root cause',
+        'Recommendations',
+        'Repairs applied',
+        'Appendix: sources',
+      ]);
       const charts = fences(md).filter((f) => f.info === 'mermaid');
       expect(charts.length).toBeGreaterThan(0);
       for (const c of charts) expect(ganttProblems(c.content.trimEnd())).toEqual([]);
@@ -265,7 +401,9 @@ describe('reports of every bundled incident', () => {
   }
 
   it('v2-skipped-execute: the pending execute is the root cause, and the summary says it never ran', async () => {
-    const r = await runCli(['report', ...SOURCES, '--now', '2025-08-25T00:00:00Z'], { cwd: path.join(REPO, 'fixtures/incidents/v2-skipped-execute') });
+    const r = await runCli(['report', ...SOURCES, '--now', '2025-08-25T00:00:00Z'], {
+      cwd: path.join(REPO, 'fixtures/incidents/v2-skipped-execute'),
+    });
     expect(headings(r.stdout, 1)).toEqual(['Incident report: csv-export-endpoint, cycle 1']);
     expect(visibleText(r.stdout)).toMatch(/execute never ran : it is still pending , yet the phases after it ran/);
     expect(r.stdout).toMatch(/### 1\. The execute phase never ran[\s\S]*#### 1\. → false-success/);

@@ -45,21 +45,41 @@ const SCRIPT = '~/.agent-os/scripts/peer/update-state.sh';
 
 /** One failing PEER script call per secret: the secret in the command and in the error it printed. */
 function secretTranscript(): Transcript {
-  const t = new Transcript().human(`/peer --instruction=create-spec use ANTHROPIC_API_KEY=${S.anthropic} for the demo-spec`);
+  const t = new Transcript().human(
+    `/peer --instruction=create-spec use ANTHROPIC_API_KEY=${S.anthropic} for the demo-spec`,
+  );
   const calls: [string, string][] = [
     [`ANTHROPIC_API_KEY=${S.anthropic} ${SCRIPT} ${KV_KEY}`, `❌ Error: key sk-ant rejected: ${S.anthropic}`],
     [`OPENAI_KEY=${S.openai} ${SCRIPT} ${KV_KEY}`, `❌ Error: bad key ${S.openai}`],
     [`${SCRIPT} ${KV_KEY} --gh ${S.ghp}`, `❌ Error: github said no to ${S.ghp}`],
     [`${SCRIPT} ${KV_KEY} --pat ${S.githubPat}`, `❌ Error: token ${S.githubPat} expired`],
     [`AWS_ACCESS_KEY_ID=${S.awsAccess} ${SCRIPT} ${KV_KEY}`, `❌ Error: access key ${S.awsAccess} invalid`],
-    [`AWS_SECRET_ACCESS_KEY=${S.awsSecret} ${SCRIPT} ${KV_KEY}`, `❌ Error: signature mismatch for secret ${S.awsSecret}`],
-    [`curl -H "Authorization: Bearer ${S.bearer}" http://nats-admin/ && ${SCRIPT} ${KV_KEY}`, `❌ Error: 401 for Authorization: Bearer ${S.bearer}`],
+    [
+      `AWS_SECRET_ACCESS_KEY=${S.awsSecret} ${SCRIPT} ${KV_KEY}`,
+      `❌ Error: signature mismatch for secret ${S.awsSecret}`,
+    ],
+    [
+      `curl -H "Authorization: Bearer ${S.bearer}" http://nats-admin/ && ${SCRIPT} ${KV_KEY}`,
+      `❌ Error: 401 for Authorization: Bearer ${S.bearer}`,
+    ],
     [`${SCRIPT} ${KV_KEY} --jwt ${S.jwt}`, `❌ Error: user JWT ${S.jwt} revoked`],
-    [`NKEY_SEED=${S.seed} ${SCRIPT} ${KV_KEY}`, `❌ Error: -----BEGIN USER NKEY SEED-----\n${S.seed}\n------END USER NKEY SEED------`],
-    [`${SCRIPT} ${KV_KEY} --server nats://peer:${S.urlPassword}@nats.internal:4222`, `❌ Error: nats: authorization violation on nats://peer:${S.urlPassword}@nats.internal:4222`],
-    [`${SCRIPT} ${KV_KEY} '{"password":"${S.jsonPassword}","user":"peer"}'`, `❌ Error: rejected {"password":"${S.jsonPassword}","token":"${S.jsonToken}"}`],
+    [
+      `NKEY_SEED=${S.seed} ${SCRIPT} ${KV_KEY}`,
+      `❌ Error: -----BEGIN USER NKEY SEED-----\n${S.seed}\n------END USER NKEY SEED------`,
+    ],
+    [
+      `${SCRIPT} ${KV_KEY} --server nats://peer:${S.urlPassword}@nats.internal:4222`,
+      `❌ Error: nats: authorization violation on nats://peer:${S.urlPassword}@nats.internal:4222`,
+    ],
+    [
+      `${SCRIPT} ${KV_KEY} '{"password":"${S.jsonPassword}","user":"peer"}'`,
+      `❌ Error: rejected {"password":"${S.jsonPassword}","token":"${S.jsonToken}"}`,
+    ],
     [`${SCRIPT} ${KV_KEY} '{"api_key":"${S.jsonApiKey}"}'`, `❌ Error: invalid {"api_key":"${S.jsonApiKey}"}`],
-    [`NATS_PASSWORD=${S.envPassword} SECRET=${S.envSecret} ${SCRIPT} ${KV_KEY}`, `❌ Error: env NATS_PASSWORD=${S.envPassword} SECRET=${S.envSecret} refused`],
+    [
+      `NATS_PASSWORD=${S.envPassword} SECRET=${S.envSecret} ${SCRIPT} ${KV_KEY}`,
+      `❌ Error: env NATS_PASSWORD=${S.envPassword} SECRET=${S.envSecret} refused`,
+    ],
     [`${SCRIPT} ${KV_KEY} --token ${S.flagToken}`, `❌ Error: flag --token ${S.flagToken} refused`],
   ];
   calls.forEach(([cmd, out], i) => t.bash(`t${i + 1}`, cmd, out, true));
@@ -77,7 +97,10 @@ beforeAll(async () => {
   raw = withContext(result, model);
 });
 
-const leaks = (text: string) => Object.entries(S).filter(([, v]) => text.includes(v)).map(([k]) => k);
+const leaks = (text: string) =>
+  Object.entries(S)
+    .filter(([, v]) => text.includes(v))
+    .map(([k]) => k);
 
 describe('redactText masks each kind of secret', () => {
   const CASES: [string, string, string][] = [
@@ -92,19 +115,39 @@ describe('redactText masks each kind of secret', () => {
     ['NATS JWT', `jwt ${S.jwt} end`, 'jwt [REDACTED:jwt] end'],
     ['NATS JWT cut off in an excerpt', `${S.jwt.slice(0, 40)}…`, '[REDACTED:jwt]…'],
     ['nkey seed', `seed ${S.seed}`, 'seed [REDACTED:nkey-seed]'],
-    ['creds file block', `-----BEGIN USER NKEY SEED-----\\n${S.seed}\\n------END USER NKEY SEED------`, '[REDACTED:private-key]'],
+    [
+      'creds file block',
+      `-----BEGIN USER NKEY SEED-----\\n${S.seed}\\n------END USER NKEY SEED------`,
+      '[REDACTED:private-key]',
+    ],
     ['password in a URL', `nats://peer:${S.urlPassword}@host:4222`, 'nats://peer:[REDACTED:url-password]@host:4222'],
     ['token in a NATS URL', 'nats://s3cr3tT0ken99@host:4222', 'nats://[REDACTED:url-token]@host:4222'],
-    ['JSON password field', `{"password":"${S.jsonPassword}","user":"peer"}`, '{"password":"[REDACTED:secret]","user":"peer"}'],
+    [
+      'JSON password field',
+      `{"password":"${S.jsonPassword}","user":"peer"}`,
+      '{"password":"[REDACTED:secret]","user":"peer"}',
+    ],
     ['JSON field inside a JSON string', `{\\"token\\":\\"${S.jsonToken}\\"}`, '{\\"token\\":\\"[REDACTED:secret]\\"}'],
     ['pretty JSON api_key field', `"api_key": "${S.jsonApiKey}"`, '"api_key": "[REDACTED:secret]"'],
     ['env line', `export NATS_PASSWORD=${S.envPassword}`, 'export NATS_PASSWORD=[REDACTED:secret]'],
     ['quoted env value', `DB_PASS="${S.envPassword} x"`, 'DB_PASS=[REDACTED:secret]'],
     ['command-line flag', `nats --password ${S.flagToken} kv ls`, 'nats --password [REDACTED:secret] kv ls'],
     ['a key cut off at the end of an excerpt', `token ${S.ghp.slice(0, 12)}…`, 'token [REDACTED:cut-off-secret]…'],
-    ['a JSON password cut off at the end of an excerpt', `{"user":"peer","password":"${S.jsonPassword.slice(0, 5)}…`, '{"user":"peer","password":"[REDACTED:secret]…'],
-    ['a URL password cut off at the end of an excerpt', `nats://peer:${S.urlPassword.slice(0, 6)}…`, 'nats://peer:[REDACTED:url-password]…'],
-    ['secret right after an escaped newline or colour code', `\\n${S.ghp} \\x1b[31m${S.anthropic}`, '\\n[REDACTED:github-token] \\x1b[31m[REDACTED:anthropic-key]'],
+    [
+      'a JSON password cut off at the end of an excerpt',
+      `{"user":"peer","password":"${S.jsonPassword.slice(0, 5)}…`,
+      '{"user":"peer","password":"[REDACTED:secret]…',
+    ],
+    [
+      'a URL password cut off at the end of an excerpt',
+      `nats://peer:${S.urlPassword.slice(0, 6)}…`,
+      'nats://peer:[REDACTED:url-password]…',
+    ],
+    [
+      'secret right after an escaped newline or colour code',
+      `\\n${S.ghp} \\x1b[31m${S.anthropic}`,
+      '\\n[REDACTED:github-token] \\x1b[31m[REDACTED:anthropic-key]',
+    ],
   ];
   for (const [what, input, expected] of CASES) {
     it(what, () => {
@@ -146,8 +189,24 @@ describe('no secret from a transcript survives into any format', () => {
     ].join('\n');
     expect(leaks(all).sort()).toEqual(Object.keys(S).sort());
     // And each format on its own holds the secrets of the failed calls.
-    for (const text of [formatStylish(raw, { chalk: new Chalk({ level: 0 }) }), formatSarif(raw, { rules }), formatMarkdown(raw, { rules })]) {
-      expect(leaks(text)).toEqual(expect.arrayContaining(['anthropic', 'ghp', 'awsAccess', 'jwt', 'seed', 'urlPassword', 'jsonPassword', 'envPassword', 'flagToken']));
+    for (const text of [
+      formatStylish(raw, { chalk: new Chalk({ level: 0 }) }),
+      formatSarif(raw, { rules }),
+      formatMarkdown(raw, { rules }),
+    ]) {
+      expect(leaks(text)).toEqual(
+        expect.arrayContaining([
+          'anthropic',
+          'ghp',
+          'awsAccess',
+          'jwt',
+          'seed',
+          'urlPassword',
+          'jsonPassword',
+          'envPassword',
+          'flagToken',
+        ]),
+      );
     }
   });
 
@@ -168,7 +227,9 @@ describe('no secret from a transcript survives into any format', () => {
     const clean = json.findings.flatMap((f) => f.evidence).filter((e) => !e.redacted);
     expect(clean.every((e) => !/\[REDACTED:/.test(e.excerpt))).toBe(true);
     const run = json.runs!.items.find((r) => r.sessions.length > 0)!;
-    expect(run.request?.text).toBe('/peer --instruction=create-spec use ANTHROPIC_API_KEY=[REDACTED:anthropic-key] for the demo-spec');
+    expect(run.request?.text).toBe(
+      '/peer --instruction=create-spec use ANTHROPIC_API_KEY=[REDACTED:anthropic-key] for the demo-spec',
+    );
     expect(run.request?.redacted).toBe(true);
     // Masking twice changes nothing: the count stays.
     expect(redactResult(json)).toEqual(json);
@@ -202,10 +263,52 @@ describe('no secret from a transcript survives into any format', () => {
 describe('the cheap tests that skip patterns', () => {
   it('never change what is masked', () => {
     const pieces = [
-      'password', 'PASSWORD', 'token', 'Token', 'Bearer ', 'Basic ', 'api_key', 'x-auth-token', 'cookie', '"', '\\"', ':', ': ', '=', ' ', '\n', '\\n',
-      'sk-ant-', 'sk-proj-', 'ghp_', 'github_pat_', 'AKIA', 'eyJ', 'SU', 'SA', '-----BEGIN ', 'PRIVATE KEY-----', '-----END KEY-----',
-      'nats://', 'https://', 'user', '@', 'host', '…', '--password ', '--token=', 'export ', 'ABCDEFGHIJKLMNOP', 'abcdefghij', '0123456789', '/', '+',
-      'QRSTUVWXYZ234567', 'a1B2c3D4e5', '$', "'",
+      'password',
+      'PASSWORD',
+      'token',
+      'Token',
+      'Bearer ',
+      'Basic ',
+      'api_key',
+      'x-auth-token',
+      'cookie',
+      '"',
+      '\\"',
+      ':',
+      ': ',
+      '=',
+      ' ',
+      '\n',
+      '\\n',
+      'sk-ant-',
+      'sk-proj-',
+      'ghp_',
+      'github_pat_',
+      'AKIA',
+      'eyJ',
+      'SU',
+      'SA',
+      '-----BEGIN ',
+      'PRIVATE KEY-----',
+      '-----END KEY-----',
+      'nats://',
+      'https://',
+      'user',
+      '@',
+      'host',
+      '…',
+      '--password ',
+      '--token=',
+      'export ',
+      'ABCDEFGHIJKLMNOP',
+      'abcdefghij',
+      '0123456789',
+      '/',
+      '+',
+      'QRSTUVWXYZ234567',
+      'a1B2c3D4e5',
+      '$',
+      "'",
     ];
     fc.assert(
       fc.property(fc.array(fc.constantFrom(...pieces), { maxLength: 40 }), (parts) => {
@@ -220,7 +323,10 @@ describe('the cheap tests that skip patterns', () => {
 describe('short strings', () => {
   it('a secret of five characters is still masked, in every place it occurs', () => {
     const { value, count } = redactDeep({ a: 'pwd=x', b: ['pwd=x', { location: {}, c: 'pwd=x' }] });
-    expect(value).toEqual({ a: `pwd=${'[REDACTED:secret]'}`, b: [`pwd=${'[REDACTED:secret]'}`, { location: {}, c: `pwd=${'[REDACTED:secret]'}`, redacted: true }] });
+    expect(value).toEqual({
+      a: `pwd=${'[REDACTED:secret]'}`,
+      b: [`pwd=${'[REDACTED:secret]'}`, { location: {}, c: `pwd=${'[REDACTED:secret]'}`, redacted: true }],
+    });
     expect(count).toBe(3);
   });
 });
@@ -241,7 +347,10 @@ describe('masking shares what held no secret', () => {
   it('leaves the input unchanged, copies only the parts that held a secret, and marks them', () => {
     const clean = { location: { kind: 'log', path: 'a.jsonl', line: 1 }, excerpt: 'nothing here' };
     const dirty = { location: { kind: 'log', path: 'a.jsonl', line: 2 }, excerpt: `token ${S.ghp}` };
-    const input = { summary: { errors: 1, warnings: 0, infos: 0, redacted: 2 }, findings: [{ evidence: [clean, dirty] }] } as unknown as ScanResult;
+    const input = {
+      summary: { errors: 1, warnings: 0, infos: 0, redacted: 2 },
+      findings: [{ evidence: [clean, dirty] }],
+    } as unknown as ScanResult;
     const before = JSON.stringify(input);
     const out = redactResult(input);
     expect(JSON.stringify(input)).toBe(before);
@@ -251,7 +360,10 @@ describe('masking shares what held no secret', () => {
     expect(ev[0]).toBe(clean);
     expect(ev[1]).toEqual({ ...dirty, excerpt: 'token [REDACTED:github-token]', redacted: true });
     // Masking a clean result twice changes nothing and still returns a new top-level object.
-    const again = redactResult({ summary: { errors: 0, warnings: 0, infos: 0, redacted: 1 }, findings: [] } as unknown as ScanResult);
+    const again = redactResult({
+      summary: { errors: 0, warnings: 0, infos: 0, redacted: 1 },
+      findings: [],
+    } as unknown as ScanResult);
     expect(again.summary.redacted).toBe(1);
   });
 });

@@ -6,7 +6,15 @@ import { kvData, modelOf, type Put } from '../helpers/evidence.js';
 import { v2Cycle } from '../rules/state-fixtures.js';
 
 const phases = { plan: 'completed', execute: 'completed', express: 'completed', review: 'completed' };
-const finding = (subject: ReportedFinding['subject']) => ({ ruleId: 'false-success', severity: 'error', message: 'm', subject, evidence: [], fingerprint: 'f' }) as unknown as ReportedFinding;
+const finding = (subject: ReportedFinding['subject']) =>
+  ({
+    ruleId: 'false-success',
+    severity: 'error',
+    message: 'm',
+    subject,
+    evidence: [],
+    fingerprint: 'f',
+  }) as unknown as ReportedFinding;
 
 function bucket(n: number): Put[] {
   const puts: Put[] = [];
@@ -20,7 +28,10 @@ function bucket(n: number): Put[] {
 describe('runs section', () => {
   it('holds only the runs the findings are about and counts the rest', async () => {
     const model = await modelOf({ kv: kvData(bucket(5)) });
-    const runs = describeRuns(model, [finding({ keyPrefix: 'peer.spec.feature-003', cycle: 1 }), finding({ spec: 'feature-001' })]);
+    const runs = describeRuns(model, [
+      finding({ keyPrefix: 'peer.spec.feature-003', cycle: 1 }),
+      finding({ spec: 'feature-001' }),
+    ]);
     expect(runs.items.map((r) => r.id)).toEqual(['peer.spec.feature-001', 'peer.spec.feature-003']);
     expect(runs.omitted).toBe(3);
   });
@@ -57,7 +68,12 @@ describe('findings of a run (Markdown report)', () => {
       folders: fc.subarray(folders),
       sessions: fc.subarray(sessions),
     });
-    const subject = fc.record({ keyPrefix: pick(prefixes), spec: pick(specs), folder: pick(folders), session: pick(sessions) });
+    const subject = fc.record({
+      keyPrefix: pick(prefixes),
+      spec: pick(specs),
+      folder: pick(folders),
+      session: pick(sessions),
+    });
     fc.assert(
       fc.property(fc.array(run, { maxLength: 6 }), fc.array(subject, { maxLength: 12 }), (rs, ss) => {
         const items = rs.map((r, i) => ({
@@ -68,10 +84,19 @@ describe('findings of a run (Markdown report)', () => {
           cycles: [],
           sessions: r.sessions.map((id) => ({ id })),
         }));
-        const findings = ss.map((s, i) => ({ ruleId: 'x', severity: 'error', message: `f${i}`, fingerprint: `${i}`, evidence: [], subject: Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)) }));
+        const findings = ss.map((s, i) => ({
+          ruleId: 'x',
+          severity: 'error',
+          message: `f${i}`,
+          fingerprint: `${i}`,
+          evidence: [],
+          subject: Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)),
+        }));
         const result = { findings, runs: { version: 1, items } } as unknown as ScanResult;
         for (const r of items) {
-          expect(findingsOf(result, r as never).map((f) => f.message)).toEqual(findings.filter((f) => belongs(f as never, r as never)).map((f) => f.message));
+          expect(findingsOf(result, r as never).map((f) => f.message)).toEqual(
+            findings.filter((f) => belongs(f as never, r as never)).map((f) => f.message),
+          );
         }
       }),
       { numRuns: 2000 },

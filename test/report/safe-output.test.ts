@@ -37,20 +37,50 @@ function hostileResult(): ScanResult {
     bucket: h('bucket'),
     complete: false,
     incompleteReasons: [h('snapshot unreadable')],
-    sources: [{ kind: 'logs', ref: h('logs'), ok: false, error: h('broken'), stats: { [h('files')]: 1 }, problems: [{ where: h('logs/a.jsonl'), line: 3, reason: h('spliced') }] }],
+    sources: [
+      {
+        kind: 'logs',
+        ref: h('logs'),
+        ok: false,
+        error: h('broken'),
+        stats: { [h('files')]: 1 },
+        problems: [{ where: h('logs/a.jsonl'), line: 3, reason: h('spliced') }],
+      },
+    ],
     summary: { errors: 1, warnings: 0, infos: 0 },
     findings: [
       {
         ruleId: h('script-failure'),
         severity: 'error',
         message: h('update-state.sh failed'),
-        subject: { spec: h('spec'), keyPrefix: h('peer.spec.x'), folder: h('.agent-os/specs/x'), session: h('s1'), cycle: 1 },
+        subject: {
+          spec: h('spec'),
+          keyPrefix: h('peer.spec.x'),
+          folder: h('.agent-os/specs/x'),
+          session: h('s1'),
+          cycle: 1,
+        },
         fingerprint: '0123456789abcdef',
         evidence: [
-          { location: { kind: 'log', path: h('logs/a.jsonl'), line: 5, timestamp: '2025-08-05T16:00:00Z' }, excerpt: h('❌ Error'), note: h('the error') },
-          { location: { kind: 'kv', bucket: h('b'), key: h('peer.spec.x.cycle.1'), revision: 2, pointer: h('/phases') }, excerpt: h('"status"'), note: h('kv') },
-          { location: { kind: 'file', path: h('.agent-os/specs/x/spec.md'), line: 4 }, excerpt: h('EOF'), context: { lines: { start: 3, text: [h('line 3'), h('line 4')] } } },
-          { location: { kind: 'bucket', bucket: h('b'), origin: h('nats://x'), field: h('history') }, excerpt: h('history 1') },
+          {
+            location: { kind: 'log', path: h('logs/a.jsonl'), line: 5, timestamp: '2025-08-05T16:00:00Z' },
+            excerpt: h('❌ Error'),
+            note: h('the error'),
+          },
+          {
+            location: { kind: 'kv', bucket: h('b'), key: h('peer.spec.x.cycle.1'), revision: 2, pointer: h('/phases') },
+            excerpt: h('"status"'),
+            note: h('kv'),
+          },
+          {
+            location: { kind: 'file', path: h('.agent-os/specs/x/spec.md'), line: 4 },
+            excerpt: h('EOF'),
+            context: { lines: { start: 3, text: [h('line 3'), h('line 4')] } },
+          },
+          {
+            location: { kind: 'bucket', bucket: h('b'), origin: h('nats://x'), field: h('history') },
+            excerpt: h('history 1'),
+          },
         ],
       },
     ],
@@ -59,7 +89,9 @@ function hostileResult(): ScanResult {
 
 describe('escapeControl', () => {
   it('escapes ESC (SGR, OSC 8), CR, BEL, C1 controls and bidi overrides, and keeps the text readable', () => {
-    expect(escapeControl(HOSTILE)).toBe('\\x1b[31mred\\x1b]8;;http://evil.example/\\x07click me\\x1b]8;;\\x07visible\\rHIDDENding\\x07abc\\u202edcba\\x1b[2J\\x9b31m');
+    expect(escapeControl(HOSTILE)).toBe(
+      '\\x1b[31mred\\x1b]8;;http://evil.example/\\x07click me\\x1b]8;;\\x07visible\\rHIDDENding\\x07abc\\u202edcba\\x1b[2J\\x9b31m',
+    );
     expect(escapeControl('a\tb\nc ✅ é')).toBe('a\\tb\\nc ✅ é');
   });
 });
@@ -86,7 +118,12 @@ describe('stylish output: every field goes through escapeControl', () => {
   it('end to end: a transcript whose output holds control sequences is shown escaped by scan', async () => {
     const t = new Transcript()
       .human('/peer --instruction=create-spec for peer.spec.demo-spec')
-      .bash('t1', `~/.agent-os/scripts/peer/update-state.sh peer.spec.demo-spec.cycle.1 ${SGR}`, `❌ Error: ${HOSTILE}`, true);
+      .bash(
+        't1',
+        `~/.agent-os/scripts/peer/update-state.sh peer.spec.demo-spec.cycle.1 ${SGR}`,
+        `❌ Error: ${HOSTILE}`,
+        true,
+      );
     const dir = await t.write();
     const r = await runCli(['scan', '--no-kv', '--logs', dir, '--project', dir]);
     expect(r.code).toBe(1);
@@ -102,9 +139,12 @@ describe('stylish output: every field goes through escapeControl', () => {
 
 describe('Markdown: evidence cannot break the report', () => {
   it('inline text: Markdown and HTML specials are escaped, line breaks cannot escape the paragraph', () => {
-    const s = '**bold** _it_ `code` [link](javascript:alert(1)) <img src=x> | pipe ~~del~~ $x$ @user &amp;\n# not a heading';
+    const s =
+      '**bold** _it_ `code` [link](javascript:alert(1)) <img src=x> | pipe ~~del~~ $x$ @user &amp;\n# not a heading';
     const html = renderHtml(`Text: ${mdInline(s)}`);
-    expect(html).toBe(`<p>Text: ${s.replace('\n', '\\n').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')}</p>\n`);
+    expect(html).toBe(
+      `<p>Text: ${s.replace('\n', '\\n').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')}</p>\n`,
+    );
     expect(renderHtml(mdInline('# heading\n1. item', true))).toMatch(/^<p># heading\\n1\. item<\/p>/);
     expect(renderHtml(mdInline('1. item', true))).toBe('<p>1. item</p>\n');
   });
@@ -132,13 +172,27 @@ describe('Markdown: evidence cannot break the report', () => {
       HOSTILE,
     ].join('\n');
     const base = hostileResult();
-    const result: ScanResult = { ...base, findings: base.findings.map((f) => ({ ...f, message: evil, evidence: f.evidence.map((e) => ({ ...e, excerpt: evil, note: evil })) })) };
+    const result: ScanResult = {
+      ...base,
+      findings: base.findings.map((f) => ({
+        ...f,
+        message: evil,
+        evidence: f.evidence.map((e) => ({ ...e, excerpt: evil, note: evil })),
+      })),
+    };
     const md = formatMarkdown(result, { rules });
     expect(md).not.toMatch(RAW_CONTROL);
     const html = renderHtml(md);
     expect(html).not.toMatch(/<script|<img|href="javascript:/i);
     expect(headings(md, 1)).toHaveLength(1);
-    expect(headings(md, 2)).toEqual(['Summary', 'Timeline', 'Findings by root cause', 'Recommendations', 'Repairs applied', 'Appendix: sources']);
+    expect(headings(md, 2)).toEqual([
+      'Summary',
+      'Timeline',
+      'Findings by root cause',
+      'Recommendations',
+      'Repairs applied',
+      'Appendix: sources',
+    ]);
     expect(headings(md, 3).some((h) => /Injected/.test(h))).toBe(false);
     // Each evidence excerpt is exactly one fence holding the whole excerpt (the file evidence shows its lines instead).
     const excerpts = fences(md).filter((f) => f.content.includes('Injected heading'));
@@ -170,12 +224,21 @@ describe('stdout carries only the report; notices go to stderr', () => {
 
   for (const format of ['sarif', 'json', 'markdown', 'stylish']) {
     it(`scan --format ${format}: the report alone on stdout, the notice on stderr`, async () => {
-      const r = await runCli(['scan', '--kv-snapshot', 'kv-snapshot.jsonl', '--format', format], { cwd: SEED, env: env() });
+      const r = await runCli(['scan', '--kv-snapshot', 'kv-snapshot.jsonl', '--format', format], {
+        cwd: SEED,
+        env: env(),
+      });
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/^peer-audit: reading Claude Code logs from /);
-      expect(r.stderr.trim().split('\n').every((l) => l.startsWith('peer-audit: '))).toBe(true);
+      expect(
+        r.stderr
+          .trim()
+          .split('\n')
+          .every((l) => l.startsWith('peer-audit: ')),
+      ).toBe(true);
       if (format === 'sarif' || format === 'json') expect(() => JSON.parse(r.stdout)).not.toThrow();
-      if (format === 'markdown') expect(r.stdout.startsWith('# Incident report: wal-operation-handling-fix, cycle 1\n')).toBe(true);
+      if (format === 'markdown')
+        expect(r.stdout.startsWith('# Incident report: wal-operation-handling-fix, cycle 1\n')).toBe(true);
       expect(r.stdout).not.toContain('reading Claude Code logs');
     });
   }
@@ -193,7 +256,9 @@ describe('stdout carries only the report; notices go to stderr', () => {
   it('an incomplete scan: the report on stdout says so at the top, the reason also goes to stderr', async () => {
     const r = await runCli(['report', '--kv-snapshot', 'missing.jsonl', '--logs', 'logs'], { cwd: SEED });
     expect(r.code).toBe(2);
-    expect(r.stdout.split('\n').slice(0, 4).join('\n')).toMatch(/^# Incident report[^\n]*\n\n> \*\*⚠ Incomplete evidence\.\*\*/);
+    expect(r.stdout.split('\n').slice(0, 4).join('\n')).toMatch(
+      /^# Incident report[^\n]*\n\n> \*\*⚠ Incomplete evidence\.\*\*/,
+    );
     expect(r.stdout).toMatch(/missing\.jsonl/);
     expect(r.stderr).toMatch(/^peer-audit: incomplete: .*missing\.jsonl/m);
   });
@@ -205,9 +270,15 @@ describe('JSON written in pieces', () => {
     const { safeJson } = await import('../../src/model/text.js');
     const fc = (await import('fast-check')).default;
     fc.assert(
-      fc.property(fc.dictionary(fc.string(), fc.oneof(fc.jsonValue(), fc.array(fc.dictionary(fc.string(), fc.jsonValue())), fc.constant(undefined))), (value) => {
-        expect([...jsonChunks(value as never)].join('')).toBe(`${safeJson(value)}\n`);
-      }),
+      fc.property(
+        fc.dictionary(
+          fc.string(),
+          fc.oneof(fc.jsonValue(), fc.array(fc.dictionary(fc.string(), fc.jsonValue())), fc.constant(undefined)),
+        ),
+        (value) => {
+          expect([...jsonChunks(value as never)].join('')).toBe(`${safeJson(value)}\n`);
+        },
+      ),
       { numRuns: 3000 },
     );
   });

@@ -66,11 +66,26 @@ describe('aborted-session', () => {
     expect(locs(f)).toEqual(['logs/output-peer-test-2.jsonl:188']);
     expect(f.evidence[0].note).toBe('cut-off last line: the record was never finished');
     expect(f.message).toBe('logs/output-peer-test-2.jsonl stops mid-run: the last line (188) is cut off.');
-    expect(f.subject).toMatchObject({ keyPrefix: 'peer.spec.wal-operation-handling-fix', session: '4b8f1c2e-7d3a-4e59-9a61-0c5d2e8f7a13' });
+    expect(f.subject).toMatchObject({
+      keyPrefix: 'peer.spec.wal-operation-handling-fix',
+      session: '4b8f1c2e-7d3a-4e59-9a61-0c5d2e8f7a13',
+    });
   });
 
   it('counts the last call when the session ends on it: a tool call with no result', async () => {
-    const t = new Transcript().human('/peer --continue').bash('t1', 'cat /tmp/peer_cycle.txt', 'current_cycle=1').raw(record(4, 'assistant', [{ type: 'tool_use', id: 't2', name: 'Bash', input: { command: 'nats kv get agent-os-peer-state peer.spec.demo-spec.cycle.1 --raw' } }]));
+    const t = new Transcript()
+      .human('/peer --continue')
+      .bash('t1', 'cat /tmp/peer_cycle.txt', 'current_cycle=1')
+      .raw(
+        record(4, 'assistant', [
+          {
+            type: 'tool_use',
+            id: 't2',
+            name: 'Bash',
+            input: { command: 'nats kv get agent-os-peer-state peer.spec.demo-spec.cycle.1 --raw' },
+          },
+        ]),
+      );
     const found = await scan(t);
     expect(found).toHaveLength(1);
     expect(locs(found[0])).toEqual(['session.jsonl:4']);
@@ -79,29 +94,55 @@ describe('aborted-session', () => {
   });
 
   it('names a subagent that never reported back, and a cut-off tail, in one finding', async () => {
-    const t = new Transcript().human('/peer --continue').task('p1', 'peer-planner', 'planned').task('e1', 'peer-executor');
+    const t = new Transcript()
+      .human('/peer --continue')
+      .task('p1', 'peer-planner', 'planned')
+      .task('e1', 'peer-executor');
     const found = await scan(t, '{"parentUuid":"u4","isSidechain":false,"type":"assistant","message":{"role":"assis');
     expect(found).toHaveLength(1);
     expect(locs(found[0])).toEqual(['session.jsonl:4', 'session.jsonl:5']);
     expect(found[0].evidence[0].note).toBe('peer-executor spawned; its records end without a final report');
-    expect(found[0].message).toBe('session.jsonl stops mid-run: peer-executor (line 4) never reported back; the last line (5) is cut off.');
+    expect(found[0].message).toBe(
+      'session.jsonl stops mid-run: peer-executor (line 4) never reported back; the last line (5) is cut off.',
+    );
   });
 
   it('fires when the main agent says nothing after its last tool result', async () => {
-    const found = await scan(new Transcript().human('/peer --continue').say('Finalizing.').bash('f1', '~/.agent-os/scripts/peer/finalize-cycle.sh', '🏁 Finalizing PEER cycle...'));
+    const found = await scan(
+      new Transcript()
+        .human('/peer --continue')
+        .say('Finalizing.')
+        .bash('f1', '~/.agent-os/scripts/peer/finalize-cycle.sh', '🏁 Finalizing PEER cycle...'),
+    );
     expect(found).toHaveLength(1);
     expect(locs(found[0])).toEqual(['session.jsonl:4']);
-    expect(found[0].message).toBe('session.jsonl stops mid-run: no assistant message follows the last tool result (line 4).');
+    expect(found[0].message).toBe(
+      'session.jsonl stops mid-run: no assistant message follows the last tool result (line 4).',
+    );
   });
 
-  it.skipIf(!existsSync(REWRITE))('v2-review-rewrite: session 2 ends mid-execute, the executor and its last test run never returned', async () => {
-    const found = await scanDir(REWRITE);
-    expect(found).toHaveLength(1);
-    expect(locs(found[0])).toEqual(['logs/a93e6b21-4c8d-4f75-b0a2-7e1d5c3f9b86.jsonl:25', 'logs/agent-742c7235.jsonl:17']);
-  });
+  it.skipIf(!existsSync(REWRITE))(
+    'v2-review-rewrite: session 2 ends mid-execute, the executor and its last test run never returned',
+    async () => {
+      const found = await scanDir(REWRITE);
+      expect(found).toHaveLength(1);
+      expect(locs(found[0])).toEqual([
+        'logs/a93e6b21-4c8d-4f75-b0a2-7e1d5c3f9b86.jsonl:25',
+        'logs/agent-742c7235.jsonl:17',
+      ]);
+    },
+  );
 
   it('stays quiet on a session that closes with a message, and on the healthy runs', async () => {
-    expect(await scan(new Transcript().human('/peer --continue').bash('t1', 'ls', 'a').task('p1', 'peer-planner', 'planned').say('PEER cycle 1 completed successfully.'))).toEqual([]);
+    expect(
+      await scan(
+        new Transcript()
+          .human('/peer --continue')
+          .bash('t1', 'ls', 'a')
+          .task('p1', 'peer-planner', 'planned')
+          .say('PEER cycle 1 completed successfully.'),
+      ),
+    ).toEqual([]);
     expect(await scanDir(path.join(REPO, 'fixtures/incidents/healthy-v1'))).toEqual([]);
     expect(await scanDir(path.join(REPO, 'fixtures/incidents/healthy-v2'))).toEqual([]);
   });

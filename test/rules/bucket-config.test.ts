@@ -7,7 +7,11 @@ import { v1Cycle } from './state-fixtures.js';
 
 /** A live bucket with one cycle key, and its configuration when given. */
 function bucket(config?: BucketConfig): KvData {
-  return { ...kvData([['peer.spec.demo-spec.cycle.1', v1Cycle({})]]), originRef: 'nats://127.0.0.1:4222', ...(config ? { config } : {}) };
+  return {
+    ...kvData([['peer.spec.demo-spec.cycle.1', v1Cycle({})]]),
+    originRef: 'nats://127.0.0.1:4222',
+    ...(config ? { config } : {}),
+  };
 }
 
 const REMEDY = '`nats kv add agent-os-peer-state --history=50 --replicas=3`';
@@ -16,7 +20,11 @@ ruleTester(rule, {
   valid: [
     { name: 'the configuration matches', kv: bucket({ history: 50, replicas: 3 }) },
     { name: 'more than expected', kv: bucket({ history: 64, replicas: 5 }) },
-    { name: 'the expectations are lowered', kv: bucket({ history: 10, replicas: 1 }), options: { expectHistory: 10, expectReplicas: 1 } },
+    {
+      name: 'the expectations are lowered',
+      kv: bucket({ history: 10, replicas: 1 }),
+      options: { expectHistory: 10, expectReplicas: 1 },
+    },
     { name: 'no configuration', kv: bucket() },
   ],
   invalid: [
@@ -32,7 +40,12 @@ ruleTester(rule, {
           check: (f) =>
             expect(f.evidence).toEqual([
               {
-                location: { kind: 'bucket', bucket: 'agent-os-peer-state', origin: 'nats://127.0.0.1:4222', field: 'history' },
+                location: {
+                  kind: 'bucket',
+                  bucket: 'agent-os-peer-state',
+                  origin: 'nats://127.0.0.1:4222',
+                  field: 'history',
+                },
                 excerpt: 'history: 1',
                 note: `expected 50; PEER creates the bucket with ${REMEDY}`,
               },
@@ -40,17 +53,29 @@ ruleTester(rule, {
         },
         {
           severity: 'info',
-          message: 'Bucket agent-os-peer-state keeps 1 replica, fewer than the 3 PEER creates it with: the state lives on one server, and one lost disk loses it.',
+          message:
+            'Bucket agent-os-peer-state keeps 1 replica, fewer than the 3 PEER creates it with: the state lives on one server, and one lost disk loses it.',
           locations: ['bucket agent-os-peer-state replicas'],
           evidence: [{ excerpt: 'replicas: 1' }],
-          check: (f) => expect(f.evidence[0].location).toEqual({ kind: 'bucket', bucket: 'agent-os-peer-state', origin: 'nats://127.0.0.1:4222', field: 'replicas' }),
+          check: (f) =>
+            expect(f.evidence[0].location).toEqual({
+              kind: 'bucket',
+              bucket: 'agent-os-peer-state',
+              origin: 'nats://127.0.0.1:4222',
+              field: 'replicas',
+            }),
         },
       ],
     },
     {
       name: 'warns on a short history without calling it no trail',
       kv: bucket({ history: 5, replicas: 3 }),
-      findings: [{ severity: 'warning', messageMatch: "history 5 keeps only the last 5 revisions of each key, fewer than PEER's 50" }],
+      findings: [
+        {
+          severity: 'warning',
+          messageMatch: "history 5 keeps only the last 5 revisions of each key, fewer than PEER's 50",
+        },
+      ],
     },
   ],
 });

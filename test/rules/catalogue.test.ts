@@ -22,10 +22,17 @@ describe('rule catalogue', async () => {
     it(`${rule.meta.id}: doc page with its four parts, a test file, sane metadata`, async () => {
       const doc = await fs.readFile(path.join(REPO, 'rules', `${rule.meta.id}.md`), 'utf8');
       expect(doc.startsWith(`# ${rule.meta.id}\n`)).toBe(true);
-      for (const part of ['## What it catches', '## Why it matters', '## What to do', '## Example']) expect(doc).toContain(part);
+      for (const part of ['## What it catches', '## Why it matters', '## What to do', '## Example'])
+        expect(doc).toContain(part);
       expect(doc).toMatch(new RegExp(`\\*\\*Severity:\\*\\* ${rule.meta.severity}`));
       const testFile = path.join(REPO, 'test/rules', `${rule.meta.id}.test.ts`);
-      expect(await fs.stat(testFile).then(() => true, () => false), `test/rules/${rule.meta.id}.test.ts exists`).toBe(true);
+      expect(
+        await fs.stat(testFile).then(
+          () => true,
+          () => false,
+        ),
+        `test/rules/${rule.meta.id}.test.ts exists`,
+      ).toBe(true);
       expect(rule.meta.summary.length).toBeGreaterThan(20);
       expect(rule.meta.sources.length).toBeGreaterThan(0);
       expect(rule.meta.title.trim().length, 'meta.title').toBeGreaterThan(0);
@@ -56,7 +63,13 @@ describe('rule catalogue', async () => {
   it('peer-audit rules lists every rule, also as JSON', async () => {
     const r = await runCli(['rules', '--format', 'json']);
     expect(r.code).toBe(0);
-    const listed = JSON.parse(r.stdout).rules as { id: string; severity: string; sources: string[]; fixable: boolean; summary: string }[];
+    const listed = JSON.parse(r.stdout).rules as {
+      id: string;
+      severity: string;
+      sources: string[];
+      fixable: boolean;
+      summary: string;
+    }[];
     expect(listed.map((x) => x.id)).toEqual(rules.map((x) => x.meta.id));
     expect(Object.keys(listed[0]).sort()).toEqual(['doc', 'fixable', 'id', 'severity', 'sources', 'summary']);
   });
@@ -65,9 +78,22 @@ describe('rule catalogue', async () => {
 describe('healthy runs stay quiet at warning and error', () => {
   for (const fixture of ['healthy-v1', 'healthy-v2']) {
     it(fixture, async () => {
-      const r = await runCli(['scan', '--format', 'json', '--kv-snapshot', 'kv-snapshot.jsonl', '--logs', 'logs', '--now', '2025-08-25T00:00:00Z'], {
-        cwd: path.join(REPO, 'fixtures/incidents', fixture),
-      });
+      const r = await runCli(
+        [
+          'scan',
+          '--format',
+          'json',
+          '--kv-snapshot',
+          'kv-snapshot.jsonl',
+          '--logs',
+          'logs',
+          '--now',
+          '2025-08-25T00:00:00Z',
+        ],
+        {
+          cwd: path.join(REPO, 'fixtures/incidents', fixture),
+        },
+      );
       const findings = JSON.parse(r.stdout).findings as Finding[];
       expect(findings.filter((f) => f.severity !== 'info').map((f) => `${f.ruleId}: ${f.message}`)).toEqual([]);
       expect(r.code).toBe(0);

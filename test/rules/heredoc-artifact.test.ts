@@ -24,7 +24,10 @@ describe('heredoc-artifact', () => {
 
   it('fires on each occurrence mid-file, on the glued form and on the no-space form', async () => {
     const fs = await scan({
-      [`${DIR}/spec.md`]: ['# Spec', 'EOF < /dev/null## Technical Notes', 'text', 'EOF </dev/null', 'end', '  EOF<   /dev/null'].join('\n') + '\n',
+      [`${DIR}/spec.md`]:
+        ['# Spec', 'EOF < /dev/null## Technical Notes', 'text', 'EOF </dev/null', 'end', '  EOF<   /dev/null'].join(
+          '\n',
+        ) + '\n',
     });
     expect(locs(fs)).toEqual([`${DIR}/spec.md:2`, `${DIR}/spec.md:4`, `${DIR}/spec.md:6`]);
     expect(fs[0].evidence[0].note).toBe('residue glued to the text that follows it');
@@ -39,18 +42,19 @@ describe('heredoc-artifact', () => {
 
   it('does not fire on mentions in backticks or quotes, heredoc examples, or shell scripts', async () => {
     const fs = await scan({
-      [`${DIR}/spec.md`]: [
-        '# Spec',
-        'Heredocs must not leave `EOF < /dev/null` in files.',
-        'The string "EOF < /dev/null" is residue.',
-        '> EOF < /dev/null in a quote block',
-        '```bash',
-        "cat > out.txt <<'EOF'",
-        'hello',
-        'EOF < /dev/null',
-        '```',
-      ].join('\n') + '\n',
-      [`${DIR}/sub-specs/seed.sh`]: "#!/bin/bash\ncat <<EOF > x\nEOF < /dev/null\nEOF\nwc -l < /dev/null\n",
+      [`${DIR}/spec.md`]:
+        [
+          '# Spec',
+          'Heredocs must not leave `EOF < /dev/null` in files.',
+          'The string "EOF < /dev/null" is residue.',
+          '> EOF < /dev/null in a quote block',
+          '```bash',
+          "cat > out.txt <<'EOF'",
+          'hello',
+          'EOF < /dev/null',
+          '```',
+        ].join('\n') + '\n',
+      [`${DIR}/sub-specs/seed.sh`]: '#!/bin/bash\ncat <<EOF > x\nEOF < /dev/null\nEOF\nwc -l < /dev/null\n',
       [`${DIR}/notes.md`]: 'EOFs are fine < /dev/null\nEOF\n< /dev/null\n',
     });
     expect(fs).toEqual([]);
@@ -63,9 +67,20 @@ describe('heredoc-artifact', () => {
 
   it('takes any delimiter word the file opened, and only that word; lowercase and unopened words stay quiet', async () => {
     const fs = await scan({
-      [`${DIR}/spec.md`]: ['# Spec', '', 'The setup wrote `config.yml` with cat > config.yml <<ENDCFG', 'ENDCFG < /dev/null', 'END < /dev/null', 'eof < /dev/null', 'Done.'].join('\n') + '\n',
+      [`${DIR}/spec.md`]:
+        [
+          '# Spec',
+          '',
+          'The setup wrote `config.yml` with cat > config.yml <<ENDCFG',
+          'ENDCFG < /dev/null',
+          'END < /dev/null',
+          'eof < /dev/null',
+          'Done.',
+        ].join('\n') + '\n',
     });
     expect(locs(fs)).toEqual([`${DIR}/spec.md:4`]);
-    expect(fs[0].message).toBe(`${DIR}/spec.md:4 contains the heredoc residue "ENDCFG < /dev/null" in the middle of the file.`);
+    expect(fs[0].message).toBe(
+      `${DIR}/spec.md:4 contains the heredoc residue "ENDCFG < /dev/null" in the middle of the file.`,
+    );
   });
 });

@@ -10,7 +10,11 @@ describe('invalid-state-value', () => {
     const fs = await run(
       [
         [`${P}.cycle.1`, good],
-        [`${P}.cycle.1`, '{"cycle_number":1,"phases":{"plan":{"status":"complete","output":"line1\nline2"}}}', { raw: true }],
+        [
+          `${P}.cycle.1`,
+          '{"cycle_number":1,"phases":{"plan":{"status":"complete","output":"line1\nline2"}}}',
+          { raw: true },
+        ],
         [`${P}.meta`, `${JSON.stringify(v1Meta('demo-spec'))}\nEOF`, { raw: true }],
         ['peer.spec.empty.cycle.1', '', { raw: true }],
         ['peer.spec.shape.cycle.1', [1, 2, 3]],
@@ -35,7 +39,14 @@ describe('invalid-state-value', () => {
   });
 
   it('is quiet for readable values and delete markers', async () => {
-    const fs = await run([[`${P}.cycle.1`, v1Cycle({})], [`${P}.cycle.current`, '1'], ['peer.spec.gone.cycle.1', '', { op: 'DEL' }]], 'invalid-state-value');
+    const fs = await run(
+      [
+        [`${P}.cycle.1`, v1Cycle({})],
+        [`${P}.cycle.current`, '1'],
+        ['peer.spec.gone.cycle.1', '', { op: 'DEL' }],
+      ],
+      'invalid-state-value',
+    );
     expect(fs).toEqual([]);
   });
 });

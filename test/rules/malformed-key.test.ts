@@ -4,7 +4,10 @@ import { findingsOf, kvData, modelOf, tempProject, type Put } from '../helpers/e
 import { done, v1Cycle, v1Meta, v2Cycle } from './state-fixtures.js';
 
 const RULE = 'malformed-key';
-const where = (f: Finding) => f.evidence.map((e) => (e.location.kind === 'kv' ? `${e.location.key}@${e.location.revision}${e.location.pointer ?? ''}` : e.location.kind));
+const where = (f: Finding) =>
+  f.evidence.map((e) =>
+    e.location.kind === 'kv' ? `${e.location.key}@${e.location.revision}${e.location.pointer ?? ''}` : e.location.kind,
+  );
 
 async function run(puts: Put[]) {
   const fs = await findingsOf(await modelOf({ kv: kvData(puts), project: await tempProject({}) }), RULE);
@@ -33,7 +36,9 @@ describe('malformed-key', () => {
     expect(fs).toHaveLength(1);
     expect(where(fs[0])).toEqual(['peer:spec:demo-spec:cycle:1@1']);
     expect(fs[0].subject).toEqual({ keyPrefix: 'peer.spec.demo-spec', spec: 'demo-spec', cycle: 1 });
-    expect(fs[0].message).toBe('Key peer:spec:demo-spec:cycle:1 has ":" as a delimiter (PEER keys use "."). It was probably meant as peer.spec.demo-spec.cycle.1.');
+    expect(fs[0].message).toBe(
+      'Key peer:spec:demo-spec:cycle:1 has ":" as a delimiter (PEER keys use "."). It was probably meant as peer.spec.demo-spec.cycle.1.',
+    );
   });
 
   it('fires on a spec-aware instruction stored under peer.instruction.*', async () => {
@@ -70,7 +75,10 @@ describe('malformed-key', () => {
       ['peer.global.cycle.current', '1'],
     ]);
     expect(fs).toHaveLength(1);
-    expect(where(fs[0])).toEqual(['peer.global.cycle.1@1/metadata/instruction_name', 'peer.global.cycle.1@1/metadata/spec_name']);
+    expect(where(fs[0])).toEqual([
+      'peer.global.cycle.1@1/metadata/instruction_name',
+      'peer.global.cycle.1@1/metadata/spec_name',
+    ]);
     expect(fs[0].subject).toEqual({ keyPrefix: 'peer.global', spec: 'csv-export', cycle: 1 });
     expect(fs[0].message).toBe(
       'peer.global.cycle.1 is a create-spec cycle for spec "csv-export" stored under peer.global; it belongs under peer.spec.csv-export (the prefix was fixed before the spec name was derived).',
@@ -82,7 +90,10 @@ describe('malformed-key', () => {
     (c as Record<string, unknown>).cycle_id = 'peer:spec:demo-spec:cycle:1';
     const fs = await run([['peer.spec.demo-spec.cycle.1', c]]);
     expect(fs).toHaveLength(1);
-    expect(where(fs[0])).toEqual(['peer.spec.demo-spec.cycle.1@1/cycle_id', 'peer.spec.demo-spec.cycle.1@1/metadata/key_prefix']);
+    expect(where(fs[0])).toEqual([
+      'peer.spec.demo-spec.cycle.1@1/cycle_id',
+      'peer.spec.demo-spec.cycle.1@1/metadata/key_prefix',
+    ]);
     expect(fs[0].message).toBe(
       'peer.spec.demo-spec.cycle.1 holds cycle_id "peer:spec:demo-spec:cycle:1" and metadata.key_prefix "peer:spec:demo-spec": colon-delimited ids (the delimiter is ".", since 2025-08-06).',
     );
@@ -92,9 +103,15 @@ describe('malformed-key', () => {
     const fs = await run([
       ['peer.spec.demo-spec.meta', v1Meta('demo-spec')],
       ['peer.spec.demo-spec.cycle.1', v1Cycle({ plan: done() })],
-      ['peer.instruction.plan-product.meta', v1Meta('', { cycles: { '1': { instruction: 'plan-product', status: 'running' } } })],
+      [
+        'peer.instruction.plan-product.meta',
+        v1Meta('', { cycles: { '1': { instruction: 'plan-product', status: 'running' } } }),
+      ],
       ['peer.instruction.plan-product.cycle.1', v1Cycle({ plan: done() }, { instruction: 'plan-product' })],
-      ['peer.global.cycle.1', v2Cycle('peer.global', 1, 'COMPLETED', all, { instruction_name: 'plan-product', spec_name: undefined })],
+      [
+        'peer.global.cycle.1',
+        v2Cycle('peer.global', 1, 'COMPLETED', all, { instruction_name: 'plan-product', spec_name: undefined }),
+      ],
       ['peer.global.cycle.2', v2Cycle('peer.global', 2, 'COMPLETED', all, { spec_name: '' })],
       ['peer.global.cycle.current', '2'],
       ['peer.commit.2025.08.14.10.30', { status: 'completed' }],

@@ -6,7 +6,9 @@ describe('malformed-log', () => {
   it('reports corrupt lines by file and line, and the rest of the file is still read', async () => {
     const dir = await new Transcript()
       .human('/peer --continue')
-      .raw('{"type":"user","message":{"role":"user","content":"cut"},"prNu{"parentUuid":null,"type":"assistant","sessionId":"s-1","uuid":"sp1","timestamp":"2025-08-05T16:00:30.000Z","message":{"role":"assistant","content":[{"type":"text","text":"after splice"}]}}')
+      .raw(
+        '{"type":"user","message":{"role":"user","content":"cut"},"prNu{"parentUuid":null,"type":"assistant","sessionId":"s-1","uuid":"sp1","timestamp":"2025-08-05T16:00:30.000Z","message":{"role":"assistant","content":[{"type":"text","text":"after splice"}]}}',
+      )
       .raw('\u0000\u0000\u0000\u0000')
       .say('still here')
       .write();

@@ -11,10 +11,20 @@ function afterForkMerge<T>(cycle: T): T {
 
 describe('missing-tasks-md', () => {
   const folder = '.agent-os/specs/2025-08-05-demo-spec';
-  const specFiles = { [`${folder}/spec.md`]: '# Spec Requirements Document\n', [`${folder}/spec-lite.md`]: '# Spec Summary (Lite)\n' };
+  const specFiles = {
+    [`${folder}/spec.md`]: '# Spec Requirements Document\n',
+    [`${folder}/spec-lite.md`]: '# Spec Summary (Lite)\n',
+  };
 
   it('fires for a finished create-spec cycle of the era that wrote tasks.md, naming the cycle', async () => {
-    const fs = await run([[`${P}.meta`, completeMeta], [`${P}.cycle.1`, skipped]], 'missing-tasks-md', specFiles);
+    const fs = await run(
+      [
+        [`${P}.meta`, completeMeta],
+        [`${P}.cycle.1`, skipped],
+      ],
+      'missing-tasks-md',
+      specFiles,
+    );
     expect(fs).toHaveLength(1);
     expect(fs[0].severity).toBe('error');
     expect(fs[0].subject.cycle).toBe(1);
@@ -25,8 +35,17 @@ describe('missing-tasks-md', () => {
 
   it('fires when the state lists tasks.md among files created', async () => {
     const f2 = '.agent-os/specs/2025-08-23-demo-spec';
-    const c = afterForkMerge(v2Cycle(P, 1, 'COMPLETED', { plan: 'completed', execute: 'completed', express: 'completed', review: 'completed' }));
-    (c.phases.execute as { output: unknown }).output = { outputs: { files_created: [`${f2}/spec.md`, `${f2}/tasks.md`] } };
+    const c = afterForkMerge(
+      v2Cycle(P, 1, 'COMPLETED', {
+        plan: 'completed',
+        execute: 'completed',
+        express: 'completed',
+        review: 'completed',
+      }),
+    );
+    (c.phases.execute as { output: unknown }).output = {
+      outputs: { files_created: [`${f2}/spec.md`, `${f2}/tasks.md`] },
+    };
     const fs = await run([[`${P}.cycle.1`, c]], 'missing-tasks-md', { [`${f2}/spec.md`]: '# Spec\n' });
     expect(fs).toHaveLength(1);
     expect(kvLocs(fs[0])).toEqual([`${P}.cycle.1@1/phases/execute/output/outputs/files_created/1`]);
@@ -39,7 +58,17 @@ describe('missing-tasks-md', () => {
       [
         [`${P}.cycle.1`, skipped],
         ['peer.spec.running-spec.cycle.1', v1Cycle({ plan: done() })],
-        ['peer.spec.later-spec.cycle.1', afterForkMerge(v2Cycle('peer.spec.later-spec', 1, 'COMPLETED', { plan: 'completed', execute: 'completed', express: 'completed', review: 'completed' }))],
+        [
+          'peer.spec.later-spec.cycle.1',
+          afterForkMerge(
+            v2Cycle('peer.spec.later-spec', 1, 'COMPLETED', {
+              plan: 'completed',
+              execute: 'completed',
+              express: 'completed',
+              review: 'completed',
+            }),
+          ),
+        ],
       ],
       'missing-tasks-md',
       {
@@ -54,19 +83,30 @@ describe('missing-tasks-md', () => {
 
   it('judges a PEER create-spec by the fork era (2025-08-22), other folders by upstream (2025-08-18)', async () => {
     const peerFolder = '.agent-os/specs/2025-08-20-peer-spec';
-    const c = v2Cycle('peer.spec.peer-spec', 1, 'COMPLETED', { plan: 'completed', execute: 'completed', express: 'completed', review: 'completed' });
+    const c = v2Cycle('peer.spec.peer-spec', 1, 'COMPLETED', {
+      plan: 'completed',
+      execute: 'completed',
+      express: 'completed',
+      review: 'completed',
+    });
     const fs = await run([['peer.spec.peer-spec.cycle.1', c]], 'missing-tasks-md', {
       [`${peerFolder}/spec.md`]: '# Spec\n',
       '.agent-os/specs/2025-08-20-plain-spec/spec.md': '# Spec\n',
     });
-    expect(fs.map((f) => [f.severity, f.evidence[0].location])).toEqual([['error', { kind: 'file', path: peerFolder }]]);
-    expect(fs[0].message).toContain("create-spec cycle 1 (2025-08-21) claims to be finished, and the PEER fork's create-spec before 2025-08-22 writes tasks.md");
+    expect(fs.map((f) => [f.severity, f.evidence[0].location])).toEqual([
+      ['error', { kind: 'file', path: peerFolder }],
+    ]);
+    expect(fs[0].message).toContain(
+      "create-spec cycle 1 (2025-08-21) claims to be finished, and the PEER fork's create-spec before 2025-08-22 writes tasks.md",
+    );
   });
 
   it('only notes (info) an old folder that no PEER run produced (no state, no transcript)', async () => {
     // Such a folder may have been written by hand or by another tool.
     const fs = await run([], 'missing-tasks-md', { '.agent-os/specs/2025-07-01-old-one/spec.md': '# Spec\n' });
-    expect(fs.map((f) => [f.severity, f.evidence[0].location])).toEqual([['info', { kind: 'file', path: '.agent-os/specs/2025-07-01-old-one' }]]);
+    expect(fs.map((f) => [f.severity, f.evidence[0].location])).toEqual([
+      ['info', { kind: 'file', path: '.agent-os/specs/2025-07-01-old-one' }],
+    ]);
     expect(fs[0].message).toContain('no PEER run produced this folder');
   });
 });

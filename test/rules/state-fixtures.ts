@@ -23,9 +23,19 @@ export function v1Cycle(phases: Record<string, unknown>, over: Record<string, un
   };
 }
 
-export const done = (output: unknown = { summary: 'ok' }) => ({ status: 'complete', completed_at: '2025-08-05T16:00:00Z', output });
+export const done = (output: unknown = { summary: 'ok' }) => ({
+  status: 'complete',
+  completed_at: '2025-08-05T16:00:00Z',
+  output,
+});
 
-export function v2Cycle(prefix: string, n: number, status: string, phases: Record<string, string>, over: Record<string, unknown> = {}) {
+export function v2Cycle(
+  prefix: string,
+  n: number,
+  status: string,
+  phases: Record<string, string>,
+  over: Record<string, unknown> = {},
+) {
   return {
     version: 1,
     cycle_id: `${prefix}.cycle.${n}`,
@@ -42,16 +52,37 @@ export function v2Cycle(prefix: string, n: number, status: string, phases: Recor
     },
     context: { peer_mode: 'new', spec_aware: true, user_requirements: 'x' },
     phases: Object.fromEntries(
-      Object.entries(phases).map(([p, s]) => [p, s === 'completed' ? { status: s, started_at: '2025-08-21T10:01:00Z', completed_at: '2025-08-21T10:05:00Z', output: { summary: p } } : { status: s }]),
+      Object.entries(phases).map(([p, s]) => [
+        p,
+        s === 'completed'
+          ? {
+              status: s,
+              started_at: '2025-08-21T10:01:00Z',
+              completed_at: '2025-08-21T10:05:00Z',
+              output: { summary: p },
+            }
+          : { status: s },
+      ]),
     ),
   };
 }
 
 /** The v1 meta of demo-spec once finalize marked it complete. */
-export const completeMeta = v1Meta('demo-spec', { current_phase: 'complete' }, { status: 'complete', completed_at: '2025-08-05T16:11:30Z' });
+export const completeMeta = v1Meta(
+  'demo-spec',
+  { current_phase: 'complete' },
+  { status: 'complete', completed_at: '2025-08-05T16:11:30Z' },
+);
 
 /** A v1 cycle that went plan → express → review without execute, and says it is complete. */
 export const skipped = v1Cycle(
-  { plan: done(), express: done(), review: done({ execution_status: 'incomplete', missing_phases: ['execute'], completeness: false }) },
-  { completed_at: '2025-08-05T16:10:00Z', status: { current_phase: 'complete', progress_percent: 100, last_update: '2025-08-05T15:56:53Z' } },
+  {
+    plan: done(),
+    express: done(),
+    review: done({ execution_status: 'incomplete', missing_phases: ['execute'], completeness: false }),
+  },
+  {
+    completed_at: '2025-08-05T16:10:00Z',
+    status: { current_phase: 'complete', progress_percent: 100, last_update: '2025-08-05T15:56:53Z' },
+  },
 );

@@ -8,7 +8,10 @@ const P = 'peer.spec.demo-spec';
 const M = `${P}.meta`;
 const C1 = `${P}.cycle.1`;
 
-const where = (f: Finding) => f.evidence.map((e) => (e.location.kind === 'kv' ? `${e.location.key}@${e.location.revision}${e.location.pointer ?? ''}` : e.location.kind));
+const where = (f: Finding) =>
+  f.evidence.map((e) =>
+    e.location.kind === 'kv' ? `${e.location.key}@${e.location.revision}${e.location.pointer ?? ''}` : e.location.kind,
+  );
 const brief = (fs: Finding[]) => fs.map((f) => [f.severity, where(f)]);
 
 async function run(puts: Put[]) {
@@ -18,8 +21,13 @@ async function run(puts: Put[]) {
 }
 
 const allDone = { plan: done(), execute: done(), express: done(), review: done() };
-const finished = (completedAt: string) => v1Cycle(allDone, { completed_at: completedAt, status: { current_phase: 'complete', progress_percent: 100, last_update: '2025-08-05T15:56:53Z' } });
-const finishedMeta = (entry: Record<string, unknown>, over: Record<string, unknown> = {}) => v1Meta('demo-spec', { current_phase: 'complete', ...over }, { status: 'complete', ...entry });
+const finished = (completedAt: string) =>
+  v1Cycle(allDone, {
+    completed_at: completedAt,
+    status: { current_phase: 'complete', progress_percent: 100, last_update: '2025-08-05T15:56:53Z' },
+  });
+const finishedMeta = (entry: Record<string, unknown>, over: Record<string, unknown> = {}) =>
+  v1Meta('demo-spec', { current_phase: 'complete', ...over }, { status: 'complete', ...entry });
 
 describe('state-inconsistency (v1 meta and cycle)', () => {
   it('fires on two completion times and on notes that contradict the status (the seed incident)', async () => {
@@ -36,23 +44,38 @@ describe('state-inconsistency (v1 meta and cycle)', () => {
     ]);
     expect(fs[0].message).toBe(`${M} marks cycle 1 "complete" while its own notes say otherwise: "${notes}".`);
     expect(fs[0].evidence[2].note).toBe('at revision 3 the same notes came with status "incomplete"');
-    expect(fs[1].message).toBe(`Cycle 1 has two completion times: ${M} says 2025-08-05T16:11:30Z, ${C1} says 2025-08-05T16:09:53Z (1 min 37 s apart).`);
+    expect(fs[1].message).toBe(
+      `Cycle 1 has two completion times: ${M} says 2025-08-05T16:11:30Z, ${C1} says 2025-08-05T16:09:53Z (1 min 37 s apart).`,
+    );
     expect(fs.every((f) => f.subject.cycle === 1 && f.subject.keyPrefix === P)).toBe(true);
   });
 
   it('tolerates completion times up to a minute apart (review stamps the cycle, then the meta), not 61 s', async () => {
-    const at = (completedAt: string) => [
-      [C1, finished('2025-08-05T16:09:53Z')],
-      [M, finishedMeta({ completed_at: completedAt })],
-    ] as Put[];
+    const at = (completedAt: string) =>
+      [
+        [C1, finished('2025-08-05T16:09:53Z')],
+        [M, finishedMeta({ completed_at: completedAt })],
+      ] as Put[];
     expect(await run(at('2025-08-05T16:09:56Z'))).toEqual([]);
     expect(await run(at('2025-08-05T16:10:53Z'))).toEqual([]);
-    expect(brief(await run(at('2025-08-05T16:10:54Z')))).toEqual([['warning', [`${M}@2/cycles/1/completed_at`, `${C1}@1/completed_at`]]]);
+    expect(brief(await run(at('2025-08-05T16:10:54Z')))).toEqual([
+      ['warning', [`${M}@2/cycles/1/completed_at`, `${C1}@1/completed_at`]],
+    ]);
   });
 
   it('fires when current_cycle points at no cycle key, and when a meta entry has no key', async () => {
     const fs = await run([
-      [M, v1Meta('demo-spec', { current_cycle: 3, cycles: { '1': { status: 'complete' }, '2': { instruction: 'execute-tasks', status: 'running' }, '3': { status: 'running' } } })],
+      [
+        M,
+        v1Meta('demo-spec', {
+          current_cycle: 3,
+          cycles: {
+            '1': { status: 'complete' },
+            '2': { instruction: 'execute-tasks', status: 'running' },
+            '3': { status: 'running' },
+          },
+        }),
+      ],
       [C1, finished('2025-08-05T16:00:00Z')],
     ]);
     // ordered by cycle: the entry for cycle 2, then current_cycle 3
@@ -93,14 +116,18 @@ describe('state-inconsistency (v1 meta and cycle)', () => {
       [C1, finished('2025-08-05T16:00:00Z')],
     ]);
     expect(brief(fs)).toEqual([['error', [`${M}@1/current_phase`, `${C1}@2/status/current_phase`]]]);
-    expect(fs[0].message).toBe(`Cycle 1: ${C1} says status.current_phase "complete" but ${M} still says current_phase "review".`);
+    expect(fs[0].message).toBe(
+      `Cycle 1: ${C1} says status.current_phase "complete" but ${M} still says current_phase "review".`,
+    );
 
     const other = await run([
       [M, finishedMeta({})],
       [C1, v1Cycle(allDone)],
     ]);
     expect(brief(other)).toEqual([['error', [`${M}@1/current_phase`, `${C1}@2/status/current_phase`]]]);
-    expect(other[0].message).toBe(`Cycle 1: ${M} says current_phase "complete" but ${C1} still says status.current_phase "plan".`);
+    expect(other[0].message).toBe(
+      `Cycle 1: ${M} says current_phase "complete" but ${C1} still says status.current_phase "plan".`,
+    );
   });
 
   it('fires when the meta marks the cycle incomplete while the cycle says complete', async () => {
@@ -133,7 +160,8 @@ describe('state-inconsistency (v1 meta and cycle)', () => {
 });
 
 describe('state-inconsistency (v2)', () => {
-  const cyc = (n: number, status = 'COMPLETED', over: Record<string, unknown> = {}) => v2Cycle(P, n, status, { plan: 'completed', execute: 'completed', express: 'completed', review: 'completed' }, over);
+  const cyc = (n: number, status = 'COMPLETED', over: Record<string, unknown> = {}) =>
+    v2Cycle(P, n, status, { plan: 'completed', execute: 'completed', express: 'completed', review: 'completed' }, over);
 
   it('fires when cycle.current is below the highest cycle, or points at no key', async () => {
     const fs = await run([
@@ -142,7 +170,9 @@ describe('state-inconsistency (v2)', () => {
       [`${P}.cycle.current`, '1'],
     ]);
     expect(brief(fs)).toEqual([['error', [`${P}.cycle.current@3`, `${P}.cycle.2@2`]]]);
-    expect(fs[0].message).toBe(`${P}.cycle.current is 1, but cycle 2 exists (${P}.cycle.2); the next run will try to create cycle 2 again.`);
+    expect(fs[0].message).toBe(
+      `${P}.cycle.current is 1, but cycle 2 exists (${P}.cycle.2); the next run will try to create cycle 2 again.`,
+    );
 
     const ahead = await run([
       [C1, cyc(1)],
@@ -207,7 +237,15 @@ describe('state-inconsistency (v2)', () => {
       [C1, colon],
       [`${P}.cycle.2`, cyc(2, 'COMPLETE', { completed_at: '2025-08-21T10:30:00Z' })],
       [`${P}.cycle.current`, '2'],
-      ['peer.spec.running.cycle.1', v2Cycle('peer.spec.running', 1, 'EXECUTING', { plan: 'completed', execute: 'in_progress', express: 'pending', review: 'pending' })],
+      [
+        'peer.spec.running.cycle.1',
+        v2Cycle('peer.spec.running', 1, 'EXECUTING', {
+          plan: 'completed',
+          execute: 'in_progress',
+          express: 'pending',
+          review: 'pending',
+        }),
+      ],
       ['peer.spec.running.cycle.current', '1'],
       ['peer.global.cycle.current', ''],
     ]);

@@ -23,7 +23,8 @@ async function scan(t: Transcript, kv?: KvData) {
   return findingsOf(await modelOf({ kv, project: dir, logs }), RULE);
 }
 
-const at = (l: Location) => (l.kind === 'log' ? `${l.path}:${l.line}` : l.kind === 'bucket' ? `bucket ${l.bucket}` : l.kind);
+const at = (l: Location) =>
+  l.kind === 'log' ? `${l.path}:${l.line}` : l.kind === 'bucket' ? `bucket ${l.bucket}` : l.kind;
 const locs = (f: Finding) => f.evidence.map((e) => at(e.location));
 
 /** Four PEER subagents on free-text prompts, no nats call anywhere: the 2025-08-04 test run. */
@@ -49,7 +50,13 @@ describe('stateless-run', () => {
     const [f] = fs;
     expect(f.ruleId).toBe(RULE);
     expect(f.severity).toBe('error');
-    expect(locs(f)).toEqual(['session.jsonl:2', 'session.jsonl:4', 'session.jsonl:6', 'session.jsonl:8', 'bucket agent-os-peer-state']);
+    expect(locs(f)).toEqual([
+      'session.jsonl:2',
+      'session.jsonl:4',
+      'session.jsonl:6',
+      'session.jsonl:8',
+      'bucket agent-os-peer-state',
+    ]);
     expect(f.evidence.map((e) => e.note)).toEqual([
       'peer-planner ran',
       'peer-executor ran',
@@ -70,7 +77,9 @@ describe('stateless-run', () => {
     expect(fs).toHaveLength(1);
     expect(fs[0].severity).toBe('warning');
     expect(locs(fs[0])).toEqual(['session.jsonl:2', 'session.jsonl:4', 'session.jsonl:6', 'session.jsonl:8']);
-    expect(fs[0].message).toContain('KV was not scanned, so whether the bucket holds state for demo-spec could not be checked.');
+    expect(fs[0].message).toContain(
+      'KV was not scanned, so whether the bucket holds state for demo-spec could not be checked.',
+    );
   });
 
   it('stays quiet when the bucket holds the spec, when the session touched state, or when no PEER subagent ran', async () => {
@@ -78,10 +87,13 @@ describe('stateless-run', () => {
     expect(await scan(stateless(), own)).toEqual([]);
     const withRead = stateless().bash('g1', 'nats kv get agent-os-peer-state peer.spec.demo-spec.meta --raw', '{}');
     expect(await scan(withRead, otherSpec())).toEqual([]);
-    expect(await scan(new Transcript().human('write a spec').task('g1', 'general-purpose', 'done').say('ok'), otherSpec())).toEqual([]);
+    expect(
+      await scan(new Transcript().human('write a spec').task('g1', 'general-purpose', 'done').say('ok'), otherSpec()),
+    ).toEqual([]);
   });
 
   it('is quiet on the healthy runs and the incidents, which all keep state', async () => {
-    for (const name of ['healthy-v1', 'healthy-v2', 'wal-operation-handling-fix', 'v2-skipped-execute']) expect(await fixture(name)).toEqual([]);
+    for (const name of ['healthy-v1', 'healthy-v2', 'wal-operation-handling-fix', 'v2-skipped-execute'])
+      expect(await fixture(name)).toEqual([]);
   });
 });

@@ -15,10 +15,21 @@ async function scan(files: Record<string, string>) {
 }
 /** The same, with a PEER cycle in the bucket for the spec: the folder is one a PEER run produced. */
 async function scanWithState(files: Record<string, string>) {
-  const cycle = v2Cycle('peer.spec.demo-spec', 1, 'COMPLETED', { plan: 'completed', execute: 'completed', express: 'completed', review: 'completed' });
-  return findingsOf(await modelOf({ kv: kvData([['peer.spec.demo-spec.cycle.1', cycle]]), project: await tempProject(files) }), RULE);
+  const cycle = v2Cycle('peer.spec.demo-spec', 1, 'COMPLETED', {
+    plan: 'completed',
+    execute: 'completed',
+    express: 'completed',
+    review: 'completed',
+  });
+  return findingsOf(
+    await modelOf({ kv: kvData([['peer.spec.demo-spec.cycle.1', cycle]]), project: await tempProject(files) }),
+    RULE,
+  );
 }
-const where = (f: Finding) => f.evidence.map((e) => (e.location.kind === 'file' ? `${e.location.path}${e.location.line ? `:${e.location.line}` : ''}` : e.location.kind));
+const where = (f: Finding) =>
+  f.evidence.map((e) =>
+    e.location.kind === 'file' ? `${e.location.path}${e.location.line ? `:${e.location.line}` : ''}` : e.location.kind,
+  );
 
 const SPEC = [
   '# Spec Requirements Document',
@@ -72,11 +83,17 @@ describe('truncated-file', () => {
     expect(where(f)).toEqual([`${DIR}/sub-specs/technical-spec.md:11`]);
     expect(f.evidence[0].excerpt).toMatch(/new readers fall back to$/);
     expect(f.evidence[0].note).toBe('last content line stops mid-sentence after "to"');
-    expect(f.message).toBe(`The technical spec ${DIR}/sub-specs/technical-spec.md is cut short: line 11 stops mid-sentence after "to", before the heredoc residue.`);
+    expect(f.message).toBe(
+      `The technical spec ${DIR}/sub-specs/technical-spec.md is cut short: line 11 stops mid-sentence after "to", before the heredoc residue.`,
+    );
   });
 
   it('fires on empty and whitespace-only files, and on a file holding only heredoc residue', async () => {
-    const fs = await scan({ [`${DIR}/spec-lite.md`]: '', [`${DIR}/sub-specs/tests.md`]: '  \n\n', [`${DIR}/sub-specs/api-spec.md`]: 'EOF < /dev/null\n' });
+    const fs = await scan({
+      [`${DIR}/spec-lite.md`]: '',
+      [`${DIR}/sub-specs/tests.md`]: '  \n\n',
+      [`${DIR}/sub-specs/api-spec.md`]: 'EOF < /dev/null\n',
+    });
     expect(fs.map((f) => [where(f)[0], f.severity, f.evidence[0].excerpt])).toEqual([
       [`${DIR}/spec-lite.md`, 'error', '0 bytes'],
       [`${DIR}/sub-specs/api-spec.md`, 'error', 'only heredoc residue'],
@@ -92,39 +109,61 @@ describe('truncated-file', () => {
     expect(peer[0].severity).toBe('warning');
     expect(where(peer[0])).toEqual([`${DIR}/spec.md:14`]);
     expect(peer[0].evidence[0].excerpt).toBe('## Spec Scope');
-    expect(peer[0].message).toBe(`The spec ${DIR}/spec.md may be cut short: it has no "## Out of Scope", "## Expected Deliverable" sections (it stops after "## Spec Scope").`);
+    expect(peer[0].message).toBe(
+      `The spec ${DIR}/spec.md may be cut short: it has no "## Out of Scope", "## Expected Deliverable" sections (it stops after "## Spec Scope").`,
+    );
     const plain = await scan({ [`${DIR}/spec.md`]: text });
     expect(plain.map((f) => [f.severity, f.message])).toEqual([
-      ['info', `The spec ${DIR}/spec.md lacks sections create-spec writes: it has no "## Out of Scope", "## Expected Deliverable" sections (it stops after "## Spec Scope"); no PEER run produced this folder, so it may follow another template.`],
+      [
+        'info',
+        `The spec ${DIR}/spec.md lacks sections create-spec writes: it has no "## Out of Scope", "## Expected Deliverable" sections (it stops after "## Spec Scope"); no PEER run produced this folder, so it may follow another template.`,
+      ],
     ]);
   });
 
   it('is an error when the sections stop and the last line is cut mid-sentence', async () => {
-    const fs = await scan({ [`${DIR}/spec.md`]: [...SPEC.slice(0, 14), '', 'The scope covers the part that'].join('\n') + '\n' });
+    const fs = await scan({
+      [`${DIR}/spec.md`]: [...SPEC.slice(0, 14), '', 'The scope covers the part that'].join('\n') + '\n',
+    });
     expect(fs.map((f) => [f.severity, where(f)])).toEqual([['error', [`${DIR}/spec.md:16`, `${DIR}/spec.md:14`]]]);
     expect(fs[0].message).toContain('is cut short: line 16 stops mid-sentence after "that"');
   });
 
   it('warns on a PEER-written spec.md missing only a section in the middle (authoring, not truncation)', async () => {
     const fs = await scanWithState({ [`${DIR}/spec.md`]: [...SPEC.slice(0, 9), ...SPEC.slice(13)].join('\n') + '\n' });
-    expect(fs.map((f) => [f.severity, f.message])).toEqual([['warning', `The spec ${DIR}/spec.md may be cut short: it has no "## User Stories" section.`]]);
+    expect(fs.map((f) => [f.severity, f.message])).toEqual([
+      ['warning', `The spec ${DIR}/spec.md may be cut short: it has no "## User Stories" section.`],
+    ]);
   });
 
   it('accepts heading-level and case drift in spec.md sections', async () => {
-    const drift = SPEC.map((l) => l.replace('## Overview', '# overview').replace('## User Stories', '### USER STORIES').replace('## Expected Deliverable', '## Expected Deliverables').replace('## Spec Scope', '## 2. Spec Scope'));
+    const drift = SPEC.map((l) =>
+      l
+        .replace('## Overview', '# overview')
+        .replace('## User Stories', '### USER STORIES')
+        .replace('## Expected Deliverable', '## Expected Deliverables')
+        .replace('## Spec Scope', '## 2. Spec Scope'),
+    );
     expect(await scan({ [`${DIR}/spec.md`]: drift.join('\n') + '\n' })).toEqual([]);
   });
 
   it('fires on spec-lite.md with no sentence, and on a code block that is never closed', async () => {
     const fs = await scan({
       [`${DIR}/spec-lite.md`]: '# Spec Summary (Lite)\n\n',
-      [`${DIR}/sub-specs/technical-spec.md`]: '# Technical Specification\n\n## Schema\n\n```sql\nCREATE TABLE ops (\n  id bigint\n',
+      [`${DIR}/sub-specs/technical-spec.md`]:
+        '# Technical Specification\n\n## Schema\n\n```sql\nCREATE TABLE ops (\n  id bigint\n',
     });
     expect(fs.map((f) => [where(f)[0], f.severity, f.evidence[0].note])).toEqual([
       [`${DIR}/spec-lite.md:1`, 'error', 'spec-lite.md holds 1-3 sentences; there is none'],
-      [`${DIR}/sub-specs/technical-spec.md:5`, 'error', 'code block opened here runs to the end of the file (last line 7)'],
+      [
+        `${DIR}/sub-specs/technical-spec.md:5`,
+        'error',
+        'code block opened here runs to the end of the file (last line 7)',
+      ],
     ]);
-    expect(fs[0].message).toBe(`The spec summary ${DIR}/spec-lite.md is cut short: it has no summary sentence; line 1 is a heading with nothing under it.`);
+    expect(fs[0].message).toBe(
+      `The spec summary ${DIR}/spec-lite.md is cut short: it has no summary sentence; line 1 is a heading with nothing under it.`,
+    );
     expect(fs[1].message).toContain('a code block opened at line 5 is never closed');
     expect(fs[1].evidence[0].excerpt).toBe('```sql');
   });
@@ -138,7 +177,11 @@ describe('truncated-file', () => {
       [`${DIR}/e.md`]: '# E\n\nUse `wal.Op for\n',
       [`${DIR}/f.md`]: '# F\n\n- Render the op for the\n',
     });
-    expect(fs.map((f) => [path.basename(where(f)[0]), f.severity, f.evidence[0].note] as const).sort((a, b) => a[0].localeCompare(b[0]))).toEqual([
+    expect(
+      fs
+        .map((f) => [path.basename(where(f)[0]), f.severity, f.evidence[0].note] as const)
+        .sort((a, b) => a[0].localeCompare(b[0])),
+    ).toEqual([
       ['a.md:3', 'error', 'last content line stops mid-sentence on ","'],
       ['b.md:3', 'error', 'last content line stops mid-sentence after "and"'],
       ['c.md:3', 'warning', 'last content line ends without closing punctuation'],
@@ -149,7 +192,11 @@ describe('truncated-file', () => {
   });
 
   it('gives one finding per file listing each sign', async () => {
-    const fs = await scan({ [`${DIR}/spec.md`]: [...SPEC.slice(0, 12), 'As an operator, I want replay to keep the operation, so that'].join('\n') + '\nEOF < /dev/null\n' });
+    const fs = await scan({
+      [`${DIR}/spec.md`]:
+        [...SPEC.slice(0, 12), 'As an operator, I want replay to keep the operation, so that'].join('\n') +
+        '\nEOF < /dev/null\n',
+    });
     expect(fs).toHaveLength(1);
     expect(fs[0].severity).toBe('error');
     expect(where(fs[0])).toEqual([`${DIR}/spec.md:13`, `${DIR}/spec.md:10`]);
@@ -159,8 +206,12 @@ describe('truncated-file', () => {
   });
 
   it('checks .agent-os/product files too', async () => {
-    const fs = await scan({ '.agent-os/product/mission-lite.md': '# Product Mission (Lite)\n\nAtlas is the team wiki for\n' });
-    expect(fs.map((f) => [where(f)[0], f.subject])).toEqual([['.agent-os/product/mission-lite.md:3', { folder: '.agent-os/product' }]]);
+    const fs = await scan({
+      '.agent-os/product/mission-lite.md': '# Product Mission (Lite)\n\nAtlas is the team wiki for\n',
+    });
+    expect(fs.map((f) => [where(f)[0], f.subject])).toEqual([
+      ['.agent-os/product/mission-lite.md:3', { folder: '.agent-os/product' }],
+    ]);
     expect(fs[0].message).toMatch(/^The product file /);
   });
 
@@ -168,8 +219,10 @@ describe('truncated-file', () => {
     const fs = await scan({
       [`${DIR}/spec.md`]: SPEC.join('\n') + '\nEOF < /dev/null\n',
       [`${DIR}/spec-lite.md`]: '# Spec Summary (Lite)\n\nRender the operation into every entry.\n',
-      [`${DIR}/tasks.md`]: '# Spec Tasks\n\n## Tasks\n\n- [ ] 1. Token store\n  - [ ] 1.1 Write tests for the store\n  - [ ] 1.2 Verify all tests pass\n',
-      [`${DIR}/sub-specs/api-spec.md`]: '# API\n\n### GET /x\n\n**Purpose:** Exchange the code\n**Errors:** 400 invalid state or verifier, 403 unverified email\n',
+      [`${DIR}/tasks.md`]:
+        '# Spec Tasks\n\n## Tasks\n\n- [ ] 1. Token store\n  - [ ] 1.1 Write tests for the store\n  - [ ] 1.2 Verify all tests pass\n',
+      [`${DIR}/sub-specs/api-spec.md`]:
+        '# API\n\n### GET /x\n\n**Purpose:** Exchange the code\n**Errors:** 400 invalid state or verifier, 403 unverified email\n',
       [`${DIR}/sub-specs/technical-spec.md`]: `# Technical Specification\n\nThis is the technical specification for the spec detailed in @${DIR}/spec.md\n`,
       [`${DIR}/sub-specs/table.md`]: '# T\n\n| a | b |\n|---|---|\n| 1 | 2 |\n',
       [`${DIR}/sub-specs/links.md`]: '# L\n\n[the spec](../spec.md)\n',
@@ -186,7 +239,9 @@ describe('truncated-file', () => {
     const seed = path.join(REPO, 'fixtures/incidents/wal-operation-handling-fix');
     const wal = '.agent-os/specs/2025-08-05-wal-operation-handling-fix';
     const asIs = await findingsOf(await modelOf({ project: seed }), RULE);
-    expect(asIs.filter((f) => f.evidence.some((e) => e.location.kind === 'file' && e.location.path === `${wal}/spec.md`))).toEqual([]);
+    expect(
+      asIs.filter((f) => f.evidence.some((e) => e.location.kind === 'file' && e.location.path === `${wal}/spec.md`)),
+    ).toEqual([]);
     expect(asIs.map((f) => [f.severity, where(f)])).toEqual([['error', [`${wal}/sub-specs/technical-spec.md:13`]]]);
 
     // The technical spec as it stops mid-sentence: "…new readers fall back to" on line 13, residue on line 14.

@@ -61,7 +61,13 @@ const env = (uuid: string, second: number, extra: Record<string, unknown>) => ({
 describe('fast path = whole-line parsing', () => {
   it('on the bundled incidents, the composed layouts and the corrupt corpus', async () => {
     const corrupt = path.join(REPO, 'fixtures', 'corrupt', 'logs');
-    for (const dir of [COMPOSED, corrupt, ...['wal-operation-handling-fix', 'v2-skipped-execute', 'v2-review-rewrite', 'healthy-v1', 'healthy-v2'].map((d) => path.join(INCIDENTS, d, 'logs'))]) {
+    for (const dir of [
+      COMPOSED,
+      corrupt,
+      ...['wal-operation-handling-fix', 'v2-skipped-execute', 'v2-review-rewrite', 'healthy-v1', 'healthy-v2'].map(
+        (d) => path.join(INCIDENTS, d, 'logs'),
+      ),
+    ]) {
       const [fast, whole] = await bothPaths([dir], dir);
       expect(fast).toEqual(whole);
     }
@@ -84,21 +90,68 @@ describe('fast path = whole-line parsing', () => {
     let s = 0;
     for (const t of texts) {
       const id = `toolu_${s}`;
-      lines.push(JSON.stringify(env(`a${s}`, s % 60, { type: 'assistant', message: { role: 'assistant', content: [{ type: 'text', text: t }, { type: 'tool_use', id, name: 'Bash', input: { command: t, description: t, other: [t, { deep: t }] } }] } })));
-      lines.push(JSON.stringify(env(`u${s}`, s % 60, { type: 'user', message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: id, content: t }] }, toolUseResult: { stdout: t, agentId: 'x' } })));
+      lines.push(
+        JSON.stringify(
+          env(`a${s}`, s % 60, {
+            type: 'assistant',
+            message: {
+              role: 'assistant',
+              content: [
+                { type: 'text', text: t },
+                { type: 'tool_use', id, name: 'Bash', input: { command: t, description: t, other: [t, { deep: t }] } },
+              ],
+            },
+          }),
+        ),
+      );
+      lines.push(
+        JSON.stringify(
+          env(`u${s}`, s % 60, {
+            type: 'user',
+            message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: id, content: t }] },
+            toolUseResult: { stdout: t, agentId: 'x' },
+          }),
+        ),
+      );
       lines.push(JSON.stringify(env(`h${s}`, s % 60, { type: 'user', message: { role: 'user', content: t } })));
-      lines.push(JSON.stringify(env(`w${s}`, s % 60, { type: 'assistant', message: { role: 'assistant', content: [{ type: 'tool_use', id: `w${id}`, name: 'Write', input: { file_path: t.slice(0, 9000), content: t } }] } })));
+      lines.push(
+        JSON.stringify(
+          env(`w${s}`, s % 60, {
+            type: 'assistant',
+            message: {
+              role: 'assistant',
+              content: [
+                { type: 'tool_use', id: `w${id}`, name: 'Write', input: { file_path: t.slice(0, 9000), content: t } },
+              ],
+            },
+          }),
+        ),
+      );
       s++;
     }
     // Spacing, escaped and repeated keys, keys the parser reads written with escapes.
-    lines.push(`  { "type" : "user" , "message" : { "role" : "user" , "content" : "spaced ${'z'.repeat(9000)}" } , "uuid" : "sp1" , "sessionId" : "${SID}" }  `);
-    lines.push(`{"type":"assistant","type":"user","message":{"role":"user","content":"second type wins"},"uuid":"dup1","sessionId":"${SID}"}`);
-    lines.push(`{"\\u0074ype":"user","message":{"role":"user","content":"escaped key"},"uuid":"esc1","sessionId":"${SID}"}`);
-    lines.push(`{"type":"user","message":{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_0","content":"x"}]},"toolUseResult":[1,2],"tool_use_result":"Error: stream","uuid":"tur1","sessionId":"${SID}"}`);
+    lines.push(
+      `  { "type" : "user" , "message" : { "role" : "user" , "content" : "spaced ${'z'.repeat(9000)}" } , "uuid" : "sp1" , "sessionId" : "${SID}" }  `,
+    );
+    lines.push(
+      `{"type":"assistant","type":"user","message":{"role":"user","content":"second type wins"},"uuid":"dup1","sessionId":"${SID}"}`,
+    );
+    lines.push(
+      `{"\\u0074ype":"user","message":{"role":"user","content":"escaped key"},"uuid":"esc1","sessionId":"${SID}"}`,
+    );
+    lines.push(
+      `{"type":"user","message":{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_0","content":"x"}]},"toolUseResult":[1,2],"tool_use_result":"Error: stream","uuid":"tur1","sessionId":"${SID}"}`,
+    );
     lines.push(`{"type":"user","message":{"role":"user","content":"a\\u0000b"},"uuid":"nul1","sessionId":"${SID}"}`);
-    lines.push(`{"type":"progress","data":{"type":"bash_progress","output":"${'o'.repeat(8000)}"},"uuid":"bp1","sessionId":"${SID}","timestamp":"2025-08-21T14:21:00.000Z"}`);
-    lines.push(`{"type":"progress","data":{"type":"agent\\u005fprogress","agentId":"zz","message":{"type":"assistant","message":{"role":"assistant","content":[{"type":"text","text":"escaped type"}]}}},"parentToolUseID":"toolu_1","uuid":"ap1","sessionId":"${SID}"}`);
-    lines.push(`{"type":"user","message":{"role":"user","content":"nested bad [tru]"},"extra":{"k":[1,2,{"a":null}]},"uuid":"nb1","sessionId":"${SID}"}`);
+    lines.push(
+      `{"type":"progress","data":{"type":"bash_progress","output":"${'o'.repeat(8000)}"},"uuid":"bp1","sessionId":"${SID}","timestamp":"2025-08-21T14:21:00.000Z"}`,
+    );
+    lines.push(
+      `{"type":"progress","data":{"type":"agent\\u005fprogress","agentId":"zz","message":{"type":"assistant","message":{"role":"assistant","content":[{"type":"text","text":"escaped type"}]}}},"parentToolUseID":"toolu_1","uuid":"ap1","sessionId":"${SID}"}`,
+    );
+    lines.push(
+      `{"type":"user","message":{"role":"user","content":"nested bad [tru]"},"extra":{"k":[1,2,{"a":null}]},"uuid":"nb1","sessionId":"${SID}"}`,
+    );
     lines.push(`{"type":"user","message":{"role":"user","content":"trailing"},"uuid":"tr1"}x`);
     lines.push(`{"type":"user","isSidechain":tru,"uuid":"bad-literal"}`);
     const dir = await writeCase({ 'sess.jsonl': `${lines.join('\n')}\n` });
@@ -108,17 +161,87 @@ describe('fast path = whole-line parsing', () => {
 
   it('on agent_progress copies: used where the subagent file is missing, their results where a call has none', async () => {
     const spawn = (id: string, agentId: string, second: number) => [
-      env(`sp-${id}`, second, { type: 'assistant', message: { role: 'assistant', content: [{ type: 'tool_use', id, name: 'Agent', input: { subagent_type: 'peer-planner', prompt: `plan ${id}`, description: 'Plan' } }] } }),
+      env(`sp-${id}`, second, {
+        type: 'assistant',
+        message: {
+          role: 'assistant',
+          content: [
+            {
+              type: 'tool_use',
+              id,
+              name: 'Agent',
+              input: { subagent_type: 'peer-planner', prompt: `plan ${id}`, description: 'Plan' },
+            },
+          ],
+        },
+      }),
       // The copies: a call, its result, a text.
-      env(`p1-${id}`, second + 1, { type: 'progress', parentToolUseID: id, data: { type: 'agent_progress', agentId, prompt: `plan ${id}`, message: { type: 'assistant', timestamp: `2025-08-21T14:20:${second + 1}.500Z`, message: { role: 'assistant', content: [{ type: 'tool_use', id: `${id}-bash`, name: 'Bash', input: { command: 'nats kv get b k' } }] } } } }),
-      env(`p2-${id}`, second + 2, { type: 'progress', parentToolUseID: id, data: { type: 'agent_progress', agentId, message: { type: 'user', message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: `${id}-bash`, content: 'Exit code 1\nnats: error: key not found' }] } } } }),
-      env(`p3-${id}`, second + 3, { type: 'progress', parentToolUseID: id, data: { type: 'agent_progress', agentId, message: { type: 'assistant', message: { role: 'assistant', content: [{ type: 'text', text: `done ${id}` }] } } } }),
+      env(`p1-${id}`, second + 1, {
+        type: 'progress',
+        parentToolUseID: id,
+        data: {
+          type: 'agent_progress',
+          agentId,
+          prompt: `plan ${id}`,
+          message: {
+            type: 'assistant',
+            timestamp: `2025-08-21T14:20:${second + 1}.500Z`,
+            message: {
+              role: 'assistant',
+              content: [{ type: 'tool_use', id: `${id}-bash`, name: 'Bash', input: { command: 'nats kv get b k' } }],
+            },
+          },
+        },
+      }),
+      env(`p2-${id}`, second + 2, {
+        type: 'progress',
+        parentToolUseID: id,
+        data: {
+          type: 'agent_progress',
+          agentId,
+          message: {
+            type: 'user',
+            message: {
+              role: 'user',
+              content: [
+                { type: 'tool_result', tool_use_id: `${id}-bash`, content: 'Exit code 1\nnats: error: key not found' },
+              ],
+            },
+          },
+        },
+      }),
+      env(`p3-${id}`, second + 3, {
+        type: 'progress',
+        parentToolUseID: id,
+        data: {
+          type: 'agent_progress',
+          agentId,
+          message: {
+            type: 'assistant',
+            message: { role: 'assistant', content: [{ type: 'text', text: `done ${id}` }] },
+          },
+        },
+      }),
     ];
-    const main = [...spawn('toolu_A', 'aaa111', 1), ...spawn('toolu_B', 'bbb222', 10)].map((r) => JSON.stringify(r)).join('\n');
+    const main = [...spawn('toolu_A', 'aaa111', 1), ...spawn('toolu_B', 'bbb222', 10)]
+      .map((r) => JSON.stringify(r))
+      .join('\n');
     // Agent A has its own file, whose call never got a result (the file was cut): the copy's result stands in.
     const agentA = [
-      { ...env('a1', 2, { type: 'assistant', message: { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_A-bash', name: 'Bash', input: { command: 'nats kv get b k' } }] } }), isSidechain: true, agentId: 'aaa111' },
-    ].map((r) => JSON.stringify(r)).join('\n');
+      {
+        ...env('a1', 2, {
+          type: 'assistant',
+          message: {
+            role: 'assistant',
+            content: [{ type: 'tool_use', id: 'toolu_A-bash', name: 'Bash', input: { command: 'nats kv get b k' } }],
+          },
+        }),
+        isSidechain: true,
+        agentId: 'aaa111',
+      },
+    ]
+      .map((r) => JSON.stringify(r))
+      .join('\n');
     const dir = await writeCase({
       [`${SID}.jsonl`]: `${main}\n`,
       [`${SID}/subagents/agent-aaa111.jsonl`]: `${agentA}\n`,
@@ -126,18 +249,39 @@ describe('fast path = whole-line parsing', () => {
     });
     const [fast, whole] = await bothPaths([dir], dir);
     expect(fast).toEqual(whole);
-    const session = (fast as { data: { sessions: Array<{ events: Array<{ kind: string; id?: string; result?: { text: string } }> }> } }).data.sessions[0];
+    const session = (
+      fast as { data: { sessions: Array<{ events: Array<{ kind: string; id?: string; result?: { text: string } }> }> } }
+    ).data.sessions[0];
     expect(session.events.find((e) => e.id === 'toolu_A-bash')?.result?.text).toContain('key not found');
     expect(session.events.find((e) => e.id === 'toolu_B-bash')?.result?.text).toContain('key not found');
   });
 
   it('on generated files, damaged lines included', async () => {
-    const longRecord = fc.tuple(transcriptRecord, fc.constantFrom('x', '→', '\\', '"', '\n', ' ', '😀'), fc.integer({ min: 5000, max: 12000 })).map(([r, unit, count]) => {
-      const text = unit.repeat(count);
-      const msg = (r.message ?? { role: 'user', content: text }) as Record<string, unknown>;
-      return Buffer.from(JSON.stringify({ ...r, message: { ...msg, content: [{ type: 'text', text }, { type: 'tool_result', tool_use_id: 'toolu_1', content: text }] } }));
-    });
-    const file = fc.record({ base: jsonlFile, extra: fc.array(longRecord, { maxLength: 3 }) }).map(({ base, extra }) => fileBytes({ ...base, lines: [...base.lines, ...extra] }));
+    const longRecord = fc
+      .tuple(
+        transcriptRecord,
+        fc.constantFrom('x', '→', '\\', '"', '\n', ' ', '😀'),
+        fc.integer({ min: 5000, max: 12000 }),
+      )
+      .map(([r, unit, count]) => {
+        const text = unit.repeat(count);
+        const msg = (r.message ?? { role: 'user', content: text }) as Record<string, unknown>;
+        return Buffer.from(
+          JSON.stringify({
+            ...r,
+            message: {
+              ...msg,
+              content: [
+                { type: 'text', text },
+                { type: 'tool_result', tool_use_id: 'toolu_1', content: text },
+              ],
+            },
+          }),
+        );
+      });
+    const file = fc
+      .record({ base: jsonlFile, extra: fc.array(longRecord, { maxLength: 3 }) })
+      .map(({ base, extra }) => fileBytes({ ...base, lines: [...base.lines, ...extra] }));
     await fc.assert(
       fc.asyncProperty(file, async (bytes) => {
         const dir = await writeCase({ 'sess.jsonl': bytes });
@@ -154,7 +298,18 @@ describe('worker threads = one thread (built CLI)', () => {
   it('gives the same report on every bundled incident', async () => {
     for (const name of ['wal-operation-handling-fix', 'v2-skipped-execute', 'v2-review-rewrite', 'healthy-v2']) {
       const cwd = path.join(INCIDENTS, name);
-      const args = ['scan', '--kv-snapshot', 'kv-snapshot.jsonl', '--logs', 'logs', '--no-default-logs', '--now', '2026-01-01T00:00:00Z', '--format', 'json'];
+      const args = [
+        'scan',
+        '--kv-snapshot',
+        'kv-snapshot.jsonl',
+        '--logs',
+        'logs',
+        '--no-default-logs',
+        '--now',
+        '2026-01-01T00:00:00Z',
+        '--format',
+        'json',
+      ];
       const one = await runCli(args, { cwd, env: { PEER_AUDIT_LOG_THREADS: '0' } });
       const two = await runCli(args, { cwd, env: { PEER_AUDIT_LOG_THREADS: '2' } });
       const strip = (out: string) => ({ ...JSON.parse(out), generatedAt: undefined });
@@ -167,7 +322,15 @@ describe('worker threads = one thread (built CLI)', () => {
 describe('line splitting across read chunks', () => {
   it('reads lines that straddle the 1 MiB reads, with their byte offsets', async () => {
     const recs: string[] = [];
-    for (let i = 0; i < 400; i++) recs.push(JSON.stringify(env(`c${i}`, i % 60, { type: 'user', message: { role: 'user', content: `${i} ${'y'.repeat((i * 7919) % 20000)}` } })));
+    for (let i = 0; i < 400; i++)
+      recs.push(
+        JSON.stringify(
+          env(`c${i}`, i % 60, {
+            type: 'user',
+            message: { role: 'user', content: `${i} ${'y'.repeat((i * 7919) % 20000)}` },
+          }),
+        ),
+      );
     const text = `\uFEFF${recs.join('\r\n')}\n`;
     const dir = await writeCase({ 'big.jsonl': text });
     const { data, report } = await readLogs([dir], dir);
@@ -175,7 +338,9 @@ describe('line splitting across read chunks', () => {
     const events = data.sessions[0].events;
     expect(events).toHaveLength(400);
     expect(events.map((e) => e.ref.line).sort((a, b) => a - b)).toEqual(recs.map((_, i) => i + 1));
-    for (const e of events) if (e.kind === 'text') expect(e.text.startsWith(`${e.ref.line - 1} y`) || e.text === `${e.ref.line - 1} `).toBe(true);
+    for (const e of events)
+      if (e.kind === 'text')
+        expect(e.text.startsWith(`${e.ref.line - 1} y`) || e.text === `${e.ref.line - 1} `).toBe(true);
     const raw = await readFile(path.join(dir, 'big.jsonl'));
     expect(raw.length).toBe(report.stats.bytes);
   });

@@ -15,7 +15,8 @@ const BASH = 'toolu_01NatsGet0001';
 const AGENT = 'a4f09c2';
 const NATS_GET = 'nats kv get agent-os-peer-state "peer.spec.x.cycle.1" --raw';
 const PLAN_TEXT = 'Plan for cycle 1 created (3 phases) and stored at peer.spec.x.cycle.1.';
-const PROMPT = 'STATE_KEY: peer.spec.x.cycle.1\nRead the unified state from NATS KV at STATE_KEY, build the execution plan and write it back.';
+const PROMPT =
+  'STATE_KEY: peer.spec.x.cycle.1\nRead the unified state from NATS KV at STATE_KEY, build the execution plan and write it back.';
 
 let root: string;
 
@@ -29,7 +30,10 @@ afterEach(async () => {
 
 async function composed(name: string): Promise<Rec[]> {
   const text = await readFile(path.join(COMPOSED, name), 'utf8');
-  return text.trimEnd().split('\n').map((l) => JSON.parse(l) as Rec);
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Rec);
 }
 
 function jsonl(records: Rec[]): string {
@@ -72,13 +76,23 @@ describe('readLogs: composed PEER planning run', () => {
   it('2.1.2+ layout: <session>/subagents/agent-<id>.jsonl, progress mirror counted once', async () => {
     await put(`proj/${SID}.jsonl`, await readFile(path.join(COMPOSED, 'main.jsonl')));
     await put(`proj/${SID}/subagents/agent-${AGENT}.jsonl`, await readFile(path.join(COMPOSED, 'agent-a4f09c2.jsonl')));
-    await put(`proj/${SID}/subagents/agent-acompact-fffbd0.jsonl`, jsonl([{ type: 'user', sessionId: SID, parentUuid: 'x' }]));
+    await put(
+      `proj/${SID}/subagents/agent-acompact-fffbd0.jsonl`,
+      jsonl([{ type: 'user', sessionId: SID, parentUuid: 'x' }]),
+    );
 
     const { data, report } = await readLogs([path.join(root, 'proj')], root);
 
     expect(report).toMatchObject({ kind: 'logs', ref: path.join(root, 'proj'), ok: true, problems: [] });
     expect(report.error).toBeUndefined();
-    expect(report.stats).toMatchObject({ files: 3, lines: 12, records: 12, corruptLines: 0, sessions: 1, ignoredFiles: 1 });
+    expect(report.stats).toMatchObject({
+      files: 3,
+      lines: 12,
+      records: 12,
+      corruptLines: 0,
+      sessions: 1,
+      ignoredFiles: 1,
+    });
     const session = only(data.sessions);
     const mainFile = `proj/${SID}.jsonl`;
     const agentFile = `proj/${SID}/subagents/agent-${AGENT}.jsonl`;
@@ -105,7 +119,10 @@ describe('readLogs: composed PEER planning run', () => {
     ]);
 
     const texts = textsOf(session);
-    expect(texts[0]).toMatchObject({ human: true, text: 'Run the PEER cycle for spec x: plan it with peer-planner, then report.' });
+    expect(texts[0]).toMatchObject({
+      human: true,
+      text: 'Run the PEER cycle for spec x: plan it with peer-planner, then report.',
+    });
     expect(texts[2]).toMatchObject({ human: false, text: PROMPT });
 
     expect(only(spawnsOf(session))).toEqual({
@@ -117,15 +134,30 @@ describe('readLogs: composed PEER planning run', () => {
       prompt: PROMPT,
       agentId: AGENT,
       actor: 'main',
-      ref: { path: mainFile, line: 4, uuid: '1c2d3e4f-0000-4a00-8000-000000000004', timestamp: '2026-02-12T10:00:05.220Z' },
+      ref: {
+        path: mainFile,
+        line: 4,
+        uuid: '1c2d3e4f-0000-4a00-8000-000000000004',
+        timestamp: '2026-02-12T10:00:05.220Z',
+      },
       result: {
         isError: false,
         text: PLAN_TEXT,
-        ref: { path: mainFile, line: 6, uuid: '1c2d3e4f-0000-4a00-8000-000000000006', timestamp: '2026-02-12T10:00:12.700Z' },
+        ref: {
+          path: mainFile,
+          line: 6,
+          uuid: '1c2d3e4f-0000-4a00-8000-000000000006',
+          timestamp: '2026-02-12T10:00:12.700Z',
+        },
       },
       finalText: {
         text: PLAN_TEXT,
-        ref: { path: agentFile, line: 4, uuid: '2d3e4f50-0000-4b00-8000-000000000004', timestamp: '2026-02-12T10:00:12.600Z' },
+        ref: {
+          path: agentFile,
+          line: 4,
+          uuid: '2d3e4f50-0000-4b00-8000-000000000004',
+          timestamp: '2026-02-12T10:00:12.600Z',
+        },
       },
       transcript: 'subagents-dir',
     });
@@ -137,11 +169,21 @@ describe('readLogs: composed PEER planning run', () => {
       command: NATS_GET,
       input: { description: 'Read PEER cycle state' },
       actor: { spawnId: TASK },
-      ref: { path: agentFile, line: 2, uuid: '2d3e4f50-0000-4b00-8000-000000000002', timestamp: '2026-02-12T10:00:08.400Z' },
+      ref: {
+        path: agentFile,
+        line: 2,
+        uuid: '2d3e4f50-0000-4b00-8000-000000000002',
+        timestamp: '2026-02-12T10:00:08.400Z',
+      },
       result: {
         isError: true,
         text: 'Exit code 1\nnats: error: nats: key not found',
-        ref: { path: agentFile, line: 3, uuid: '2d3e4f50-0000-4b00-8000-000000000003', timestamp: '2026-02-12T10:00:09.150Z' },
+        ref: {
+          path: agentFile,
+          line: 3,
+          uuid: '2d3e4f50-0000-4b00-8000-000000000003',
+          timestamp: '2026-02-12T10:00:09.150Z',
+        },
       },
     });
   });
@@ -150,7 +192,16 @@ describe('readLogs: composed PEER planning run', () => {
     const main = await composed('main.jsonl');
     await put(`proj/${SID}.jsonl`, jsonl(main.filter((r) => r.type !== 'progress')));
     await put(`proj/agent-${AGENT}.jsonl`, await readFile(path.join(COMPOSED, 'agent-a4f09c2.jsonl')));
-    const warmup = { parentUuid: null, isSidechain: true, sessionId: SID, agentId: 'deadbee', type: 'user', message: { role: 'user', content: 'Warmup' }, uuid: 'w1', timestamp: '2026-02-12T09:59:59.000Z' };
+    const warmup = {
+      parentUuid: null,
+      isSidechain: true,
+      sessionId: SID,
+      agentId: 'deadbee',
+      type: 'user',
+      message: { role: 'user', content: 'Warmup' },
+      uuid: 'w1',
+      timestamp: '2026-02-12T09:59:59.000Z',
+    };
     await put('proj/agent-deadbee.jsonl', jsonl([warmup]));
     await put('proj/agent-acompact-e1f845.jsonl', jsonl([{ type: 'user', sessionId: SID }]));
 
@@ -163,7 +214,11 @@ describe('readLogs: composed PEER planning run', () => {
     expect(session.firstTimestamp).toBe('2026-02-12T10:00:00.120Z');
     const spawn = only(spawnsOf(session));
     expect(spawn).toMatchObject({ agentId: AGENT, transcript: 'sibling-file', finalText: { text: PLAN_TEXT } });
-    expect(only(callsOf(session))).toMatchObject({ id: BASH, actor: { spawnId: TASK }, ref: { path: `proj/agent-${AGENT}.jsonl`, line: 2 } });
+    expect(only(callsOf(session))).toMatchObject({
+      id: BASH,
+      actor: { spawnId: TASK },
+      ref: { path: `proj/agent-${AGENT}.jsonl`, line: 2 },
+    });
     expect(session.events.some((e) => e.kind === 'text' && e.text === 'Warmup')).toBe(false);
   });
 
@@ -208,9 +263,31 @@ describe('readLogs: composed PEER planning run', () => {
       return rest;
     });
     sidechain[0].message.content = 'A prompt the Task input does not repeat';
-    const early = { parentUuid: null, isSidechain: true, type: 'user', sessionId: SID, message: { role: 'user', content: 'stray' }, uuid: 'early-1', timestamp: '2026-02-12T09:00:00.000Z' };
-    const earlyCall = { parentUuid: 'early-1', isSidechain: true, type: 'assistant', sessionId: SID, message: { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_stray', name: 'Read', input: { file_path: '/x' } }] }, uuid: 'early-2', timestamp: '2026-02-12T09:00:01.000Z' };
-    await put(`proj/${SID}.jsonl`, jsonl([early, earlyCall, ...main.slice(0, 4), ...sidechain, main[5], ...main.slice(6)]));
+    const early = {
+      parentUuid: null,
+      isSidechain: true,
+      type: 'user',
+      sessionId: SID,
+      message: { role: 'user', content: 'stray' },
+      uuid: 'early-1',
+      timestamp: '2026-02-12T09:00:00.000Z',
+    };
+    const earlyCall = {
+      parentUuid: 'early-1',
+      isSidechain: true,
+      type: 'assistant',
+      sessionId: SID,
+      message: {
+        role: 'assistant',
+        content: [{ type: 'tool_use', id: 'toolu_stray', name: 'Read', input: { file_path: '/x' } }],
+      },
+      uuid: 'early-2',
+      timestamp: '2026-02-12T09:00:01.000Z',
+    };
+    await put(
+      `proj/${SID}.jsonl`,
+      jsonl([early, earlyCall, ...main.slice(0, 4), ...sidechain, main[5], ...main.slice(6)]),
+    );
 
     const { data } = await readLogs([path.join(root, 'proj')], root);
 
@@ -229,7 +306,10 @@ describe('readLogs: composed PEER planning run', () => {
     await put(`proj/${SID}.jsonl`, jsonl(records));
     const dir = `proj/${SID}/subagents/workflows/run-1`;
     await put(`${dir}/agent-${AGENT}.jsonl`, await readFile(path.join(COMPOSED, 'agent-a4f09c2.jsonl')));
-    await put(`${dir}/agent-${AGENT}.meta.json`, JSON.stringify({ agentType: 'peer-planner', description: 'Plan PEER cycle 1', toolUseId: TASK }));
+    await put(
+      `${dir}/agent-${AGENT}.meta.json`,
+      JSON.stringify({ agentType: 'peer-planner', description: 'Plan PEER cycle 1', toolUseId: TASK }),
+    );
     await put(`${dir}/journal.jsonl`, jsonl([{ type: 'step', runId: 'run-1' }]));
 
     const { data, report } = await readLogs([path.join(root, 'proj')], root);
@@ -250,10 +330,49 @@ describe('readLogs: composed PEER planning run', () => {
   it('nested subagents: a spawn inside a subagent belongs to it, and its own file links through it', async () => {
     await put(`proj/${SID}.jsonl`, await readFile(path.join(COMPOSED, 'main.jsonl')));
     const sub = await composed('agent-a4f09c2.jsonl');
-    const nestedCall = { ...sub[1], uuid: 'n-1', timestamp: '2026-02-12T10:00:10.000Z', message: { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_nested', name: 'Task', input: { description: 'Look around', subagent_type: 'Explore', prompt: 'find the state script' } }] } };
-    const nestedResult = { ...sub[2], uuid: 'n-2', timestamp: '2026-02-12T10:00:11.000Z', message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_nested', content: [{ type: 'text', text: 'found it' }] }] }, toolUseResult: { status: 'completed', agentId: 'bb11' } };
-    await put(`proj/${SID}/subagents/agent-${AGENT}.jsonl`, jsonl([...sub.slice(0, 3), nestedCall, nestedResult, sub[3]]));
-    const inner = { parentUuid: null, isSidechain: true, sessionId: SID, agentId: 'bb11', type: 'assistant', uuid: 'i-1', timestamp: '2026-02-12T10:00:10.500Z', message: { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_ls', name: 'Bash', input: { command: 'ls scripts/peer' } }] } };
+    const nestedCall = {
+      ...sub[1],
+      uuid: 'n-1',
+      timestamp: '2026-02-12T10:00:10.000Z',
+      message: {
+        role: 'assistant',
+        content: [
+          {
+            type: 'tool_use',
+            id: 'toolu_nested',
+            name: 'Task',
+            input: { description: 'Look around', subagent_type: 'Explore', prompt: 'find the state script' },
+          },
+        ],
+      },
+    };
+    const nestedResult = {
+      ...sub[2],
+      uuid: 'n-2',
+      timestamp: '2026-02-12T10:00:11.000Z',
+      message: {
+        role: 'user',
+        content: [{ type: 'tool_result', tool_use_id: 'toolu_nested', content: [{ type: 'text', text: 'found it' }] }],
+      },
+      toolUseResult: { status: 'completed', agentId: 'bb11' },
+    };
+    await put(
+      `proj/${SID}/subagents/agent-${AGENT}.jsonl`,
+      jsonl([...sub.slice(0, 3), nestedCall, nestedResult, sub[3]]),
+    );
+    const inner = {
+      parentUuid: null,
+      isSidechain: true,
+      sessionId: SID,
+      agentId: 'bb11',
+      type: 'assistant',
+      uuid: 'i-1',
+      timestamp: '2026-02-12T10:00:10.500Z',
+      message: {
+        role: 'assistant',
+        content: [{ type: 'tool_use', id: 'toolu_ls', name: 'Bash', input: { command: 'ls scripts/peer' } }],
+      },
+    };
     await put(`proj/${SID}/subagents/agent-bb11.jsonl`, jsonl([inner]));
 
     const { data } = await readLogs([path.join(root, 'proj')], root);
@@ -277,7 +396,12 @@ describe('readLogs: composed PEER planning run', () => {
 
     expect(report.stats).toMatchObject({ files: 1, lines: 5, records: 5, sessions: 1 });
     const session = only(data.sessions);
-    expect(session).toMatchObject({ sessionId: SID, format: 'stream-json', mainFile: 'output-peer-test-2.jsonl', cwd: '/home/dev/agent-os-demo' });
+    expect(session).toMatchObject({
+      sessionId: SID,
+      format: 'stream-json',
+      mainFile: 'output-peer-test-2.jsonl',
+      cwd: '/home/dev/agent-os-demo',
+    });
     expect(session.version).toBeUndefined();
     expect(session.firstTimestamp).toBeUndefined();
     expect(session.events.map(brief)).toEqual([
@@ -288,7 +412,11 @@ describe('readLogs: composed PEER planning run', () => {
     const spawn = only(spawnsOf(session));
     expect(spawn).toMatchObject({ subagentType: 'peer-planner', transcript: 'stream-json' });
     expect(spawn.result).toBeUndefined();
-    expect(only(callsOf(session)).result).toMatchObject({ isError: true, text: 'Exit code 1\nnats: error: nats: key not found', ref: { line: 4 } });
+    expect(only(callsOf(session)).result).toMatchObject({
+      isError: true,
+      text: 'Exit code 1\nnats: error: nats: key not found',
+      ref: { line: 4 },
+    });
     expect(session.events[2]).toEqual({
       kind: 'result',
       subtype: 'success',
@@ -312,7 +440,17 @@ describe('readLogs: agent_progress mirrors', () => {
     resultMirror.data.message = {
       type: 'user',
       timestamp: '2026-02-12T10:00:09.150Z',
-      message: { role: 'user', content: [{ type: 'tool_result', content: 'Exit code 1\nnats: error: nats: key not found', is_error: true, tool_use_id: BASH }] },
+      message: {
+        role: 'user',
+        content: [
+          {
+            type: 'tool_result',
+            content: 'Exit code 1\nnats: error: nats: key not found',
+            is_error: true,
+            tool_use_id: BASH,
+          },
+        ],
+      },
       toolUseResult: 'Error: Exit code 1\nnats: error: nats: key not found',
     };
     await put(`proj/${SID}.jsonl`, jsonl([...main.slice(0, 5), repeat, resultMirror, ...main.slice(5)]));
@@ -325,7 +463,12 @@ describe('readLogs: agent_progress mirrors', () => {
       id: BASH,
       command: NATS_GET,
       actor: { spawnId: TASK },
-      ref: { path: `proj/${SID}.jsonl`, line: 5, uuid: '1c2d3e4f-0000-4a00-8000-000000000005', timestamp: '2026-02-12T10:00:08.400Z' },
+      ref: {
+        path: `proj/${SID}.jsonl`,
+        line: 5,
+        uuid: '1c2d3e4f-0000-4a00-8000-000000000005',
+        timestamp: '2026-02-12T10:00:08.400Z',
+      },
       result: { isError: true, ref: { line: 7, timestamp: '2026-02-12T10:00:09.150Z' } },
     });
     expect(only(spawnsOf(session))).toMatchObject({ agentId: AGENT, transcript: 'progress-mirror' });
@@ -335,28 +478,62 @@ describe('readLogs: agent_progress mirrors', () => {
 // ---------------------------------------------------------------- tool results
 
 function envelope(uuid: string, second: number, extra: Rec): Rec {
-  return { parentUuid: null, isSidechain: false, sessionId: 'sess-results', version: '1.0.89', cwd: '/w', uuid, timestamp: `2026-01-01T00:00:${String(second).padStart(2, '0')}.000Z`, ...extra };
+  return {
+    parentUuid: null,
+    isSidechain: false,
+    sessionId: 'sess-results',
+    version: '1.0.89',
+    cwd: '/w',
+    uuid,
+    timestamp: `2026-01-01T00:00:${String(second).padStart(2, '0')}.000Z`,
+    ...extra,
+  };
 }
 const toolUse = (uuid: string, s: number, id: string, name: string, input: Rec): Rec =>
-  envelope(uuid, s, { type: 'assistant', message: { role: 'assistant', content: [{ type: 'tool_use', id, name, input }] } });
+  envelope(uuid, s, {
+    type: 'assistant',
+    message: { role: 'assistant', content: [{ type: 'tool_use', id, name, input }] },
+  });
 const toolResult = (uuid: string, s: number, block: Rec, toolUseResult?: unknown): Rec =>
-  envelope(uuid, s, { type: 'user', message: { role: 'user', content: [{ type: 'tool_result', ...block }] }, ...(toolUseResult === undefined ? {} : { toolUseResult }) });
+  envelope(uuid, s, {
+    type: 'user',
+    message: { role: 'user', content: [{ type: 'tool_result', ...block }] },
+    ...(toolUseResult === undefined ? {} : { toolUseResult }),
+  });
 
 describe('readLogs: tool results', () => {
   it('detects failing calls from is_error, a string toolUseResult and an "Exit code N" prefix', async () => {
-    await put('sess-results.jsonl', jsonl([
-      toolUse('u1', 1, 'b1', 'Bash', { command: 'false', description: 'fail' }),
-      toolResult('u2', 2, { tool_use_id: 'b1', content: 'Exit code 1\nboom', is_error: true }, 'Error: Exit code 1\nboom'),
-      toolUse('u3', 3, 'r1', 'Read', { file_path: '/nope' }),
-      toolResult('u4', 4, { tool_use_id: 'r1', content: 'Path "/nope" does not exist' }, 'Error: Path "/nope" does not exist'),
-      toolUse('u5', 5, 'b2', 'Bash', { command: 'exit 2' }),
-      toolResult('u6', 6, { tool_use_id: 'b2', content: [{ type: 'text', text: 'Exit code 2\nfoo' }] }),
-      toolUse('u7', 7, 'b3', 'Bash', { command: 'echo ok' }),
-      toolResult('u8', 8, { tool_use_id: 'b3', content: 'ok', is_error: false }, { stdout: 'ok', stderr: '', interrupted: false, isImage: false }),
-      toolUse('u9', 9, 'b4', 'Bash', { command: 'true' }),
-      toolResult('u10', 10, { tool_use_id: 'b4', content: 'Exit code 0' }),
-      toolUse('u11', 11, 't1', 'Task', { description: 'Review', subagent_type: 'peer-review', prompt: 'review it' }),
-    ]));
+    await put(
+      'sess-results.jsonl',
+      jsonl([
+        toolUse('u1', 1, 'b1', 'Bash', { command: 'false', description: 'fail' }),
+        toolResult(
+          'u2',
+          2,
+          { tool_use_id: 'b1', content: 'Exit code 1\nboom', is_error: true },
+          'Error: Exit code 1\nboom',
+        ),
+        toolUse('u3', 3, 'r1', 'Read', { file_path: '/nope' }),
+        toolResult(
+          'u4',
+          4,
+          { tool_use_id: 'r1', content: 'Path "/nope" does not exist' },
+          'Error: Path "/nope" does not exist',
+        ),
+        toolUse('u5', 5, 'b2', 'Bash', { command: 'exit 2' }),
+        toolResult('u6', 6, { tool_use_id: 'b2', content: [{ type: 'text', text: 'Exit code 2\nfoo' }] }),
+        toolUse('u7', 7, 'b3', 'Bash', { command: 'echo ok' }),
+        toolResult(
+          'u8',
+          8,
+          { tool_use_id: 'b3', content: 'ok', is_error: false },
+          { stdout: 'ok', stderr: '', interrupted: false, isImage: false },
+        ),
+        toolUse('u9', 9, 'b4', 'Bash', { command: 'true' }),
+        toolResult('u10', 10, { tool_use_id: 'b4', content: 'Exit code 0' }),
+        toolUse('u11', 11, 't1', 'Task', { description: 'Review', subagent_type: 'peer-review', prompt: 'review it' }),
+      ]),
+    );
 
     const { data } = await readLogs([path.join(root, 'sess-results.jsonl')], root);
 
@@ -379,16 +556,19 @@ describe('readLogs: tool results', () => {
 describe('readLogs: what is kept of a call', () => {
   it('keeps 400 characters of what a view tool showed, 4000 of a command result, 300 of other input', async () => {
     const body = (c: string) => Array.from({ length: 6000 }, (_, i) => (i % 80 === 79 ? '\n' : c)).join('');
-    await put('sess-kept.jsonl', jsonl([
-      toolUse('u1', 1, 'r1', 'Read', { file_path: '/w/src/a.ts' }),
-      toolResult('u2', 2, { tool_use_id: 'r1', content: body('r') }),
-      toolUse('u3', 3, 'g1', 'Grep', { pattern: 'x' }),
-      toolResult('u4', 4, { tool_use_id: 'g1', content: [{ type: 'text', text: body('g') }] }),
-      toolUse('u5', 5, 'b1', 'Bash', { command: 'cat big' }),
-      toolResult('u6', 6, { tool_use_id: 'b1', content: body('b') }),
-      toolUse('u7', 7, 'w1', 'Write', { file_path: '/w/spec.md', content: body('w') }),
-      toolResult('u8', 8, { tool_use_id: 'w1', content: 'File created' }),
-    ]));
+    await put(
+      'sess-kept.jsonl',
+      jsonl([
+        toolUse('u1', 1, 'r1', 'Read', { file_path: '/w/src/a.ts' }),
+        toolResult('u2', 2, { tool_use_id: 'r1', content: body('r') }),
+        toolUse('u3', 3, 'g1', 'Grep', { pattern: 'x' }),
+        toolResult('u4', 4, { tool_use_id: 'g1', content: [{ type: 'text', text: body('g') }] }),
+        toolUse('u5', 5, 'b1', 'Bash', { command: 'cat big' }),
+        toolResult('u6', 6, { tool_use_id: 'b1', content: body('b') }),
+        toolUse('u7', 7, 'w1', 'Write', { file_path: '/w/spec.md', content: body('w') }),
+        toolResult('u8', 8, { tool_use_id: 'w1', content: 'File created' }),
+      ]),
+    );
     const { data } = await readLogs([path.join(root, 'sess-kept.jsonl')], root);
     const calls = callsOf(only(data.sessions));
     expect(calls.map((c) => [c.name, c.result?.text.length])).toEqual([
@@ -406,14 +586,28 @@ describe('readLogs: user turns', () => {
   it('marks human turns; meta text, interrupts and compact summaries are not human', async () => {
     const user = (uuid: string, s: number, content: unknown, extra: Rec = {}): Rec =>
       envelope(uuid, s, { type: 'user', message: { role: 'user', content }, ...extra });
-    await put('sess.jsonl', jsonl([
-      user('h1', 1, 'Caveat: the messages below were generated by the user while running local commands.', { isMeta: true }),
-      user('h2', 2, '<command-name>/peer</command-name>\n<command-args>--spec x</command-args>'),
-      user('h3', 3, [{ type: 'text', text: 'Base directory for this skill: /x' }], { isMeta: true }),
-      user('h4', 4, [{ type: 'text', text: '[Request interrupted by user]' }]),
-      user('h5', 5, 'This session is being continued from a previous conversation.', { isCompactSummary: true }),
-      envelope('h6', 6, { type: 'assistant', message: { role: 'assistant', content: [{ type: 'thinking', thinking: 'hmm', signature: 's' }, { type: 'text', text: 'On it.' }] } }),
-    ]));
+    await put(
+      'sess.jsonl',
+      jsonl([
+        user('h1', 1, 'Caveat: the messages below were generated by the user while running local commands.', {
+          isMeta: true,
+        }),
+        user('h2', 2, '<command-name>/peer</command-name>\n<command-args>--spec x</command-args>'),
+        user('h3', 3, [{ type: 'text', text: 'Base directory for this skill: /x' }], { isMeta: true }),
+        user('h4', 4, [{ type: 'text', text: '[Request interrupted by user]' }]),
+        user('h5', 5, 'This session is being continued from a previous conversation.', { isCompactSummary: true }),
+        envelope('h6', 6, {
+          type: 'assistant',
+          message: {
+            role: 'assistant',
+            content: [
+              { type: 'thinking', thinking: 'hmm', signature: 's' },
+              { type: 'text', text: 'On it.' },
+            ],
+          },
+        }),
+      ]),
+    );
 
     const { data } = await readLogs([path.join(root, 'sess.jsonl')], root);
 
@@ -430,7 +624,8 @@ describe('readLogs: user turns', () => {
 
 // ---------------------------------------------------------------- damaged files
 
-const rec = (uuid: string, text: string, second = 1): Rec => envelope(uuid, second, { type: 'user', message: { role: 'user', content: text } });
+const rec = (uuid: string, text: string, second = 1): Rec =>
+  envelope(uuid, second, { type: 'user', message: { role: 'user', content: text } });
 
 describe('readLogs: damaged lines', () => {
   it('recovers the record after a splice and reports the line', async () => {
@@ -450,14 +645,21 @@ describe('readLogs: damaged lines', () => {
     expect(session.corrupt).toEqual([
       { path: 'sess.jsonl', line: 2, byteOffset: first.length + 1, reason, excerpt: (partial + spliced).slice(0, 120) },
     ]);
-    expect(session.events.map(brief)).toEqual(['text:user main sess.jsonl:1', 'tool main sess.jsonl:2', 'text:user main sess.jsonl:3']);
+    expect(session.events.map(brief)).toEqual([
+      'text:user main sess.jsonl:1',
+      'tool main sess.jsonl:2',
+      'text:user main sess.jsonl:3',
+    ]);
     expect(only(callsOf(session))).toMatchObject({ id: 'b1', command: 'nats kv put b k v', ref: { uuid: 's2' } });
   });
 
   it('names NUL runs and invalid UTF-8, keeping what can be read', async () => {
     const good = Buffer.from(JSON.stringify(rec('n1', 'ok')) + '\n');
     const nulRun = Buffer.concat([Buffer.alloc(40, 0), Buffer.from('\n')]);
-    const nulPrefixed = Buffer.concat([Buffer.alloc(8, 0), Buffer.from(JSON.stringify(rec('n2', 'after nuls')) + '\n')]);
+    const nulPrefixed = Buffer.concat([
+      Buffer.alloc(8, 0),
+      Buffer.from(JSON.stringify(rec('n2', 'after nuls')) + '\n'),
+    ]);
     const [pre, post] = JSON.stringify({ note: 'XX', ...rec('n3', 'bad utf-8 before this') }).split('XX');
     const badUtf8 = Buffer.concat([Buffer.from(pre), Buffer.from([0xff, 0xfe]), Buffer.from(post + '\n')]);
     const badNotJson = Buffer.concat([Buffer.from('{"type":"user"'), Buffer.from([0xc3]), Buffer.from('\n')]);
@@ -517,7 +719,9 @@ describe('readLogs: damaged lines', () => {
     expect(report.ok).toBe(true);
     const session = only(data.sessions);
     expect(session.truncatedTail).toBe(true);
-    expect(session.corrupt).toEqual([{ path: 'sess.jsonl', line: 2, byteOffset: first.length + 1, reason: 'cut-off last line', excerpt: cutOff }]);
+    expect(session.corrupt).toEqual([
+      { path: 'sess.jsonl', line: 2, byteOffset: first.length + 1, reason: 'cut-off last line', excerpt: cutOff },
+    ]);
     expect(textsOf(session)).toHaveLength(1);
   });
 
@@ -548,14 +752,20 @@ describe('readLogs: damaged lines', () => {
 
     // Not one line is a record: the file could not be read, which is said with its real line count; it is no session.
     expect(report.ok).toBe(false);
-    expect(report.error).toBe(`cannot read blob.jsonl: none of its ${lines} lines is a JSON record (compressed, binary or damaged throughout)`);
+    expect(report.error).toBe(
+      `cannot read blob.jsonl: none of its ${lines} lines is a JSON record (compressed, binary or damaged throughout)`,
+    );
     expect(report.stats).toMatchObject({ files: 1, bytes: bytes.length, lines, records: 0, sessions: 0 });
     expect(report.stats.corruptLines).toBeGreaterThan(200);
     expect(data.sessions).toEqual([]);
     const listed = report.problems.filter((p) => p.line !== undefined);
     expect(listed.length).toBe(200);
-    for (const c of listed) expect(c.reason).toMatch(/^(NUL bytes|invalid UTF-8|invalid JSON|not a JSON object|cut-off last line)/);
-    expect(report.problems).toContainEqual({ where: 'blob.jsonl', reason: `${report.stats.corruptLines - 200} more corrupt lines not listed` });
+    for (const c of listed)
+      expect(c.reason).toMatch(/^(NUL bytes|invalid UTF-8|invalid JSON|not a JSON object|cut-off last line)/);
+    expect(report.problems).toContainEqual({
+      where: 'blob.jsonl',
+      reason: `${report.stats.corruptLines - 200} more corrupt lines not listed`,
+    });
     expect(report.problems.at(-1)).toEqual({ where: 'blob.jsonl', reason: report.error });
   });
 
@@ -602,8 +812,14 @@ describe('readLogs: inputs', () => {
   });
 
   it('de-duplicates records a resumed session copied from an earlier file', async () => {
-    const original = [rec('d1', 'first question'), toolUse('d2', 2, 'b1', 'Bash', { command: 'ls' })].map((r) => ({ ...r, sessionId: 'old' }));
-    const resumed = [...original, { ...rec('d3', 'follow-up'), sessionId: 'new', timestamp: '2026-01-01T00:10:00.000Z' }];
+    const original = [rec('d1', 'first question'), toolUse('d2', 2, 'b1', 'Bash', { command: 'ls' })].map((r) => ({
+      ...r,
+      sessionId: 'old',
+    }));
+    const resumed = [
+      ...original,
+      { ...rec('d3', 'follow-up'), sessionId: 'new', timestamp: '2026-01-01T00:10:00.000Z' },
+    ];
     const oldFile = await put('zz-old.jsonl', jsonl(original));
     await put('aa-new.jsonl', jsonl(resumed));
     await utimes(oldFile, new Date('2026-01-01T00:05:00Z'), new Date('2026-01-01T00:05:00Z'));
@@ -626,7 +842,11 @@ describe('readLogs: inputs', () => {
     const session = only(data.sessions);
     const f = `proj/${SID}/subagents/agent-${AGENT}.jsonl`;
     expect(session).toMatchObject({ sessionId: SID, format: 'transcript', mainFile: f, files: [f] });
-    expect(session.events.map(brief)).toEqual([`text:user main ${f}:1`, `tool main ${f}:2`, `text:assistant main ${f}:4`]);
+    expect(session.events.map(brief)).toEqual([
+      `text:user main ${f}:1`,
+      `tool main ${f}:2`,
+      `text:assistant main ${f}:4`,
+    ]);
     expect(textsOf(session)[0].human).toBe(false);
     expect(only(callsOf(session)).result?.isError).toBe(true);
   });

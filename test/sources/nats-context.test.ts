@@ -99,8 +99,14 @@ describe('loadNatsContext', () => {
     await h.write('b', { url: 'nats://b:1' });
     await h.select('a');
     expect(loadNatsContext(undefined, h.env)?.url).toBe('nats://a:1');
-    expect(loadNatsContext(undefined, { ...h.env, NATS_CONTEXT: 'b' })).toMatchObject({ url: 'nats://b:1', selectedBy: 'env' });
-    expect(loadNatsContext('a', { ...h.env, NATS_CONTEXT: 'b' })).toMatchObject({ url: 'nats://a:1', selectedBy: 'flag' });
+    expect(loadNatsContext(undefined, { ...h.env, NATS_CONTEXT: 'b' })).toMatchObject({
+      url: 'nats://b:1',
+      selectedBy: 'env',
+    });
+    expect(loadNatsContext('a', { ...h.env, NATS_CONTEXT: 'b' })).toMatchObject({
+      url: 'nats://a:1',
+      selectedBy: 'flag',
+    });
     expect(loadNatsContext(false, { ...h.env, NATS_CONTEXT: 'b' })).toBeUndefined();
     const loose = path.join(h.home, 'loose.json');
     await writeFile(loose, JSON.stringify({ url: 'nats://loose:1' }));
@@ -122,17 +128,28 @@ describe('loadNatsContext', () => {
   it('password and token from env:// and file://', async () => {
     const secret = path.join(h.home, 'pw.txt');
     await writeFile(secret, 'from-file\n');
-    await h.write('uris', { user: 'u', password: `file://${secret}`, token: 'env://PEER_TOKEN', creds: 'file://~/x.creds' });
+    await h.write('uris', {
+      user: 'u',
+      password: `file://${secret}`,
+      token: 'env://PEER_TOKEN',
+      creds: 'file://~/x.creds',
+    });
     const c = loadNatsContext('uris', { ...h.env, PEER_TOKEN: 'from-env' });
     expect(c).toMatchObject({ password: 'from-file', token: 'from-env', creds: path.join(h.home, 'x.creds') });
-    expect(() => loadNatsContext('uris', h.env)).toThrow(/takes "token" from env:\/\/PEER_TOKEN, but PEER_TOKEN is not set/);
+    expect(() => loadNatsContext('uris', h.env)).toThrow(
+      /takes "token" from env:\/\/PEER_TOKEN, but PEER_TOKEN is not set/,
+    );
   });
 
   it('a missing, invalid or unusable context is one clear error naming the file and the problem', async () => {
     const missing = path.join(h.xdg, 'nats', 'context', 'gone.json');
-    expect(() => loadNatsContext('gone', h.env)).toThrow(new NatsContextError(`NATS context "gone" (named by --context) cannot be read: ${missing}: no such file`));
+    expect(() => loadNatsContext('gone', h.env)).toThrow(
+      new NatsContextError(`NATS context "gone" (named by --context) cannot be read: ${missing}: no such file`),
+    );
     await h.select('gone');
-    expect(() => loadNatsContext(undefined, h.env)).toThrow(`NATS context "gone" (named by ${path.join(h.xdg, 'nats', 'context.txt')}) cannot be read: ${missing}: no such file`);
+    expect(() => loadNatsContext(undefined, h.env)).toThrow(
+      `NATS context "gone" (named by ${path.join(h.xdg, 'nats', 'context.txt')}) cannot be read: ${missing}: no such file`,
+    );
 
     const bad = await h.write('bad', '{"url": "nats://x:1",');
     expect(() => loadNatsContext('bad', h.env)).toThrow(new RegExp(`^NATS context file ${bad} is not valid JSON: `));
@@ -148,11 +165,20 @@ describe('loadNatsContext', () => {
 
   it('refuses fields the client cannot honour, naming the field', async () => {
     const cases: Array<[Record<string, unknown>, RegExp]> = [
-      [{ socks_proxy: 'socks5://proxy:1080' }, /sets "socks_proxy", which peer-audit does not support: the NATS JavaScript client cannot connect through a SOCKS proxy/],
+      [
+        { socks_proxy: 'socks5://proxy:1080' },
+        /sets "socks_proxy", which peer-audit does not support: the NATS JavaScript client cannot connect through a SOCKS proxy/,
+      ],
       [{ windows_cert_store: 'windowscurrentuser' }, /sets "windows_cert_store", which peer-audit does not support/],
       [{ windows_ca_certs_match: ['My CA'] }, /sets "windows_ca_certs_match"/],
-      [{ nsc: 'nsc://op/acct/user' }, /sets "nsc", which peer-audit does not support: nsc:\/\/ profiles need the nsc tool/],
-      [{ user: 'u', password: 'op://vault/nats/password' }, /gives "password" as a op: URI, which peer-audit does not support/],
+      [
+        { nsc: 'nsc://op/acct/user' },
+        /sets "nsc", which peer-audit does not support: nsc:\/\/ profiles need the nsc tool/,
+      ],
+      [
+        { user: 'u', password: 'op://vault/nats/password' },
+        /gives "password" as a op: URI, which peer-audit does not support/,
+      ],
       [{ creds: 'nsc://op/acct/user' }, /gives "creds" as a nsc: URI/],
       [{ token: 'data:,abc' }, /gives "token" as a data: URI/],
     ];
@@ -218,8 +244,10 @@ describe('resolveConnect: flags, then environment, then the context', () => {
     expect([r.options.servers, r.serverOrigin]).toEqual(['nats://flag:1', 'flag']);
   });
 
-  it('the same server as the context (undo passes the journal\'s) keeps the context URL credentials', () => {
-    expect(resolveConnect({ ...base, server: 'nats://ctx.example:4222' }, h.env).options.servers).toBe('nats://ctx-user:ctx-pass@ctx.example:4222');
+  it("the same server as the context (undo passes the journal's) keeps the context URL credentials", () => {
+    expect(resolveConnect({ ...base, server: 'nats://ctx.example:4222' }, h.env).options.servers).toBe(
+      'nats://ctx-user:ctx-pass@ctx.example:4222',
+    );
   });
 
   it('credentials from a flag or variable replace all of the context credentials', () => {
@@ -229,17 +257,31 @@ describe('resolveConnect: flags, then environment, then the context', () => {
     expect([env.user, env.password, env.credsFile]).toEqual(['eu', 'ep', undefined]);
     const nk = resolveConnect(base, { ...h.env, NATS_NKEY: 'rel/peer.nk' }, '/work').options;
     expect([nk.nkeyFile, nk.user, nk.credsFile]).toEqual(['/work/rel/peer.nk', undefined, undefined]);
-    const both = resolveConnect({ ...base, user: 'fu', password: 'fp' }, { ...h.env, NATS_USER: 'eu', NATS_PASSWORD: 'ep' }).options;
+    const both = resolveConnect(
+      { ...base, user: 'fu', password: 'fp' },
+      { ...h.env, NATS_USER: 'eu', NATS_PASSWORD: 'ep' },
+    ).options;
     expect([both.user, both.password]).toEqual(['fu', 'fp']);
-    const creds = resolveConnect({ ...base, creds: 'my.creds' }, { ...h.env, NATS_CREDS: '/env.creds' }, '/work').options;
+    const creds = resolveConnect(
+      { ...base, creds: 'my.creds' },
+      { ...h.env, NATS_CREDS: '/env.creds' },
+      '/work',
+    ).options;
     expect(creds.credsFile).toBe('/work/my.creds');
   });
 
   it('TLS files override one by one; --tlsfirst; domain and API prefix replace each other', () => {
-    const o = resolveConnect({ ...base, tlsca: 'ca2.pem', tlsfirst: true, jsApiPrefix: '$JS.hub.API' }, { ...h.env, NATS_CERT: '/env/c.pem' }, '/work').options;
+    const o = resolveConnect(
+      { ...base, tlsca: 'ca2.pem', tlsfirst: true, jsApiPrefix: '$JS.hub.API' },
+      { ...h.env, NATS_CERT: '/env/c.pem' },
+      '/work',
+    ).options;
     expect(o.tls).toEqual({ cert: '/env/c.pem', key: '/ctx/c.key', ca: '/work/ca2.pem', handshakeFirst: true });
     expect([o.jsDomain, o.jsApiPrefix]).toEqual([undefined, '$JS.hub.API']);
-    expect(resolveConnect({ ...base, jsDomain: 'other', inboxPrefix: '_MINE' }, h.env).options).toMatchObject({ jsDomain: 'other', inboxPrefix: '_MINE' });
+    expect(resolveConnect({ ...base, jsDomain: 'other', inboxPrefix: '_MINE' }, h.env).options).toMatchObject({
+      jsDomain: 'other',
+      inboxPrefix: '_MINE',
+    });
   });
 
   it('--no-context ignores the selection; no context and no flags mean the local default server', () => {
@@ -252,12 +294,40 @@ describe('resolveConnect: flags, then environment, then the context', () => {
   it('connectArgs reads the yargs argv of every connecting command', () => {
     expect(
       connectArgs({
-        server: 's', bucket: 'b', user: 'u', password: 'p', token: 't', creds: 'c', timeout: 9, context: false, nkey: 'n',
-        tlscert: 'tc', tlskey: 'tk', tlsca: 'ta', tlsfirst: true, 'js-domain': 'd', 'js-api-prefix': 'ap', 'inbox-prefix': 'ip',
+        server: 's',
+        bucket: 'b',
+        user: 'u',
+        password: 'p',
+        token: 't',
+        creds: 'c',
+        timeout: 9,
+        context: false,
+        nkey: 'n',
+        tlscert: 'tc',
+        tlskey: 'tk',
+        tlsca: 'ta',
+        tlsfirst: true,
+        'js-domain': 'd',
+        'js-api-prefix': 'ap',
+        'inbox-prefix': 'ip',
       }),
     ).toEqual({
-      server: 's', bucket: 'b', user: 'u', password: 'p', token: 't', creds: 'c', timeout: 9, context: false, nkey: 'n',
-      tlscert: 'tc', tlskey: 'tk', tlsca: 'ta', tlsfirst: true, jsDomain: 'd', jsApiPrefix: 'ap', inboxPrefix: 'ip',
+      server: 's',
+      bucket: 'b',
+      user: 'u',
+      password: 'p',
+      token: 't',
+      creds: 'c',
+      timeout: 9,
+      context: false,
+      nkey: 'n',
+      tlscert: 'tc',
+      tlskey: 'tk',
+      tlsca: 'ta',
+      tlsfirst: true,
+      jsDomain: 'd',
+      jsApiPrefix: 'ap',
+      inboxPrefix: 'ip',
     });
   });
 });
@@ -277,25 +347,45 @@ describe('natsConnectionOptions: nkey, TLS, inbox prefix, JetStream domain', () 
         bucket: BUCKET,
         timeoutMs: 1000,
         nkeyFile: seedFile,
-        tls: { ca: path.join(dir, 'ca.pem'), cert: path.join(dir, 'c.pem'), key: path.join(dir, 'c.key'), handshakeFirst: true },
+        tls: {
+          ca: path.join(dir, 'ca.pem'),
+          cert: path.join(dir, 'c.pem'),
+          key: path.join(dir, 'c.key'),
+          handshakeFirst: true,
+        },
         inboxPrefix: '_INBOX_peer',
       });
       expect(typeof o.authenticator).toBe('function');
       expect(o.tls).toEqual({ ca: 'CA PEM', cert: 'CERT PEM', key: 'KEY PEM', handshakeFirst: true });
       expect(o.inboxPrefix).toBe('_INBOX_peer');
       // A tls:// URL alone asks for TLS.
-      expect(natsConnectionOptions({ servers: 'tls://127.0.0.1:4222', bucket: BUCKET, timeoutMs: 1000 }).tls).toEqual({});
-      expect(natsConnectionOptions({ servers: 'nats://127.0.0.1:4222', bucket: BUCKET, timeoutMs: 1000 }).tls).toBeUndefined();
+      expect(natsConnectionOptions({ servers: 'tls://127.0.0.1:4222', bucket: BUCKET, timeoutMs: 1000 }).tls).toEqual(
+        {},
+      );
+      expect(
+        natsConnectionOptions({ servers: 'nats://127.0.0.1:4222', bucket: BUCKET, timeoutMs: 1000 }).tls,
+      ).toBeUndefined();
 
       const opts = { servers: '127.0.0.1:4222', bucket: BUCKET, timeoutMs: 1000 };
-      expect(() => natsConnectionOptions({ ...opts, tls: { ca: path.join(dir, 'nope.pem') } })).toThrow(`cannot read TLS CA file ${path.join(dir, 'nope.pem')}: ENOENT`);
-      expect(() => natsConnectionOptions({ ...opts, tls: { cert: path.join(dir, 'c.pem') } })).toThrow('a TLS client certificate needs its key: add --tlskey');
+      expect(() => natsConnectionOptions({ ...opts, tls: { ca: path.join(dir, 'nope.pem') } })).toThrow(
+        `cannot read TLS CA file ${path.join(dir, 'nope.pem')}: ENOENT`,
+      );
+      expect(() => natsConnectionOptions({ ...opts, tls: { cert: path.join(dir, 'c.pem') } })).toThrow(
+        'a TLS client certificate needs its key: add --tlskey',
+      );
       await writeFile(path.join(dir, 'empty.nk'), 'not a seed\n');
-      expect(() => natsConnectionOptions({ ...opts, nkeyFile: path.join(dir, 'empty.nk') })).toThrow(/holds no NKey seed/);
-      expect(() => natsConnectionOptions({ ...opts, nkeyFile: path.join(dir, 'gone.nk') })).toThrow(`cannot read nkey seed file ${path.join(dir, 'gone.nk')}: ENOENT`);
+      expect(() => natsConnectionOptions({ ...opts, nkeyFile: path.join(dir, 'empty.nk') })).toThrow(
+        /holds no NKey seed/,
+      );
+      expect(() => natsConnectionOptions({ ...opts, nkeyFile: path.join(dir, 'gone.nk') })).toThrow(
+        `cannot read nkey seed file ${path.join(dir, 'gone.nk')}: ENOENT`,
+      );
 
       expect(jetstreamOptions({ ...opts, jsDomain: 'hub' })).toEqual({ timeout: 1000, domain: 'hub' });
-      expect(jetstreamOptions({ ...opts, jsApiPrefix: '$JS.x.API' })).toEqual({ timeout: 1000, apiPrefix: '$JS.x.API' });
+      expect(jetstreamOptions({ ...opts, jsApiPrefix: '$JS.x.API' })).toEqual({
+        timeout: 1000,
+        apiPrefix: '$JS.x.API',
+      });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -305,21 +395,46 @@ describe('natsConnectionOptions: nkey, TLS, inbox prefix, JetStream domain', () 
 describe('describeNatsError: TLS and JetStream-domain failures', () => {
   const ctx = { url: 'tls://h:1', timeoutMs: 900, phase: 'connect' as const };
   it('names the flag that fixes it', () => {
-    expect(describeNatsError({ code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', message: 'unable to verify the first certificate' }, ctx)).toBe(
+    expect(
+      describeNatsError(
+        { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', message: 'unable to verify the first certificate' },
+        ctx,
+      ),
+    ).toBe(
       'the TLS certificate of NATS at tls://h:1 is not signed by a CA this machine trusts (UNABLE_TO_VERIFY_LEAF_SIGNATURE): pass the CA that signed it with --tlsca (or "ca" in the NATS context)',
     );
-    expect(describeNatsError({ code: 'SERVER_OPT_NA', message: 'tls' }, ctx)).toMatch(/^NATS at tls:\/\/h:1 does not offer TLS, but TLS was asked for/);
-    expect(describeNatsError({ code: 'ECONNRESET', message: 'read ECONNRESET' }, { ...ctx, tls: 'no-client-cert' })).toMatch(/it requires a client certificate \(--tlscert and --tlskey/);
-    expect(describeNatsError({ code: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', message: 'x' }, { ...ctx, tls: 'no-client-cert' })).toMatch(
-      /it requires a client certificate .* \[ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED\]$/,
+    expect(describeNatsError({ code: 'SERVER_OPT_NA', message: 'tls' }, ctx)).toMatch(
+      /^NATS at tls:\/\/h:1 does not offer TLS, but TLS was asked for/,
     );
-    expect(describeNatsError({ code: 'ECONNRESET', message: 'x' }, { ...ctx, tls: 'client-cert' })).toMatch(/did not accept the client certificate/);
-    expect(describeNatsError({ code: 'TIMEOUT', message: 'TIMEOUT' }, { ...ctx, tls: 'no-client-cert' })).toMatch(/within 900 ms \(a server that requires a TLS client certificate can do this/);
-    expect(describeNatsError({ code: 'ERR_TLS_CERT_ALTNAME_INVALID', message: "Hostname/IP does not match certificate's altnames" }, ctx)).toMatch(/is not for this host/);
-    expect(describeNatsError({ code: '503', message: '503' }, { ...ctx, phase: 'jetstream', jsRoute: 'domain "hub"' })).toBe(
+    expect(
+      describeNatsError({ code: 'ECONNRESET', message: 'read ECONNRESET' }, { ...ctx, tls: 'no-client-cert' }),
+    ).toMatch(/it requires a client certificate \(--tlscert and --tlskey/);
+    expect(
+      describeNatsError(
+        { code: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', message: 'x' },
+        { ...ctx, tls: 'no-client-cert' },
+      ),
+    ).toMatch(/it requires a client certificate .* \[ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED\]$/);
+    expect(describeNatsError({ code: 'ECONNRESET', message: 'x' }, { ...ctx, tls: 'client-cert' })).toMatch(
+      /did not accept the client certificate/,
+    );
+    expect(describeNatsError({ code: 'TIMEOUT', message: 'TIMEOUT' }, { ...ctx, tls: 'no-client-cert' })).toMatch(
+      /within 900 ms \(a server that requires a TLS client certificate can do this/,
+    );
+    expect(
+      describeNatsError(
+        { code: 'ERR_TLS_CERT_ALTNAME_INVALID', message: "Hostname/IP does not match certificate's altnames" },
+        ctx,
+      ),
+    ).toMatch(/is not for this host/);
+    expect(
+      describeNatsError({ code: '503', message: '503' }, { ...ctx, phase: 'jetstream', jsRoute: 'domain "hub"' }),
+    ).toBe(
       'no JetStream answered on tls://h:1 for domain "hub": check --js-domain / --js-api-prefix (or the NATS context\'s jetstream_domain)',
     );
-    expect(describeNatsError({ code: '503', message: '503' }, { ...ctx, phase: 'jetstream' })).toBe('JetStream is not enabled on tls://h:1: start nats-server with -js (or a jetstream {} block in its configuration)');
+    expect(describeNatsError({ code: '503', message: '503' }, { ...ctx, phase: 'jetstream' })).toBe(
+      'JetStream is not enabled on tls://h:1: start nats-server with -js (or a jetstream {} block in its configuration)',
+    );
   });
 });
 
@@ -328,8 +443,16 @@ describe('describeNatsError: TLS and JetStream-domain failures', () => {
 /** Environment for the CLI: only what the test gives, none of the machine's NATS settings. */
 function cliEnv(extra: Record<string, string | undefined>): Record<string, string | undefined> {
   return {
-    NATS_URL: undefined, NATS_CONTEXT: undefined, NATS_USER: undefined, NATS_PASSWORD: undefined, NATS_TOKEN: undefined,
-    NATS_CREDS: undefined, NATS_NKEY: undefined, NATS_CERT: undefined, NATS_KEY: undefined, NATS_CA: undefined,
+    NATS_URL: undefined,
+    NATS_CONTEXT: undefined,
+    NATS_USER: undefined,
+    NATS_PASSWORD: undefined,
+    NATS_TOKEN: undefined,
+    NATS_CREDS: undefined,
+    NATS_NKEY: undefined,
+    NATS_CERT: undefined,
+    NATS_KEY: undefined,
+    NATS_CA: undefined,
     ...extra,
   };
 }
@@ -346,9 +469,20 @@ async function createBucket(url: string, auth: Partial<ConnectionOptions>): Prom
 /** An operator, an account with JetStream, a system account and one user, as JWTs signed with their nkeys. */
 function operatorSetup(storeNote: string) {
   const b64 = (x: string | Uint8Array) => Buffer.from(x).toString('base64url');
-  const sign = (issuer: ReturnType<typeof nkeys.createOperator>, sub: string, name: string, nats: Record<string, unknown>) => {
+  const sign = (
+    issuer: ReturnType<typeof nkeys.createOperator>,
+    sub: string,
+    name: string,
+    nats: Record<string, unknown>,
+  ) => {
     const header = b64(JSON.stringify({ typ: 'JWT', alg: 'ed25519-nkey' }));
-    const claims: Record<string, unknown> = { iat: Math.floor(Date.now() / 1000), iss: issuer.getPublicKey(), name, sub, nats };
+    const claims: Record<string, unknown> = {
+      iat: Math.floor(Date.now() / 1000),
+      iss: issuer.getPublicKey(),
+      name,
+      sub,
+      nats,
+    };
     claims.jti = createHash('sha256').update(JSON.stringify(claims)).digest('base64url');
     const body = b64(JSON.stringify(claims));
     return `${header}.${body}.${b64(issuer.sign(new TextEncoder().encode(`${header}.${body}`)))}`;
@@ -365,7 +499,15 @@ function operatorSetup(storeNote: string) {
     version: 2,
     limits: { ...unlimited, mem_storage: -1, disk_storage: -1, streams: -1, consumer: -1 },
   });
-  const userJwt = sign(acct, user.getPublicKey(), 'auditor', { type: 'user', version: 2, pub: {}, sub: {}, subs: -1, data: -1, payload: -1 });
+  const userJwt = sign(acct, user.getPublicKey(), 'auditor', {
+    type: 'user',
+    version: 2,
+    pub: {},
+    sub: {},
+    subs: -1,
+    data: -1,
+    payload: -1,
+  });
   const creds = [
     '-----BEGIN NATS USER JWT-----',
     userJwt,
@@ -426,7 +568,10 @@ describe('contexts against real servers (scan, snapshot, repair, reopen, undo)',
         configText: `authorization { users: [ { nkey: ${user.getPublicKey()} } ] }\n`,
         readyOptions: { authenticator: nkeyAuthenticator(user.getSeed()) },
       }),
-      startNatsServer({ configText: op.configText, readyOptions: { authenticator: credsAuthenticator(new TextEncoder().encode(op.creds)) } }),
+      startNatsServer({
+        configText: op.configText,
+        readyOptions: { authenticator: credsAuthenticator(new TextEncoder().encode(op.creds)) },
+      }),
       startNatsServer(),
     ]);
     await Promise.all([
@@ -443,14 +588,20 @@ describe('contexts against real servers (scan, snapshot, repair, reopen, undo)',
   });
 
   const scan = (args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> =>
-    runCli(['scan', '--project', project, '--no-default-logs', '--format', 'json', '--timeout', '3000', ...args], { env: cliEnv({ ...h.env, ...env }) });
+    runCli(['scan', '--project', project, '--no-default-logs', '--format', 'json', '--timeout', '3000', ...args], {
+      env: cliEnv({ ...h.env, ...env }),
+    });
 
   function expectRead(r: CliResult, url: string): void {
     expect(r.stderr).toBe('');
     expect(r.code, r.stderr).toBe(0);
     const json = JSON.parse(r.stdout);
     expect(json.complete).toBe(true);
-    expect(json.sources.find((s: { kind: string }) => s.kind === 'kv')).toMatchObject({ ok: true, ref: `${url} bucket ${BUCKET}`, stats: { keys: 0 } });
+    expect(json.sources.find((s: { kind: string }) => s.kind === 'kv')).toMatchObject({
+      ok: true,
+      ref: `${url} bucket ${BUCKET}`,
+      stats: { keys: 0 },
+    });
   }
 
   function expectOneLine(r: CliResult, re: RegExp): void {
@@ -469,9 +620,15 @@ describe('contexts against real servers (scan, snapshot, repair, reopen, undo)',
 
   it('a flag overrides the context: --password right over a wrong one, --user/--password wrong over a right one', async () => {
     await h.write('wrongpw', { url: userpass.url, user: 'auditor', password: 'nope' });
-    expectOneLine(await scan(['--context', 'wrongpw']), /incomplete: NATS rejected the credentials for nats:\/\/127\.0\.0\.1:\d+ \(authorization violation\)/);
+    expectOneLine(
+      await scan(['--context', 'wrongpw']),
+      /incomplete: NATS rejected the credentials for nats:\/\/127\.0\.0\.1:\d+ \(authorization violation\)/,
+    );
     expectRead(await scan(['--context', 'wrongpw', '--user', 'auditor', '--password', 's3cret']), userpass.url);
-    expectOneLine(await scan(['--context', 'peer', '--password', 'wrong', '--user', 'auditor']), /NATS rejected the credentials/);
+    expectOneLine(
+      await scan(['--context', 'peer', '--password', 'wrong', '--user', 'auditor']),
+      /NATS rejected the credentials/,
+    );
     // …and the environment too.
     expectRead(await scan(['--context', 'wrongpw'], { NATS_USER: 'auditor', NATS_PASSWORD: 's3cret' }), userpass.url);
   });
@@ -480,7 +637,10 @@ describe('contexts against real servers (scan, snapshot, repair, reopen, undo)',
     await h.write('deadurl', { url: deadUrl, user: 'auditor', password: 's3cret' });
     expectRead(await scan(['--context', 'deadurl'], { NATS_URL: userpass.url }), userpass.url);
     expectRead(await scan(['--context', 'deadurl', '--server', userpass.url], { NATS_URL: deadUrl }), userpass.url);
-    expectOneLine(await scan(['--context', 'deadurl']), /cannot reach NATS at nats:\/\/127\.0\.0\.1:\d+: connection refused/);
+    expectOneLine(
+      await scan(['--context', 'deadurl']),
+      /cannot reach NATS at nats:\/\/127\.0\.0\.1:\d+: connection refused/,
+    );
   });
 
   it('user:pass@ in the context URL', async () => {
@@ -492,7 +652,10 @@ describe('contexts against real servers (scan, snapshot, repair, reopen, undo)',
     await h.select('wrongpw');
     expectRead(await scan([], { NATS_CONTEXT: 'peer' }), userpass.url);
     // Without the context, the server gets no credentials.
-    expectOneLine(await scan(['--no-context', '--server', userpass.url], { NATS_CONTEXT: 'peer' }), /NATS rejected the credentials/);
+    expectOneLine(
+      await scan(['--no-context', '--server', userpass.url], { NATS_CONTEXT: 'peer' }),
+      /NATS rejected the credentials/,
+    );
     await h.select('peer');
   });
 
@@ -556,15 +719,26 @@ describe('contexts against real servers (scan, snapshot, repair, reopen, undo)',
   it('an invalid or missing context file: exit 2, one line with the path and the problem, nothing scanned', async () => {
     const bad = await h.write('broken', '{ "url": ');
     let r = await scan(['--context', 'broken']);
-    expectOneLine(r, new RegExp(`^peer-audit: NATS context file ${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not valid JSON: `));
+    expectOneLine(
+      r,
+      new RegExp(`^peer-audit: NATS context file ${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not valid JSON: `),
+    );
     expect(r.stdout).toBe('');
     r = await scan(['--context', 'nosuch']);
-    expectOneLine(r, /^peer-audit: NATS context "nosuch" \(named by --context\) cannot be read: .*\/nats\/context\/nosuch\.json: no such file$/);
+    expectOneLine(
+      r,
+      /^peer-audit: NATS context "nosuch" \(named by --context\) cannot be read: .*\/nats\/context\/nosuch\.json: no such file$/,
+    );
     await h.write('socks', { url: userpass.url, socks_proxy: 'socks5://127.0.0.1:1080' });
     r = await runCli(['snapshot', '-o', path.join(h.home, 's.jsonl'), '--context', 'socks'], { env: cliEnv(h.env) });
-    expectOneLine(r, /^peer-audit: NATS context file .*socks\.json sets "socks_proxy", which peer-audit does not support/);
+    expectOneLine(
+      r,
+      /^peer-audit: NATS context file .*socks\.json sets "socks_proxy", which peer-audit does not support/,
+    );
     // A scan that reads no KV never needs the context.
-    r = await runCli(['scan', '--project', project, '--no-kv', '--no-default-logs', '--context', 'broken'], { env: cliEnv(h.env) });
+    r = await runCli(['scan', '--project', project, '--no-kv', '--no-default-logs', '--context', 'broken'], {
+      env: cliEnv(h.env),
+    });
     expect(r.code, r.stderr).toBe(0);
   });
 
@@ -580,13 +754,30 @@ describe('contexts against real servers (scan, snapshot, repair, reopen, undo)',
       const snap = path.join(work, 'state.jsonl');
       let r = await runCli(['snapshot', '-o', snap], { env });
       expect(r.code, r.stderr).toBe(0);
-      expect(JSON.parse((await readFile(snap, 'utf8')).split('\n')[0])).toMatchObject({ bucket: BUCKET, source: plain.url });
+      expect(JSON.parse((await readFile(snap, 'utf8')).split('\n')[0])).toMatchObject({
+        bucket: BUCKET,
+        source: plain.url,
+      });
 
       r = await runCli(['repair', '--project', work, '--no-default-logs'], { env });
       expect(r.stderr).not.toMatch(/cannot reach|incomplete/);
       expect(r.stdout).toContain('peer.spec.wal-operation-handling-fix');
 
-      r = await runCli(['reopen', 'wal-operation-handling-fix', '--project', work, '--reason', 'execute never ran', '--quiet-for', '0s', '--apply', '--yes'], { env });
+      r = await runCli(
+        [
+          'reopen',
+          'wal-operation-handling-fix',
+          '--project',
+          work,
+          '--reason',
+          'execute never ran',
+          '--quiet-for',
+          '0s',
+          '--apply',
+          '--yes',
+        ],
+        { env },
+      );
       expect(r.code, r.stderr).toBe(0);
       const journal = /\.peer-audit\/journal\/[^\s]+\.json/.exec(r.stderr + r.stdout)?.[0];
       expect(journal).toBeDefined();

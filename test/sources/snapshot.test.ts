@@ -16,9 +16,15 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const HEADER = '{"format":"peer-audit-kv/1","bucket":"agent-os-peer-state","taken_at":"2025-08-05T10:00:00.000Z","source":null,"server_version":null,"config":null}';
+const HEADER =
+  '{"format":"peer-audit-kv/1","bucket":"agent-os-peer-state","taken_at":"2025-08-05T10:00:00.000Z","source":null,"server_version":null,"config":null}';
 
-function rev(key: string, revision: number, operation: KvRevision['operation'], value: Uint8Array | string): KvRevision {
+function rev(
+  key: string,
+  revision: number,
+  operation: KvRevision['operation'],
+  value: Uint8Array | string,
+): KvRevision {
   return {
     key,
     revision,
@@ -81,7 +87,9 @@ describe('writeSnapshot / readSnapshot', () => {
     expect(lines[1]).toBe(
       '{"key":"peer.spec.a.cycle.1","revision":1,"operation":"PUT","created":"2025-08-05T10:00:01.121Z","length":16,"value_b64":"eyJwaGFzZSI6InBsYW4ifQ==","value":"{\\"phase\\":\\"plan\\"}"}',
     );
-    expect(lines[2]).toBe('{"key":"raw","revision":2,"operation":"PUT","created":"2025-08-05T10:00:02.122Z","length":3,"value_b64":"gAD/"}');
+    expect(lines[2]).toBe(
+      '{"key":"raw","revision":2,"operation":"PUT","created":"2025-08-05T10:00:02.122Z","length":3,"value_b64":"gAD/"}',
+    );
     expect(lines[3]).toBe(
       '{"key":"peer.spec.a.cycle.1","revision":3,"operation":"DEL","created":"2025-08-05T10:00:03.123Z","length":0,"value_b64":"","value":""}',
     );
@@ -90,7 +98,13 @@ describe('writeSnapshot / readSnapshot', () => {
     expect(await readdir(path.dirname(file))).toEqual(['snap.jsonl']);
 
     const { data: back, report } = await readSnapshot(file);
-    expect(report).toEqual({ kind: 'kv-snapshot', ref: file, ok: true, stats: { keys: 4, revisions: 5, bytes: 16 + 3 + 5 + 8 }, problems: [] });
+    expect(report).toEqual({
+      kind: 'kv-snapshot',
+      ref: file,
+      ok: true,
+      stats: { keys: 4, revisions: 5, bytes: 16 + 3 + 5 + 8 },
+      problems: [],
+    });
     expect(back.origin).toBe('snapshot');
     expect(back.originRef).toBe(file);
     expect(back.bucket).toBe('agent-os-peer-state');
@@ -100,7 +114,9 @@ describe('writeSnapshot / readSnapshot', () => {
     expect([...back.keys.keys()]).toEqual(['bom', 'ctrl', 'peer.spec.a.cycle.1', 'raw']);
     for (const [key, list] of data.keys) {
       const other = back.keys.get(key)!;
-      expect(other.map((r) => [r.revision, r.operation, r.created])).toEqual(list.map((r) => [r.revision, r.operation, r.created]));
+      expect(other.map((r) => [r.revision, r.operation, r.created])).toEqual(
+        list.map((r) => [r.revision, r.operation, r.created]),
+      );
       list.forEach((r, i) => expect(Buffer.from(other[i].value).equals(Buffer.from(r.value))).toBe(true));
     }
   });
@@ -158,9 +174,13 @@ describe('readSnapshot failures', () => {
     const entryFirst = await write('no-header.jsonl', [
       '{"key":"k","revision":1,"operation":"PUT","created":"2025-08-05T10:00:00.000Z","value":"v"}',
     ]);
-    expect((await readSnapshot(entryFirst)).report.error).toBe(`${entryFirst} is not a peer-audit KV snapshot (missing format header)`);
+    expect((await readSnapshot(entryFirst)).report.error).toBe(
+      `${entryFirst} is not a peer-audit KV snapshot (missing format header)`,
+    );
     const notJson = await write('not-json.jsonl', ['hello']);
-    expect((await readSnapshot(notJson)).report.error).toBe(`${notJson} is not a peer-audit KV snapshot (missing format header)`);
+    expect((await readSnapshot(notJson)).report.error).toBe(
+      `${notJson} is not a peer-audit KV snapshot (missing format header)`,
+    );
     const empty = path.join(dir, 'empty-file.jsonl');
     await writeFile(empty, '');
     const r = await readSnapshot(empty);
@@ -169,12 +189,20 @@ describe('readSnapshot failures', () => {
   });
 
   it('reports an unsupported format and an invalid header', async () => {
-    const v2 = await write('v2.jsonl', ['{"format":"peer-audit-kv/2","bucket":"b","taken_at":"2025-08-05T10:00:00.000Z"}']);
-    expect((await readSnapshot(v2)).report.error).toBe(`${v2} has unsupported snapshot format "peer-audit-kv/2" (this version reads peer-audit-kv/1)`);
-    const noBucket = await write('no-bucket.jsonl', ['{"format":"peer-audit-kv/1","taken_at":"2025-08-05T10:00:00.000Z"}']);
+    const v2 = await write('v2.jsonl', [
+      '{"format":"peer-audit-kv/2","bucket":"b","taken_at":"2025-08-05T10:00:00.000Z"}',
+    ]);
+    expect((await readSnapshot(v2)).report.error).toBe(
+      `${v2} has unsupported snapshot format "peer-audit-kv/2" (this version reads peer-audit-kv/1)`,
+    );
+    const noBucket = await write('no-bucket.jsonl', [
+      '{"format":"peer-audit-kv/1","taken_at":"2025-08-05T10:00:00.000Z"}',
+    ]);
     const r = await readSnapshot(noBucket);
     expect(r.report.ok).toBe(false);
-    expect(r.report.error).toMatch(new RegExp(`^${noBucket.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} has an invalid snapshot header: bucket: `));
+    expect(r.report.error).toMatch(
+      new RegExp(`^${noBucket.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} has an invalid snapshot header: bucket: `),
+    );
   });
 
   it('records a corrupt entry line with its line number and keeps reading', async () => {
@@ -217,10 +245,18 @@ describe('readSnapshot failures', () => {
       '{"key":"naïve","revision":2,"operation":"PUT","created":"2025-08-05T10:00:02.5+02:00","value":"é"}',
     ]);
     const { data, report } = await readSnapshot(file);
-    expect(report).toEqual({ kind: 'kv-snapshot', ref: file, ok: true, stats: { keys: 2, revisions: 4, bytes: 19 + 16 + 2 }, problems: [] });
+    expect(report).toEqual({
+      kind: 'kv-snapshot',
+      ref: file,
+      ok: true,
+      stats: { keys: 2, revisions: 4, bytes: 19 + 16 + 2 },
+      problems: [],
+    });
     expect(data.config).toBeUndefined();
     expect(data.serverVersion).toBeUndefined();
-    expect(data.keys.get('peer.spec.x.cycle.1')!.map((r) => [r.revision, r.operation, r.created, text(r.value)])).toEqual([
+    expect(
+      data.keys.get('peer.spec.x.cycle.1')!.map((r) => [r.revision, r.operation, r.created, text(r.value)]),
+    ).toEqual([
       [1, 'PUT', '2025-08-05T10:00:01.000Z', '{"phase":"plan"}'],
       [3, 'PUT', '2025-08-05T10:00:03.000Z', '{"phase":"execute"}'],
       [4, 'DEL', '2025-08-05T10:00:04.000Z', ''],
@@ -250,7 +286,9 @@ describe('readSnapshot failures', () => {
     ]);
     const d = await readSnapshot(dup);
     expect(d.report.ok).toBe(false);
-    expect(d.report.problems).toEqual([{ where: dup, line: 3, reason: 'duplicate revision 1 (first at line 2); this line ignored' }]);
+    expect(d.report.problems).toEqual([
+      { where: dup, line: 3, reason: 'duplicate revision 1 (first at line 2); this line ignored' },
+    ]);
     expect([...d.data.keys.keys()]).toEqual(['k']);
   });
 });
@@ -273,7 +311,10 @@ describe('loadSnapshotIntoServer', () => {
       expect(report.ok).toBe(true);
       expect(data.config?.history).toBe(5);
       expect(data.config?.replicas).toBe(1);
-      const shape = [...data.keys].map(([k, list]) => [k, list.map((r) => [r.revision, r.operation, Buffer.from(r.value).toString('hex')])]);
+      const shape = [...data.keys].map(([k, list]) => [
+        k,
+        list.map((r) => [r.revision, r.operation, Buffer.from(r.value).toString('hex')]),
+      ]);
       expect(shape).toEqual([
         [
           'peer.spec.x.cycle.1',

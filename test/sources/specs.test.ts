@@ -9,7 +9,8 @@ describe('spec folder source', () => {
     const root = await tempProject({
       '.agent-os/specs/2025-08-05-demo-spec/spec.md': '# Spec\r\nLine two\r\n',
       '.agent-os/specs/2025-08-05-demo-spec/sub-specs/technical-spec.md': '\ufeff# Tech\nno newline',
-      '.agent-os/specs/2025-08-05-demo-spec/tasks.md': '# Spec Tasks\n\n## Tasks\n\n- [x] 1. First\n  - [x] 1.1 Write tests\n  - [ ] 1.2 Build\n    ⚠️ Blocking issue: API down\n- [ ] 2. Second\n',
+      '.agent-os/specs/2025-08-05-demo-spec/tasks.md':
+        '# Spec Tasks\n\n## Tasks\n\n- [x] 1. First\n  - [x] 1.1 Write tests\n  - [ ] 1.2 Build\n    ⚠️ Blocking issue: API down\n- [ ] 2. Second\n',
       '.agent-os/specs/undated/spec.md': '# Spec\n',
       '.agent-os/product/mission-lite.md': '# Mission\n',
     });
@@ -24,8 +25,23 @@ describe('spec folder source', () => {
     expect(demo.files.map((f) => f.name)).toEqual(['spec.md', 'sub-specs/technical-spec.md', 'tasks.md']);
     expect(demo.files[0].lines).toEqual(['# Spec', 'Line two']);
     expect(demo.files[1]).toMatchObject({ lines: ['# Tech', 'no newline'], endsWithNewline: false });
-    expect(demo.tasks?.tasks.map((t) => [t.number, t.checked, t.line, t.subtasks.map((s) => [s.number, s.checked, s.blockingNote?.line])])).toEqual([
-      ['1', true, 5, [['1.1', true, undefined], ['1.2', false, 8]]],
+    expect(
+      demo.tasks?.tasks.map((t) => [
+        t.number,
+        t.checked,
+        t.line,
+        t.subtasks.map((s) => [s.number, s.checked, s.blockingNote?.line]),
+      ]),
+    ).toEqual([
+      [
+        '1',
+        true,
+        5,
+        [
+          ['1.1', true, undefined],
+          ['1.2', false, 8],
+        ],
+      ],
       ['2', false, 9, []],
     ]);
     expect(data.productFiles.map((f) => f.path)).toEqual(['.agent-os/product/mission-lite.md']);
@@ -53,13 +69,19 @@ describe('spec folder source', () => {
     await fs.chmod(path.join(root, '.agent-os/specs/2025-08-05-x/spec.md'), 0o000);
     const { report } = await readSpecs({ projectRoot: root });
     expect(report.ok).toBe(false);
-    expect(report.problems[0]).toMatchObject({ where: '.agent-os/specs/2025-08-05-x/spec.md', reason: 'cannot read: EACCES' });
+    expect(report.problems[0]).toMatchObject({
+      where: '.agent-os/specs/2025-08-05-x/spec.md',
+      reason: 'cannot read: EACCES',
+    });
   });
 
   it('splits lines without a phantom last line', () => {
     expect(toSpecFile('a', 'a', Buffer.from('')).lines).toEqual([]);
     expect(toSpecFile('a', 'a', Buffer.from('\n')).lines).toEqual(['']);
     expect(toSpecFile('a', 'a', Buffer.from('x\n\n')).lines).toEqual(['x', '']);
-    expect(parseTasks(toSpecFile('t', 'tasks.md', Buffer.from('* [X] 3. Done\n'))).tasks[0]).toMatchObject({ number: '3', checked: true });
+    expect(parseTasks(toSpecFile('t', 'tasks.md', Buffer.from('* [X] 3. Done\n'))).tasks[0]).toMatchObject({
+      number: '3',
+      checked: true,
+    });
   });
 });

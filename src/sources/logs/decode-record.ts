@@ -177,7 +177,7 @@ export class RecordDecoder {
     if (!Array.isArray(content)) return;
     const results = content.filter((b): b is JsonRecord => isObj(b) && b.type === 'tool_result');
     // toolUseResult describes the record's one tool result; with several it cannot be told apart.
-    const detail = results.length === 1 ? rec.toolUseResult ?? rec.tool_use_result : undefined;
+    const detail = results.length === 1 ? (rec.toolUseResult ?? rec.tool_use_result) : undefined;
     for (const block of results) this.toolResult(block, detail, ref, mirror);
   }
 
