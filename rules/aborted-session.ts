@@ -10,7 +10,8 @@ export default defineRule({
     id: 'aborted-session',
     severity: 'warning',
     summary:
-      'A transcript stops mid-run: calls with no result, subagents that never reported back, a cut-off last line, no closing message.',
+      'A transcript stops mid-run: calls with no result, subagents that never reported back, a cut-off last ' +
+      'line, no closing message.',
     sources: ['logs'],
     fixable: false,
     title: 'The session stopped mid-run',

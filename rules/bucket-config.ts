@@ -37,8 +37,11 @@ export default defineRule({
     if (typeof history === 'number' && history < options.expectHistory) {
       const trail =
         history <= 1
-          ? `history ${history} leaves no forensic trail: every write replaces the previous value, so lost updates and the order of the phases cannot be reconstructed`
-          : `history ${history} keeps only the last ${history} revisions of each key, fewer than PEER's ${options.expectHistory} (a cycle key gets about 7 writes per cycle, more with retries and resumes)`;
+          ? `history ${history} leaves no forensic trail: every write replaces the previous value, so lost ` +
+            'updates and the order of the phases cannot be reconstructed'
+          : `history ${history} keeps only the last ${history} revisions of each key, fewer than ` +
+            `PEER's ${options.expectHistory} (a cycle key gets about 7 writes per cycle, more with retries and ` +
+            'resumes)';
       report({
         message: `Bucket ${kv.bucket}: ${trail}.`,
         subject: {},
@@ -56,13 +59,18 @@ export default defineRule({
     const replicas = config.replicas;
     if (typeof replicas === 'number' && replicas < options.expectReplicas) {
       report({
-        message: `Bucket ${kv.bucket} keeps ${replicas} replica${replicas === 1 ? '' : 's'}, fewer than the ${options.expectReplicas} PEER creates it with${replicas === 1 ? ': the state lives on one server, and one lost disk loses it' : ''}.`,
+        message:
+          `Bucket ${kv.bucket} keeps ${replicas} replica${replicas === 1 ? '' : 's'}, fewer than ` +
+          `the ${options.expectReplicas} PEER creates it ` +
+          `with${replicas === 1 ? ': the state lives on one server, and one lost disk loses it' : ''}.`,
         subject: {},
         evidence: [
           {
             location: where('replicas'),
             excerpt: `replicas: ${replicas}`,
-            note: `expected ${options.expectReplicas}; PEER creates the bucket with \`${remedy}\` (more than one replica needs a NATS cluster)`,
+            note:
+              `expected ${options.expectReplicas}; PEER creates the bucket with \`${remedy}\` (more than ` +
+              'one replica needs a NATS cluster)',
           },
         ],
         target: `bucket:${kv.bucket}#replicas`,

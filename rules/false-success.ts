@@ -91,7 +91,10 @@ export default defineRule({
         }
         const resume = resumeFixes(cycle, run.meta);
         report({
-          message: `Cycle ${cycle.number} is marked complete (${listSome(unique(claims.map((c) => c.excerpt)), 2)}) but ${listSome(unique(reasons), 3, '; ')}.${refusedNote(resume.refused)}`,
+          message:
+            `Cycle ${cycle.number} is marked complete ` +
+            `(${listSome(unique(claims.map((c) => c.excerpt)), 2)}) ` +
+            `but ${listSome(unique(reasons), 3, '; ')}.${refusedNote(resume.refused)}`,
           subject: runSubject(run, cycle.number),
           evidence,
           target: cycle.key,
@@ -189,7 +192,8 @@ function transcriptContradiction(
           note: `${sp.subagentType} spawned; ${list(agents)} never ${agents.length > 1 ? 'were' : 'was'}`,
         });
       reasons.push(
-        `${list(agents)} ${agents.length > 1 ? 'were' : 'was'} never spawned (the run spawned only ${list([...new Set(spawns.map((sp) => sp.subagentType))])})`,
+        `${list(agents)} ${agents.length > 1 ? 'were' : 'was'} never spawned (the run spawned ` +
+          `only ${list([...new Set(spawns.map((sp) => sp.subagentType))])})`,
       );
     }
   }

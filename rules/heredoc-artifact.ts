@@ -14,7 +14,8 @@ export default defineRule({
     id: 'heredoc-artifact',
     severity: 'error',
     summary:
-      'Shell residue `<WORD> < /dev/null` left by a broken heredoc write, in a spec or product file or in a string of a KV state value.',
+      'Shell residue `<WORD> < /dev/null` left by a broken heredoc write, in a spec or product file or in a ' +
+      'string of a KV state value.',
     sources: ['specs', 'kv', 'logs'],
     fixable: true,
     title: 'Heredoc residue in spec files',
@@ -54,7 +55,9 @@ export default defineRule({
           });
         const residue = residueAt(r.text, new Set([r.word]))!;
         report({
-          message: `${file.path}:${r.line} contains the heredoc residue "${r.word} < /dev/null" ${where}${found.length > 1 ? ` (occurrence ${n + 1} of ${found.length})` : ''}.`,
+          message:
+            `${file.path}:${r.line} contains the heredoc residue "${r.word} < /dev/null" ${where}` +
+            `${found.length > 1 ? ` (occurrence ${n + 1} of ${found.length})` : ''}.`,
           subject,
           evidence,
           target: `${file.path}#${n + 1}`,
@@ -113,8 +116,11 @@ function checkState(model: Model, report: Report): void {
           at === lines.length - 1 || lines.slice(at + 1).every((l) => l.trim() === '')
             ? 'at the end of the string'
             : 'in the middle of the string';
+        const latest = i === rec.revisions.length - 1 ? ', the latest' : ` of ${rec.latest.revision}`;
         report({
-          message: `${rev.key}${pointer} holds the heredoc residue "${word} < /dev/null" ${where} (revision ${rev.revision}${i === rec.revisions.length - 1 ? ', the latest' : ` of ${rec.latest.revision}`}).`,
+          message:
+            `${rev.key}${pointer} holds the heredoc residue "${word} < /dev/null" ${where} ` +
+            `(revision ${rev.revision}${latest}).`,
           subject: stateSubject(model, rec),
           evidence: [
             {

@@ -35,8 +35,12 @@ export default defineRule({
         ...(info.scope === 'spec' && info.name ? { spec: info.name } : {}),
         ...(info.cycle !== undefined ? { cycle: info.cycle } : {}),
       };
+      const lastGood =
+        bad.lastGood !== undefined
+          ? ` Revision ${bad.lastGood} is the last that parses.`
+          : ' No earlier revision parses.';
       report({
-        message: `${info.key} revision ${bad.revision} cannot be read: ${bad.reason}.${bad.lastGood !== undefined ? ` Revision ${bad.lastGood} is the last that parses.` : ' No earlier revision parses.'}`,
+        message: `${info.key} revision ${bad.revision} cannot be read: ${bad.reason}.${lastGood}`,
         subject,
         evidence,
         target: info.key,

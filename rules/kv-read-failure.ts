@@ -64,7 +64,9 @@ export default defineRule({
             excerpt: excerptOf(firstCommandLine(created.call.command)),
             note: `${created.verb} creates ${key}`,
           });
-          message = `${op.verb} found no ${key} at ${at}, and the session created the key at line ${created.call.ref.line}: an existence check, not a lost read.`;
+          message =
+            `${op.verb} found no ${key} at ${at}, and the session created the key at ` +
+            `line ${created.call.ref.line}: an existence check, not a lost read.`;
         } else if (retry) {
           severity = 'warning';
           const rr = retry.call.result!.ref;
@@ -73,9 +75,13 @@ export default defineRule({
             excerpt: excerptOf(firstNonEmpty(retry.call.result!.text)),
             note: `the same read succeeded (call at line ${retry.call.ref.line})`,
           });
-          message = `${op.verb} of ${keyText} by ${who} failed at ${at} ("${err}"); the same read succeeded later at line ${rr.line}.`;
+          message =
+            `${op.verb} of ${keyText} by ${who} failed at ${at} ("${err}"); the same read succeeded ` +
+            `later at line ${rr.line}.`;
         } else {
-          message = `${op.verb} of ${keyText} by ${who} failed at ${at} ("${err}") and no identical read succeeded afterwards: the state it wanted was never read.`;
+          message =
+            `${op.verb} of ${keyText} by ${who} failed at ${at} ("${err}") and no identical read ` +
+            'succeeded afterwards: the state it wanted was never read.';
         }
         report({
           message,
@@ -98,7 +104,10 @@ function laterWrite(ops: StateOp[], op: StateOp, key: string): StateOp | undefin
   return ops.find((o) => o.kind === 'write' && !o.failed && resolved(o) === key && isBefore(op.call.ref, o.call.ref));
 }
 
-/** A later read that repeats the failed one (same command, or the same actor reading the same key the same way) and succeeded. */
+/**
+ * A later read that repeats the failed one (same command, or the same actor reading the same key the same way) and
+ * succeeded.
+ */
 function laterRead(ops: StateOp[], op: StateOp, key: string | undefined): StateOp | undefined {
   const cmd = normalisedCommand(op.call);
   return ops.find(

@@ -40,7 +40,8 @@ export default defineRule({
 
       for (let i = 0; i < puts.length; i++) {
         const b = puts[i];
-        const a = i > 0 && puts[i - 1].index === b.index - 1 ? puts[i - 1] : undefined; // consecutive PUTs only; a delete resets the value
+        // consecutive PUTs only; a delete resets the value
+        const a = i > 0 && puts[i - 1].index === b.index - 1 ? puts[i - 1] : undefined;
         const lost: Change[] = [];
         const rewritten: Change[] = [];
         const doubled: Change[] = [];
@@ -139,7 +140,8 @@ export default defineRule({
             note: lost.includes(c)
               ? `gone at revision ${b.revision}`
               : doubled.includes(c)
-                ? `completed at revision ${b.revision}, in the same write as ${list(doubled.filter((d) => d !== c).map((d) => d.what))}`
+                ? `completed at revision ${b.revision}, in the same write ` +
+                  `as ${list(doubled.filter((d) => d !== c).map((d) => d.what))}`
                 : `changed at revision ${b.revision}, by ${writer}`,
           });
         }
@@ -147,14 +149,17 @@ export default defineRule({
         if (lost.length) said.push(`dropped ${list(lost.map((c) => c.what))} (present at revision ${a!.revision})`);
         if (rewritten.length)
           said.push(
-            `changed ${list(rewritten.map((c) => c.what))}, which ${rewritten.length > 1 ? 'belong' : 'belongs'} to another phase`,
+            `changed ${list(rewritten.map((c) => c.what))}, ` +
+              `which ${rewritten.length > 1 ? 'belong' : 'belongs'} to another phase`,
           );
         if (doubled.length)
           said.push(
-            `completed ${list(doubled.map((c) => c.what.split('.')[1]))} in one write (each agent completes only its own phase)`,
+            `completed ${list(doubled.map((c) => c.what.split('.')[1]))} in one write (each agent completes ` +
+              'only its own phase)',
           );
+        const by = writer && doubled.length === 0 ? ` (${writer})` : '';
         report({
-          message: `${rec.info.key} revision ${b.revision}${writer && doubled.length === 0 ? ` (${writer})` : ''} ${said.join(', and ')}.`,
+          message: `${rec.info.key} revision ${b.revision}${by} ${said.join(', and ')}.`,
           subject: subjectOf(rec),
           evidence,
           target: `${rec.info.key}@${b.revision}`,

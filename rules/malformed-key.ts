@@ -4,7 +4,10 @@ import { brief, classifyKey, str, type KeyInfo } from '../src/model/state.js';
 import type { Evidence, KvLocation, Subject } from '../src/model/types.js';
 import { excerptOf } from '../src/model/text.js';
 
-/** Instructions that work on a spec: their state belongs under peer.spec.<name>. analyze-product only when it names a spec. */
+/**
+ * Instructions that work on a spec: their state belongs under peer.spec.<name>. analyze-product only when it names a
+ * spec.
+ */
 const SPEC_AWARE = new Set(['create-spec', 'execute-tasks', 'refine-spec']);
 
 export default defineRule({
@@ -12,7 +15,8 @@ export default defineRule({
     id: 'malformed-key',
     severity: 'warning',
     summary:
-      'A state key (or an id inside a value) has the wrong shape or prefix: empty segments, colons, a spec instruction under peer.instruction or peer.global.',
+      'A state key (or an id inside a value) has the wrong shape or prefix: empty segments, colons, a spec ' +
+      'instruction under peer.instruction or peer.global.',
     sources: ['kv'],
     fixable: false,
     title: 'State is stored under a malformed key',
@@ -37,7 +41,8 @@ export default defineRule({
       const empty = segs.map((s, i) => (s === '' ? i + 1 : 0)).filter((i) => i > 0);
       if (empty.length > 0)
         problems.push(
-          `${empty.length === 1 ? 'an empty segment' : `${empty.length} empty segments`} (segment ${empty.join(', ')} of ${segs.length})`,
+          `${empty.length === 1 ? 'an empty segment' : `${empty.length} empty segments`} ` +
+            `(segment ${empty.join(', ')} of ${segs.length})`,
         );
       if (key.includes(':')) problems.push('":" as a delimiter (PEER keys use ".")');
       if (problems.length === 0) continue;
@@ -45,16 +50,20 @@ export default defineRule({
       const info = meant ? classifyKey(meant) : rec.info;
       const why =
         empty.length > 0 && info.scope === 'spec' && info.name === ''
-          ? ' The spec name was empty when the key was built (the agents put ${spec_name} into the key without checking it).'
+          ? ' The spec name was empty when the key was built (the agents put ${spec_name} into the key without ' +
+            'checking it).'
           : '';
+      const probably = meant ? ` It was probably meant as ${excerptOf(meant)}.` : '';
       report({
-        message: `Key ${excerptOf(key)} has ${problems.join(' and ')}.${meant ? ` It was probably meant as ${excerptOf(meant)}.` : ''}${why}`,
+        message: `Key ${excerptOf(key)} has ${problems.join(' and ')}.${probably}${why}`,
         subject: subjectOf(info),
         evidence: [
           {
             location: loc(rec),
             excerpt: excerptOf(key),
-            note: `${rec.deleted ? 'deleted; ' : ''}${rec.revisions.length} revision${rec.revisions.length === 1 ? '' : 's'} under this key`,
+            note:
+              `${rec.deleted ? 'deleted; ' : ''}${rec.revisions.length} ` +
+              `revision${rec.revisions.length === 1 ? '' : 's'} under this key`,
           },
         ],
         target: key,
@@ -67,7 +76,10 @@ export default defineRule({
       const misplaced = specInstructionUnderInstruction(run, bucket);
       if (misplaced) {
         report({
-          message: `${misplaced.instruction} state is stored under ${run.prefix}, but ${misplaced.instruction} is spec-aware: its state belongs under peer.spec.${misplaced.spec ?? '<spec-name>'}, where the agents read and write it.`,
+          message:
+            `${misplaced.instruction} state is stored under ${run.prefix}, but ${misplaced.instruction} ` +
+            `is spec-aware: its state belongs under peer.spec.${misplaced.spec ?? '<spec-name>'}, where the agents ` +
+            'read and write it.',
           subject: { keyPrefix: run.prefix, ...(misplaced.spec ? { spec: misplaced.spec } : {}) },
           evidence: misplaced.evidence,
           target: `${run.prefix}#spec-instruction`,
@@ -89,7 +101,9 @@ export default defineRule({
           const spec = str(md.spec_name)?.trim();
           if (instr === 'create-spec' && spec) {
             report({
-              message: `${cycle.key} is a create-spec cycle for spec "${spec}" stored under peer.global; it belongs under peer.spec.${spec} (the prefix was fixed before the spec name was derived).`,
+              message:
+                `${cycle.key} is a create-spec cycle for spec "${spec}" stored under peer.global; it ` +
+                `belongs under peer.spec.${spec} (the prefix was fixed before the spec name was derived).`,
               subject: { keyPrefix: run.prefix, spec, cycle: cycle.number },
               evidence: [
                 {
@@ -118,8 +132,9 @@ export default defineRule({
         ];
         const colon = ids.filter(([, v]) => typeof v === 'string' && v.includes(':'));
         if (colon.length > 0) {
+          const held = colon.map(([p, v]) => `${p.slice(1).replace('/', '.')} ${brief(v)}`).join(' and ');
           report({
-            message: `${cycle.key} holds ${colon.map(([p, v]) => `${p.slice(1).replace('/', '.')} ${brief(v)}`).join(' and ')}: colon-delimited ids (the delimiter is ".", since 2025-08-06).`,
+            message: `${cycle.key} holds ${held}: colon-delimited ids (the delimiter is ".", since 2025-08-06).`,
             subject: subjectOf(classifyKey(cycle.key)),
             evidence: colon.map(([p, v]) => ({
               location: at(p),

@@ -9,7 +9,8 @@ export default defineRule({
     id: 'malformed-log',
     severity: 'warning',
     summary:
-      'A transcript of a PEER run has corrupt lines (spliced records, NUL runs, a cut-off tail): the evidence has gaps.',
+      'A transcript of a PEER run has corrupt lines (spliced records, NUL runs, a cut-off tail): the evidence ' +
+      'has gaps.',
     sources: ['logs'],
     fixable: false,
     title: 'Transcript lines could not be read',

@@ -61,9 +61,10 @@ export default defineRule({
         ];
         for (const p of later) {
           const ph = cycle.phases[p];
+          const entry = { status: ph.raw, ...(ph.completedAt ? { completed_at: ph.completedAt } : {}) };
           evidence.push({
             location: ph.at?.location ?? at(`/phases/${p}`),
-            excerpt: `"${p}": ${brief({ status: ph.raw, ...(ph.completedAt ? { completed_at: ph.completedAt } : {}) })}`,
+            excerpt: `"${p}": ${brief(entry)}`,
             note: `${p} ran although execute had not completed`,
           });
         }
@@ -92,7 +93,9 @@ export default defineRule({
         const known = claims.length === 0 ? knownNote(ack, undefined, '; reopen the cycle to run execute.') : '';
         const resume = resumeFixes(cycle, run.meta);
         report({
-          message: `Cycle ${cycle.number} went past the execute phase but execute is ${execState}: ${ran}${claimed}.${logNote}${known}${refusedNote(resume.refused)}`,
+          message:
+            `Cycle ${cycle.number} went past the execute phase but execute ` +
+            `is ${execState}: ${ran}${claimed}.${logNote}${known}${refusedNote(resume.refused)}`,
           subject: runSubject(run, cycle.number),
           evidence,
           target: cycle.key,

@@ -32,7 +32,8 @@ export default defineRule({
     id: 'missing-spec-file',
     severity: 'error',
     summary:
-      'A finished spec folder lacks spec.md, spec-lite.md or sub-specs/technical-spec.md that its create-spec version writes.',
+      'A finished spec folder lacks spec.md, spec-lite.md or sub-specs/technical-spec.md that its create-spec ' +
+      'version writes.',
     sources: ['specs', 'kv', 'logs'],
     fixable: false,
     title: 'A spec document is missing',
@@ -113,14 +114,18 @@ export default defineRule({
         if (finishes.length > 0) {
           if (!eraDay) {
             required = OLDER_SET;
-            eraText = `every create-spec writes ${list(OLDER_SET)} (the folder has no date, so spec-lite.md is not judged)`;
+            eraText =
+              `every create-spec writes ${list(OLDER_SET)} ` +
+              '(the folder has no date, so spec-lite.md is not judged)';
           } else if (eraDay < SPEC_LITE_ERA) {
             required = OLDER_SET;
             eraText = `create-spec before ${SPEC_LITE_ERA} writes ${list(OLDER_SET)} (${eraFrom})`;
           } else if (present.has(TESTS) && !present.has(LITE) && daysAfter(SPEC_LITE_ERA, eraDay) <= INSTALL_LAG_DAYS) {
             // Exactly what the older create-spec leaves: an installed copy that had not been updated yet.
             required = OLDER_SET;
-            eraText = `the folder has sub-specs/tests.md and no spec-lite.md, which is what create-spec before ${SPEC_LITE_ERA} writes, and it writes ${list(OLDER_SET)}`;
+            eraText =
+              'the folder has sub-specs/tests.md and no spec-lite.md, which is what create-spec ' +
+              `before ${SPEC_LITE_ERA} writes, and it writes ${list(OLDER_SET)}`;
           } else {
             required = CURRENT_SET;
             eraText = `create-spec from ${SPEC_LITE_ERA} on writes ${list(CURRENT_SET)} (${eraFrom})`;
@@ -176,8 +181,10 @@ export default defineRule({
               excerpt: elsewhere.name,
               note: `a ${base} exists at another place in the folder`,
             });
+          const there = elsewhere ? ` (there is a ${elsewhere.name})` : '';
+          const otherSet = peer ? '' : '; no PEER run produced this folder, so it may follow another file set';
           report({
-            message: `${folder.path} has no ${name}${elsewhere ? ` (there is a ${elsewhere.name})` : ''}, but ${reasons.join('; ')}${peer ? '' : '; no PEER run produced this folder, so it may follow another file set'}.`,
+            message: `${folder.path} has no ${name}${there}, but ${reasons.join('; ')}${otherSet}.`,
             subject: runSubject(run, cycleNo),
             evidence,
             target: `${folder.path}/${name}`,

@@ -52,7 +52,9 @@ export default defineRule({
             evidence.push({
               location: at(instrPtr),
               excerpt: `"instruction": ${brief(instruction)}`,
-              note: `create-spec cycle ${cycle.number} started ${era}; create-spec of that era writes tasks.md (step 12)`,
+              note:
+                `create-spec cycle ${cycle.number} started ${era}; create-spec of that era writes tasks.md ` +
+                '(step 12)',
             });
             if (claims[0])
               evidence.push({
@@ -61,7 +63,8 @@ export default defineRule({
                 note: `cycle ${cycle.number} claims to be finished`,
               });
             because.push(
-              `create-spec cycle ${cycle.number} (${era}) claims to be finished, and ${eraName(peer)} create-spec before ${eraDay} writes tasks.md`,
+              `create-spec cycle ${cycle.number} (${era}) claims to be finished, and ${eraName(peer)} ` +
+                `create-spec before ${eraDay} writes tasks.md`,
             );
             expectingCycle ??= cycle.number;
           } else if (finished && instruction && TASK_INSTRUCTIONS.has(instruction)) {
@@ -85,7 +88,8 @@ export default defineRule({
           if (!w) continue;
           evidence.push(w);
           because.push(
-            `the transcript writes tasks.md (${w.location.kind === 'log' ? `line ${w.location.line}` : ''}) but the file is not there`,
+            `the transcript writes tasks.md (${w.location.kind === 'log' ? `line ${w.location.line}` : ''}) ` +
+              'but the file is not there',
           );
         }
 
@@ -100,7 +104,8 @@ export default defineRule({
           // No state to go by: the folder's era alone says create-spec should have written tasks.md. A folder no PEER
           // run produced may have been written by hand or by another tool: that is only a note.
           because.push(
-            `the folder dates from ${folder.date}, when ${eraName(peer)} create-spec wrote tasks.md after the user review${peer ? '' : ' (no PEER run produced this folder, so it may not come from create-spec)'}`,
+            `the folder dates from ${folder.date}, when ${eraName(peer)} create-spec wrote tasks.md after the ` +
+              `user review${peer ? '' : ' (no PEER run produced this folder, so it may not come from create-spec)'}`,
           );
           severity = peer ? 'warning' : 'info';
         }

@@ -23,7 +23,8 @@ export default defineRule({
     id: 'missing-user-review',
     severity: 'warning',
     summary:
-      "create-spec's user review gate was bypassed: tasks.md written, or the run went on, with no user answer to the review request.",
+      "create-spec's user review gate was bypassed: tasks.md written, or the run went on, with no user answer " +
+      'to the review request.',
     sources: ['logs', 'kv', 'specs'],
     fixable: false,
     title: 'The user review was skipped',
@@ -56,7 +57,10 @@ export default defineRule({
           continue;
         }
         report({
-          message: `create-spec cycle ${n} wrote tasks.md (${kv.tasksWhere}) but its execute output records no user interaction (outputs.user_interactions is empty): the review gate before the task breakdown was skipped.`,
+          message:
+            `create-spec cycle ${n} wrote tasks.md (${kv.tasksWhere}) but its execute output records no ` +
+            'user interaction (outputs.user_interactions is empty): the review gate before the task breakdown was ' +
+            'skipped.',
           subject: runSubject(run, n),
           evidence: kv.evidence,
           target: rec.info.key,
@@ -179,7 +183,9 @@ function judgeSession(s: LogSession): Judged | undefined {
     }
     const after = answer ? `; the user's next turn only comes at line ${answer.ref.line}` : '; no user turn follows';
     return {
-      message: `${who} asked for a review of the spec before the task breakdown (${p.ref.path}:${p.ref.line}) and the run went on without a user answer: ${went.join(', ')}${after}.`,
+      message:
+        `${who} asked for a review of the spec before the task breakdown (${p.ref.path}:${p.ref.line}) ` +
+        `and the run went on without a user answer: ${went.join(', ')}${after}.`,
       evidence,
     };
   }
@@ -204,7 +210,9 @@ function judgeSession(s: LogSession): Judged | undefined {
       note: 'tasks.md written with no review request and no user turn before it',
     });
     return {
-      message: `create-spec wrote tasks.md at ${w.ref.path}:${w.ref.line} without asking for a review of the spec${docs[0] ? ` (written from line ${docs[0].ref.line})` : ''} and with no user turn in between.`,
+      message:
+        `create-spec wrote tasks.md at ${w.ref.path}:${w.ref.line} without asking for a review of the ` +
+        `spec${docs[0] ? ` (written from line ${docs[0].ref.line})` : ''} and with no user turn in between.`,
       evidence,
     };
   }

@@ -15,9 +15,15 @@ import {
 import { runSubject } from '../src/model/subject.js';
 import type { Evidence, KvLocation, LogRef, LogSession, Spawn, Subject } from '../src/model/types.js';
 
-/** A phase that has begun its work. `failed` is left out: an agent that refuses to run for want of its predecessor writes an error. */
+/**
+ * A phase that has begun its work. `failed` is left out: an agent that refuses to run for want of its predecessor
+ * writes an error.
+ */
 const STARTED = new Set<PhaseStatus>(['running', 'completed']);
-/** What an earlier phase can be while a later one must not have started. `unknown` (a word we cannot read) is not judged. */
+/**
+ * What an earlier phase can be while a later one must not have started. `unknown` (a word we cannot read) is not
+ * judged.
+ */
 const NOT_DONE = new Set<PhaseStatus>(['absent', 'pending', 'failed', 'cancelled', 'running']);
 
 /** The rules whose repair resets a cycle to resume at the phase that never completed. */
@@ -81,7 +87,9 @@ export default defineRule({
             evidence.push({
               location: cycle.phases[p].at?.location ?? at(`/phases/${p}`),
               excerpt: cycle.phases[p].at?.excerpt ?? `"${p}": ${brief(statusView(cycle.phases[p]))}`,
-              note: `${p} is ${cycle.phases[p].raw ?? cycle.phases[p].status} although ${list(before)} had not completed`,
+              note:
+                `${p} is ${cycle.phases[p].raw ?? cycle.phases[p].status} although ${list(before)} had not ` +
+                'completed',
             });
           }
           for (const q of earlier) {
@@ -97,7 +105,9 @@ export default defineRule({
           evidence.push({
             location: at(`/phases/${a.later}`, first.revision),
             excerpt: `"${a.later}": ${brief(first.laterEntry)}`,
-            note: `revision ${first.revision} is the first with ${a.later} ahead of ${a.earlier} (${a.earlier} ${a.earlierState === 'absent' ? 'absent' : `was ${a.earlierState}`})`,
+            note:
+              `revision ${first.revision} is the first with ${a.later} ahead of ${a.earlier} ` +
+              `(${a.earlier} ${a.earlierState === 'absent' ? 'absent' : `was ${a.earlierState}`})`,
           });
           const now =
             cycle.phases[a.earlier].status === 'completed'
@@ -105,7 +115,8 @@ export default defineRule({
               : `; ${a.later} is ${cycle.phases[a.later].raw ?? cycle.phases[a.later].status} now`;
           const healed = ahead.length === 0 ? now : '';
           parts.push(
-            `revision ${first.revision} already had ${a.later} ${statusWord(first.laterEntry)} while ${a.earlier} was ${a.earlierState}${healed}`,
+            `revision ${first.revision} already had ${a.later} ${statusWord(first.laterEntry)} ` +
+              `while ${a.earlier} was ${a.earlierState}${healed}`,
           );
         }
 
@@ -122,7 +133,8 @@ export default defineRule({
             note: `${t.earlier} completed at this time`,
           });
           parts.push(
-            `${t.later} ${t.field === 'started_at' ? 'started' : 'completed'} at ${t.laterTime}, before ${t.earlier} completed at ${t.earlierTime}`,
+            `${t.later} ${t.field === 'started_at' ? 'started' : 'completed'} at ${t.laterTime}, ` +
+              `before ${t.earlier} completed at ${t.earlierTime}`,
           );
         }
 
@@ -145,7 +157,8 @@ export default defineRule({
         });
       }
 
-      // Transcripts of a run with no cycle state: only a session that starts a cycle (spawns the planner) can be judged alone.
+      // Transcripts of a run with no cycle state: only a session that starts a cycle (spawns the planner) can be judged
+      // alone.
       if (run.cycles.length === 0) {
         for (const s of dedupeSessions(run.sessions)) {
           if (judged.has(s.sessionId)) continue;

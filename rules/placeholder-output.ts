@@ -50,7 +50,8 @@ export default defineRule({
     id: 'placeholder-output',
     severity: 'warning',
     summary:
-      'A phase output is agent template text or an empty shell: the v1.1 executor placeholder, {} for a completed phase, template examples on another spec.',
+      'A phase output is agent template text or an empty shell: the v1.1 executor placeholder, {} for a ' +
+      'completed phase, template examples on another spec.',
     sources: ['kv'],
     fixable: false,
     title: 'Phase outputs are placeholders',
@@ -84,11 +85,14 @@ export default defineRule({
               .join(', ');
             const more = quotes.length > 2 ? ` and ${quotes.length - 2} more` : '';
             what.unshift(
-              `${quotes.length} string${quotes.length === 1 ? '' : 's'} of the agent template's password reset example (${shown}${more}) on a spec about ${topic.label}`,
+              `${quotes.length} string${quotes.length === 1 ? '' : 's'} of the agent template's password reset ` +
+                `example (${shown}${more}) on a spec about ${topic.label}`,
             );
           }
           report({
-            message: `Cycle ${cycle.number}'s ${phase} output is placeholder text, not a record of the work: ${what.join('; ')}.`,
+            message:
+              `Cycle ${cycle.number}'s ${phase} output is placeholder text, not a record of the ` +
+              `work: ${what.join('; ')}.`,
             subject: runSubject(run, cycle.number),
             evidence: found.map((f) => f.evidence),
             target: `${cycle.key}#${phase}`,
@@ -175,7 +179,10 @@ function emptyShell(cycle: CycleState, phase: PhaseName, at: At): Found[] {
   ];
 }
 
-/** Template text in what the express agent (phase output, root result) or the review agent (output, insights, cycle_summary) wrote. */
+/**
+ * Template text in what the express agent (phase output, root result) or the review agent (output, insights,
+ * cycle_summary) wrote.
+ */
 function templateText(cycle: CycleState, phase: PhaseName, at: At, topic: SpecTopic): Found[] {
   const roots: Array<[string, unknown]> = [];
   const json = cycle.json;
@@ -242,12 +249,17 @@ function matchTemplate(text: string, topic: SpecTopic): { what: string; quote?: 
     return { what: `"password reset" wording from the template on a spec about ${topic.label}` };
   if (countIsForeign(topic) && /\b12 tasks defined\b/i.test(text))
     return {
-      what: `"12 tasks defined" from the template${topic.tasks !== undefined ? `, but tasks.md has ${topic.tasks} tasks` : ''}`,
+      what:
+        '"12 tasks defined" from the template' +
+        (topic.tasks !== undefined ? `, but tasks.md has ${topic.tasks} tasks` : ''),
     };
   return undefined;
 }
 
-/** The template's "12 tasks" cannot be this spec's: tasks.md has another count, or (no tasks.md) the spec is not the template's password reset. */
+/**
+ * The template's "12 tasks" cannot be this spec's: tasks.md has another count, or (no tasks.md) the spec is not the
+ * template's password reset.
+ */
 function countIsForeign(topic: SpecTopic): boolean {
   return topic.tasks !== undefined ? topic.tasks !== 12 : !topic.password;
 }

@@ -42,7 +42,8 @@ export default defineRule({
           // The phase is already complete in the oldest revision kept: the write that completed it may be among the
           // revisions the bucket's history limit dropped, so the order cannot be told.
           if (done.revision === rec.history[0]?.revision && mayHaveDropped(rec, model.kv.config?.history)) continue;
-          if (sawPhase(op, need.phase, need.output)) continue; // the read got the data: the clocks disagree, not the order
+          // the read got the data: the clocks disagree, not the order
+          if (sawPhase(op, need.phase, need.output)) continue;
           const gap = (done.ms - t) / 1000;
           const who = actorLabel(s, op.call.actor);
           const res = op.call.result;
@@ -69,7 +70,8 @@ export default defineRule({
           }
           report({
             message:
-              `${op.key} was read for the ${need.phase} ${need.output ? 'output' : 'phase'} at ${op.call.ref.timestamp} (${op.call.ref.path}:${op.call.ref.line}), ` +
+              `${op.key} was read for the ${need.phase} ${need.output ? 'output' : 'phase'} ` +
+              `at ${op.call.ref.timestamp} (${op.call.ref.path}:${op.call.ref.line}), ` +
               `${fmtGap(gap)} before revision ${done.revision} (${done.created}) recorded ${need.phase} as complete.`,
             subject: sessionSubject(model, s, op.key),
             evidence: [
@@ -132,7 +134,10 @@ function neededPhases(s: LogSession, op: StateOp): Need[] {
   return needs;
 }
 
-/** Earlier revisions of the key may have been dropped: it keeps as many as the bucket's history allows, or the limit is unknown. */
+/**
+ * Earlier revisions of the key may have been dropped: it keeps as many as the bucket's history allows, or the limit is
+ * unknown.
+ */
 function mayHaveDropped(rec: KeyRecord, history: number | undefined): boolean {
   return history === undefined || rec.revisions.length >= history;
 }

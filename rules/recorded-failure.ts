@@ -9,7 +9,8 @@ export default defineRule({
     id: 'recorded-failure',
     severity: 'error',
     summary:
-      'The state records a failure: a phase in error (with its error text), a cycle status ERROR/FAILED, the v1 meta at current_phase "error".',
+      'The state records a failure: a phase in error (with its error text), a cycle status ERROR/FAILED, the ' +
+      'v1 meta at current_phase "error".',
     sources: ['kv'],
     fixable: true,
     // No shorter title yet: the report has always used the summary.

@@ -28,7 +28,8 @@ export default defineRule({
     id: 'script-failure',
     severity: 'error',
     summary:
-      'A PEER script (~/.agent-os/scripts/peer/*.sh, update/create/read-state) or state command (jq | nats kv put, nats kv create…) failed in a transcript.',
+      'A PEER script (~/.agent-os/scripts/peer/*.sh, update/create/read-state) or state command (jq | nats kv ' +
+      'put, nats kv create…) failed in a transcript.',
     sources: ['logs'],
     fixable: false,
     title: 'A PEER script failed',
@@ -75,7 +76,9 @@ export default defineRule({
             excerpt: excerptOf(broken.reason),
             note: `written by the retry at ${broken.created}, and unreadable`,
           });
-          message = `${what.label}${forKey} failed at ${where} ("${err}"); the retry at line ${rr.line} printed no error but left revision ${broken.revision} of ${key} unreadable (${broken.reason}).`;
+          message =
+            `${what.label}${forKey} failed at ${where} ("${err}"); the retry at line ${rr.line} ` +
+            `printed no error but left revision ${broken.revision} of ${key} unreadable (${broken.reason}).`;
         } else if (retry) {
           const rr = retry.result!.ref;
           evidence.push({
@@ -118,7 +121,10 @@ function failedThing(c: ToolCall): Failed | undefined {
   return { kind: 'write', label: /\bjq\b/.test(cmd) ? 'the jq | nats kv pipeline' : `nats kv ${write[1]}` };
 }
 
-/** A later call that does the same thing and succeeded: the same command, or the same script (and key) or a write of the same key by the same agent. */
+/**
+ * A later call that does the same thing and succeeded: the same command, or the same script (and key) or a write of the
+ * same key by the same agent.
+ */
 function retryOf(
   s: LogSession,
   ops: StateOp[],

@@ -40,7 +40,8 @@ export default defineRule({
     id: 'spec-name-mismatch',
     severity: 'warning',
     summary:
-      'The spec name in KV, in the plan or in the transcript differs from the spec folder name, or names no folder at all.',
+      'The spec name in KV, in the plan or in the transcript differs from the spec folder name, or names no ' +
+      'folder at all.',
     sources: ['kv', 'specs', 'logs'],
     fixable: false,
     title: 'The spec has more than one name',
@@ -83,7 +84,10 @@ export default defineRule({
             note: `the folder uses the fallback name "${FALLBACK_NAME}"`,
           });
         report({
-          message: `${run.prefix ?? folder?.path} uses the spec name "${FALLBACK_NAME}", the fallback create-spec takes when it could not derive a name from the request; the next spec that falls back lands in the same place.`,
+          message:
+            `${run.prefix ?? folder?.path} uses the spec name "${FALLBACK_NAME}", the fallback ` +
+            'create-spec takes when it could not derive a name from the request; the next spec that falls back ' +
+            'lands in the same place.',
           subject: runSubject(run),
           evidence,
           target: `${run.prefix ?? run.id}#${FALLBACK_NAME}`,
@@ -108,7 +112,10 @@ export default defineRule({
           };
         });
         report({
-          message: `${run.prefix} matches ${run.folders.length} spec folders (${run.folders.map((f) => f.folderName).join(', ')}): the key has no date, so the state of different specs shares one prefix.`,
+          message:
+            `${run.prefix} matches ${run.folders.length} spec folders ` +
+            `(${run.folders.map((f) => f.folderName).join(', ')}): the key has no date, so the state of different ` +
+            'specs shares one prefix.',
           subject: runSubject(run),
           evidence,
           target: `${run.prefix}#folders`,
@@ -153,15 +160,20 @@ export default defineRule({
             });
           if (sameDay.length > shownDay.length)
             evidence[evidence.length - 1].note += `; ${sameDay.length - shownDay.length} more from that day`;
-          const dayNames = `${shownDay.map((f) => f.folderName).join(', ')}${sameDay.length > shownDay.length ? ` and ${sameDay.length - shownDay.length} more` : ''}`;
+          const more = sameDay.length > shownDay.length ? ` and ${sameDay.length - shownDay.length} more` : '';
+          const dayNames = `${shownDay.map((f) => f.folderName).join(', ')}${more}`;
           const hints = [
             others.length
-              ? `${others.map((o) => `"${o}"`).join(', ')} appear${others.length === 1 ? 's' : ''} in the ${mentionSources(elsewhere)} instead`
+              ? `${others.map((o) => `"${o}"`).join(', ')} appear${others.length === 1 ? 's' : ''} in ` +
+                `the ${mentionSources(elsewhere)} instead`
               : '',
             sameDay.length ? `${dayNames} ${sameDay.length > 1 ? 'were' : 'was'} created that day` : '',
           ].filter(Boolean);
           report({
-            message: `No spec folder .agent-os/specs/*-${specSlug(name)}/ exists for ${run.prefix}, although cycle ${c.number} (${st.instruction ?? 'unnamed instruction'}) claims to be finished${hints.length ? `; ${hints.join('; ')}` : ''}.`,
+            message:
+              `No spec folder .agent-os/specs/*-${specSlug(name)}/ exists for ${run.prefix}, although ` +
+              `cycle ${c.number} (${st.instruction ?? 'unnamed instruction'}) claims to be finished` +
+              `${hints.length ? `; ${hints.join('; ')}` : ''}.`,
             subject: runSubject(run, c.number),
             evidence,
             target: `${run.prefix}#no-folder`,

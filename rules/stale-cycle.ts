@@ -28,7 +28,8 @@ export default defineRule({
     id: 'stale-cycle',
     severity: 'warning',
     summary:
-      'A cycle in progress (a phase running, or v2 status INITIALIZED…REVIEWING) has had no update for longer than --stale-after.',
+      'A cycle in progress (a phase running, or v2 status INITIALIZED…REVIEWING) has had no update for longer ' +
+      'than --stale-after.',
     sources: ['kv'],
     fixable: false,
     title: 'A cycle stopped making progress',
@@ -57,7 +58,8 @@ export default defineRule({
           revision: cycle.revision,
           ...(pointer ? { pointer } : {}),
         });
-        // A recorded failure, with no phase running after it: the cycle is not in progress, and recorded-failure reports it.
+        // A recorded failure, with no phase running after it: the cycle is not in progress, and recorded-failure
+        // reports it.
         if (
           recordedFailures(bucket, cycle, run.meta).length > 0 &&
           !PHASES.some((p) => cycle.phases[p].status === 'running')
@@ -76,7 +78,10 @@ export default defineRule({
           { location: last.location, excerpt: last.excerpt, note: `the last update: ${last.what}` },
         ];
         report({
-          message: `Cycle ${cycle.number} is in progress (${signs.map((s) => s.short).join(', ')}) with no update for ${duration(idle)} (last update ${last.time}, limit ${duration(options.staleAfterMs)}): it was most likely abandoned, or failed without recording it.`,
+          message:
+            `Cycle ${cycle.number} is in progress (${signs.map((s) => s.short).join(', ')}) with no ` +
+            `update for ${duration(idle)} (last update ${last.time}, limit ${duration(options.staleAfterMs)}): it ` +
+            'was most likely abandoned, or failed without recording it.',
           subject: runSubject(run, cycle.number),
           evidence,
           target: cycle.key,
@@ -136,7 +141,10 @@ function underWay(cycle: CycleState, meta: MetaState | undefined, at: (p?: strin
   return out;
 }
 
-/** The newest of: the cycle's latest revision time, its last_update/updated_at fields, and the meta's latest revision about it. */
+/**
+ * The newest of: the cycle's latest revision time, its last_update/updated_at fields, and the meta's latest revision
+ * about it.
+ */
 function lastUpdate(
   cycle: CycleState,
   meta: MetaState | undefined,

@@ -40,7 +40,8 @@ export default defineRule({
     id: 'state-inconsistency',
     severity: 'error',
     summary:
-      'Pieces of PEER state disagree: meta vs cycle, counter vs cycle keys, ids vs key, a status vs its own completion time or notes.',
+      'Pieces of PEER state disagree: meta vs cycle, counter vs cycle keys, ids vs key, a status vs its own ' +
+      'completion time or notes.',
     sources: ['kv'],
     fixable: true,
     title: 'The state contradicts itself',
@@ -123,7 +124,9 @@ function metaChecks(
         key: meta.key,
         cycle: n,
         ...(highest > 0 ? { fix: [pointTo(meta, highest)] } : {}),
-        message: `${meta.key} says current_cycle is ${n}, but ${key} ${rec ? `was deleted (revision ${rec.latest.revision})` : 'does not exist'}.`,
+        message:
+          `${meta.key} says current_cycle is ${n}, ` +
+          `but ${key} ${rec ? `was deleted (revision ${rec.latest.revision})` : 'does not exist'}.`,
         evidence: [
           {
             location: mloc('/current_cycle'),
@@ -149,7 +152,9 @@ function metaChecks(
         cycle: n,
         severity: 'warning',
         fix: [pointTo(meta, highest)],
-        message: `${meta.key} says current_cycle is ${n}, but cycle ${highest} exists (${top.info.key}); the next run will number its cycle ${n + 1} again.`,
+        message:
+          `${meta.key} says current_cycle is ${n}, but cycle ${highest} exists (${top.info.key}); the ` +
+          `next run will number its cycle ${n + 1} again.`,
         evidence: [
           {
             location: mloc('/current_cycle'),
@@ -174,7 +179,9 @@ function metaChecks(
       kind: `cycles/${n}/without-key`,
       key: meta.key,
       cycle: num_,
-      message: `${meta.key} lists cycle ${n} (${describeEntry(meta, n)}), but ${key} ${rec ? `was deleted (revision ${rec.latest.revision})` : 'does not exist'}.`,
+      message:
+        `${meta.key} lists cycle ${n} (${describeEntry(meta, n)}), ` +
+        `but ${key} ${rec ? `was deleted (revision ${rec.latest.revision})` : 'does not exist'}.`,
       evidence: [
         {
           location: mloc(`/cycles/${n}`),
@@ -253,8 +260,10 @@ function metaChecks(
           key: c.key,
           cycle: c.number,
           message: mDone
-            ? `Cycle ${c.number}: ${meta.key} says current_phase "${meta.currentPhase}" but ${c.key} still says status.current_phase "${c.statusRaw}".`
-            : `Cycle ${c.number}: ${c.key} says status.current_phase "${c.statusRaw}" but ${meta.key} still says current_phase "${meta.currentPhase}".`,
+            ? `Cycle ${c.number}: ${meta.key} says current_phase "${meta.currentPhase}" but ${c.key} still ` +
+              `says status.current_phase "${c.statusRaw}".`
+            : `Cycle ${c.number}: ${c.key} says status.current_phase "${c.statusRaw}" but ${meta.key} still ` +
+              `says current_phase "${meta.currentPhase}".`,
           evidence: [
             {
               location: mloc('/current_phase'),
@@ -284,7 +293,9 @@ function metaChecks(
           key: meta.key,
           cycle: c.number,
           severity: 'warning',
-          message: `Cycle ${c.number} has two completion times: ${meta.key} says ${entry.completedAt}, ${c.key} says ${c.completedAt} (${gap(Math.abs(a - b))} apart).`,
+          message:
+            `Cycle ${c.number} has two completion times: ${meta.key} ` +
+            `says ${entry.completedAt}, ${c.key} says ${c.completedAt} (${gap(Math.abs(a - b))} apart).`,
           evidence: [
             {
               location: mloc(`/cycles/${c.number}/completed_at`),
@@ -351,7 +362,9 @@ function metaChecks(
   return out;
 }
 
-/** The revision where the notes first appeared with a status that was not complete: the status was flipped afterwards. */
+/**
+ * The revision where the notes first appeared with a status that was not complete: the status was flipped afterwards.
+ */
 function notesHistory(meta: MetaState, n: string, kv: Kv): Evidence[] {
   for (const h of meta.history) {
     if (h.operation !== 'PUT' || !h.decoded?.ok || !isRecord(h.decoded.json) || !isRecord(h.decoded.json.cycles))
@@ -375,7 +388,10 @@ function describeEntry(meta: MetaState, n: string): string {
   return [e?.instruction, e?.status].filter(Boolean).join(', ') || 'no details';
 }
 
-/** v1 cycles under a prefix that has no meta key at all (e.g. agents that wrote under another prefix than the coordinator). */
+/**
+ * v1 cycles under a prefix that has no meta key at all (e.g. agents that wrote under another prefix than the
+ * coordinator).
+ */
 function orphanV1Cycles(run: Run, kv: Kv): Contradiction[] {
   return run.cycles
     .filter((c) => c.layout === 'v1')
@@ -384,7 +400,9 @@ function orphanV1Cycles(run: Run, kv: Kv): Contradiction[] {
       key: c.key,
       cycle: c.number,
       severity: 'warning' as const,
-      message: `${c.key} is a v1 cycle, but there is no ${run.prefix}.meta: nothing tracks this cycle, and a --continue will not find it.`,
+      message:
+        `${c.key} is a v1 cycle, but there is no ${run.prefix}.meta: nothing tracks this cycle, and a ` +
+        '--continue will not find it.',
       evidence: [
         {
           location: kv(c.key, c.revision),
@@ -418,7 +436,9 @@ function counterChecks(run: Run, cycleKeys: KeyRecord[], kv: Kv): Contradiction[
             why: `create the cycle counter at ${top.number}`,
           },
         ],
-        message: `${run.prefix} has v2 cycles up to ${top.number} but no ${run.prefix}.cycle.current: the next run will start again at cycle 1 and stop at "already exists".`,
+        message:
+          `${run.prefix} has v2 cycles up to ${top.number} but no ${run.prefix}.cycle.current: the next ` +
+          'run will start again at cycle 1 and stop at "already exists".',
         evidence: [
           {
             location: kv(top.key, top.revision),
@@ -451,7 +471,9 @@ function counterChecks(run: Run, cycleKeys: KeyRecord[], kv: Kv): Contradiction[
           why: `set the cycle counter to the highest cycle, ${highest}`,
         },
       ],
-      message: `${c.key} is ${c.value ?? 'empty'}, but cycle ${highest} exists (${top.info.key}); the next run will try to create cycle ${value + 1} again.`,
+      message:
+        `${c.key} is ${c.value ?? 'empty'}, but cycle ${highest} exists (${top.info.key}); the next run ` +
+        `will try to create cycle ${value + 1} again.`,
       evidence: [
         { location: loc, excerpt, note: `below the highest cycle key (${highest})` },
         { location: kv(top.info.key, top.latest.revision), excerpt: top.info.key, note: `cycle ${highest} exists` },
@@ -475,7 +497,9 @@ function counterChecks(run: Run, cycleKeys: KeyRecord[], kv: Kv): Contradiction[
             ],
           }
         : {}),
-      message: `${c.key} is ${value}, but ${run.prefix}.cycle.${value} ${rec ? `was deleted (revision ${rec.latest.revision})` : 'does not exist'}.`,
+      message:
+        `${c.key} is ${value}, ` +
+        `but ${run.prefix}.cycle.${value} ${rec ? `was deleted (revision ${rec.latest.revision})` : 'does not exist'}.`,
       evidence: [
         { location: loc, excerpt, note: `points at ${run.prefix}.cycle.${value}` },
         ...(rec
@@ -556,7 +580,8 @@ function cycleChecks(cycle: CycleState, kv: Kv): Contradiction[] {
     ) {
       add(
         'status-with-completed_at',
-        `Cycle ${cycle.number}: metadata.status is "${status}" but metadata.completed_at is set (${brief(md.completed_at)}): the value says both under way and finished.`,
+        `Cycle ${cycle.number}: metadata.status is "${status}" but metadata.completed_at is set ` +
+          `(${brief(md.completed_at)}): the value says both under way and finished.`,
         [
           {
             location: at('/metadata/status'),
@@ -577,7 +602,8 @@ function cycleChecks(cycle: CycleState, kv: Kv): Contradiction[] {
     if (json.status !== undefined && isCompletionWord(json.status) && !isCompletionWord(status)) {
       add(
         'root-status',
-        `Cycle ${cycle.number}: the root "status" is ${brief(json.status)} while metadata.status is ${brief(status ?? null)}.`,
+        `Cycle ${cycle.number}: the root "status" is ${brief(json.status)} while metadata.status ` +
+          `is ${brief(status ?? null)}.`,
         [
           { location: at('/status'), excerpt: `"status": ${brief(json.status)}`, note: 'the root says complete' },
           {

@@ -15,7 +15,8 @@ export default defineRule({
     id: 'state-not-in-bucket',
     severity: 'error',
     summary:
-      'A transcript reads or writes PEER keys that the scanned bucket does not hold: the wrong bucket, a fresh server or an empty snapshot.',
+      'A transcript reads or writes PEER keys that the scanned bucket does not hold: the wrong bucket, a fresh ' +
+      'server or an empty snapshot.',
     sources: ['kv', 'logs'],
     fixable: false,
     // No shorter title yet: the report has always used the summary.
@@ -48,7 +49,9 @@ export default defineRule({
       const evidence: Evidence[] = ops.slice(0, SHOWN).map((o) => ({
         location: logLocation(o.call.ref),
         excerpt: cut(excerptOf(o.call.command ?? o.verb, 400), 160),
-        note: `${o.kind === 'read' ? 'reads' : 'writes'} ${o.key}${o.call.result ? ', and the call succeeded' : ''}; bucket ${bucket} has no such key`,
+        note:
+          `${o.kind === 'read' ? 'reads' : 'writes'} ${o.key}${o.call.result ? ', and the call succeeded' : ''}; ` +
+          `bucket ${bucket} has no such key`,
       }));
       if (ops.length > SHOWN)
         evidence[evidence.length - 1].note +=
@@ -67,8 +70,10 @@ export default defineRule({
       };
       report({
         message:
-          `The transcript ${s.mainFile} shows ${what} of ${keys.length} PEER key${keys.length === 1 ? '' : 's'} (${named}) that bucket ${bucket} does not hold` +
-          `${other ? `; the commands name bucket ${other}` : ''}: the run's state is not in the evidence scanned (the wrong --bucket, a fresh server, or an empty snapshot), so it cannot be judged.`,
+          `The transcript ${s.mainFile} shows ${what} of ${keys.length} PEER ` +
+          `key${keys.length === 1 ? '' : 's'} (${named}) that bucket ${bucket} does not hold` +
+          `${other ? `; the commands name bucket ${other}` : ''}: the run's state is not in the evidence ` +
+          'scanned (the wrong --bucket, a fresh server, or an empty snapshot), so it cannot be judged.',
         subject,
         evidence,
         target: `${s.mainFile}#${s.sessionId}#not-in-bucket`,

@@ -40,7 +40,9 @@ export default defineRule({
 
       if (!model.kv) {
         report({
-          message: `${ran} but the session made no state operation${partial}; KV was not scanned, so whether the bucket holds state for ${forWhat} could not be checked.`,
+          message:
+            `${ran} but the session made no state operation${partial}; KV was not scanned, so whether ` +
+            `the bucket holds state for ${forWhat} could not be checked.`,
           subject,
           evidence,
           target: s.mainFile,
@@ -58,7 +60,9 @@ export default defineRule({
             : 'no revision written while the session ran',
       });
       report({
-        message: `${ran} but the session made no state operation${partial} and the bucket holds no state for ${forWhat}: the run kept no PEER state at all.`,
+        message:
+          `${ran} but the session made no state operation${partial} and the bucket holds no state ` +
+          `for ${forWhat}: the run kept no PEER state at all.`,
         subject,
         evidence,
         target: s.mainFile,
@@ -95,7 +99,10 @@ function namedSpecs(s: LogSession): string[] {
   return [...found].sort();
 }
 
-/** The bucket holds something for the session: a run it is attached to has keys, a key names one of its specs, or (naming none) a revision was written while it ran. */
+/**
+ * The bucket holds something for the session: a run it is attached to has keys, a key names one of its specs, or
+ * (naming none) a revision was written while it ran.
+ */
 function hasState(model: Model, s: LogSession, names: string[]): boolean {
   if (runsOfSession(model, s).some((r) => r.keys.length > 0)) return true;
   if (names.length > 0) {

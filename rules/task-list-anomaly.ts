@@ -24,7 +24,8 @@ export default defineRule({
     id: 'task-list-anomaly',
     severity: 'warning',
     summary:
-      'tasks.md leaves tasks open without a blocking note after execute-tasks ran to completion (and, as info, a PEER-written list over create-spec limits).',
+      'tasks.md leaves tasks open without a blocking note after execute-tasks ran to completion (and, as info, ' +
+      'a PEER-written list over create-spec limits).',
     sources: ['specs', 'kv'],
     fixable: false,
     title: 'The task list breaks create-spec’s limits',
@@ -51,7 +52,9 @@ export default defineRule({
           evidence.push(writer.evidence);
           const subtotal = majors.reduce((n, t) => n + t.subtasks.filter((s) => !isStruck(s)).length, 0);
           report({
-            message: `${tasks.path} has ${majors.length} major tasks (${subtotal} subtasks); create-spec writes at most ${MAX_TASKS}, and ${writer.text} with no refine-spec cycle after it.`,
+            message:
+              `${tasks.path} has ${majors.length} major tasks (${subtotal} subtasks); create-spec ` +
+              `writes at most ${MAX_TASKS}, and ${writer.text} with no refine-spec cycle after it.`,
             subject: runSubject(run, writer.cycle),
             evidence,
             target: `${tasks.path}#tasks`,
@@ -64,7 +67,9 @@ export default defineRule({
             const subs = t.subtasks.filter((s) => !isStruck(s));
             if (subs.length <= MAX_SUBTASKS) return;
             report({
-              message: `Task ${t.number || i + 1} in ${tasks.path} has ${subs.length} subtasks; create-spec writes at most ${MAX_SUBTASKS} per task, and ${writer.text} with no refine-spec cycle after it.`,
+              message:
+                `Task ${t.number || i + 1} in ${tasks.path} has ${subs.length} subtasks; create-spec ` +
+                `writes at most ${MAX_SUBTASKS} per task, and ${writer.text} with no refine-spec cycle after it.`,
               subject: runSubject(run, writer.cycle),
               evidence: [
                 line(tasks, t, `${subs.length} subtasks under this task`),
@@ -100,7 +105,10 @@ export default defineRule({
           });
         report({
           severity: 'warning',
-          message: `${tasks.path} has ${open.items.length} unchecked task${open.items.length === 1 ? '' : 's'} with no "⚠️ Blocking issue" note after ${last.instruction} cycle ${last.cycle.number} ran to completion (${open.why}).`,
+          message:
+            `${tasks.path} has ${open.items.length} unchecked task${open.items.length === 1 ? '' : 's'} ` +
+            `with no "⚠️ Blocking issue" note after ${last.instruction} cycle ${last.cycle.number} ran to ` +
+            `completion (${open.why}).`,
           subject: runSubject(run, last.cycle.number),
           evidence,
           target: `${tasks.path}#open`,
@@ -111,10 +119,10 @@ export default defineRule({
 });
 
 /**
- * Unchecked items with no blocker note that the finished cycles should have closed. complete-tasks wants every task done or
- * blocked. execute-tasks runs the tasks it was given (by default the next open one), so only the tasks it started count:
- * a checked task with open subtasks, or a task with some subtasks checked. When nothing is checked at all, the next open
- * task is the one it should have worked on.
+ * Unchecked items with no blocker note that the finished cycles should have closed. complete-tasks wants every task
+ * done or blocked. execute-tasks runs the tasks it was given (by default the next open one), so only the tasks it
+ * started count: a checked task with open subtasks, or a task with some subtasks checked. When nothing is checked at
+ * all, the next open task is the one it should have worked on.
  */
 function openWithoutBlocker(majors: TaskItem[], done: TaskCycle[]): { items: TaskItem[]; why: string } {
   const blocked = (t: TaskItem) =>

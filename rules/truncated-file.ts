@@ -204,7 +204,9 @@ export function truncationSigns(file: SpecFile, kind: 'spec' | 'product', fromPe
       const where = anchor ? `it stops after "${anchor.text}"` : 'it has none of them';
       signs.push({
         severity: sectionSeverity,
-        what: `it has no ${trailing.map((s) => `"## ${s}"`).join(', ')} section${trailing.length > 1 ? 's' : ''} (${where})`,
+        what:
+          `it has no ${trailing.map((s) => `"## ${s}"`).join(', ')} ` +
+          `section${trailing.length > 1 ? 's' : ''} (${where})`,
         evidence: {
           location: at(anchor?.line ?? last + 1),
           excerpt: excerptOf(anchor?.text ?? lastText.trim()),
@@ -327,7 +329,8 @@ export default defineRule({
     id: 'truncated-file',
     severity: 'error',
     summary:
-      'A spec or product file was cut short: empty, stops mid-sentence or inside a code block (a PEER-written spec.md without its closing sections may be).',
+      'A spec or product file was cut short: empty, stops mid-sentence or inside a code block (a PEER-written ' +
+      'spec.md without its closing sections may be).',
     sources: ['specs'],
     fixable: false,
     title: 'A file was cut short',
@@ -345,8 +348,16 @@ export default defineRule({
       if (!t) return;
       const label = kind === 'product' ? 'The product file' : (DELIVERABLE[file.name] ?? 'The spec file');
       const whats = t.signs.map((s) => s.what);
+      const verdict =
+        t.severity === 'error'
+          ? 'is cut short'
+          : t.severity === 'warning'
+            ? 'may be cut short'
+            : 'lacks sections create-spec writes';
+      const otherTemplate =
+        t.severity === 'info' ? '; no PEER run produced this folder, so it may follow another template' : '';
       report({
-        message: `${label} ${file.path} ${t.severity === 'error' ? 'is cut short' : t.severity === 'warning' ? 'may be cut short' : 'lacks sections create-spec writes'}: ${whats.join('; ')}${t.severity === 'info' ? '; no PEER run produced this folder, so it may follow another template' : ''}.`,
+        message: `${label} ${file.path} ${verdict}: ${whats.join('; ')}${otherTemplate}.`,
         subject,
         evidence: t.signs.map((s) => s.evidence),
         target: file.path,

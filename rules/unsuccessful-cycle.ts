@@ -8,7 +8,8 @@ export default defineRule({
     id: 'unsuccessful-cycle',
     severity: 'warning',
     summary:
-      'A cycle that records its own unsuccessful outcome: cycle_summary/result success false, or the user cancelled (execution_status "cancelled").',
+      'A cycle that records its own unsuccessful outcome: cycle_summary/result success false, or the user ' +
+      'cancelled (execution_status "cancelled").',
     sources: ['kv'],
     fixable: false,
     // No shorter title yet: the report has always used the summary.
@@ -31,7 +32,8 @@ export default defineRule({
           evidence.push({ location: c.location, excerpt: c.excerpt, note: 'the cycle ran to its end' });
         const reasons = [...new Set(outcomes.map((o) => o.what))].join('; ');
         const message = ended.length
-          ? `Cycle ${cycle.number} finished unsuccessfully: ${reasons}. ${ended[0].excerpt} says its lifecycle ended, not that it succeeded.`
+          ? `Cycle ${cycle.number} finished unsuccessfully: ${reasons}. ${ended[0].excerpt} says its lifecycle ` +
+            'ended, not that it succeeded.'
           : `Cycle ${cycle.number} records an unsuccessful outcome: ${reasons}.`;
         report({ message, subject: runSubject(run, cycle.number), evidence, target: cycle.key });
       }

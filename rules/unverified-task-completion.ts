@@ -98,7 +98,8 @@ export default defineRule({
     id: 'unverified-task-completion',
     severity: 'warning',
     summary:
-      'tasks.md has checked boxes, but no execute-tasks cycle ran to completion, no transcript shows the work and no recap names the spec.',
+      'tasks.md has checked boxes, but no execute-tasks cycle ran to completion, no transcript shows the work ' +
+      'and no recap names the spec.',
     sources: ['specs', 'kv', 'logs'],
     fixable: false,
     title: 'Tasks are checked off with no record of the work',
@@ -127,7 +128,8 @@ export default defineRule({
           excerpt: excerptOf(`- [x] ${t.text}`),
           note:
             i === shown.length - 1
-              ? `checked; ${checkedMajors.length} of ${majors.length} tasks and ${checked.length - checkedMajors.length} subtasks checked in all`
+              ? `checked; ${checkedMajors.length} of ${majors.length} tasks ` +
+                `and ${checked.length - checkedMajors.length} subtasks checked in all`
               : 'checked',
         }));
 
@@ -147,16 +149,23 @@ export default defineRule({
             evidence.push({
               location: c.instructionLocation,
               excerpt: `"instruction": ${brief(c.instruction)}`,
-              note: `${c.instruction} cycle ${c.cycle.number} did not run to completion (execute ${c.cycle.phases.execute.status})`,
+              note:
+                `${c.instruction} cycle ${c.cycle.number} did not run to completion ` +
+                `(execute ${c.cycle.phases.execute.status})`,
             });
           }
           const others = all.filter(({ c }) => !cycles.some((t) => t.cycle === c));
+          const otherNames = [
+            ...new Set(others.map(({ r, c }) => cycleFinish(model.bucket, r, c).instruction ?? 'unnamed')),
+          ];
           for (const { r, c } of others.slice(0, 2)) {
             const st = cycleFinish(model.bucket, r, c);
             evidence.push({
               location: st.instructionLocation,
               excerpt: `"instruction": ${brief(st.instruction)}`,
-              note: `cycle ${c.number} runs ${st.instruction ?? 'an unnamed instruction'}, which does not check task boxes`,
+              note:
+                `cycle ${c.number} runs ${st.instruction ?? 'an unnamed instruction'}, which does not ` +
+                'check task boxes',
             });
           }
           if (all.length === 0) {
@@ -168,18 +177,24 @@ export default defineRule({
           }
           stateText =
             cycles.length > 0
-              ? `the ${cycles.map((c) => `${c.instruction} cycle ${c.cycle.number}`).join(', ')} did not run to completion`
+              ? `the ${cycles.map((c) => `${c.instruction} cycle ${c.cycle.number}`).join(', ')} did not run ` +
+                'to completion'
               : all.length > 0
-                ? `no ${TASK_NAMES} cycle for ${folder.slug} is in KV (only ${[...new Set(others.map(({ r, c }) => cycleFinish(model.bucket, r, c).instruction ?? 'unnamed'))].join(', ')})`
+                ? `no ${TASK_NAMES} cycle for ${folder.slug} is in KV (only ${otherNames.join(', ')})`
                 : `KV has no state for ${folder.slug} at all`;
         }
         const recapText = `no recap names it in ${RECAP_FOLDERS}`;
         const logText = !model.logs
           ? 'no transcripts were read'
-          : `no transcript shows the work (${run.sessions.length === 1 ? '1 session mentions' : `${run.sessions.length} sessions mention`} the spec; looked for a task instruction, a task subagent and edits to project code)`;
+          : 'no transcript shows the work ' +
+            `(${run.sessions.length === 1 ? '1 session mentions' : `${run.sessions.length} sessions mention`} the ` +
+            'spec; looked for a task instruction, a task subagent and edits to project code)';
 
+        const boxes = every
+          ? `every box checked (${checkedMajors.length} tasks, ${checked.length - checkedMajors.length} subtasks)`
+          : `${checked.length} of ${items.length} boxes checked`;
         report({
-          message: `${tasks.path} has ${every ? `every box checked (${checkedMajors.length} tasks, ${checked.length - checkedMajors.length} subtasks)` : `${checked.length} of ${items.length} boxes checked`}, but ${stateText}, ${logText}, and ${recapText}.`,
+          message: `${tasks.path} has ${boxes}, but ${stateText}, ${logText}, and ${recapText}.`,
           subject: runSubject(run),
           evidence,
           target: tasks.path,
