@@ -220,7 +220,8 @@ export async function auditWithModel(a: AuditOptions): Promise<Audited> {
           kvReport.problems.push({ where: k, reason: 'a PEER key no known layout explains' });
         const shown = names.slice(0, 3).join(', ') + (names.length > 3 ? ` and ${names.length - 3} more` : '');
         reasons.push(
-          `${kvReport.kind} ${kvReport.ref}: ${names.length} PEER key${names.length === 1 ? '' : 's'} no known layout explains (${shown}); --allow-unknown-keys accepts them`,
+          `${kvReport.kind} ${kvReport.ref}: ${names.length} PEER key${names.length === 1 ? '' : 's'} no known ` +
+            `layout explains (${shown}); --allow-unknown-keys accepts them`,
         );
       }
     }

@@ -116,7 +116,8 @@ export function describeIssues(issues: z.core.$ZodIssue[]): string[] {
         break;
       case 'invalid_type':
         lines.push(
-          `${at(where)}expected ${issue.expected === 'int' ? 'a whole number' : issue.expected}, got ${describeInput(issue.input)}`,
+          `${at(where)}expected ${issue.expected === 'int' ? 'a whole number' : issue.expected}, ` +
+            `got ${describeInput(issue.input)}`,
         );
         break;
       case 'unrecognized_keys':
@@ -130,7 +131,7 @@ export function describeIssues(issues: z.core.$ZodIssue[]): string[] {
         break;
       case 'too_small':
         lines.push(
-          `${at(where)}${issue.origin === 'string' ? 'must not be empty' : `expected at least ${String(issue.minimum)}`}`,
+          at(where) + (issue.origin === 'string' ? 'must not be empty' : `expected at least ${String(issue.minimum)}`),
         );
         break;
       default:

@@ -110,7 +110,8 @@ export function buildModel(input: ModelInput): Model {
     });
     const rec: KeyRecord = { info, revisions, latest, history, deleted: latest.operation !== 'PUT' };
     keys.push(rec);
-    // Keys of no run (other tools' keys, the git-commit flow, the draft's run context, unknown keys) stay in model.keys only.
+    // Keys of no run (other tools' keys, the git-commit flow, the draft's run context, unknown keys) stay in model.keys
+    // only.
     if (!RUN_KEY_KINDS.has(info.kind) || !info.prefix) continue;
     const run = runFor(info.prefix, info.scope === 'spec' ? info.name : undefined);
     run.keys.push(rec);

@@ -4,7 +4,10 @@ import { isPeerRun } from './peer-sessions.js';
 
 /** Agent OS 1.4.1 (2025-08-18) moved tasks.md out of create-spec into create-tasks. */
 export const CREATE_TASKS_ERA = '2025-08-18';
-/** The PEER fork took that change when it merged Agent OS 1.4.1, on 2025-08-22: its create-spec wrote tasks.md until then. */
+/**
+ * The PEER fork took that change when it merged Agent OS 1.4.1, on 2025-08-22: its create-spec wrote tasks.md until
+ * then.
+ */
 export const FORK_CREATE_TASKS_ERA = '2025-08-22';
 
 /** When create-spec stopped writing tasks.md for this run: PEER runs come from the fork, the rest from upstream. */

@@ -150,7 +150,9 @@ export function readMultiKeyCycle(bucket: string, parts: PartRecord[]): CycleSta
         pointer,
         at: {
           location: at(statusRec!, completedAtStatus.h.revision),
-          excerpt: `${statusRec!.info.key} = ${brief(completedAtStatus.text)} at revision ${completedAtStatus.h.revision}`,
+          excerpt:
+            `${statusRec!.info.key} = ${brief(completedAtStatus.text)} at ` +
+            `revision ${completedAtStatus.h.revision}`,
         },
       };
     } else if (outPart) {
@@ -174,7 +176,9 @@ export function readMultiKeyCycle(bucket: string, parts: PartRecord[]): CycleSta
         pointer,
         at: {
           location: shown === md && md ? at(md, md.latest.revision, '/phases_completed') : at(shown),
-          excerpt: `no ${keyOf(OUTPUT_PARTS[p][0])} and no ${keyOf(`phases.${d}`)} key${shown === md && md ? `; "phases_completed": ${brief(metadata.phases_completed)}` : ''}`,
+          excerpt:
+            `no ${keyOf(OUTPUT_PARTS[p][0])} and no ${keyOf(`phases.${d}`)} ` +
+            `key${shown === md && md ? `; "phases_completed": ${brief(metadata.phases_completed)}` : ''}`,
         },
       };
     }

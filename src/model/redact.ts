@@ -9,7 +9,9 @@ export const MASK = (kind: string) => `[REDACTED:${kind}]`;
 const START = String.raw`(?<=^|[^A-Za-z0-9_]|\\[ntr]|\\x[0-9a-fA-F]{2}|\\u[0-9a-fA-F]{4}|\\x1b\[[0-9;]*[A-Za-z])`;
 const END = String.raw`(?![A-Za-z0-9_])`;
 
-/** Names whose values are secrets: a segment (split on _ - .) that says so, e.g. NATS_PASSWORD, api_key, x-auth-token. */
+/**
+ * Names whose values are secrets: a segment (split on _ - .) that says so, e.g. NATS_PASSWORD, api_key, x-auth-token.
+ */
 const SECRET_NAME =
   /^(?:[A-Za-z0-9]+[_.-])*(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|secret[_-]?key|client[_-]?secret|credentials?|auth|authorization|cookie|session[_-]?key)(?:[_.-][A-Za-z0-9]+)*$/i;
 
@@ -161,7 +163,8 @@ const PATTERNS: Pattern[] = [
     kind: 'cut-off-secret',
     may: (s) => s.includes('…'),
     re: new RegExp(
-      String.raw`${START}(?:sk-[A-Za-z0-9_-]{4,}|gh[pousr]_[A-Za-z0-9]{2,}|github_pat_[A-Za-z0-9_]{2,}|(?:AKIA|ASIA)[A-Z0-9]{2,}|eyJ[A-Za-z0-9_.-]{2,}|S[UAOCNXP][A-Z2-7]{16,})(?=…)`,
+      String.raw`${START}(?:sk-[A-Za-z0-9_-]{4,}|gh[pousr]_[A-Za-z0-9]{2,}|github_pat_[A-Za-z0-9_]{2,}|` +
+        String.raw`(?:AKIA|ASIA)[A-Z0-9]{2,}|eyJ[A-Za-z0-9_.-]{2,}|S[UAOCNXP][A-Z2-7]{16,})(?=…)`,
       'g',
     ),
     replace: whole('cut-off-secret'),
@@ -240,9 +243,9 @@ const MEMO_MAX = 256;
 const SKIP_KEYS = new Set(['fingerprint', 'ruleId', 'severity', 'kind', 'version', 'generatedAt']);
 
 /**
- * The scan result with every secret masked (a copy where anything changed); evidence, transcript events and the request that
- * held a secret are marked `redacted: true`; `summary.redacted` counts the masked secrets (added to any
- * count already there, so masking twice changes nothing).
+ * The scan result with every secret masked (a copy where anything changed); evidence, transcript events and the request
+ * that held a secret are marked `redacted: true`; `summary.redacted` counts the masked secrets (added to any count
+ * already there, so masking twice changes nothing).
  */
 export function redactResult<R extends { summary: { redacted?: number } }>(result: R): R {
   const { value, count } = redactDeep(result);

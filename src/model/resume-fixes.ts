@@ -65,7 +65,8 @@ function v1Resume(cycle: CycleState, meta: MetaState | undefined, gap: PhaseName
   if (gap === 'plan') {
     return refuse(
       gap,
-      'v1 --continue never runs the planner (Step 3 skips it on current_phase "plan", and no other value leads to it); start a new cycle',
+      'v1 --continue never runs the planner (Step 3 skips it on current_phase "plan", and no other value leads ' +
+        'to it); start a new cycle',
     );
   }
   if (gap === 'express') {
@@ -73,18 +74,22 @@ function v1Resume(cycle: CycleState, meta: MetaState | undefined, gap: PhaseName
     // makes the case jump to review. No value runs express without re-running a completed execute or skipping it.
     return refuse(
       gap,
-      'v1 --continue cannot resume at express (on current_phase "execute" its case runs express but Step 4 re-runs the executor; "express" makes the case skip to review); run peer-express for the cycle by hand, or start a new cycle',
+      'v1 --continue cannot resume at express (on current_phase "execute" its case runs express but Step 4 ' +
+        're-runs the executor; "express" makes the case skip to review); run peer-express for the cycle by hand, ' +
+        'or start a new cycle',
     );
   }
   if (!meta)
     return refuse(
       gap,
-      `v1 --continue reads the meta's current_cycle and current_phase, and there is no readable meta for cycle ${n}; start a new cycle`,
+      `v1 --continue reads the meta's current_cycle and current_phase, and there is no readable meta for ` +
+        `cycle ${n}; start a new cycle`,
     );
   if (meta.currentCycle !== n) {
     return refuse(
       gap,
-      `v1 --continue resumes only the meta's current_cycle (${meta.currentCycle ?? 'missing'}), not cycle ${n}; use peer-audit reopen or start a new cycle`,
+      `v1 --continue resumes only the meta's current_cycle (${meta.currentCycle ?? 'missing'}), not ` +
+        `cycle ${n}; use peer-audit reopen or start a new cycle`,
     );
   }
   // The last phase that really completed before the gap: the case's "last phase done".
@@ -106,7 +111,9 @@ function v1Resume(cycle: CycleState, meta: MetaState | undefined, gap: PhaseName
   if (reset.includes('express')) removeIfPresent(ops, json, '/result');
   if (reset.includes('review')) removeIfPresent(ops, json, '/insights');
 
-  const why = `cycle ${n}: ${gap} never completed; reset so /peer --continue (meta current_phase "${done}") runs ${reset.join(', ')}`;
+  const why =
+    `cycle ${n}: ${gap} never completed; reset so /peer --continue (meta current_phase "${done}") ` +
+    `runs ${reset.join(', ')}`;
   const fixes: Fix[] = [];
   if (ops.length > 0) fixes.push({ kind: 'kv-json', key: cycle.key, revision: cycle.revision, ops, why });
 
@@ -137,7 +144,9 @@ function v2Resume(cycle: CycleState, gap: PhaseName): Resume {
   const reset = resetPhases(ops, cycle, gap);
   for (const p of ['/cycle_summary', '/insights', '/result', '/completed_at']) removeIfPresent(ops, json, p);
   if (ops.length === 0) return { fixes: [], gap };
-  const why = `cycle ${cycle.number}: ${gap} never completed; reset so /peer --continue (metadata.status ${status}) runs ${reset.join(', ')}`;
+  const why =
+    `cycle ${cycle.number}: ${gap} never completed; reset so /peer --continue ` +
+    `(metadata.status ${status}) runs ${reset.join(', ')}`;
   return { fixes: [{ kind: 'kv-json', key: cycle.key, revision: cycle.revision, ops, why }], gap };
 }
 

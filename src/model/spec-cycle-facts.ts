@@ -40,7 +40,10 @@ export function cycleFinish(bucket: string, run: Run, cycle: CycleState): CycleF
   };
 }
 
-/** The execute output's files_created list (v1/v2 `outputs.files_created`, or `files_created` directly), with its pointer. */
+/**
+ * The execute output's files_created list (v1/v2 `outputs.files_created`, or `files_created` directly), with its
+ * pointer.
+ */
 export function filesCreated(cycle: CycleState): { files: unknown[]; pointer: string } | undefined {
   const exec = cycle.phases.execute.output;
   if (!isRecord(exec)) return undefined;
@@ -56,7 +59,10 @@ export function cycleDate(cycle: CycleState): string {
   return (cycle.startedAt ?? cycle.created ?? '').slice(0, 10);
 }
 
-/** The folder of a run that a cycle belongs to: the newest one dated on or before the cycle (several folders can share a slug). */
+/**
+ * The folder of a run that a cycle belongs to: the newest one dated on or before the cycle (several folders can share a
+ * slug).
+ */
 export function folderOfCycle(run: Run, cycle: CycleState): SpecFolder | undefined {
   if (run.folders.length <= 1) return run.folders[0];
   const day = cycleDate(cycle);
@@ -72,11 +78,16 @@ export function isStruck(t: TaskItem): boolean {
 export interface TaskCycle extends CycleFinish {
   run: Run;
   cycle: CycleState;
-  /** Ran to completion: execute completed, or the cycle claims to be finished and nothing in the state says otherwise. */
+  /**
+   * Ran to completion: execute completed, or the cycle claims to be finished and nothing in the state says otherwise.
+   */
   completed: boolean;
 }
 
-/** The execute-tasks / execute-task / complete-tasks cycles for a spec folder, from its run and any cycle naming the spec. */
+/**
+ * The execute-tasks / execute-task / complete-tasks cycles for a spec folder, from its run and any cycle naming the
+ * spec.
+ */
 export function taskCycles(model: Model, run: Run, folder: SpecFolder): TaskCycle[] {
   const out: TaskCycle[] = [];
   const seen = new Set<string>();

@@ -268,7 +268,9 @@ export interface CycleState {
   phases: Record<PhaseName, PhaseState>;
   claims: Claim[];
   signals: Signal[];
-  /** Statements that the cycle ended without success (kept apart from signals: an honest record, not a contradiction). */
+  /**
+   * Statements that the cycle ended without success (kept apart from signals: an honest record, not a contradiction).
+   */
   outcomes: Outcome[];
   history: HistoryItem[];
   /** Value of every field a scan cares about in v2 metadata. */
@@ -737,7 +739,9 @@ export function recordedFailures(bucket: string, cycle: CycleState, meta?: MetaS
   return out;
 }
 
-/** The text of a recorded error: a string, or an object's `message` (v1 and v2 agents write `{message, occurred_at}`). */
+/**
+ * The text of a recorded error: a string, or an object's `message` (v1 and v2 agents write `{message, occurred_at}`).
+ */
 function errorText(err: unknown, pointer: string): { text: string; pointer: string } | undefined {
   if (typeof err === 'string' && err.trim() !== '') return { text: err, pointer };
   if (isRecord(err)) {

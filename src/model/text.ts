@@ -1,7 +1,10 @@
 // Text from logs, files and KV values is shown to people: control characters are made visible, never executed,
 // and text placed in Markdown cannot change the structure of the document around it.
 
-/** Characters a terminal or viewer acts on or hides, beyond C0: DEL, C1, line/paragraph separators, bidi and zero-width controls. */
+/**
+ * Characters a terminal or viewer acts on or hides, beyond C0: DEL, C1, line/paragraph separators, bidi and zero-width
+ * controls.
+ */
 const HIDDEN = String.raw`\u007f-\u009f\u2028\u2029\u061c\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff`;
 const CONTROL = new RegExp(`[\\u0000-\\u001f${HIDDEN}]`, 'g');
 /** What JSON.stringify leaves raw of them (it escapes C0 itself). */

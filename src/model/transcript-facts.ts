@@ -70,7 +70,10 @@ export function runForSession(model: Model, s: LogSession, key?: string): Run | 
   return [...attached].sort((a, b) => score(b) - score(a))[0];
 }
 
-/** Subject of a finding about a session: its run (and cycle, when a key or the times name exactly one) plus the session id. */
+/**
+ * Subject of a finding about a session: its run (and cycle, when a key or the times name exactly one) plus the session
+ * id.
+ */
 export function sessionSubject(model: Model, s: LogSession, key?: string): Subject {
   const run = runForSession(model, s, key);
   if (!run) return { session: s.sessionId };

@@ -190,7 +190,9 @@ export interface SpecData {
   folders: SpecFolder[];
   /** Files under .agent-os/product/ (also checked for residue). */
   productFiles: SpecFile[];
-  /** Recaps (`.agent-os/recaps/*.md`, `.agent-os/product/recaps/*.md`): what complete-tasks wrote when a spec was done. */
+  /**
+   * Recaps (`.agent-os/recaps/*.md`, `.agent-os/product/recaps/*.md`): what complete-tasks wrote when a spec was done.
+   */
   recaps?: SpecFile[];
 }
 
