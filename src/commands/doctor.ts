@@ -116,7 +116,9 @@ async function natsChecks(
       rtt = '; round trip not measured';
     }
     const info = nc.info;
-    const server = `nats-server ${info?.version ?? '?'}${info?.server_name && info.server_name !== info.server_id ? ` "${info.server_name}"` : ''}`;
+    const server =
+      `nats-server ${info?.version ?? '?'}` +
+      `${info?.server_name && info.server_name !== info.server_id ? ` "${info.server_name}"` : ''}`;
     const tls = info?.tls_required || o.tls ? `, TLS${o.tls?.cert ? ' with a client certificate' : ''}` : '';
     add(
       'ok',
@@ -143,7 +145,8 @@ async function natsChecks(
         add(
           'fail',
           'jetstream',
-          `JetStream is not enabled on ${url}: start nats-server with -js (or a jetstream {} block in its configuration)`,
+          `JetStream is not enabled on ${url}: ` +
+            `start nats-server with -js (or a jetstream {} block in its configuration)`,
         );
       else
         add(
@@ -178,7 +181,8 @@ async function natsChecks(
       add(
         'ok',
         'bucket',
-        `${o.bucket}: ${keys === undefined ? '' : `${plural(keys, 'key')}, `}${plural(state.messages, 'revision')} stored, ${String(st.storage)} storage`,
+        `${o.bucket}: ${keys === undefined ? '' : `${plural(keys, 'key')}, `}` +
+          `${plural(state.messages, 'revision')} stored, ${String(st.storage)} storage`,
       );
       bucketConfigChecks(st, o, a.expectReplicas, add);
     }
@@ -223,22 +227,31 @@ function bucketConfigChecks(
     add(
       'warn',
       'history',
-      `${st.history}: every write replaces the previous value, so there is no trail to audit (lost updates and the order of the phases cannot be proved). Take a snapshot, then: nats stream edit ${stream} --max-msgs-per-subject=${EXPECT_HISTORY}`,
+      `${st.history}: every write replaces the previous value, so there is no trail to audit ` +
+        `(lost updates and the order of the phases cannot be proved). ` +
+        `Take a snapshot, then: nats stream edit ${stream} --max-msgs-per-subject=${EXPECT_HISTORY}`,
     );
   } else if (st.history < EXPECT_HISTORY) {
     add(
       'warn',
       'history',
-      `${st.history}: only the last ${st.history} revisions of each key are kept, fewer than PEER's ${EXPECT_HISTORY}. Raise it: nats stream edit ${stream} --max-msgs-per-subject=${EXPECT_HISTORY}`,
+      `${st.history}: only the last ${st.history} revisions of each key are kept, ` +
+        `fewer than PEER's ${EXPECT_HISTORY}. ` +
+        `Raise it: nats stream edit ${stream} --max-msgs-per-subject=${EXPECT_HISTORY}`,
     );
   } else {
     add('ok', 'history', `${st.history} revisions kept per key`);
   }
   if (st.replicas < expectReplicas) {
+    const risk =
+      st.replicas === 1
+        ? 'the state lives on one server, and one lost disk loses it'
+        : 'fewer copies than PEER creates';
     add(
       'warn',
       'replicas',
-      `${st.replicas}, expected ${expectReplicas}: ${st.replicas === 1 ? 'the state lives on one server, and one lost disk loses it' : 'fewer copies than PEER creates'} (more than one replica needs a NATS cluster: nats stream edit ${stream} --replicas=${expectReplicas})`,
+      `${st.replicas}, expected ${expectReplicas}: ${risk} ` +
+        `(more than one replica needs a NATS cluster: nats stream edit ${stream} --replicas=${expectReplicas})`,
     );
   } else {
     add('ok', 'replicas', `${st.replicas}`);
@@ -254,7 +267,9 @@ function offsetText(offsetMs: number, uncertaintyMs: number, how: string): [Chec
     return [
       'warn',
       'clock',
-      `the server is ${seconds(abs)} ${dir} this machine (${pm}; ${how}): rules that compare transcript times with revision times (read-before-write, stale-cycle) may misjudge; synchronise both clocks (NTP)`,
+      `the server is ${seconds(abs)} ${dir} this machine (${pm}; ${how}): ` +
+        `rules that compare transcript times with revision times (read-before-write, stale-cycle) may misjudge; ` +
+        `synchronise both clocks (NTP)`,
     ];
   }
   return ['ok', 'clock', `the server and this machine agree within ${Math.max(1, Math.round(abs))} ms (${pm}; ${how})`];
@@ -329,13 +344,15 @@ async function clockCheck(
     return [
       'warn',
       'clock',
-      `the server is at least ${seconds(lead)} ahead of this machine: the newest revision is stamped ${seconds(lead)} in this machine's future (${note})`,
+      `the server is at least ${seconds(lead)} ahead of this machine: ` +
+        `the newest revision is stamped ${seconds(lead)} in this machine's future (${note})`,
     ];
   }
   return [
     'warn',
     'clock',
-    `${note}; the newest revision's time only shows the server is at most ${seconds(Math.max(0, -lead))} behind this machine (how far ahead it may be cannot be told)`,
+    `${note}; the newest revision's time only shows the server is at most ${seconds(Math.max(0, -lead))} ` +
+      `behind this machine (how far ahead it may be cannot be told)`,
   ];
 }
 

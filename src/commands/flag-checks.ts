@@ -96,7 +96,8 @@ export function checkFlags(argv: Record<string, unknown>, meta: OptionMeta, raw:
       typedWithoutValue(k, meta, raw)
     ) {
       throw new UsageError(
-        `${shownName(k, raw)} needs a path; an empty value is not "the default"${k === 'kv-snapshot' ? ' (leave the flag out to read the live server)' : ''}`,
+        `${shownName(k, raw)} needs a path; an empty value is not "the default"` +
+          `${k === 'kv-snapshot' ? ' (leave the flag out to read the live server)' : ''}`,
       );
     }
   }
@@ -106,7 +107,8 @@ export function checkFlags(argv: Record<string, unknown>, meta: OptionMeta, raw:
     const v = argv[k];
     if ((typeof v === 'string' && v.trim() === '') || typedWithoutValue(k, meta, raw)) {
       throw new UsageError(
-        `${shownName(k, raw)} needs a value${k === 'spec' ? '; an empty one is not "every spec"' : '; an empty one is not "the default"'}`,
+        `${shownName(k, raw)} needs a value` +
+          `${k === 'spec' ? '; an empty one is not "every spec"' : '; an empty one is not "the default"'}`,
       );
     }
   }

@@ -64,7 +64,9 @@ export function localSourceFlags<T>(y: Argv<T>, logFolder: 'Read' | 'Check' = 'R
     .option('default-logs', {
       type: 'boolean',
       default: true,
-      describe: `${logFolder} Claude Code's log folder for the project when --logs is not given (--no-default-logs to skip)`,
+      describe:
+        `${logFolder} Claude Code's log folder for the project when --logs is not given ` +
+        `(--no-default-logs to skip)`,
     });
 }
 

@@ -86,7 +86,8 @@ export async function reopenCommand(a: ReopenArgs, notice: (m: string) => void):
   const outcome = await withKv(o, (kv) => applyJournal(journal, file, { kv, projectRoot }));
   for (const ch of journal.changes) if (ch.error) notice(`${ch.kind === 'kv' ? ch.key : ch.path}: ${ch.error}`);
   notice(
-    `applied ${outcome.applied}, conflicts ${outcome.conflicts}, failed ${outcome.failed}${outcome.unknown ? `, unknown ${outcome.unknown}` : ''}`,
+    `applied ${outcome.applied}, conflicts ${outcome.conflicts}, failed ${outcome.failed}` +
+      `${outcome.unknown ? `, unknown ${outcome.unknown}` : ''}`,
   );
   if (outcome.applied === plan.changes.length)
     notice(`cycle ${plan.to} is ready: run /peer --continue --spec=${run.spec ?? prefix} to resume at ${plan.phase}`);

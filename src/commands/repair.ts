@@ -59,7 +59,9 @@ export async function repairCommand(a: RepairArgs, chalk: ChalkInstance, notice:
   // Said up front: a finding its rule would repair, but whose state no write can make right.
   const refused = new Map<string, string>();
   for (const { finding: f, why } of plan.refused) {
-    const where = `${f.subject.keyPrefix ?? f.subject.spec ?? ''}${f.subject.cycle !== undefined ? ` cycle ${f.subject.cycle}` : ''}`;
+    const where =
+      `${f.subject.keyPrefix ?? f.subject.spec ?? ''}` +
+      `${f.subject.cycle !== undefined ? ` cycle ${f.subject.cycle}` : ''}`;
     const line = `not repairable: ${where}: ${why}`;
     refused.set(line, `${refused.get(line) ? `${refused.get(line)}, ` : ''}${f.ruleId}`);
   }
@@ -81,13 +83,18 @@ export async function repairCommand(a: RepairArgs, chalk: ChalkInstance, notice:
   for (const [line, rules] of refused) out.push(chalk.yellow(escapeControl(`${line} [${rules}]`)));
   const kvCount = plan.changes.filter((c) => c.kind === 'kv').length;
   const fileCount = plan.changes.length - kvCount;
-  const counts = `${plan.changes.length} change${plan.changes.length === 1 ? '' : 's'} (${kvCount} KV key${kvCount === 1 ? '' : 's'}, ${fileCount} file${fileCount === 1 ? '' : 's'})`;
+  const counts =
+    `${plan.changes.length} change${plan.changes.length === 1 ? '' : 's'} ` +
+    `(${kvCount} KV key${kvCount === 1 ? '' : 's'}, ${fileCount} file${fileCount === 1 ? '' : 's'})`;
   // Exit 1 whenever a matching finding stays unrepaired: a target skipped while planning, or a state no write can fix.
   const notMade = plan.skipped.length > 0 || refused.size > 0;
   if (plan.changes.length === 0) {
-    out.push(
-      `Nothing to repair${selected.length ? '' : refused.size ? ': what matches is not repairable (said above)' : ': no fixable finding matches'}.`,
-    );
+    const detail = selected.length
+      ? ''
+      : refused.size
+        ? ': what matches is not repairable (said above)'
+        : ': no fixable finding matches';
+    out.push(`Nothing to repair${detail}.`);
     await writeOutput(`${out.join('\n')}\n`);
     return notMade ? 1 : 0;
   }
@@ -113,7 +120,8 @@ export async function repairCommand(a: RepairArgs, chalk: ChalkInstance, notice:
     ? `, skipped ${plan.skipped.length} (changed since the scan or unreadable; scan again)`
     : '';
   notice(
-    `applied ${outcome.applied}, conflicts ${outcome.conflicts}, failed ${outcome.failed}${skippedNote}${outcome.unknown ? `, unknown ${outcome.unknown} (run undo or repair again)` : ''}`,
+    `applied ${outcome.applied}, conflicts ${outcome.conflicts}, failed ${outcome.failed}${skippedNote}` +
+      `${outcome.unknown ? `, unknown ${outcome.unknown} (run undo or repair again)` : ''}`,
   );
   for (const ch of journal.changes) if (ch.error) notice(`${ch.kind === 'kv' ? ch.key : ch.path}: ${ch.error}`);
 

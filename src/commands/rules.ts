@@ -15,7 +15,8 @@ export async function rulesCommand(format: 'stylish' | 'json', chalk: ChalkInsta
   const w = Math.max(...rows.map((r) => r.id.length));
   const lines = rows.map(
     (r) =>
-      `${chalk.bold(r.id.padEnd(w))}  ${r.severity.padEnd(7)}  ${r.sources.join(',').padEnd(14)}  ${r.fixable ? 'fixable' : '       '}  ${r.summary}`,
+      `${chalk.bold(r.id.padEnd(w))}  ${r.severity.padEnd(7)}  ${r.sources.join(',').padEnd(14)}  ` +
+      `${r.fixable ? 'fixable' : '       '}  ${r.summary}`,
   );
   await writeOutput(`${lines.join('\n')}\n`);
   return 0;

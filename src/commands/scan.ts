@@ -82,7 +82,10 @@ export interface ScanOutputArgs {
   failOn: Severity;
   /** Stylish shows errors only; the exit code still counts everything. */
   quiet?: boolean;
-  /** Baseline file; false: use none (`--no-baseline`); undefined: peer-audit-baseline.json beside the config, else in the project. */
+  /**
+   * Baseline file; false: use none (`--no-baseline`);
+   * undefined: peer-audit-baseline.json beside the config, else in the project.
+   */
   baseline?: string | false;
   /** The config file's folder, when a config is in use (the default baseline lives there). */
   configDir?: string;
@@ -124,7 +127,8 @@ export async function scanCommand(
       if (!result.complete) {
         for (const r of result.incompleteReasons) notice(`incomplete: ${r}`);
         throw new ConfigError(
-          `not updating ${shown}: the scan is incomplete, and a baseline written from part of the evidence would drop entries`,
+          `not updating ${shown}: the scan is incomplete, ` +
+            `and a baseline written from part of the evidence would drop entries`,
         );
       }
       const upd = updateBaseline(result.findings, baseline, judged);
@@ -132,7 +136,8 @@ export async function scanCommand(
       baseline = upd.baseline;
       const todo = upd.baseline.entries.filter((e) => e.justification === JUSTIFICATION_PLACEHOLDER).length;
       notice(
-        `wrote ${shown}: ${upd.baseline.entries.length} entr${upd.baseline.entries.length === 1 ? 'y' : 'ies'} (${upd.added} new, ${upd.kept} kept, ${upd.removed} removed)` +
+        `wrote ${shown}: ${upd.baseline.entries.length} entr${upd.baseline.entries.length === 1 ? 'y' : 'ies'} ` +
+          `(${upd.added} new, ${upd.kept} kept, ${upd.removed} removed)` +
           (todo ? `; ${todo} need${todo === 1 ? 's' : ''} a justification` : ''),
       );
     }
@@ -150,7 +155,8 @@ export async function scanCommand(
         baselineLine =
           `Baseline ${shown}: ${m.length} known problem${m.length === 1 ? '' : 's'} not shown` +
           (m.length
-            ? ` (${counts.errors} error${counts.errors === 1 ? '' : 's'}, ${counts.warnings} warning${counts.warnings === 1 ? '' : 's'}, ${counts.infos} info)`
+            ? ` (${counts.errors} error${counts.errors === 1 ? '' : 's'}, ` +
+              `${counts.warnings} warning${counts.warnings === 1 ? '' : 's'}, ${counts.infos} info)`
             : '') +
           (outcome.stale.length
             ? `; ${outcome.stale.length} stale entr${outcome.stale.length === 1 ? 'y' : 'ies'}`
@@ -159,11 +165,14 @@ export async function scanCommand(
       }
       if (outcome.stale.length > 0 && !a.updateBaseline) {
         notice(
-          `${shown}: ${outcome.stale.length} entr${outcome.stale.length === 1 ? 'y no longer matches' : 'ies no longer match'} any finding (stale; --update-baseline removes ${outcome.stale.length === 1 ? 'it' : 'them'}):`,
+          `${shown}: ${outcome.stale.length} ` +
+            `entr${outcome.stale.length === 1 ? 'y no longer matches' : 'ies no longer match'} any finding ` +
+            `(stale; --update-baseline removes ${outcome.stale.length === 1 ? 'it' : 'them'}):`,
         );
         for (const e of outcome.stale)
           notice(
-            `  ${e.fingerprint}  ${e.ruleId}  ${escapeControl(e.subject ?? '')}${e.message ? ` — ${escapeControl(e.message)}` : ''}`,
+            `  ${e.fingerprint}  ${e.ruleId}  ${escapeControl(e.subject ?? '')}` +
+              `${e.message ? ` — ${escapeControl(e.message)}` : ''}`,
           );
       }
     }

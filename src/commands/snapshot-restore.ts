@@ -55,7 +55,9 @@ export async function snapshotRestoreCommand(a: RestoreArgs, notice: (m: string)
       const st = await kv.status();
       if (st.values > 0 && !a.force) {
         process.stderr.write(
-          `peer-audit: bucket ${o.bucket} on ${url} is not empty (${st.values} revisions); restoring would mix its keys with the snapshot's. Use an empty bucket, or --force to write the snapshot on top\n`,
+          `peer-audit: bucket ${o.bucket} on ${url} is not empty (${st.values} revisions); ` +
+            `restoring would mix its keys with the snapshot's. ` +
+            `Use an empty bucket, or --force to write the snapshot on top\n`,
         );
         return 2;
       }
@@ -81,7 +83,9 @@ export async function snapshotRestoreCommand(a: RestoreArgs, notice: (m: string)
       puts += 1;
     }
     notice(
-      `restored ${keys.size} ${keys.size === 1 ? 'key' : 'keys'}, ${puts} ${puts === 1 ? 'revision' : 'revisions'} from ${a.restore} into ${created ? 'new ' : ''}bucket ${o.bucket} on ${url} (new revision numbers and times; values and order as in the snapshot)`,
+      `restored ${keys.size} ${keys.size === 1 ? 'key' : 'keys'}, ${puts} ${puts === 1 ? 'revision' : 'revisions'} ` +
+        `from ${a.restore} into ${created ? 'new ' : ''}bucket ${o.bucket} on ${url} ` +
+        `(new revision numbers and times; values and order as in the snapshot)`,
     );
     return 0;
   } catch (e) {

@@ -175,7 +175,9 @@ async function undoKv(ch: KvChange, t: Targets): Promise<void> {
     return;
   }
   if (cur.revision !== ch.revisionWritten) {
-    ch.error = `${ch.key} changed since the repair wrote revision ${ch.revisionWritten} (now ${cur.revision}); left as it is`;
+    ch.error =
+      `${ch.key} changed since the repair wrote revision ${ch.revisionWritten} ` +
+      `(now ${cur.revision}); left as it is`;
     return;
   }
   if (before === null) {
@@ -226,7 +228,8 @@ export async function settleEarlierJournals(projectRoot: string, t: Targets): Pr
     await reconcile(journal, file, t);
     const applied = open.filter((c) => (c.status as Change['status']) === 'applied').length;
     lines.push(
-      `journal ${journal.id}: ${open.length} change(s) left mid-write by an earlier run settled (${applied} in place, ${open.length - applied} not)`,
+      `journal ${journal.id}: ${open.length} change(s) left mid-write by an earlier run settled ` +
+        `(${applied} in place, ${open.length - applied} not)`,
     );
   }
   return lines;

@@ -124,7 +124,8 @@ export async function loadJournal(file: string): Promise<Journal> {
   const parsed = journalSchema.safeParse(json);
   if (!parsed.success)
     throw new Error(
-      `journal ${file} is not a peer-audit journal: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`,
+      `journal ${file} is not a peer-audit journal: ` +
+        `${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`,
     );
   return parsed.data;
 }

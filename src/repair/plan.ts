@@ -170,7 +170,10 @@ export function renderChange(ch: Change, bucket: string): string {
   const after = ch.kind === 'kv' ? showValue(ch.after_b64) : Buffer.from(ch.after_b64, 'base64').toString('utf8');
   const label = ch.kind === 'kv' ? `${bucket} ${ch.key}@${ch.revisionSeen}` : ch.path;
   const newLabel = ch.kind === 'kv' ? `${bucket} ${ch.key} (repaired)` : `${ch.path} (repaired)`;
-  const header = `${ch.kind === 'kv' ? 'kv  ' : 'file'} ${ch.kind === 'kv' ? `${ch.key}@${ch.revisionSeen}` : ch.path}  [${ch.rules.join(', ')}]\n${ch.why.map((w) => `  why: ${w}\n`).join('')}`;
+  const header =
+    `${ch.kind === 'kv' ? 'kv  ' : 'file'} ${ch.kind === 'kv' ? `${ch.key}@${ch.revisionSeen}` : ch.path}  ` +
+    `[${ch.rules.join(', ')}]\n` +
+    `${ch.why.map((w) => `  why: ${w}\n`).join('')}`;
   // Shown, not written: the diff is masked like every report (the values it quotes can hold credentials), and
   // names and lines are escaped like every other output, so no byte of the evidence acts on the terminal.
   return escapeLines(

@@ -62,8 +62,9 @@ function v1ContinueFrom(run: Run, from: CycleState, phase: PhaseName): string {
     const instruction = from.instruction ?? run.meta?.cycles[String(from.number)]?.instruction ?? '<instruction>';
     const spec = run.spec ?? run.meta?.specName ?? '<spec>';
     throw new ReopenRefused(
-      `v1 /peer --continue never runs the planner: its case on current_phase (${V1} L296-329) resumes at execute at the earliest, ` +
-        `and Step 3 (L360-376) skips the planner when continuing. Start a new cycle instead: /peer --instruction=${instruction} --spec=${spec}`,
+      `v1 /peer --continue never runs the planner: its case on current_phase (${V1} L296-329) resumes at execute ` +
+        `at the earliest, and Step 3 (L360-376) skips the planner when continuing. ` +
+        `Start a new cycle instead: /peer --instruction=${instruction} --spec=${spec}`,
     );
   }
   if (phase === 'execute') {
@@ -73,9 +74,10 @@ function v1ContinueFrom(run: Run, from: CycleState, phase: PhaseName): string {
   }
   if (phase === 'express') {
     throw new ReopenRefused(
-      `no current_phase makes v1 /peer --continue run express without running the executor again: with "execute", Step 4 ` +
-        `(${V1} L411-432) runs the executor (which has no check for a completed phase), and with "express" the case (L296-329) ` +
-        `goes straight to review. Reopen at execute instead (the executor runs again).`,
+      `no current_phase makes v1 /peer --continue run express without running the executor again: ` +
+        `with "execute", Step 4 (${V1} L411-432) runs the executor (which has no check for a completed phase), ` +
+        `and with "express" the case (L296-329) goes straight to review. ` +
+        `Reopen at execute instead (the executor runs again).`,
     );
   }
   // review: current_phase "express". The case resumes at review; Step 5 (L468-489) still runs the express agent, which
@@ -84,14 +86,17 @@ function v1ContinueFrom(run: Run, from: CycleState, phase: PhaseName): string {
   const express = from.phases.express;
   if (express.raw !== 'complete') {
     throw new ReopenRefused(
-      `v1 /peer --continue would run express again: resuming at review goes through Step 5 (${V1} L468-489), and the express agent ` +
-        `skips only a phase whose status is exactly "complete" (e903640 claude-code/agents/peer-express.md L43-47); cycle ${from.number} has ${JSON.stringify(express.raw ?? null)}.`,
+      `v1 /peer --continue would run express again: resuming at review goes through Step 5 (${V1} L468-489), ` +
+        `and the express agent skips only a phase whose status is exactly "complete" ` +
+        `(e903640 claude-code/agents/peer-express.md L43-47); ` +
+        `cycle ${from.number} has ${JSON.stringify(express.raw ?? null)}.`,
     );
   }
   const out = from.phases.execute.output;
   if (out === undefined || out === null || out === false) {
     throw new ReopenRefused(
-      `v1 /peer --continue stops at "Cannot express without execution output" (${V1} L478-483): cycle ${from.number} has no phases.execute.output.`,
+      `v1 /peer --continue stops at "Cannot express without execution output" (${V1} L478-483): ` +
+        `cycle ${from.number} has no phases.execute.output.`,
     );
   }
   return 'express';
@@ -123,7 +128,8 @@ export function planReopen(run: Run, o: ReopenOptions): ReopenPlan {
   // Resuming after a phase that never completed would skip it: the false success this tool exists to correct.
   if (firstIncomplete && PHASES.indexOf(phase) > PHASES.indexOf(firstIncomplete)) {
     throw new ReopenRefused(
-      `${firstIncomplete} of cycle ${from.number} never completed: a cycle resumed at ${phase} would skip it (reopen at ${firstIncomplete})`,
+      `${firstIncomplete} of cycle ${from.number} never completed: ` +
+        `a cycle resumed at ${phase} would skip it (reopen at ${firstIncomplete})`,
     );
   }
   const v1From = from.layout === 'v1' ? v1ContinueFrom(run, from, phase) : undefined;
@@ -137,11 +143,13 @@ export function planReopen(run: Run, o: ReopenOptions): ReopenPlan {
   const quietFor = Date.parse(o.now) - lastWrite;
   if (!o.force && quietFor < o.quietForMs) {
     throw new ReopenRefused(
-      `cycle ${from.number} was written ${Math.round(quietFor / 1000)} s ago; it may still be running (wait, or pass --force)`,
+      `cycle ${from.number} was written ${Math.round(quietFor / 1000)} s ago; ` +
+        `it may still be running (wait, or pass --force)`,
     );
   }
 
-  // A deleted cycle key (an undone reopen) is no cycle: its number is free again, as it is for PEER's own `nats kv get`.
+  // A deleted cycle key (an undone reopen) is no cycle:
+  // its number is free again, as it is for PEER's own `nats kv get`.
   const cycleKeys = run.keys.filter((k) => k.info.kind === 'cycle' && !k.deleted).map((k) => k.info.cycle ?? 0);
   const highest = Math.max(...cycleKeys, run.counter?.value ?? 0, run.meta?.currentCycle ?? 0);
   const to = highest + 1;

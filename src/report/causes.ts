@@ -116,7 +116,9 @@ export function groupByCause(findings: ReportedFinding[], metas: Map<string, Cau
   // The same failure in several places of one run is one cause.
   const merged = new Map<string, { roots: ReportedFinding[]; follows: ReportedFinding[] }>();
   for (const [root, follows] of groups) {
-    const k = `${root.ruleId}\u0000${runKey(root) ?? (root.subject.session ? `session:${root.subject.session}` : 'everywhere')}`;
+    const k =
+      `${root.ruleId}\u0000` +
+      `${runKey(root) ?? (root.subject.session ? `session:${root.subject.session}` : 'everywhere')}`;
     const g = merged.get(k);
     if (g) {
       g.roots.push(root);

@@ -54,8 +54,10 @@ export function formatMarkdown(result: ScanResult, opts: MarkdownOptions): strin
   const { errors, warnings, infos } = result.summary;
   const total = errors + warnings + infos;
   out.push(
-    `peer-audit ${mdInline(result.tool.version)} · scanned ${mdInline(humanTime(result.generatedAt))} UTC · project ${mdCode(result.projectRoot)} · bucket ${mdCode(result.bucket)} · ` +
-      `${total} problem${total === 1 ? '' : 's'} (${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}, ${infos} info)` +
+    `peer-audit ${mdInline(result.tool.version)} · scanned ${mdInline(humanTime(result.generatedAt))} UTC · ` +
+      `project ${mdCode(result.projectRoot)} · bucket ${mdCode(result.bucket)} · ` +
+      `${total} problem${total === 1 ? '' : 's'} ` +
+      `(${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}, ${infos} info)` +
       (opts.from ? ` · rendered from the saved scan ${mdCode(opts.from)}` : ''),
   );
   out.push('');
@@ -72,7 +74,8 @@ export function formatMarkdown(result: ScanResult, opts: MarkdownOptions): strin
   const drawn = timelineRuns.filter((r) => r.cycles.length > 0 || r.sessions.some((s) => s.events.length > 0));
   if (!result.runs) {
     out.push(
-      'This scan carries no run context (it was saved by an older peer-audit); scan again with this version for a timeline.',
+      'This scan carries no run context (it was saved by an older peer-audit); ' +
+        'scan again with this version for a timeline.',
       '',
     );
   } else if (drawn.length === 0) {
@@ -91,13 +94,16 @@ export function formatMarkdown(result: ScanResult, opts: MarkdownOptions): strin
     );
   else {
     out.push(
-      `${groups.length} root cause${groups.length === 1 ? '' : 's'} explain the ${result.findings.length} finding${result.findings.length === 1 ? '' : 's'}: the findings under "Follows from it" are consequences of the one above them.`,
+      `${groups.length} root cause${groups.length === 1 ? '' : 's'} ` +
+        `explain the ${result.findings.length} finding${result.findings.length === 1 ? '' : 's'}: ` +
+        `the findings under "Follows from it" are consequences of the one above them.`,
       '',
     );
     for (const [i, g] of groups.entries()) {
       const n = g.roots.length + g.follows.length;
       out.push(
-        `${i + 1}. [${mdInline(g.title)}](#${anchorSlug(`${i + 1}. ${g.title}`)}) — ${g.severity}, ${n} finding${n === 1 ? '' : 's'}`,
+        `${i + 1}. [${mdInline(g.title)}](#${anchorSlug(`${i + 1}. ${g.title}`)}) ` +
+          `— ${g.severity}, ${n} finding${n === 1 ? '' : 's'}`,
       );
     }
     out.push('');
@@ -115,7 +121,8 @@ export function formatMarkdown(result: ScanResult, opts: MarkdownOptions): strin
     const n = perRule.get(id) ?? 0;
     out.push(`### ${mdInline(id)}`, '');
     out.push(
-      `${n} finding${n === 1 ? '' : 's'} · ${mdInline(doc?.summary ?? '')} · rule doc ${mdCode(doc?.docPath ?? `rules/${id}.md`)}`,
+      `${n} finding${n === 1 ? '' : 's'} · ${mdInline(doc?.summary ?? '')} · ` +
+        `rule doc ${mdCode(doc?.docPath ?? `rules/${id}.md`)}`,
       '',
     );
     const todo = doc?.sections['What to do'];
@@ -236,7 +243,8 @@ function summary(
   const sentences: string[] = [];
   if (run?.request)
     sentences.push(
-      `**Asked for:** “${mdInline(run.request.text)}” (${mdCode(formatLocation(run.request.location))}${run.request.location.timestamp ? `, ${mdInline(humanTime(run.request.location.timestamp))} UTC` : ''}).`,
+      `**Asked for:** “${mdInline(run.request.text)}” (${mdCode(formatLocation(run.request.location))}` +
+        `${run.request.location.timestamp ? `, ${mdInline(humanTime(run.request.location.timestamp))} UTC` : ''}).`,
     );
   else if (run)
     sentences.push('**Asked for:** no transcript of the request was read, so what the user asked for is not known.');
@@ -283,7 +291,10 @@ function summary(
           .slice(cycle.phases.indexOf(p) + 1)
           .some((q) => q.status !== 'absent' && q.status !== 'pending');
         const noSpawn = ofCycle.length > 0 && !spawned.has(p.name) ? `, and no ${PHASE_AGENT[p.name]} was spawned` : '';
-        return `**${p.name} never ran** (no entry in any of the ${cycle.revisions.length} revisions${noSpawn})${laterRan ? ', yet the phases after it ran' : ''}`;
+        return (
+          `**${p.name} never ran** (no entry in any of the ${cycle.revisions.length} revisions${noSpawn})` +
+          `${laterRan ? ', yet the phases after it ran' : ''}`
+        );
       }
       const laterRan = cycle.phases
         .slice(cycle.phases.indexOf(p) + 1)
@@ -307,7 +318,8 @@ function summary(
   if (run && !cycle && cycleNo !== undefined) {
     const key = run.keyPrefix ? `${run.keyPrefix}.cycle.${cycleNo}` : `cycle ${cycleNo}`;
     sentences.push(
-      `**What really happened:** the state of cycle ${cycleNo} (${mdCode(key)}) could not be read as a cycle; the findings below say what the transcripts and the other keys show.`,
+      `**What really happened:** the state of cycle ${cycleNo} (${mdCode(key)}) could not be read as a cycle; ` +
+        `the findings below say what the transcripts and the other keys show.`,
     );
   }
   const missing = missingParts(result, run);
@@ -322,10 +334,12 @@ function summary(
       .slice(0, 4)
       .map(
         (e) =>
-          `${mdCode(formatLocation(e.location))} “${mdInline(e.text)}”${e.retriedAt ? ` (succeeded on retry at ${mdCode(formatLocation(e.retriedAt))})` : ' (never retried)'}`,
+          `${mdCode(formatLocation(e.location))} “${mdInline(e.text)}”` +
+          `${e.retriedAt ? ` (succeeded on retry at ${mdCode(formatLocation(e.retriedAt))})` : ' (never retried)'}`,
       );
     paras.push(
-      `**Failed calls in the transcript:** ${failed.length}: ${shown.join('; ')}${failed.length > 4 ? `; and ${failed.length - 4} more (see the timeline)` : ''}.`,
+      `**Failed calls in the transcript:** ${failed.length}: ${shown.join('; ')}` +
+        `${failed.length > 4 ? `; and ${failed.length - 4} more (see the timeline)` : ''}.`,
     );
   }
 
@@ -334,14 +348,19 @@ function summary(
       `**Also affected:** ${others
         .map((r) => {
           const fs = findingsOf(result, r);
-          return `${mdCode(r.keyPrefix ?? r.folders[0]?.path ?? r.id)} (${[...new Set(fs.map((f) => f.ruleId))].join(', ')})`;
+          return (
+            `${mdCode(r.keyPrefix ?? r.folders[0]?.path ?? r.id)} ` +
+            `(${[...new Set(fs.map((f) => f.ruleId))].join(', ')})`
+          );
         })
         .join('; ')}.`,
     );
   }
   const { errors, warnings, infos, redacted } = result.summary;
   paras.push(
-    `peer-audit found ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'} and ${infos} info finding${infos === 1 ? '' : 's'}, explained by ${groups.length} root cause${groups.length === 1 ? '' : 's'} (below).` +
+    `peer-audit found ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'} ` +
+      `and ${infos} info finding${infos === 1 ? '' : 's'}, ` +
+      `explained by ${groups.length} root cause${groups.length === 1 ? '' : 's'} (below).` +
       (redacted ? ` ${redacted} secret${redacted === 1 ? ' was' : 's were'} masked in the quoted evidence.` : ''),
   );
   return paras;
@@ -380,12 +399,16 @@ function folderOfEvidence(f: ReportedFinding): string | undefined {
 function folderSentence(f: RunRecord['folders'][number], run: RunRecord): string {
   const files = f.files.map(
     (x) =>
-      `${mdCode(x.path.slice(f.path.length + 1))} (${x.lines} line${x.lines === 1 ? '' : 's'}${x.endsWithNewline ? '' : ', no final newline'})`,
+      `${mdCode(x.path.slice(f.path.length + 1))} ` +
+      `(${x.lines} line${x.lines === 1 ? '' : 's'}${x.endsWithNewline ? '' : ', no final newline'})`,
   );
   const tasks = f.tasks
     ? `${mdCode('tasks.md')} has ${f.tasks.checked} of ${f.tasks.total} boxes checked`
     : `there is **no ${mdCode('tasks.md')}**`;
-  return `**Spec folder** ${mdCode(f.path)}${run.spec ? ` (spec ${mdCode(run.spec)})` : ''}: ${files.join(', ') || 'no files'}; ${tasks}.`;
+  return (
+    `**Spec folder** ${mdCode(f.path)}${run.spec ? ` (spec ${mdCode(run.spec)})` : ''}: ` +
+    `${files.join(', ') || 'no files'}; ${tasks}.`
+  );
 }
 
 // ---------------------------------------------------------------- timeline
@@ -398,7 +421,9 @@ function timelineSection(run: RunRecord, many: boolean): string[] {
   if (gantt) out.push(mdFence(gantt, 'mermaid'), '');
   for (const c of run.cycles) {
     out.push(
-      `Cycle ${c.number}${c.instruction ? ` (${mdInline(c.instruction)})` : ''}, ${mdCode(`${c.key}@${c.revision}`)}, status ${mdCode(c.status ?? '—')}${c.progress !== undefined ? `, progress ${c.progress}%` : ''}:`,
+      `Cycle ${c.number}${c.instruction ? ` (${mdInline(c.instruction)})` : ''}, ` +
+        `${mdCode(`${c.key}@${c.revision}`)}, status ${mdCode(c.status ?? '—')}` +
+        `${c.progress !== undefined ? `, progress ${c.progress}%` : ''}:`,
       '',
     );
     out.push(
@@ -406,12 +431,16 @@ function timelineSection(run: RunRecord, many: boolean): string[] {
       '|---|---|---|---|---|---|',
     );
     for (const p of c.phases) {
+      const firstRecorded = p.firstRevision
+        ? `revision ${p.firstRevision.revision}, ${mdInline(humanTime(p.firstRevision.created))}`
+        : '—';
+      const recordedComplete = p.completedRevision
+        ? `revision ${p.completedRevision.revision}, ${mdInline(humanTime(p.completedRevision.created))}`
+        : '—';
       out.push(
-        `| ${p.name} | ${p.status === 'absent' ? '**absent**' : mdInline(p.raw ?? p.status)} | ${mdInline(humanTime(p.startedAt))} | ${mdInline(humanTime(p.completedAt))} | ${
-          p.firstRevision
-            ? `revision ${p.firstRevision.revision}, ${mdInline(humanTime(p.firstRevision.created))}`
-            : '—'
-        } | ${p.completedRevision ? `revision ${p.completedRevision.revision}, ${mdInline(humanTime(p.completedRevision.created))}` : '—'} |`,
+        `| ${p.name} | ${p.status === 'absent' ? '**absent**' : mdInline(p.raw ?? p.status)} | ` +
+          `${mdInline(humanTime(p.startedAt))} | ${mdInline(humanTime(p.completedAt))} | ` +
+          `${firstRecorded} | ${recordedComplete} |`,
       );
     }
     out.push('');
@@ -475,7 +504,8 @@ function evidenceBlock(e: ReportedEvidence, i: number): string[] {
   const l = e.location;
   const when = l.kind === 'log' && l.timestamp ? ` · ${mdInline(humanTime(l.timestamp))} UTC` : '';
   out.push(
-    `**Evidence ${i}** · ${KIND[l.kind]} ${mdCode(formatLocation(l))}${when}${e.note ? ` — ${mdInline(e.note)}` : ''}${e.redacted ? ' · *secret masked*' : ''}`,
+    `**Evidence ${i}** · ${KIND[l.kind]} ${mdCode(formatLocation(l))}${when}` +
+      `${e.note ? ` — ${mdInline(e.note)}` : ''}${e.redacted ? ' · *secret masked*' : ''}`,
     '',
   );
   const ctx = e.context;
@@ -498,8 +528,12 @@ function evidenceBlock(e: ReportedEvidence, i: number): string[] {
   if (ctx?.json) {
     const p = ctx.json.pointer || '/';
     const same = l.kind === 'kv' && (l.pointer ?? '') === ctx.json.pointer;
+    const whichValue = same
+      ? 'The value'
+      : `Nothing is at ${mdCode(l.kind === 'kv' ? (l.pointer ?? '') : '')}; the value at ${mdCode(p)} instead`;
     out.push(
-      `${same ? 'The value' : `Nothing is at ${mdCode(l.kind === 'kv' ? (l.pointer ?? '') : '')}; the value at ${mdCode(p)} instead`}${l.kind === 'kv' ? `, at revision ${l.revision}` : ''}${ctx.json.truncated ? ' (cut short)' : ''}:`,
+      `${whichValue}${l.kind === 'kv' ? `, at revision ${l.revision}` : ''}` +
+        `${ctx.json.truncated ? ' (cut short)' : ''}:`,
       '',
     );
     out.push(mdFence(ctx.json.text, ctx.json.truncated ? 'text' : 'json'), '');
@@ -507,7 +541,10 @@ function evidenceBlock(e: ReportedEvidence, i: number): string[] {
   return out;
 }
 
-/** Rule docs link to each other relatively (`[x](x.md)`); in a report placed anywhere those links break, so name the doc. */
+/**
+ * Rule docs link to each other relatively (`[x](x.md)`);
+ * in a report placed anywhere those links break, so name the doc.
+ */
 function docLinks(markdown: string): string {
   return markdown.replace(
     /\[([^\]]+)\]\(([a-z0-9-]+\.md)\)/g,
@@ -533,7 +570,9 @@ function repairsSection(journals: { file: string; journal: Journal }[]): string[
     const clean = (s: string) => redactText(s).text;
     out.push(`### ${mdInline(j.command)} ${mdCode(j.id)}`, '');
     out.push(
-      `Journal ${mdCode(file)} · ${mdInline(humanTime(j.createdAt))} UTC · by ${mdInline(clean(j.actor))} · reason “${mdInline(clean(j.reason))}” · bucket ${mdCode(j.bucket)}${j.server ? ` on ${mdCode(clean(j.server))}` : ''}`,
+      `Journal ${mdCode(file)} · ${mdInline(humanTime(j.createdAt))} UTC · by ${mdInline(clean(j.actor))} · ` +
+        `reason “${mdInline(clean(j.reason))}” · ` +
+        `bucket ${mdCode(j.bucket)}${j.server ? ` on ${mdCode(clean(j.server))}` : ''}`,
       '',
     );
     const applied = j.changes.filter((c) => c.status === 'applied').length;
@@ -543,10 +582,12 @@ function repairsSection(journals: { file: string; journal: Journal }[]): string[
       const target = c.kind === 'kv' ? c.key : c.path;
       const rev =
         c.kind === 'kv'
-          ? `${c.revisionSeen} → ${c.revisionWritten ?? '—'}${c.revisionRestored ? ` (restored as ${c.revisionRestored})` : ''}`
+          ? `${c.revisionSeen} → ${c.revisionWritten ?? '—'}` +
+            `${c.revisionRestored ? ` (restored as ${c.revisionRestored})` : ''}`
           : 'file';
       out.push(
-        `| ${i + 1} | ${mdCode(target, true)} | ${c.status}${c.error ? `: ${mdInline(clean(c.error))}` : ''} | ${mdInline(rev)} | ${mdInline(c.rules.join(', '))} | ${mdInline(clean(c.why.join('; ')))} |`,
+        `| ${i + 1} | ${mdCode(target, true)} | ${c.status}${c.error ? `: ${mdInline(clean(c.error))}` : ''} | ` +
+          `${mdInline(rev)} | ${mdInline(c.rules.join(', '))} | ${mdInline(clean(c.why.join('; ')))} |`,
       );
     });
     out.push('');
@@ -568,7 +609,8 @@ function repairsSection(journals: { file: string; journal: Journal }[]): string[
         .map((x) => clean(x));
       const cut = patch.length > MAX_DIFF_LINES;
       out.push(
-        `Change ${i + 1}, ${mdCode(target)}${c.kind === 'kv' && c.before_b64 === null ? ' (new key)' : ''}: before → after${cut ? ` (first ${MAX_DIFF_LINES} lines)` : ''}:`,
+        `Change ${i + 1}, ${mdCode(target)}${c.kind === 'kv' && c.before_b64 === null ? ' (new key)' : ''}: ` +
+          `before → after${cut ? ` (first ${MAX_DIFF_LINES} lines)` : ''}:`,
         '',
       );
       out.push(mdFence(cut ? patch.slice(0, MAX_DIFF_LINES) : patch, 'diff'), '');
@@ -632,8 +674,12 @@ function sourcesSection(result: ScanResult, items: RunRecord[]): string[] {
     out.push('Transcripts:', '');
     for (const s of uniq) {
       out.push(
-        `- session ${mdCode(s.id)}: ${mdCode(s.mainFile)}${s.files > 1 ? ` and ${s.files - 1} subagent file${s.files === 2 ? '' : 's'}` : ''}, ${mdInline(humanTime(s.firstTimestamp))} to ${mdInline(humanTime(s.lastTimestamp))} UTC` +
-          `${s.version ? `, Claude Code ${mdInline(s.version)}` : ''}${s.corruptLines ? `, ${s.corruptLines} corrupt line${s.corruptLines === 1 ? '' : 's'}` : ''}${s.truncatedTail ? ', cut off at the end' : ''}` +
+        `- session ${mdCode(s.id)}: ${mdCode(s.mainFile)}` +
+          `${s.files > 1 ? ` and ${s.files - 1} subagent file${s.files === 2 ? '' : 's'}` : ''}, ` +
+          `${mdInline(humanTime(s.firstTimestamp))} to ${mdInline(humanTime(s.lastTimestamp))} UTC` +
+          `${s.version ? `, Claude Code ${mdInline(s.version)}` : ''}` +
+          `${s.corruptLines ? `, ${s.corruptLines} corrupt line${s.corruptLines === 1 ? '' : 's'}` : ''}` +
+          `${s.truncatedTail ? ', cut off at the end' : ''}` +
           `${s.eventsOmitted ? `, ${s.eventsOmitted} key events left out of this report` : ''}`,
       );
     }
@@ -652,7 +698,8 @@ function sourcesSection(result: ScanResult, items: RunRecord[]): string[] {
   out.push(`In one line: ${mdInline(result.sources.map(describeSource).join(' · ') || 'nothing was read')}.`, '');
   if (result.summary.redacted)
     out.push(
-      `${result.summary.redacted} secret${result.summary.redacted === 1 ? ' was' : 's were'} masked (${mdCode('[REDACTED:…]')}) before this report was written.`,
+      `${result.summary.redacted} secret${result.summary.redacted === 1 ? ' was' : 's were'} ` +
+        `masked (${mdCode('[REDACTED:…]')}) before this report was written.`,
       '',
     );
   return out.map((l) => (l.length > 20000 ? excerptOf(l, 20000) : l));

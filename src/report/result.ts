@@ -74,7 +74,10 @@ export interface RunsSection {
 }
 
 export interface RunRecord {
-  /** Key prefix, `folder:<path>` for a spec folder with no state, or `session:<id>` for a transcript that names no run. */
+  /**
+   * Key prefix, `folder:<path>` for a spec folder with no state,
+   * or `session:<id>` for a transcript that names no run.
+   */
   id: string;
   spec?: string;
   keyPrefix?: string;
@@ -167,7 +170,10 @@ export interface SessionRecord {
   version?: string;
   firstTimestamp?: string;
   lastTimestamp?: string;
-  /** The cycles of the run this transcript most likely belongs to (by the keys it names, else by time); absent when the run has no cycles. */
+  /**
+   * The cycles of the run this transcript most likely belongs to (by the keys it names, else by time); absent when
+   * the run has no cycles.
+   */
   cycles?: number[];
   corruptLines: number;
   truncatedTail?: boolean;

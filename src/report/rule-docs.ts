@@ -98,7 +98,10 @@ export function splitSections(markdown: string): Record<string, string> {
   return out;
 }
 
-/** Markdown to plain text for places that show text only (SARIF `text` fields): links, emphasis and code marks removed. */
+/**
+ * Markdown to plain text for places that show text only (SARIF `text` fields):
+ * links, emphasis and code marks removed.
+ */
 export function plainText(markdown: string): string {
   return markdown
     .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')

@@ -445,7 +445,8 @@ export function compactJson(v: unknown, depth: number, indent = ''): string {
   const entries = Object.entries(v as Record<string, unknown>);
   if (entries.length === 0) return '{}';
   if (depth <= 0) return '{…}';
-  return `{\n${entries.map(([k, x]) => `${inner}${JSON.stringify(k)}: ${compactJson(x, depth - 1, inner)}`).join(',\n')}\n${indent}}`;
+  const fields = entries.map(([k, x]) => `${inner}${JSON.stringify(k)}: ${compactJson(x, depth - 1, inner)}`);
+  return `{\n${fields.join(',\n')}\n${indent}}`;
 }
 
 /** Drops undefined fields, so the JSON carries only what is known. */

@@ -46,7 +46,9 @@ export function formatStylish(result: ScanResult, opts: StylishOptions): string 
   const { errors, warnings, infos } = result.summary;
   const total = errors + warnings + infos;
   if (total > 0) {
-    const line = `✖ ${total} problem${total === 1 ? '' : 's'} (${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}, ${infos} info)`;
+    const line =
+      `✖ ${total} problem${total === 1 ? '' : 's'} ` +
+      `(${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}, ${infos} info)`;
     out.push(errors > 0 ? c.red.bold(line) : c.yellow.bold(line));
   } else if (result.complete) {
     out.push(c.green.bold(`✔ No ${opts.baselineLine ? 'new ' : ''}problems found in the evidence read.`));
@@ -76,7 +78,10 @@ function sev(c: ChalkInstance, s: Severity): string {
   return c.blue('info   ');
 }
 
-/** Findings by run, the runs with state first, then folders, then sessions: a run's own findings come before side findings. */
+/**
+ * Findings by run, the runs with state first, then folders, then sessions:
+ * a run's own findings come before side findings.
+ */
 function groupByRun(findings: Finding[]): Map<string, Finding[]> {
   const rank = (f: Finding) => (f.subject.keyPrefix ? 0 : f.subject.folder ? 1 : f.subject.session ? 2 : 3);
   const groups = new Map<string, Finding[]>();
@@ -85,7 +90,9 @@ function groupByRun(findings: Finding[]): Map<string, Finding[]> {
     const base =
       s.keyPrefix ??
       (s.folder ? `folder ${s.folder}` : s.session ? `session ${s.session}` : s.spec ? `spec ${s.spec}` : 'other');
-    const title = `${base}${s.cycle !== undefined ? ` · cycle ${s.cycle}` : ''}${s.spec && s.keyPrefix ? ` · spec ${s.spec}` : ''}`;
+    const title =
+      `${base}${s.cycle !== undefined ? ` · cycle ${s.cycle}` : ''}` +
+      `${s.spec && s.keyPrefix ? ` · spec ${s.spec}` : ''}`;
     groups.set(title, [...(groups.get(title) ?? []), f]);
   }
   return groups;
@@ -111,7 +118,10 @@ export function describeUnreadable(r: SourceReport): string {
   const named = r.problems
     .slice(0, PARTS_NAMED)
     .map((p) => `${p.where}${p.line !== undefined ? `:${p.line}` : ''}, ${p.reason}`);
-  return `${n} part${n === 1 ? '' : 's'} left out: ${named.join('; ')}${n > PARTS_NAMED ? `; and ${n - PARTS_NAMED} more` : ''}`;
+  return (
+    `${n} part${n === 1 ? '' : 's'} left out: ${named.join('; ')}` +
+    `${n > PARTS_NAMED ? `; and ${n - PARTS_NAMED} more` : ''}`
+  );
 }
 
 /** Stats keys in words, singular and plural. The keys are the JSON contract; only their rendering is here. */

@@ -146,7 +146,9 @@ function eventRow(e: KeyEventRecord): TimelineRow {
       what = `${who} ${e.failed ? 'fails' : 'returns'}: ${e.text}`;
       break;
     case 'failed-call':
-      what = `${e.agent ? `${e.agent}: ` : ''}call failed: ${e.text} — ${e.command ?? ''}${e.retriedAt ? ` (succeeded on retry at line ${e.retriedAt.line})` : ' (never retried)'}`;
+      what =
+        `${e.agent ? `${e.agent}: ` : ''}call failed: ${e.text} — ${e.command ?? ''}` +
+        `${e.retriedAt ? ` (succeeded on retry at line ${e.retriedAt.line})` : ' (never retried)'}`;
       break;
     case 'claim':
       what = `success claimed: ${e.text}`;

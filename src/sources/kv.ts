@@ -31,7 +31,10 @@ export interface KvConnectOptions {
   credsFile?: string;
   /** NKey seed file (nkey authentication); used when no creds file is given. */
   nkeyFile?: string;
-  /** A user JWT and its seed given as text (a context's user_jwt/user_seed); used when no creds or nkey file is given. */
+  /**
+   * A user JWT and its seed given as text (a context's user_jwt/user_seed);
+   * used when no creds or nkey file is given.
+   */
   userJwt?: string;
   userSeed?: string;
   /** TLS: PEM file paths, and the TLS-first handshake. Any field (or a tls:// URL) makes TLS required. */
@@ -188,7 +191,10 @@ function readText(file: string, what: string): string {
   }
 }
 
-/** How a message names the JetStream asked for: `domain "hub"`, `API prefix "$JS.hub.API"`, or undefined for the default. */
+/**
+ * How a message names the JetStream asked for: `domain "hub"`, `API prefix "$JS.hub.API"`,
+ * or undefined for the default.
+ */
 export function jsRoute(o: KvConnectOptions): string | undefined {
   if (nonEmpty(o.jsDomain)) return `domain "${o.jsDomain}"`;
   if (nonEmpty(o.jsApiPrefix)) return `API prefix "${o.jsApiPrefix}"`;
@@ -259,13 +265,20 @@ export function describeNatsError(err: unknown, ctx: NatsErrorContext): string {
     case 'SELF_SIGNED_CERT_IN_CHAIN':
     case 'DEPTH_ZERO_SELF_SIGNED_CERT':
     case 'CERT_SIGNATURE_FAILURE':
-      return `the TLS certificate of NATS at ${url} is not signed by a CA this machine trusts (${code}): pass the CA that signed it with --tlsca (or "ca" in the NATS context)`;
+      return (
+        `the TLS certificate of NATS at ${url} is not signed by a CA this machine trusts (${code}): ` +
+        `pass the CA that signed it with --tlsca (or "ca" in the NATS context)`
+      );
     case 'CERT_HAS_EXPIRED':
     case 'CERT_NOT_YET_VALID':
-      return `the TLS certificate of NATS at ${url} is not valid now (${code}): check the server certificate and this machine's clock`;
+      return (
+        `the TLS certificate of NATS at ${url} is not valid now (${code}): ` +
+        `check the server certificate and this machine's clock`
+      );
     case 'ERR_TLS_CERT_ALTNAME_INVALID':
       return oneLine(
-        `the TLS certificate of NATS at ${url} is not for this host (${message}): connect by a name the certificate lists`,
+        `the TLS certificate of NATS at ${url} is not for this host (${message}): ` +
+          `connect by a name the certificate lists`,
       );
     case 'SERVER_OPT_NA':
       return message === 'tls'
@@ -282,13 +295,19 @@ export function describeNatsError(err: unknown, ctx: NatsErrorContext): string {
     }
     case 'TIMEOUT':
       if (phase === 'connect' && ctx.tls === 'no-client-cert') {
-        return `no NATS answer from ${url} within ${timeoutMs} ms (a server that requires a TLS client certificate can do this: --tlscert and --tlskey)`;
+        return (
+          `no NATS answer from ${url} within ${timeoutMs} ms ` +
+          `(a server that requires a TLS client certificate can do this: --tlscert and --tlskey)`
+        );
       }
       return phase === 'connect'
         ? `no NATS answer from ${url} within ${timeoutMs} ms`
         : `NATS request timed out after ${timeoutMs} ms`;
     case 'AUTHORIZATION_VIOLATION':
-      return `NATS rejected the credentials for ${url} (authorization violation): check --user/--password, --token or --creds`;
+      return (
+        `NATS rejected the credentials for ${url} (authorization violation): ` +
+        `check --user/--password, --token or --creds`
+      );
     case 'AUTHENTICATION_EXPIRED':
     case 'ACCOUNT_EXPIRED':
       return `NATS credentials for ${url} have expired: renew the --creds file`;
@@ -299,12 +318,19 @@ export function describeNatsError(err: unknown, ctx: NatsErrorContext): string {
         ? `the creds file ${ctx.credsFile} is not valid NATS credentials (bad creds)`
         : `NATS credentials for ${url} are malformed (bad creds): check --creds`;
     case 'PERMISSIONS_VIOLATION':
-      return `no permission to use the JetStream API on ${url}: the NATS user needs publish permission on $JS.API.> (or use other credentials)`;
+      return (
+        `no permission to use the JetStream API on ${url}: ` +
+        `the NATS user needs publish permission on $JS.API.> (or use other credentials)`
+      );
     case '503':
       if (ctx.jsRoute && phase !== 'write')
-        return `no JetStream answered on ${url} for ${ctx.jsRoute}: check --js-domain / --js-api-prefix (or the NATS context's jetstream_domain)`;
+        return (
+          `no JetStream answered on ${url} for ${ctx.jsRoute}: ` +
+          `check --js-domain / --js-api-prefix (or the NATS context's jetstream_domain)`
+        );
       return phase === 'jetstream' || phase === 'connect'
-        ? `JetStream is not enabled on ${url}: start nats-server with -js (or a jetstream {} block in its configuration)`
+        ? `JetStream is not enabled on ${url}: ` +
+            `start nats-server with -js (or a jetstream {} block in its configuration)`
         : `JetStream on ${url} did not answer (no responders)`;
     case 'CONNECTION_CLOSED':
     case 'CONNECTION_DRAINING':
@@ -313,11 +339,15 @@ export function describeNatsError(err: unknown, ctx: NatsErrorContext): string {
     case 'EPIPE':
       if (phase === 'connect' && ctx.tls) return tlsRejected(url, ctx.tls);
       if (phase === 'connect') {
-        return `NATS at ${url} closed the connection while connecting (a server that requires TLS client certificates does this: --tlscert, --tlskey, --tlsca)`;
+        return (
+          `NATS at ${url} closed the connection while connecting ` +
+          `(a server that requires TLS client certificates does this: --tlscert, --tlskey, --tlsca)`
+        );
       }
       return `NATS connection to ${url} closed before the ${phase === 'write' ? 'write' : 'read'} finished`;
     default:
-      // The server's TLS alert when it refuses the client's certificate (or its absence); the name varies with the TLS version.
+      // The server's TLS alert when it refuses the client's certificate (or its absence);
+      // the name varies with the TLS version.
       if (
         phase === 'connect' &&
         ctx.tls &&
@@ -339,8 +369,10 @@ export function describeNatsError(err: unknown, ctx: NatsErrorContext): string {
 
 function tlsRejected(url: string, tls: 'no-client-cert' | 'client-cert'): string {
   return tls === 'no-client-cert'
-    ? `NATS at ${url} closed the connection during the TLS handshake: it requires a client certificate (--tlscert and --tlskey, or cert/key in the NATS context)`
-    : `NATS at ${url} closed the connection during the TLS handshake: it did not accept the client certificate (is it signed by a CA the server trusts, and still valid?)`;
+    ? `NATS at ${url} closed the connection during the TLS handshake: ` +
+        `it requires a client certificate (--tlscert and --tlskey, or cert/key in the NATS context)`
+    : `NATS at ${url} closed the connection during the TLS handshake: ` +
+        `it did not accept the client certificate (is it signed by a CA the server trusts, and still valid?)`;
 }
 
 function timeoutError(): Error {
@@ -496,7 +528,8 @@ export async function readKvLive(
     const keys = new Map<string, KvRevision[]>();
     let revisions = 0;
     let bytes = 0;
-    // Entries come in stream order: anything at or below the last revision is a redelivery after an ordered-consumer reset.
+    // Entries come in stream order: anything at or below the last revision is a redelivery
+    // after an ordered-consumer reset.
     let lastRevision = 0;
 
     if (st.values > 0) {

@@ -115,7 +115,8 @@ function checkName(name: string, where: string): void {
     name.includes('\0')
   ) {
     throw new NatsContextError(
-      `"${name}" from ${where} is not a NATS context name (a name in ${path.join('~', '.config', 'nats', 'context')}/ or a path to a .json file)`,
+      `"${name}" from ${where} is not a NATS context name ` +
+        `(a name in ${path.join('~', '.config', 'nats', 'context')}/ or a path to a .json file)`,
     );
   }
 }
@@ -243,7 +244,8 @@ export function parseNatsContext(
         return readFileSync(p, 'utf8').trim();
       } catch (err) {
         throw bad(
-          `takes "${field}" from ${p}, which cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+          `takes "${field}" from ${p}, which cannot be read: ` +
+            `${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
         );
       }
     }

@@ -171,7 +171,10 @@ function notReadable(entry: Dirent, abs: string, projectRoot: string, report: So
   report.problems.push({ where, reason: notRead(entry, abs, projectRoot) });
 }
 
-/** The recaps in a recaps folder: its top-level files (complete-tasks writes `<spec folder>.md`; sub-folders are archived specs). */
+/**
+ * The recaps in a recaps folder: its top-level files
+ * (complete-tasks writes `<spec folder>.md`; sub-folders are archived specs).
+ */
 function recapFiles(dirAbs: string, report: SourceReport, projectRoot: string): string[] {
   let entries: Dirent[];
   try {
@@ -196,7 +199,10 @@ function recapFiles(dirAbs: string, report: SourceReport, projectRoot: string): 
   return out.sort();
 }
 
-/** Why an entry that is not a regular file is left alone: links are not followed, a FIFO would block, a device never ends. */
+/**
+ * Why an entry that is not a regular file is left alone:
+ * links are not followed, a FIFO would block, a device never ends.
+ */
 function notRead(entry: Dirent, abs: string, projectRoot: string): string {
   if (entry.isSymbolicLink()) {
     let rel = '';
@@ -205,7 +211,10 @@ function notRead(entry: Dirent, abs: string, projectRoot: string): string {
     } catch {
       /* an unreadable link is still a link */
     }
-    return `a symbolic link${rel.startsWith('..') || path.isAbsolute(rel) ? ' to a path outside the project' : ''}, not followed`;
+    return (
+      `a symbolic link` +
+      `${rel.startsWith('..') || path.isAbsolute(rel) ? ' to a path outside the project' : ''}, not followed`
+    );
   }
   return `${entry.isFIFO() ? 'a FIFO' : entry.isSocket() ? 'a socket' : 'a device'}, not opened`;
 }
