@@ -211,9 +211,14 @@ export default defineRule({
                 .join(', ')}${log.length > 3 ? ', …' : ''})`
             : '',
         ].filter(Boolean);
+        const named = /^\d{4}-\d{2}-\d{2}-/.test(other)
+          ? `the folder .agent-os/specs/${other}/`
+          : `the spec "${other}"`;
         const fallback = other === FALLBACK_NAME ? ` ("${FALLBACK_NAME}" is the fallback name)` : '';
         report({
-          message: `${run.prefix} names ${/^\d{4}-\d{2}-\d{2}-/.test(other) ? `the folder .agent-os/specs/${other}/` : `the spec "${other}"`}${fallback} in ${where.join(' and in ')}, but its folder is ${run.folders.map((f) => f.path).join(', ')}.`,
+          message:
+            `${run.prefix} names ${named}${fallback} in ${where.join(' and in ')}, ` +
+            `but its folder is ${run.folders.map((f) => f.path).join(', ')}.`,
           subject: runSubject(run, state[0]?.cycle),
           evidence,
           target: `${run.prefix}#name:${other}`,

@@ -136,6 +136,13 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that stops reading (`peer-audit scan | head`) closes the pipe: stop writing, quietly, like other tools.
+// The exit code is the one a closed pipe gives a shell pipeline's writer (128 + SIGPIPE).
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(141);
+  throw e;
+});
+
 main(hideBin(process.argv)).then(
   (code) => {
     // Exit explicitly: a NATS socket to a peer that never answered would otherwise keep the process alive.

@@ -123,7 +123,8 @@ async function natsChecks(
     add(
       'ok',
       'nats',
-      `${info?.tls_required || o.tls ? 'tls' : 'nats'}://${nc.getServer()} (from ${ORIGIN[r.serverOrigin]}): ${server}${authText(o)}${tls}${rtt}`,
+      `${info?.tls_required || o.tls ? 'tls' : 'nats'}://${nc.getServer()} (from ${ORIGIN[r.serverOrigin]}): ` +
+        `${server}${authText(o)}${tls}${rtt}`,
     );
 
     // ---------------------------------------------------------- JetStream

@@ -282,7 +282,8 @@ export function describeNatsError(err: unknown, ctx: NatsErrorContext): string {
       );
     case 'SERVER_OPT_NA':
       return message === 'tls'
-        ? `NATS at ${url} does not offer TLS, but TLS was asked for (a tls:// URL, --tlsca/--tlscert/--tlskey/--tlsfirst, or cert/key/ca in the NATS context)`
+        ? `NATS at ${url} does not offer TLS, but TLS was asked for ` +
+            '(a tls:// URL, --tlsca/--tlscert/--tlskey/--tlsfirst, or cert/key/ca in the NATS context)'
         : oneLine(`NATS at ${url} does not support ${message}`);
     case 'CONNECTION_REFUSED':
     case 'ECONNREFUSED':

@@ -250,7 +250,8 @@ export function parseNatsContext(
       }
     }
     throw bad(
-      `gives "${field}" as a ${scheme}: URI, which peer-audit does not support (use the value itself, file:// or env://)`,
+      `gives "${field}" as a ${scheme}: URI, which peer-audit does not support ` +
+        '(use the value itself, file:// or env://)',
     );
   };
 

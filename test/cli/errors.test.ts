@@ -141,3 +141,24 @@ describe('scan: sources that cannot be read', () => {
     }
   });
 });
+
+describe('a reader that closes the pipe early', () => {
+  it('ends the scan quietly with 141, no stack trace', async () => {
+    const { spawn } = await import('node:child_process');
+    const path = await import('node:path');
+    const { BIN, REPO } = await import('../helpers/cli.js');
+    const seed = path.join(REPO, 'fixtures/incidents/wal-operation-handling-fix');
+    const child = spawn(
+      process.execPath,
+      [BIN, 'scan', '--format', 'json', '--kv-snapshot', 'kv-snapshot.jsonl', '--logs', 'logs'],
+      { cwd: seed, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // Close our end before the scan writes, as `| head -c 0` would: its write meets a closed pipe.
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(141);
+  });
+});
