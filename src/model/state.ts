@@ -2,6 +2,9 @@
 // zod checks only the fields the audit relies on; unknown fields pass through; enum drift is normalised.
 import { z } from 'zod';
 import type { KvLocation, KvRevision } from './types.js';
+import { isRecord, str } from './values.js';
+
+export { isRecord, str };
 
 export type PhaseName = 'plan' | 'execute' | 'express' | 'review';
 export const PHASES: PhaseName[] = ['plan', 'execute', 'express', 'review'];
@@ -310,16 +313,10 @@ export interface CounterState {
   history: HistoryItem[];
 }
 
-export function str(v: unknown): string | undefined {
-  return typeof v === 'string' ? v : undefined;
-}
 export function num(v: unknown): number | undefined {
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   if (typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v)) return Number(v);
   return undefined;
-}
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** Compact one-line JSON for excerpts, cut to `max` characters. */

@@ -4,6 +4,7 @@
 // Well-formed lines are read faster by parse-file.ts with json-scan.ts; this parse is the path for the rest.
 import { isUtf8 } from 'node:buffer';
 import { open } from 'node:fs/promises';
+import { isRecord } from '../../model/values.js';
 
 export interface RawLine {
   /** Line bytes without the newline, a trailing \r, or (line 1) a UTF-8 BOM. */
@@ -206,10 +207,6 @@ function recoverSplice(text: string): { value: JsonRecord; at: number } | undefi
 function looksLikeRecord(v: JsonRecord): boolean {
   if ('uuid' in v || 'parentUuid' in v || 'sessionId' in v || 'session_id' in v) return true;
   return typeof v.type === 'string' && RECORD_TYPES.has(v.type);
-}
-
-function isRecord(v: unknown): v is JsonRecord {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function jsonKind(v: unknown): string {

@@ -1,7 +1,7 @@
 // Small helpers the log modules share: reading a decoded JSON value's fields (str, isObj), cutting text to a
 // length without splitting a surrogate pair, copying a cut string so it no longer holds the whole original,
 // timestamps to milliseconds, an error's code, and a subagent type without its plugin prefix.
-import type { JsonRecord } from './read-lines.js';
+import { isRecord } from '../../model/values.js';
 
 /** A string that holds its own characters: a cut of a longer string would keep the whole of it alive. */
 export function ownCopy(s: string): string {
@@ -19,13 +19,9 @@ export function stripPlugin(type: string): string {
   return type.slice(type.lastIndexOf(':') + 1);
 }
 
-export function str(v: unknown): string | undefined {
-  return typeof v === 'string' ? v : undefined;
-}
-
-export function isObj(v: unknown): v is JsonRecord {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+export { str } from '../../model/values.js';
+/** A decoded JSON object (not null, not an array). */
+export const isObj = isRecord;
 
 export function toMs(iso: string | undefined): number | undefined {
   if (!iso) return undefined;
