@@ -3,6 +3,9 @@
 // `claude -p --output-format stream-json` captures), with the bulk real transcripts have: file contents
 // returned twice (tool_result and toolUseResult), Edit's originalFile, bash/hook progress records,
 // file-history snapshots, and a few damaged lines (spliced records, NUL runs, a cut-off tail).
+// The `progress` variant has the shape of long real sessions instead: most bytes are `progress` records, long
+// commands whose `bash_progress` repeats the whole output so far every second, and `agent_progress` copies of
+// subagent messages carrying large tool results.
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { Rng, codeText, numbered, paragraph, sentence } from './rng.mjs';
@@ -17,9 +20,13 @@ class JsonlWriter {
     this.parts = [];
     this.pending = 0;
     this.bytes = 0;
+    this.progressBytes = 0;
   }
-  line(obj) {
-    this.raw(typeof obj === 'string' ? obj : JSON.stringify(obj), true);
+  /** One record; `progress` counts its bytes as those of a progress record. */
+  line(obj, progress = false) {
+    const s = typeof obj === 'string' ? obj : JSON.stringify(obj);
+    if (progress) this.progressBytes += Buffer.byteLength(s) + 1;
+    this.raw(s, true);
   }
   raw(text, newline) {
     const s = newline ? `${text}\n` : text;
@@ -79,27 +86,42 @@ class Clock {
 
 /**
  * Writes transcripts under `dir` until about `targetBytes` are on disk. `specs` names the spec of each
- * session in turn (they refer to the same specs as the KV and spec-folder corpora).
- * Returns { bytes, files, sessions, lines }.
+ * session in turn (they refer to the same specs as the KV and spec-folder corpora). `variant`: 'default' (the
+ * mix above) or 'progress' (longer sessions whose bytes are mostly progress records).
+ * Returns { bytes, files, sessions, lines, progressBytes }.
  */
-export function generateTranscripts(dir, targetBytes, specs, seed = 1) {
+export function generateTranscripts(dir, targetBytes, specs, seed = 1, { variant = 'default' } = {}) {
+  if (variant !== 'default' && variant !== 'progress') throw new Error(`unknown transcript variant ${variant}`);
+  const heavy = variant === 'progress';
   const rng = new Rng(seed);
   const pools = new Pools(new Rng(seed + 7));
-  const stats = { bytes: 0, files: 0, sessions: 0, lines: 0 };
+  const stats = { bytes: 0, files: 0, sessions: 0, lines: 0, progressBytes: 0 };
   mkdirSync(dir, { recursive: true });
   let i = 0;
   while (stats.bytes < targetBytes) {
     const spec = specs[(i * 7919) % specs.length];
     const left = targetBytes - stats.bytes;
-    // Sessions of 0.3–6 MB: a corpus grows by holding more sessions, as a real log folder does.
-    const size = Math.min(left + 50_000, Math.round(300_000 * Math.pow(20, rng.next())));
+    // Sessions of 0.3–6 MB (progress variant: 1–20 MB before the main file's copies): a corpus grows by holding
+    // more sessions, as a real log folder does.
+    const base = heavy ? 1_000_000 : 300_000;
+    const size = Math.min(left + 50_000, Math.round(base * Math.pow(20, rng.next())));
     const r = rng.next();
-    const layout = r < 0.75 ? 'subagents-dir' : r < 0.93 ? 'sibling-file' : 'stream-json';
-    const s = new SessionGen(rng, pools, dir, i, spec, layout, size);
+    // Progress records are what 2.x writes; stream-json captures have none.
+    const layout = heavy
+      ? r < 0.85
+        ? 'subagents-dir'
+        : 'sibling-file'
+      : r < 0.75
+        ? 'subagents-dir'
+        : r < 0.93
+          ? 'sibling-file'
+          : 'stream-json';
+    const s = new SessionGen(rng, pools, dir, i, spec, layout, size, heavy);
     s.run();
     stats.bytes += s.bytes;
     stats.files += s.files;
     stats.lines += s.lines;
+    stats.progressBytes += s.progressBytes;
     stats.sessions++;
     i++;
   }
@@ -107,7 +129,7 @@ export function generateTranscripts(dir, targetBytes, specs, seed = 1) {
 }
 
 class SessionGen {
-  constructor(rng, pools, dir, index, spec, layout, size) {
+  constructor(rng, pools, dir, index, spec, layout, size, heavy = false) {
     this.rng = rng;
     this.pools = pools;
     this.dir = dir;
@@ -119,7 +141,9 @@ class SessionGen {
     this.clock = new Clock(Date.UTC(2025, 7, 1) + index * 3_600_000 + rng.int(0, 3_000_000));
     this.version = layout === 'subagents-dir' ? '2.1.70' : layout === 'sibling-file' ? '2.0.50' : '2.1.70';
     this.slug = `brisk-${spec.split('-')[0]}-harbor`;
+    this.heavy = heavy;
     this.bytes = 0;
+    this.progressBytes = 0;
     this.files = 0;
     this.lines = 0;
     this.prefix = `peer.spec.${spec}`;
@@ -180,7 +204,8 @@ class SessionGen {
     );
     const perAgent = Math.max(20_000, this.size / PHASE_AGENTS.length);
     // Some runs never reach the executor: the failure PEER audits for.
-    const skipExecute = this.index % 5 === 3;
+    // (The progress variant has few, long sessions: more of them fail, so that it has findings to compare.)
+    const skipExecute = this.heavy ? this.index % 3 === 1 : this.index % 5 === 3;
     for (const agent of PHASE_AGENTS) {
       if (skipExecute && agent === 'peer-executor') {
         this.say(
@@ -197,7 +222,7 @@ class SessionGen {
       );
       if (this.rng.chance(0.3)) this.snapshot();
     }
-    const fail = this.index % 11 === 4;
+    const fail = this.heavy ? this.index % 4 === 2 : this.index % 11 === 4;
     this.bash(
       m,
       `~/.agent-os/scripts/peer/finalize-cycle.sh "${this.prefix}" 1`,
@@ -224,6 +249,7 @@ class SessionGen {
         false,
       );
     this.bytes += this.main.close();
+    this.progressBytes += this.main.progressBytes;
     this.files++;
   }
 
@@ -276,6 +302,7 @@ class SessionGen {
           toolUseID: `agent_msg_${this.rng.id(24)}`,
           parentToolUseID: ctx.spawnId,
         }),
+        true,
       );
     }
     return rec;
@@ -325,14 +352,16 @@ class SessionGen {
         parentToolUseID: toolId,
         toolUseID: toolId,
       }),
+      true,
     );
   }
 
-  tool(ctx, name, input, resultText, toolUseResult, isError = false) {
+  tool(ctx, name, input, resultText, toolUseResult, isError = false, longOutput = undefined) {
     const id = `toolu_01${this.rng.id(22)}`;
     this.emit(ctx, 'assistant', this.assistantMsg(ctx, [{ type: 'tool_use', id, name, input }]));
     this.hook(ctx, 'PreToolUse', id);
-    if (name === 'Bash' && this.layout !== 'stream-json') {
+    if (longOutput !== undefined && this.layout !== 'stream-json') this.longProgress(ctx, id, longOutput);
+    else if (name === 'Bash' && this.layout !== 'stream-json') {
       // bash_progress: the output so far, twice (output and fullOutput), every second or so.
       const n = this.rng.int(1, 6);
       let acc = '';
@@ -350,14 +379,17 @@ class SessionGen {
             toolUseID: `bash-progress-${i}`,
             parentToolUseID: id,
           }),
+          true,
         );
       }
     }
     this.hook(ctx, 'PostToolUse', id);
     const block = { tool_use_id: id, type: 'tool_result', content: resultText };
     if (isError) block.is_error = true;
+    // Recent subagent files keep toolUseResult for failures only (the progress variant is that recent).
+    const bare = this.heavy && ctx.mirror && !isError;
     const extra =
-      toolUseResult === undefined
+      toolUseResult === undefined || bare
         ? {}
         : this.layout === 'stream-json'
           ? { tool_use_result: toolUseResult }
@@ -366,7 +398,34 @@ class SessionGen {
     return id;
   }
 
-  bash(ctx, command, out, isError = false) {
+  /**
+   * A long command's bash_progress: one record a second or so while it runs, each with the last lines (`output`)
+   * and everything printed so far (`fullOutput`), so its bytes grow with the square of the output.
+   */
+  longProgress(ctx, id, out) {
+    const lines = out.split('\n');
+    const n = this.rng.int(3, 12);
+    for (let i = 1; i <= n; i++) {
+      const acc = lines.slice(0, Math.ceil((lines.length * i) / n)).join('\n');
+      ctx.w.line(
+        this.envelope(ctx, 'progress', {
+          data: {
+            type: 'bash_progress',
+            output: acc.slice(-2000),
+            fullOutput: acc,
+            elapsedTimeSeconds: i,
+            totalLines: acc.split('\n').length,
+          },
+          toolUseID: `bash-progress-${i - 1}`,
+          parentToolUseID: id,
+        }),
+        true,
+      );
+    }
+  }
+
+  /** `longOutput`: the text a long command printed, streamed as bash_progress while it ran. */
+  bash(ctx, command, out, isError = false, longOutput = undefined) {
     this.tool(
       ctx,
       'Bash',
@@ -374,6 +433,7 @@ class SessionGen {
       out,
       isError ? `Error: ${out}` : { stdout: out, stderr: '', interrupted: false, isImage: false },
       isError,
+      longOutput,
     );
   }
 
@@ -456,6 +516,7 @@ class SessionGen {
     this.say(ctx, final);
     if (ctx.w !== this.main) {
       this.bytes += ctx.w.close();
+      this.progressBytes += ctx.w.progressBytes;
       this.files++;
     }
     const resultContent = [
@@ -480,9 +541,29 @@ class SessionGen {
     );
   }
 
-  turn(ctx) {
+  /** A turn of a long session: long test and build runs, big files read (the main file copies both). */
+  heavyTurn(ctx) {
     const rng = this.rng;
     const r = rng.next();
+    if (rng.chance(0.2)) this.say(ctx, paragraph(rng, rng.int(1, 3)));
+    if (r < 0.45) {
+      const parts = [`> app@1.0.0 ${rng.pick(['test', 'build', 'test:e2e'])} ${rng.hex(12)}`];
+      // Now and then a very long one: its progress lines are hundreds of kilobytes, a few over a megabyte.
+      const long = rng.chance(0.02) ? rng.int(40, 150) : rng.chance(0.08) ? rng.int(15, 40) : rng.int(2, 10);
+      for (let k = long; k > 0; k--) parts.push(rng.pick(this.pools.outputs));
+      const out = parts.join('\n');
+      const fail = rng.chance(0.04);
+      const command = `cd /home/dev/app && npm run ${rng.pick(['test', 'build', 'test:e2e'])}`;
+      this.bash(ctx, command, fail ? `Exit code 1\n${out}` : out, fail, out);
+    }
+    // Otherwise mostly a Read (its result is copied into the main file), else an Edit, a Write or a Grep.
+    else this.turn(ctx, r < 0.85 ? 0.1 : 0.65 + ((r - 0.85) / 0.15) * 0.35);
+  }
+
+  turn(ctx, pick = undefined) {
+    if (this.heavy && pick === undefined) return this.heavyTurn(ctx);
+    const rng = this.rng;
+    const r = pick ?? rng.next();
     if (rng.chance(0.3)) this.say(ctx, paragraph(rng, rng.int(1, 5)));
     if (r < 0.35) {
       const f = rng.pick(this.pools.files);
