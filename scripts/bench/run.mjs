@@ -306,6 +306,16 @@ async function optional(file, fn) {
   return typeof mod[fn] === 'function' ? mod[fn] : undefined;
 }
 
+/** A measurement that failed is reported in its row ({ error }) instead of ending the run. */
+async function attempt(label, fn) {
+  try {
+    return await fn();
+  } catch (err) {
+    log(`${label} failed: ${err.message}`);
+    return { error: String(err.message).split('\n')[0].slice(0, 200) };
+  }
+}
+
 const ratio = (a, b) => (a === undefined || b === undefined || !b ? undefined : a / b);
 
 /** Transcripts alone: the scan and, on the same files, the readline + JSON.parse baseline (and jq if asked). */
@@ -385,7 +395,7 @@ async function main() {
   const measureStartup = STARTUP_RUNS > 0 ? await optional('startup.mjs', 'measureStartup') : undefined;
   if (measureStartup) {
     log(`start-up: ${STARTUP_RUNS} runs of each case`);
-    results.startup = await measureStartup({ bin: BIN, repo: REPO, runs: STARTUP_RUNS });
+    results.startup = await attempt('start-up', () => measureStartup({ bin: BIN, repo: REPO, runs: STARTUP_RUNS }));
   }
   const measureReportFrom = await optional('report-from.mjs', 'measureReportFrom');
 
@@ -504,12 +514,9 @@ async function main() {
         // `report --from` of the all-three scan's JSON, kept in the corpus folder.
         if (measureReportFrom && !allScan.timedOut) {
           log(`${size.name}: report --from`);
-          allRow.reportFrom = await measureReportFrom({
-            bin: BIN,
-            scanJson: allScan.file,
-            cwd: project,
-            format: 'markdown',
-          });
+          allRow.reportFrom = await attempt('report --from', () =>
+            measureReportFrom({ bin: BIN, scanJson: allScan.file, cwd: project, format: 'markdown' }),
+          );
         }
       }
 
@@ -579,7 +586,7 @@ async function main() {
   results.loadAverageAtEnd = os.loadavg().map((l) => Math.round(l * 10) / 10);
   results.benchSeconds = Math.round((performance.now() - started) / 1000);
   results.targets = targets(results, {
-    startupModule: Boolean(measureStartup),
+    startupModule: existsSync(path.join(HERE, 'startup.mjs')),
     reportFromModule: Boolean(measureReportFrom),
   });
   mkdirSync(path.dirname(RESULTS), { recursive: true });
@@ -821,7 +828,11 @@ export function targets(results, { startupModule = true, reportFromModule = true
   const names = { version: 'peer-audit --version', rules: 'peer-audit rules', seedScan: 'scan of the seed incident' };
   for (const [k, title] of Object.entries(names)) {
     const s = results.startup?.[k];
-    const why = !startupModule ? 'scripts/bench/startup.mjs is missing' : 'PEER_AUDIT_BENCH_STARTUP_RUNS=0';
+    const why = results.startup?.error
+      ? `failed: ${results.startup.error}`
+      : !startupModule
+        ? 'scripts/bench/startup.mjs is missing'
+        : 'PEER_AUDIT_BENCH_STARTUP_RUNS=0';
     add(
       `start-up: ${title}`,
       'median of the runs',
@@ -833,7 +844,7 @@ export function targets(results, { startupModule = true, reportFromModule = true
   }
 
   // report --from of the large all-three scan's JSON.
-  const rf = large?.all?.reportFrom;
+  const rf = large?.all?.reportFrom?.error ? undefined : large?.all?.reportFrom;
   if (rf) {
     const where = `large scan's JSON, ${fmt(rf.inputMB)} MB`;
     add(
@@ -853,13 +864,16 @@ export function targets(results, { startupModule = true, reportFromModule = true
   } else {
     const why = !reportFromModule
       ? 'scripts/bench/report-from.mjs is missing'
-      : large?.all
-        ? 'the large all-three scan did not finish'
-        : notLarge((r) =>
-            r.all.reportFrom
-              ? `${fmt(r.all.reportFrom.wallMs / 1000, 2)} s, ${fmt(r.all.reportFrom.peakRssMB)} MB for ${fmt(r.all.reportFrom.inputMB)} MB`
-              : 'not measured',
-          );
+      : large?.all?.reportFrom?.error
+        ? `failed: ${large.all.reportFrom.error}`
+        : large?.all
+          ? 'the large all-three scan did not finish'
+          : notLarge((r) => {
+              const f = r.all.reportFrom;
+              if (!f) return 'not measured';
+              if (f.error) return `failed: ${f.error}`;
+              return `${fmt(f.wallMs / 1000, 2)} s, ${fmt(f.peakRssMB)} MB for ${fmt(f.inputMB)} MB`;
+            });
     add('report --from, wall time', "large scan's JSON", '–', `< ${T.reportFromMs / 1000} s`, NOT, why);
     add('report --from, peak RSS', "large scan's JSON", '–', `< ${T.reportFromRssMB} MB`, NOT, why);
   }
