@@ -22,13 +22,17 @@ export function dropDuplicateRecords(files: ParsedFile[]): number {
   const seen = new Set<string>();
   let dropped = 0;
   for (const file of order) {
-    const duplicates = new Set([...file.uuids].filter((u) => seen.has(u)));
-    if (duplicates.size) {
-      file.units = file.units.filter((u) => !u.uuid || !duplicates.has(u.uuid));
-      dropped += duplicates.size;
+    let duplicates: Set<string> | undefined;
+    for (const u of file.uuids) if (seen.has(u)) (duplicates ??= new Set()).add(u);
+    if (duplicates) {
+      const dup = duplicates;
+      file.units = file.units.filter((u) => !u.uuid || !dup.has(u.uuid));
+      dropped += dup.size;
     }
     for (const u of file.uuids) seen.add(u);
   }
+  // Needed no more: most of them are the uuids of records that made no event.
+  for (const file of files) file.uuids.clear();
   return dropped;
 }
 
@@ -148,6 +152,7 @@ class SessionBuilder {
       } else if (unit.kind === 'result') {
         this.attachResult(unit);
       } else if (unit.kind === 'mirror') {
+        if (unit.agentId !== undefined) links.push({ kind: 'link', spawnId: unit.spawnId, agentId: unit.agentId });
         this.mirrors.push({ unit, file, seq: base + index });
       } else links.push(unit);
     });
@@ -157,6 +162,8 @@ class SessionBuilder {
     }
     this.retryPendingResults();
     if (chained.length) this.resolveInlineChains(file, chained);
+    // The events live on in this session; the units that carried them are done with.
+    file.units = [];
   }
 
   private addEvent(unit: EventUnit, actor: Actor, seq: number): void {

@@ -42,6 +42,7 @@ export class RecordDecoder {
   private readonly chainOf = new Map<string, string>();
   /** tool_use ids of view tools (Read, Grep, …) in this file. */
   private readonly viewCalls = new Set<string>();
+  private readonly ids = new Map<string, string>();
 
   constructor(readonly file: ParsedFile) {}
 
@@ -212,11 +213,29 @@ export class RecordDecoder {
     const spawnId = str(rec.parentToolUseID);
     if (!isObj(data) || data.type !== 'agent_progress' || !spawnId) return;
     const agentId = str(data.agentId);
-    if (agentId) this.file.units.push({ kind: 'link', spawnId, agentId, uuid });
-    const unit: MirrorUnit = { kind: 'mirror', spawnId, line, uuid, timestamp: str(rec.timestamp) };
-    if (data instanceof DeferredData) unit.at = { offset: lineStart + data.start, length: data.end - data.start };
-    else unit.data = data;
+    // The same few spawn and agent ids recur on every mirrored record of a spawn: one copy of each per file.
+    const unit: MirrorUnit = {
+      kind: 'mirror',
+      spawnId: this.intern(spawnId),
+      agentId: agentId ? this.intern(agentId) : undefined,
+      line,
+      uuid,
+      timestamp: str(rec.timestamp),
+      offset: -1,
+      length: 0,
+    };
+    if (data instanceof DeferredData) {
+      unit.offset = lineStart + data.start;
+      unit.length = data.end - data.start;
+    } else unit.data = data;
     this.file.units.push(unit);
+  }
+
+  private intern(id: string): string {
+    const known = this.ids.get(id);
+    if (known !== undefined) return known;
+    this.ids.set(id, id);
+    return id;
   }
 
   /** The units an agent_progress record's data yields: what progress() would have made of it at once. */

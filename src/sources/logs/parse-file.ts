@@ -69,8 +69,10 @@ class FileParser {
     // Well-formed lines (nearly all) take the fast path; anything else is parsed whole so the problem can be named.
     if (this.fastPath && b.indexOf(0) === -1 && isUtf8(b)) {
       let rec: JsonRecord | undefined;
+      // Once the file's session id, version and cwd are known, later records' copies of them are not decoded.
+      const f = this.file;
       try {
-        rec = readRecord(b);
+        rec = readRecord(b, f.sessionId !== undefined && f.version !== undefined && f.cwd !== undefined);
       } catch {
         rec = undefined;
       }
@@ -154,6 +156,10 @@ const F_DATA = FIELDS.indexOf('data');
 const F_TOOL_USE_RESULT = FIELDS.indexOf('toolUseResult');
 const F_TOOL_USE_RESULT_STREAM = FIELDS.indexOf('tool_use_result');
 const NESTED_KEYS = new KeyTable(['type', 'agentId']);
+/** Fields RecordDecoder reads only until the file has a value for them (noteEnvelope). */
+const ENVELOPE = new Set<number>(
+  (['sessionId', 'session_id', 'version', 'claude_code_version', 'cwd'] as const).map((k) => FIELDS.indexOf(k)),
+);
 
 /**
  * What RecordDecoder reads of the strings in a message: these keys whole; `command` up to COMMAND_MAX characters;
@@ -196,7 +202,7 @@ const nestedMembers = new Members();
  * of toolUseResult only whether it is a string (kept), an object (only its agentId kept) or something else.
  * Undefined when the line is not a well-formed object: the caller then parses it whole.
  */
-function readRecord(b: Buffer): JsonRecord | undefined {
+function readRecord(b: Buffer, envelopeKnown: boolean): JsonRecord | undefined {
   const m = topMembers;
   if (!scanObject(b, m)) return undefined;
   const rec: JsonRecord = {};
@@ -207,7 +213,7 @@ function readRecord(b: Buffer): JsonRecord | undefined {
   for (let i = 0; i < m.count; i++) {
     const id = FIELD_KEYS.lookup(b, m.keyStart(i), m.keyEnd(i));
     if (id === -2) return undefined;
-    if (id < 0) continue;
+    if (id < 0 || (envelopeKnown && ENVELOPE.has(id))) continue;
     // A repeated key: the last one counts, as with JSON.parse.
     if (id === F_MESSAGE) message = i;
     else if (id === F_DATA) data = i;
@@ -273,12 +279,12 @@ function progressData(b: Buffer, s: number, e: number): unknown {
 /** Decodes a deferred agent_progress record from its file; undefined when the file no longer holds it. */
 function readMirrorData(file: ParsedFile, unit: MirrorUnit): JsonRecord | undefined {
   if (unit.data) return unit.data;
-  if (!unit.at) return undefined;
+  if (unit.offset < 0) return undefined;
   let fd: number | undefined;
   try {
     fd = openSync(file.abs, 'r');
-    const buf = Buffer.allocUnsafe(unit.at.length);
-    const n = readSync(fd, buf, 0, unit.at.length, unit.at.offset);
+    const buf = Buffer.allocUnsafe(unit.length);
+    const n = readSync(fd, buf, 0, unit.length, unit.offset);
     const value: unknown = JSON.parse(buf.toString('utf8', 0, n));
     return isObj(value) ? value : undefined;
   } catch {

@@ -54,12 +54,15 @@ export interface LinkUnit {
 export interface MirrorUnit {
   kind: 'mirror';
   spawnId: string;
+  /** The record's agent id: links the spawn to it, as a LinkUnit read at this place would. */
+  agentId?: string;
   line: number;
   uuid?: string;
   /** The progress record's own timestamp. */
   timestamp?: string;
-  /** Byte range of `data` in the file. */
-  at?: { offset: number; length: number };
+  /** Byte range of `data` in the file (offset -1: none). A main file holds one of these per mirrored record. */
+  offset: number;
+  length: number;
   /** `data` itself, when the line was parsed whole. */
   data?: JsonRecord;
 }
