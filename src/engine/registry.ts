@@ -10,10 +10,10 @@ const RULE_FILE = /^[a-z][a-z0-9-]*\.(js|ts)$/;
 
 let cache: Promise<Rule[]> | undefined;
 
-/** The rule modules of the rules folder (compiled or source, as this module is), sorted. */
-async function ruleFiles(): Promise<{ ext: string; files: string[] }> {
+/** The rule modules of a rules folder (compiled or source, as this module is), sorted. */
+async function ruleFiles(dir = RULES_DIR): Promise<{ ext: string; files: string[] }> {
   const ext = path.extname(fileURLToPath(import.meta.url));
-  const files = (await fs.readdir(RULES_DIR))
+  const files = (await fs.readdir(dir))
     .filter((f) => RULE_FILE.test(f) && path.extname(f) === ext && !f.endsWith('.d.ts'))
     .sort();
   return { ext, files };
@@ -73,40 +73,45 @@ const listingOf = ({ id, severity, summary, sources, fixable }: RuleMeta): RuleL
   fixable,
 });
 
-async function fileHashes(files: string[]): Promise<Record<string, string>> {
-  const bytes = await Promise.all(files.map((f) => fs.readFile(path.join(RULES_DIR, f))));
+async function fileHashes(dir: string, files: string[]): Promise<Record<string, string>> {
+  const bytes = await Promise.all(files.map((f) => fs.readFile(path.join(dir, f))));
   return Object.fromEntries(files.map((f, i) => [f, createHash('sha256').update(bytes[i]).digest('hex')]));
 }
 
 /**
- * Every rule's listing, in file order. From the build's manifest when it still matches the rule files byte for
- * byte (a rule compiled again after the build is noticed), else from the rules themselves.
+ * The listings of the manifest in `dir`, when there is one and it names exactly the rule files there, each with the
+ * bytes it was written from (a rule compiled again after the build is noticed); else undefined.
  */
-export async function loadRuleListings(): Promise<RuleListing[]> {
-  if (!cache) {
-    const { files } = await ruleFiles();
-    const manifest = await fs
-      .readFile(path.join(RULES_DIR, MANIFEST), 'utf8')
-      .then((text) => JSON.parse(text) as Manifest)
-      .catch(() => undefined);
-    const listed = manifest?.version === 1 ? Object.keys(manifest.files) : [];
-    if (manifest && listed.length === files.length && listed.every((f, i) => f === files[i])) {
-      const hashes = await fileHashes(files);
-      if (files.every((f) => hashes[f] === manifest.files[f])) return manifest.rules;
-    }
-  }
-  return (await loadRules()).map((r) => listingOf(r.meta));
+export async function manifestListings(dir = RULES_DIR): Promise<RuleListing[] | undefined> {
+  const { files } = await ruleFiles(dir);
+  const manifest = await fs
+    .readFile(path.join(dir, MANIFEST), 'utf8')
+    .then((text) => JSON.parse(text) as Manifest)
+    .catch(() => undefined);
+  const listed = manifest?.version === 1 && manifest.files ? Object.keys(manifest.files) : [];
+  if (!manifest || listed.length !== files.length || listed.some((f, i) => f !== files[i])) return undefined;
+  const hashes = await fileHashes(dir, files);
+  return files.every((f) => hashes[f] === manifest.files[f]) ? manifest.rules : undefined;
 }
 
-/** Writes the manifest of the rules as they are now (the build runs this after compiling); returns its path. */
-export async function writeRuleManifest(): Promise<string> {
-  const { files } = await ruleFiles();
+/** Every rule's listing, in file order: from the build's manifest while it matches, else from the rules. */
+export async function loadRuleListings(): Promise<RuleListing[]> {
+  const listed = cache ? undefined : await manifestListings();
+  return listed ?? (await loadRules()).map((r) => listingOf(r.meta));
+}
+
+/**
+ * Writes the manifest of the rules as they are now into `dir` (the build runs this after compiling, into the
+ * compiled rules' folder); returns its path.
+ */
+export async function writeRuleManifest(dir = RULES_DIR): Promise<string> {
+  const { files } = await ruleFiles(dir);
   const manifest: Manifest = {
     version: 1,
-    files: await fileHashes(files),
+    files: await fileHashes(dir, files),
     rules: (await loadRules()).map((r) => listingOf(r.meta)),
   };
-  const file = path.join(RULES_DIR, MANIFEST);
+  const file = path.join(dir, MANIFEST);
   await fs.writeFile(file, `${JSON.stringify(manifest, null, 2)}\n`);
   return file;
 }
