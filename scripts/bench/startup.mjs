@@ -5,8 +5,10 @@
 //
 // As a module: `measureStartup({ bin, repo, runs })` (npm run bench puts the figures in its table).
 // As a command: `node scripts/bench/startup.mjs [--runs N]` prints the three against their targets (pass: the
-// median is under the target). PEER_AUDIT_BENCH_BIN names another peer-audit to measure.
+// median is under the target), with the floor (a bare `node -e 0`) and the load average for context.
+// PEER_AUDIT_BENCH_BIN names another peer-audit to measure.
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -79,9 +81,15 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
     console.error('--runs takes a whole number of at least 1');
     process.exit(2);
   }
+  const load = os.loadavg()[0];
   const result = await measureStartup({ bin, repo, runs });
+  const floor = [];
+  for (let i = 0; i <= runs; i++) floor.push(await timeRun(['-e', '0'], repo, [0]));
+  const node = summary(floor.slice(1));
   const labels = { version: 'peer-audit --version', rules: 'peer-audit rules', seedScan: 'scan of the seed incident' };
-  console.log(`Start-up, ${runs} runs each (${bin})`);
+  console.log(
+    `Start-up, ${runs} runs each (${bin}); load average ${load.toFixed(2)} on ${os.availableParallelism()} cores`,
+  );
   for (const [name, r] of Object.entries(result)) {
     const target = STARTUP_TARGETS_MS[name];
     const mark = r.medianMs < target ? 'pass' : 'miss';
@@ -90,4 +98,5 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
         `  best ${String(r.bestMs).padStart(6)} ms  target < ${target} ms  ${mark}`,
     );
   }
+  console.log(`  (floor: node -e 0, median ${node.medianMs} ms, best ${node.bestMs} ms)`);
 }
