@@ -14,23 +14,17 @@ import { JOURNAL_FORMAT, type Change, type Journal } from './model/journal-forma
 import { loadRules } from './engine/registry.js';
 import { runRules } from './engine/run.js';
 import { DEFAULT_RULE_OPTIONS, type RuleOptions } from './engine/rule.js';
-import { displayServers, readKvLive, type KvConnectOptions } from './sources/kv.js';
+import type { KvConnectOptions } from './sources/kv.js';
+import { displayServers } from './sources/servers.js';
 import { readSnapshot } from './sources/snapshot.js';
 import { readSpecs } from './sources/specs.js';
 import { defaultLogDirs, noTranscriptsReport, readLogs } from './sources/logs.js';
 import { peerSessions } from './model/peer-sessions.js';
 import { withContext } from './report/runs.js';
 import { summarise, type ScanResult } from './report/result.js';
-import { planRepair as planChanges, type Skipped } from './repair/plan.js';
-import { actorName, journalDir, newJournalId, saveJournal } from './repair/journal.js';
-import { withKv } from './repair/connect.js';
-import {
-  applyJournal,
-  hasUnsettledJournals,
-  removeLeftoverTemps,
-  settleEarlierJournals,
-  type Outcome,
-} from './repair/apply.js';
+import type { Skipped } from './repair/plan.js';
+import type { Outcome } from './repair/apply.js';
+import { parseDuration } from './model/duration.js';
 import { DEFAULT_BUCKET } from './config/config.js';
 import { SourceFailure, UsageError } from './errors.js';
 import { VERSION } from './version.js';
@@ -49,6 +43,12 @@ export { exitCodeFor } from './report/result.js';
 export { renderReport, REPORT_FORMATS, type ReportFormat } from './report/format.js';
 export { SourceFailure, UsageError, ConfigError, CliExit } from './errors.js';
 export { VERSION } from './version.js';
+export { parseDuration } from './model/duration.js';
+
+// The NATS client and the repair code are loaded when a server is read or a repair is planned, not by every scan.
+async function readKvLive(o: KvConnectOptions, progress: ReadProgress['kv']) {
+  return (await import('./sources/kv.js')).readKvLive(o, progress);
+}
 
 /** Counters the sources advance as they read: what a progress line shows. */
 export interface ReadProgress {
@@ -288,15 +288,6 @@ export function ruleOptionsOf(
   };
 }
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 };
-
-/** "6h", "90m", "2d", "45s", "1500ms" → milliseconds. */
-export function parseDuration(s: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/.exec(s);
-  if (!m) throw new UsageError(`"${s}" is not a duration (use e.g. 6h, 90m, 2d)`);
-  return Number(m[1]) * UNIT_MS[m[2]];
-}
-
 // ---------------------------------------------------------------- repair
 
 /** Which findings to repair; unset fields match every finding. */
@@ -344,6 +335,10 @@ export async function planRepair(
   const findings = matches.filter((f) => f.fix?.length);
   const refused = matches.filter((f) => f.unfixable).map((f) => ({ finding: f, why: f.unfixable! }));
   const now = o.now ?? new Date().toISOString();
+  const [{ planRepair: planChanges }, { actorName }] = await Promise.all([
+    import('./repair/plan.js'),
+    import('./repair/journal.js'),
+  ]);
   const plan = await planChanges(findings, model, { reason: o.reason ?? '(dry run)', actor: actorName(), now });
   return { audited, now, reason: o.reason, findings, changes: plan.changes, skipped: plan.skipped, refused };
 }
@@ -376,6 +371,12 @@ export async function applyRepair(plan: RepairPlan, o: ApplyOptions): Promise<Ap
     );
   }
   const { model } = plan.audited;
+  const [{ actorName, journalDir, newJournalId, saveJournal }, { withKv }, apply] = await Promise.all([
+    import('./repair/journal.js'),
+    import('./repair/connect.js'),
+    import('./repair/apply.js'),
+  ]);
+  const { applyJournal, hasUnsettledJournals, removeLeftoverTemps, settleEarlierJournals } = apply;
   const notice = o.onNotice ?? (() => {});
   let resolved: KvConnectOptions | undefined;
   const kvo = (): KvConnectOptions => {

@@ -1,7 +1,6 @@
 // The command tree only: global options, middleware, the commands (one module each in commands/), usage errors
 // and exit codes.
 import { createRequire } from 'node:module';
-import { hideBin } from 'yargs/helpers';
 import { CliExit, SourceFailure, UsageError } from './errors.js';
 import { NatsContextError } from './sources/nats-context.js';
 import { VERSION } from './version.js';
@@ -22,8 +21,11 @@ import { rulesCommandModule } from './commands/rules-command.js';
 import { watchCommandModule } from './commands/watch-command.js';
 import { completionCommandModule } from './commands/completion-command.js';
 
-// yargs' CommonJS build: its help wraps at word boundaries (the ES module build's cuts words in two).
-const yargs = createRequire(import.meta.url)('yargs') as typeof import('yargs').default;
+// yargs' CommonJS build: its help wraps at word boundaries (the ES module build's cuts words in two). Its helpers
+// are taken from the same build: the ES module helpers would load a second copy of the parser.
+const requireCjs = createRequire(import.meta.url);
+const yargs = requireCjs('yargs') as typeof import('yargs').default;
+const { hideBin } = requireCjs('yargs/helpers') as typeof import('yargs/helpers');
 
 /** Where a usage error sends the reader: the help of the command that failed, else the general help. */
 function helpHint(argv: string[], commands: string[]): string {

@@ -1,6 +1,5 @@
 // `peer-audit doctor`: its flags, and the checks run with them.
 import { defineCommand, type CliContext } from './cli-context.js';
-import { doctorCommand } from './doctor.js';
 import { connectionFlags, localSourceFlags, logChoice, ruleFlag } from './flag-groups.js';
 import { connectArgs } from './options.js';
 
@@ -16,6 +15,7 @@ export const doctorCommandModule = (cli: CliContext) =>
         .example('$0 doctor', 'Check the local NATS server, the bucket and the project in .')
         .example('$0 doctor --context prod --project ~/src/app', 'Check through a nats CLI context'),
     handler: async (a) => {
+      const { doctorCommand } = await import('./doctor.js');
       cli.exitCode = await doctorCommand(
         {
           ...connectArgs(a),

@@ -3,7 +3,7 @@
 // (exit 2) that names the flag; a misspelled value names the one meant.
 import { closest } from '../config/suggest.js';
 import { ruleIds } from './completion.js';
-import { parseDuration } from '../audit.js';
+import { parseDuration } from '../model/duration.js';
 import { UsageError } from '../errors.js';
 
 /** Flags naming a file or folder: an empty value would silently mean "the default" (e.g. the live server). */

@@ -1,7 +1,8 @@
 // Option shapes shared by the commands that read evidence, and how a connection is put together:
 // flags, then the environment, then the NATS context, then the defaults.
 import path from 'node:path';
-import { displayServers, parseServerList, type KvConnectOptions } from '../sources/kv.js';
+import type { KvConnectOptions } from '../sources/kv.js';
+import { displayServers, parseServerList } from '../sources/servers.js';
 import { loadNatsContext, type NatsContext } from '../sources/nats-context.js';
 import { DEFAULT_BUCKET, DEFAULT_SERVER } from '../config/config.js';
 

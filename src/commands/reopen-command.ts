@@ -2,7 +2,6 @@
 import { defineCommand, type CliContext } from './cli-context.js';
 import { connectionFlags, projectFlag, writeFlags } from './flag-groups.js';
 import { connectArgs } from './options.js';
-import { reopenCommand } from './reopen.js';
 
 export const reopenCommandModule = (cli: CliContext) =>
   defineCommand({
@@ -43,6 +42,7 @@ export const reopenCommandModule = (cli: CliContext) =>
         'Resume the seed incident at execute',
       ),
     handler: async (a) => {
+      const { reopenCommand } = await import('./reopen.js');
       cli.exitCode = await reopenCommand(
         {
           spec: a.spec as string,

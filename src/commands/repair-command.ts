@@ -2,7 +2,6 @@
 import { activeConfig } from '../config/config.js';
 import { defineCommand, type CliContext } from './cli-context.js';
 import { evidenceArgs, sourceFlags, writeFlags } from './flag-groups.js';
-import { repairCommand } from './repair.js';
 
 export const repairCommandModule = (cli: CliContext) =>
   defineCommand({
@@ -25,6 +24,7 @@ export const repairCommandModule = (cli: CliContext) =>
           'Repair one spec',
         ),
     handler: async (a) => {
+      const { repairCommand } = await import('./repair.js');
       cli.exitCode = await repairCommand(
         {
           ...evidenceArgs(a),

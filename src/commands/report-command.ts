@@ -1,7 +1,6 @@
 // `peer-audit report`: its flags, and the incident report written with them.
 import { defineCommand, type CliContext } from './cli-context.js';
 import { judgedSourceArgs, outputFlags, ruleFlags, sourceFlags } from './flag-groups.js';
-import { reportCommand } from './report.js';
 
 export const reportCommandModule = (cli: CliContext) =>
   defineCommand({
@@ -34,6 +33,7 @@ export const reportCommandModule = (cli: CliContext) =>
           'Report on a saved scan, with the repair applied',
         ),
     handler: async (a) => {
+      const { reportCommand } = await import('./report.js');
       cli.exitCode = await reportCommand(
         {
           ...judgedSourceArgs(a),

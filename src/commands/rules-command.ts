@@ -1,6 +1,5 @@
 // `peer-audit rules`: its flags, and the rule list printed with them.
 import { defineCommand, type CliContext } from './cli-context.js';
-import { rulesCommand } from './rules.js';
 
 export const rulesCommandModule = (cli: CliContext) =>
   defineCommand({
@@ -17,6 +16,7 @@ export const rulesCommandModule = (cli: CliContext) =>
         .example('$0 rules', 'One line per rule')
         .example('$0 rules --format json', 'The rule catalogue for other tools'),
     handler: async (a) => {
+      const { rulesCommand } = await import('./rules.js');
       cli.exitCode = await rulesCommand(a.format, cli.chalk(process.stdout));
     },
   });

@@ -1,11 +1,10 @@
 import type { ChalkInstance } from 'chalk';
-import { loadRules, ruleDocPath } from '../engine/registry.js';
+import { loadRuleListings, ruleDocPath } from '../engine/registry.js';
 import { writeOutput } from './output.js';
 
 export async function rulesCommand(format: 'stylish' | 'json', chalk: ChalkInstance): Promise<number> {
-  const rules = await loadRules();
   // The listing's fields, as before meta gained the report title, cause links and options.
-  const rows = rules.map(({ meta: { id, severity, summary, sources, fixable } }) => {
+  const rows = (await loadRuleListings()).map(({ id, severity, summary, sources, fixable }) => {
     return { id, severity, summary, sources, fixable, doc: ruleDocPath(id) };
   });
   if (format === 'json') {

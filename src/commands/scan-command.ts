@@ -2,7 +2,6 @@
 import { activeConfig } from '../config/config.js';
 import { defineCommand, type CliContext } from './cli-context.js';
 import { judgedSourceArgs, outputFlags, ruleFlags, sourceFlags } from './flag-groups.js';
-import { scanCommand } from './scan.js';
 
 export const scanCommandModule = (cli: CliContext) =>
   defineCommand({
@@ -45,6 +44,7 @@ export const scanCommandModule = (cli: CliContext) =>
         .example('$0 scan --format sarif -o peer-audit.sarif', 'For GitHub code scanning (upload-sarif)'),
     handler: async (a) => {
       const out = a.output;
+      const { scanCommand } = await import('./scan.js');
       cli.exitCode = await scanCommand(
         {
           ...judgedSourceArgs(a),

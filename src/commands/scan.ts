@@ -3,7 +3,7 @@ import type { ChalkInstance } from 'chalk';
 import { auditWithModel, type Audited, type AuditOptions } from '../audit.js';
 import type { Severity } from '../model/types.js';
 import { loadRules } from '../engine/registry.js';
-import { displayServers } from '../sources/kv.js';
+import { displayServers } from '../sources/servers.js';
 import { renderReportChunks, type ReportFormat } from '../report/format.js';
 import { withContext } from '../report/runs.js';
 import { exitCodeFor, summarise, type ScanResult } from '../report/result.js';

@@ -3,8 +3,6 @@ import { defineCommand, type CliContext } from './cli-context.js';
 import { connectionFlags } from './flag-groups.js';
 import { connectArgs } from './options.js';
 import { UsageError } from '../errors.js';
-import { snapshotCommand } from './snapshot.js';
-import { snapshotRestoreCommand } from './snapshot-restore.js';
 
 export const snapshotCommandModule = (cli: CliContext) =>
   defineCommand({
@@ -37,9 +35,15 @@ export const snapshotCommandModule = (cli: CliContext) =>
           "Load a snapshot (a bundled incident's) into bucket demo, on a live server",
         ),
     handler: async (a) => {
-      cli.exitCode =
-        a.restore !== undefined
-          ? await snapshotRestoreCommand({ ...connectArgs(a), restore: a.restore, force: a.force }, cli.notice)
-          : await snapshotCommand({ ...connectArgs(a), output: a.output as string }, cli.notice);
+      if (a.restore !== undefined) {
+        const { snapshotRestoreCommand } = await import('./snapshot-restore.js');
+        cli.exitCode = await snapshotRestoreCommand(
+          { ...connectArgs(a), restore: a.restore, force: a.force },
+          cli.notice,
+        );
+      } else {
+        const { snapshotCommand } = await import('./snapshot.js');
+        cli.exitCode = await snapshotCommand({ ...connectArgs(a), output: a.output as string }, cli.notice);
+      }
     },
   });

@@ -2,7 +2,6 @@
 import { defineCommand, type CliContext } from './cli-context.js';
 import { connectionFlags, yesFlag } from './flag-groups.js';
 import { connectArgs } from './options.js';
-import { undoCommand } from './undo.js';
 
 export const undoCommandModule = (cli: CliContext) =>
   defineCommand({
@@ -18,6 +17,7 @@ export const undoCommandModule = (cli: CliContext) =>
         .option('yes', yesFlag)
         .example('$0 undo .peer-audit/journal/<id>.json', 'Put back what that repair changed'),
     handler: async (a) => {
+      const { undoCommand } = await import('./undo.js');
       cli.exitCode = await undoCommand({ ...connectArgs(a), journal: a.journal as string, yes: a.yes }, cli.notice);
     },
   });

@@ -3,7 +3,6 @@ import { activeConfig } from '../config/config.js';
 import { defineCommand, type CliContext } from './cli-context.js';
 import { connectionFlags, projectFlag, ruleFlag } from './flag-groups.js';
 import { connectArgs } from './options.js';
-import { watchCommand } from './watch.js';
 
 export const watchCommandModule = (cli: CliContext) =>
   defineCommand({
@@ -47,6 +46,7 @@ export const watchCommandModule = (cli: CliContext) =>
           'One spec, one JSON object per finding',
         ),
     handler: async (a) => {
+      const { watchCommand } = await import('./watch.js');
       cli.exitCode = await watchCommand(
         {
           ...connectArgs(a),

@@ -1,3 +1,14 @@
+import { UsageError } from '../errors.js';
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 };
+
+/** "6h", "90m", "2d", "45s", "1500ms" → milliseconds. */
+export function parseDuration(s: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/.exec(s);
+  if (!m) throw new UsageError(`"${s}" is not a duration (use e.g. 6h, 90m, 2d)`);
+  return Number(m[1]) * UNIT_MS[m[2]];
+}
+
 /**
  * A duration as people write it, the two largest units only: "45 s", "1 min 37 s", "5 h 12 min", "8 d 2 h".
  * Under a minute, `subSecond` keeps one decimal ("7.7 s"); zero second parts are left out ("2 h", "3 d").

@@ -1,14 +1,11 @@
 // Every report format in one place. The scan result is masked (redactResult) here, before any formatter sees
 // it, so no format can print a secret the evidence held.
+// Each formatter is loaded when its format is asked for: a scan printed as text does not load the Markdown report
+// and its diff library.
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { Journal } from '../model/journal-format.js';
-import { jsonChunks } from './json.js';
-import { formatMarkdown } from './markdown.js';
 import { redactResult } from '../model/redact.js';
 import type { ScanResult } from './result.js';
-import { loadRuleDocs } from './rule-docs.js';
-import { formatSarif } from './sarif.js';
-import { formatStylish } from './stylish.js';
 
 export const REPORT_FORMATS = ['stylish', 'json', 'sarif', 'markdown'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
@@ -46,9 +43,12 @@ export async function renderReportChunks(
 ): Promise<Iterable<string>> {
   const safe = redactResult(result);
   switch (format) {
-    case 'json':
+    case 'json': {
+      const { jsonChunks } = await import('./json.js');
       return jsonChunks(safe);
-    case 'stylish':
+    }
+    case 'stylish': {
+      const { formatStylish } = await import('./stylish.js');
       return [
         formatStylish(safe, {
           chalk: opts.chalk ?? new Chalk({ level: 0 }),
@@ -57,9 +57,17 @@ export async function renderReportChunks(
           nextSteps: opts.nextSteps,
         }),
       ];
-    case 'sarif':
+    }
+    case 'sarif': {
+      const [{ formatSarif }, { loadRuleDocs }] = await Promise.all([import('./sarif.js'), import('./rule-docs.js')]);
       return [formatSarif(safe, { rules: await loadRuleDocs(), fallbackAnchor: opts.fallbackAnchor })];
-    case 'markdown':
+    }
+    case 'markdown': {
+      const [{ formatMarkdown }, { loadRuleDocs }] = await Promise.all([
+        import('./markdown.js'),
+        import('./rule-docs.js'),
+      ]);
       return [formatMarkdown(safe, { rules: await loadRuleDocs(), journals: opts.journals, from: opts.from })];
+    }
   }
 }

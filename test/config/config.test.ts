@@ -3,7 +3,8 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_FILE, findConfigFile, loadConfigFile } from '../../src/config/config.js';
+import { CONFIG_FILE, findConfigFile } from '../../src/config/config.js';
+import { loadConfigFile } from '../../src/config/config-file.js';
 import { ConfigError } from '../../src/errors.js';
 import { closest, editDistance, withFlagHints } from '../../src/config/suggest.js';
 
