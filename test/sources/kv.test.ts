@@ -9,6 +9,7 @@ import {
   connectNats,
   describeNatsError,
   displayServers,
+  isoTime,
   natsConnectionOptions,
   readKvLive,
   type KvConnectOptions,
@@ -151,6 +152,15 @@ describe('natsConnectionOptions', () => {
 });
 
 // ---------------------------------------------------------------- live reads
+
+describe('isoTime', () => {
+  it('writes what toISOString writes, in and out of order, at the edges of the four-digit years', () => {
+    const times = [0, -1, -60_001, 59_999, 60_000, 1_756_684_800_123, 1_756_684_800_123, 1_756_684_859_999];
+    times.push(Date.UTC(9999, 11, 31, 23, 59, 59, 999), Date.UTC(10000, 0, 1), -8.64e15, 8.64e15);
+    for (let ms = 1_756_684_000_000; ms < 1_756_684_000_000 + 200_000; ms += 997) times.push(ms, ms - 61_000);
+    for (const ms of times) expect(isoTime(ms)).toBe(new Date(ms).toISOString());
+  });
+});
 
 describe('readKvLive: a populated bucket', () => {
   let srv: NatsServerHandle;
