@@ -3,7 +3,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { Journal } from '../model/journal-format.js';
 import { jsonChunks } from './json.js';
-import { formatMarkdown } from './markdown.js';
+import { markdownChunks } from './markdown.js';
 import { redactResult } from '../model/redact.js';
 import type { ScanResult } from './result.js';
 import { loadRuleDocs } from './rule-docs.js';
@@ -38,7 +38,7 @@ export async function renderReport(
   return [...(await renderReportChunks(result, format, opts))].join('');
 }
 
-/** The report as pieces of text to write in turn: JSON comes a finding at a time, the other formats whole. */
+/** The report as pieces of text to write in turn: JSON a finding at a time, Markdown a section at a time. */
 export async function renderReportChunks(
   result: ScanResult,
   format: ReportFormat,
@@ -60,6 +60,6 @@ export async function renderReportChunks(
     case 'sarif':
       return [formatSarif(safe, { rules: await loadRuleDocs(), fallbackAnchor: opts.fallbackAnchor })];
     case 'markdown':
-      return [formatMarkdown(safe, { rules: await loadRuleDocs(), journals: opts.journals, from: opts.from })];
+      return markdownChunks(safe, { rules: await loadRuleDocs(), journals: opts.journals, from: opts.from });
   }
 }

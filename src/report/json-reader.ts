@@ -33,8 +33,9 @@ export class JsonReader {
   start: number | undefined;
   private readonly chunks: AsyncIterator<string>;
 
-  constructor(file: string) {
-    this.chunks = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 })[Symbol.asyncIterator]();
+  /** `chunkBytes`: how much of the file is read at a time (small in tests, to put chunk ends everywhere). */
+  constructor(file: string, chunkBytes = 1 << 20) {
+    this.chunks = createReadStream(file, { encoding: 'utf8', highWaterMark: chunkBytes })[Symbol.asyncIterator]();
   }
 
   /** Offset in the file (characters) of the next character to read. */
@@ -91,7 +92,7 @@ export class JsonReader {
     try {
       return JSON.parse(text);
     } catch (e) {
-      throw this.parseError(e as Error, start, text.length);
+      throw this.parseError(e as Error, start, text.length, this.eof && end === this.buf.length);
     }
   }
 
@@ -191,18 +192,122 @@ export class JsonReader {
     try {
       JSON.parse(text);
     } catch (e) {
-      return this.parseError(e as Error, this.pos, text.length);
+      return this.parseError(e as Error, this.pos, text.length, true);
     }
     return new JsonSyntaxError(this.base + this.buf.length, 'the file ends inside a value', true);
   }
 
-  private parseError(e: Error, start: number, length: number): JsonSyntaxError {
-    const m = /at position (\d+)/.exec(e.message);
-    const at = m ? Number(m[1]) : length;
-    const reason = e.message.replace(/ in JSON at position \d+.*$/, '').replace(/ \(line \d+ column \d+\)$/, '');
-    if (at >= length || /end of JSON input/.test(e.message))
+  /** Where the value at start breaks; `atEof`: the file ends inside it, so an error at its end is a cut-off. */
+  private parseError(e: Error, start: number, length: number, atEof = false): JsonSyntaxError {
+    // V8 names no position for some errors ("Unexpected token 'x'"): the text is checked again, here, to find it.
+    const at = firstSyntaxError(this.buf, start, start + length) ?? start + length;
+    if (at >= start + length && atEof)
       return new JsonSyntaxError(this.base + start + length, 'the file ends inside a value', true);
-    return new JsonSyntaxError(this.base + start + at, reason, false);
+    const reason = e.message.replace(/ in JSON at position \d+.*$/, '').replace(/, ".*" is not valid JSON$/, '');
+    return new JsonSyntaxError(this.base + at, reason, false);
+  }
+}
+
+/**
+ * Where JSON text stops being JSON: the index of the first character that cannot be there, or `end` when the
+ * text ends too soon; undefined when it is valid. Slow and simple: it runs only once JSON.parse has failed.
+ */
+export function firstSyntaxError(text: string, from: number, end: number): number | undefined {
+  let i = from;
+  class Stop {
+    constructor(readonly at: number) {}
+  }
+  const ws = () => {
+    while (i < end && WS.has(text[i])) i++;
+  };
+  const lit = (word: string) => {
+    for (const ch of word) {
+      if (i >= end || text[i] !== ch) throw new Stop(i);
+      i++;
+    }
+  };
+  const str = () => {
+    i++;
+    for (;;) {
+      if (i >= end) throw new Stop(end);
+      const c = text.charCodeAt(i);
+      if (c === 34) return void i++;
+      if (c < 32) throw new Stop(i);
+      if (c === 92) {
+        const n = text[i + 1];
+        if (n === undefined || i + 1 >= end) throw new Stop(end);
+        if (n === 'u') {
+          for (let k = 2; k < 6; k++) {
+            if (i + k >= end) throw new Stop(end);
+            if (!/[0-9a-fA-F]/.test(text[i + k])) throw new Stop(i + k);
+          }
+          i += 6;
+        } else if ('"\\/bfnrt'.includes(n)) i += 2;
+        else throw new Stop(i + 1);
+      } else i++;
+    }
+  };
+  const num = () => {
+    const m = /-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
+    m.lastIndex = i;
+    const r = m.exec(text);
+    if (!r || r[0] === '' || r[0] === '-') throw new Stop(i + (r?.[0].length ?? 0) >= end ? end : i);
+    i += r[0].length;
+    // A number cut by the end of the text (e.g. "1." or "1e") is cut off, not wrong.
+    if (i < end && /[.eE]/.test(text[i])) throw new Stop(i + 1 >= end ? end : i + 1);
+  };
+  const value = (): void => {
+    ws();
+    if (i >= end) throw new Stop(end);
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') return void i++;
+      for (;;) {
+        ws();
+        if (i >= end) throw new Stop(end);
+        if (text[i] !== '"') throw new Stop(i);
+        str();
+        ws();
+        if (i >= end) throw new Stop(end);
+        if (text[i] !== ':') throw new Stop(i);
+        i++;
+        value();
+        ws();
+        if (i >= end) throw new Stop(end);
+        if (text[i] === '}') return void i++;
+        if (text[i] !== ',') throw new Stop(i);
+        i++;
+      }
+    }
+    if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') return void i++;
+      for (;;) {
+        value();
+        ws();
+        if (i >= end) throw new Stop(end);
+        if (text[i] === ']') return void i++;
+        if (text[i] !== ',') throw new Stop(i);
+        i++;
+      }
+    }
+    if (c === '"') return str();
+    if (c === 't') return lit('true');
+    if (c === 'f') return lit('false');
+    if (c === 'n') return lit('null');
+    if (c === '-' || (c >= '0' && c <= '9')) return num();
+    throw new Stop(i);
+  };
+  try {
+    value();
+    ws();
+    return i < end ? i : undefined;
+  } catch (e) {
+    if (e instanceof Stop) return Math.min(e.at, end);
+    throw e;
   }
 }
 

@@ -287,6 +287,7 @@ async function readSavedScan(file: string, r: JsonReader): Promise<ScanResult> {
   let runItems: unknown[] | undefined;
   let runsIsArray = false;
   let problem: ItemProblem | undefined;
+  const strings = new Map<string, string>();
 
   // A newer format or a SARIF file is said as soon as the top level shows it, before any item is judged.
   const early = () => {
@@ -301,11 +302,12 @@ async function readSavedScan(file: string, r: JsonReader): Promise<ScanResult> {
       return items;
     }
     for (;;) {
-      const offset = r.offset;
+      await r.peek();
+      const offset = r.offset; // where the item starts, after the white space before it
       const value = await r.value();
       if (!problem) {
         const parsed = schema.safeParse(value);
-        if (parsed.success) items.push(parsed.data);
+        if (parsed.success) items.push(intern(parsed.data, strings));
         else {
           const issue = parsed.error.issues[0];
           problem = { path: [...path, items.length, ...(issue?.path ?? [])], message: issue?.message, offset, what };
@@ -368,6 +370,28 @@ async function readSavedScan(file: string, r: JsonReader): Promise<ScanResult> {
   for (const [key, items] of Object.entries(arrays)) result[key] = items;
   if (runItems && result.runs) (result.runs as Record<string, unknown>).items = runItems;
   return result as unknown as ScanResult;
+}
+
+/** Short strings repeat across thousands of items (times, kinds, paths, names): one copy of each is kept. */
+const INTERN_MAX = 100;
+
+function intern<T>(value: T, table: Map<string, string>): T {
+  if (typeof value === 'string') {
+    if (value.length > INTERN_MAX) return value;
+    const known = table.get(value);
+    if (known !== undefined) return known as T;
+    table.set(value, value);
+    return value;
+  }
+  if (Array.isArray(value)) for (let i = 0; i < value.length; i++) value[i] = intern(value[i], table);
+  else if (value !== null && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+      const v = intern(o[k], table);
+      if (v !== o[k] && k !== '__proto__') o[k] = v;
+    }
+  }
+  return value;
 }
 
 /** Sets a member the way JSON.parse does: an own property, even for "__proto__". */
