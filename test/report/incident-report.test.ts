@@ -389,7 +389,9 @@ describe('report --from a saved scan', () => {
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     const col = lines[at + 1].length - lines[at + 1].trimStart().length + 1;
-    expect(r.stderr).toContain(`${file} is not a peer-audit scan: it is not valid JSON at line ${at + 2}, column ${col}`);
+    expect(r.stderr).toContain(
+      `${file} is not a peer-audit scan: it is not valid JSON at line ${at + 2}, column ${col}`,
+    );
   });
 });
 
