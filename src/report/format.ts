@@ -35,7 +35,7 @@ export async function renderReport(
   return [...(await renderReportChunks(result, format, opts))].join('');
 }
 
-/** The report as pieces of text to write in turn: JSON comes a finding at a time, the other formats whole. */
+/** The report as pieces of text to write in turn: JSON a finding at a time, Markdown a section at a time. */
 export async function renderReportChunks(
   result: ScanResult,
   format: ReportFormat,
@@ -63,11 +63,11 @@ export async function renderReportChunks(
       return [formatSarif(safe, { rules: await loadRuleDocs(), fallbackAnchor: opts.fallbackAnchor })];
     }
     case 'markdown': {
-      const [{ formatMarkdown }, { loadRuleDocs }] = await Promise.all([
+      const [{ markdownChunks }, { loadRuleDocs }] = await Promise.all([
         import('./markdown.js'),
         import('./rule-docs.js'),
       ]);
-      return [formatMarkdown(safe, { rules: await loadRuleDocs(), journals: opts.journals, from: opts.from })];
+      return markdownChunks(safe, { rules: await loadRuleDocs(), journals: opts.journals, from: opts.from });
     }
   }
 }

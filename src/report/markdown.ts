@@ -26,6 +26,41 @@ const MAX_TABLE_ROWS = 400;
 const MAX_DIFF_LINES = 200;
 
 export function formatMarkdown(result: ScanResult, opts: MarkdownOptions): string {
+  return [...markdownChunks(result, opts)].join('');
+}
+
+/**
+ * The report in pieces, a timeline or a root cause at a time: the report of a large scan is over a hundred
+ * megabytes, so it is written as it is made instead of being one string (and its copies) first.
+ */
+export function* markdownChunks(result: ScanResult, opts: MarkdownOptions): Generator<string> {
+  yield* tidied(linesOf(result, opts));
+}
+
+/** Lines so far, as one piece; the list is emptied. */
+function flush(out: string[]): string {
+  const text = out.length ? `${out.join('\n')}\n` : '';
+  out.length = 0;
+  return text;
+}
+
+/**
+ * Runs of blank lines made one, and white space at the end trimmed to one newline, across the pieces: what
+ * `.replace(/\n{3,}/g, '\n\n').trimEnd() + '\n'` does to the whole text.
+ */
+function* tidied(pieces: Iterable<string>): Generator<string> {
+  let held = '';
+  for (const piece of pieces) {
+    const text = `${held}${piece}`.replace(/\n{3,}/g, '\n\n');
+    let keep = text.length;
+    while (keep > 0 && /\s/.test(text[keep - 1])) keep--;
+    if (keep > 0) yield text.slice(0, keep);
+    held = text.slice(keep);
+  }
+  yield '\n';
+}
+
+function* linesOf(result: ScanResult, opts: MarkdownOptions): Generator<string> {
   const items = result.runs?.items ?? [];
   const primary = primaryRun(result, items);
   const cycleNo = primary ? primaryCycle(result, primary.run) : undefined;
@@ -81,7 +116,10 @@ export function formatMarkdown(result: ScanResult, opts: MarkdownOptions): strin
   } else if (drawn.length === 0) {
     out.push('No KV state or transcript events with times were read for the runs with findings.', '');
   }
-  for (const run of drawn) out.push(...timelineSection(run, drawn.length > 1));
+  for (const run of drawn) {
+    out.push(...timelineSection(run, drawn.length > 1));
+    yield flush(out);
+  }
 
   // ------------------------------------------------------------ findings
   out.push('## Findings by root cause', '');
@@ -108,7 +146,10 @@ export function formatMarkdown(result: ScanResult, opts: MarkdownOptions): strin
     }
     out.push('');
   }
-  groups.forEach((g, i) => out.push(...groupSection(g, i + 1)));
+  for (const [i, g] of groups.entries()) {
+    out.push(...groupSection(g, i + 1));
+    yield flush(out);
+  }
 
   // ------------------------------------------------------------ recommendations
   out.push('## Recommendations', '');
@@ -137,10 +178,7 @@ export function formatMarkdown(result: ScanResult, opts: MarkdownOptions): strin
   // ------------------------------------------------------------ appendix
   out.push('## Appendix: sources', '');
   out.push(...sourcesSection(result, items));
-  return `${out
-    .join('\n')
-    .replace(/\n{3,}/g, '\n\n')
-    .trimEnd()}\n`;
+  yield flush(out);
 }
 
 // ---------------------------------------------------------------- which run, which cycle

@@ -322,6 +322,77 @@ describe('report --from a saved scan', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/cannot read .*nope\.json: ENOENT/);
   });
+
+  /** The saved seed scan, changed by `edit`, written pretty as `scan --format json` writes it. */
+  const savedVariant = async (name: string, edit: (scan: Record<string, any>) => void) => {
+    const scan = JSON.parse(await fs.readFile(path.join(tmp, 'scan.json'), 'utf8'));
+    edit(scan);
+    const file = path.join(tmp, name);
+    const text = `${JSON.stringify(scan, null, 2)}\n`;
+    await fs.writeFile(file, text);
+    return { file, lines: text.split('\n') };
+  };
+
+  it('refuses a file cut off in the middle, naming the line and column where it ends (exit 2)', async () => {
+    const text = await fs.readFile(path.join(tmp, 'scan.json'), 'utf8');
+    const cut = text.slice(0, Math.floor(text.length / 2));
+    const file = path.join(tmp, 'cut.json');
+    await fs.writeFile(file, cut);
+    const lines = cut.split('\n');
+    const r = await runCli(['report', '--from', file]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain(
+      `${file} is cut off: it ends at line ${lines.length}, column ${lines.at(-1)!.length + 1}, before the JSON does`,
+    );
+  });
+
+  it('refuses a finding in the middle that is not one, naming it and the line it starts at (exit 2)', async () => {
+    const { file, lines } = await savedVariant('bad-finding.json', (s) => (s.findings[8].severity = 'fatal'));
+    const r = await runCli(['report', '--from', file]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    const m = /is not a peer-audit scan: findings\.8\.severity: .*\(the finding at line (\d+), column 5\)$/.exec(
+      r.stderr.trim(),
+    );
+    expect(m, r.stderr).not.toBeNull();
+    const line = Number(m![1]);
+    expect(lines[line - 1]).toBe('    {');
+    expect(lines.slice(0, line).filter((l) => l.includes('"ruleId":'))).toHaveLength(8);
+    expect(lines[line]).toMatch(/^ {6}"ruleId": /);
+  });
+
+  it('refuses a run in the middle that is not one, naming it and the line it starts at (exit 2)', async () => {
+    const { file, lines } = await savedVariant('bad-run.json', (s) => {
+      s.runs.items.push(s.runs.items[0], { ...s.runs.items[0], folders: 'none' }, s.runs.items[0]);
+    });
+    const r = await runCli(['report', '--from', file]);
+    expect(r.code).toBe(2);
+    const bad = JSON.parse(await fs.readFile(file, 'utf8')).runs.items.length - 2;
+    const m = new RegExp(`runs\\.items\\.${bad}\\.folders: .*\\(the run at line (\\d+), column 7\\)$`).exec(
+      r.stderr.trim(),
+    );
+    expect(m, r.stderr).not.toBeNull();
+    expect(lines[Number(m![1]) - 1]).toBe('      {');
+  });
+
+  it('refuses a file whose JSON breaks in the middle, naming the line and column (exit 2)', async () => {
+    const text = await fs.readFile(path.join(tmp, 'scan.json'), 'utf8');
+    const lines = text.split('\n');
+    const at = lines.findIndex((l, i) => i > lines.length / 2 && l.endsWith(','));
+    lines[at] = lines[at].slice(0, -1);
+    const file = path.join(tmp, 'broken.json');
+    await fs.writeFile(file, lines.join('\n'));
+    const r = await runCli(['report', '--from', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    const col = lines[at + 1].length - lines[at + 1].trimStart().length + 1;
+    expect(r.stderr).toContain(
+      `${file} is not a peer-audit scan: it is not valid JSON at line ${at + 2}, column ${col}`,
+    );
+  });
 });
 
 describe('report --journal: the repairs applied, with before and after', () => {
