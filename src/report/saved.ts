@@ -216,9 +216,7 @@ export const savedScanSchema = z
     bucket: z.string().describe('The KV bucket audited.'),
     complete: z.boolean().describe('False when any requested source (or rule) failed.'),
     incompleteReasons: z.array(z.string()).describe('One line per failure.'),
-    sources: z
-      .array(sourceSchema)
-      .describe('What was read, what failed.'),
+    sources: z.array(sourceSchema).describe('What was read, what failed.'),
     summary: z
       .looseObject({
         errors: z.number().describe('Findings of severity error.'),
@@ -227,9 +225,7 @@ export const savedScanSchema = z
         redacted: z.number().optional().describe('How many secrets were masked (absent: none).'),
       })
       .describe('How many findings of each severity.'),
-    findings: z
-      .array(findingSchema)
-      .describe('What was found, each with evidence a person can open.'),
+    findings: z.array(findingSchema).describe('What was found, each with evidence a person can open.'),
     runs: runsSchema.optional(),
   })
   .describe('A scan saved with `scan --format json` (version 1), as `report --from` reads it.');
