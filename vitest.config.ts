@@ -32,7 +32,16 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/cli/**', 'test/faults/**', ...E2E_ELSEWHERE],
+          exclude: ['test/cli/**', 'test/faults/**', 'test/**/*.fuzz.test.ts', ...E2E_ELSEWHERE],
+          env: { PEER_AUDIT_TEST_PROJECT: 'unit' },
+        },
+      },
+      {
+        // Property tests of every parser: in-process like unit, but thousands of generated inputs (tens of seconds).
+        extends: true,
+        test: {
+          name: 'fuzz',
+          include: ['test/**/*.fuzz.test.ts'],
           env: { PEER_AUDIT_TEST_PROJECT: 'unit' },
         },
       },
