@@ -26,26 +26,28 @@ import {
   type BaselineReport,
 } from '../config/baseline.js';
 
-export interface ScanArgs extends ConnectArgs {
-  project: string;
-  specs?: string;
+/** The scan's flags: the library's options as they are, plus how the flags choose the sources. */
+export interface ScanArgs
+  extends
+    ConnectArgs,
+    Pick<
+      AuditOptions,
+      | 'project'
+      | 'specs'
+      | 'kvSnapshot'
+      | 'now'
+      | 'staleAfter'
+      | 'expectReplicas'
+      | 'expectHistory'
+      | 'severities'
+      | 'allRuns'
+      | 'allowUnknownKeys'
+    > {
   logs?: string[];
   /** false: do not read logs even when Claude Code's folder for the project exists. */
   useLogs: boolean;
-  kvSnapshot?: string;
   /** false: do not read KV at all (`--no-kv`). */
   useKv: boolean;
-  now?: string;
-  /** e.g. "6h", "90m", "2d". */
-  staleAfter?: string;
-  expectReplicas?: number;
-  expectHistory?: number;
-  /** Rule severities from the config (`off` skips the rule), applied by the engine. */
-  severities?: Record<string, Severity | 'off'>;
-  /** Audit every run in the bucket, not only this project's (`--all-runs`). */
-  allRuns?: boolean;
-  /** `peer.*` keys no layout explains leave the KV source complete (`--allow-unknown-keys`). */
-  allowUnknownKeys?: boolean;
 }
 
 /** The library's options from the flags: KV from a snapshot, else live unless --no-kv; logs unless --no-logs. */

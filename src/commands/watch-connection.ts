@@ -3,6 +3,7 @@
 import type { KV, NatsConnection } from 'nats';
 import type { BucketConfig } from '../model/types.js';
 import {
+  bucketConfigOf,
   connectNats,
   describeNatsError,
   jetstreamOptions,
@@ -35,14 +36,7 @@ export async function bindBucket(nc: NatsConnection, o: KvConnectOptions, ctx: N
     const kv = await js.views.kv(o.bucket, { bindOnly: true });
     phase = 'bucket';
     const st = await kv.status();
-    const config: BucketConfig = {
-      history: st.history,
-      replicas: st.replicas,
-      ttlMs: st.ttl,
-      storage: String(st.storage),
-      description: st.description,
-      maxValueSize: st.maxValueSize,
-    };
+    const config = bucketConfigOf(st);
     return { kv, config, lastSeq: st.streamInfo.state.last_seq };
   } catch (err) {
     throw new SourceFailure(describeNatsError(err, { ...ctx, phase }));

@@ -15,6 +15,7 @@ import {
   type ConnectionOptions,
   type JetStreamOptions,
   type KvEntry,
+  type KvStatus,
   type NatsConnection,
   type QueuedIterator,
 } from 'nats';
@@ -331,6 +332,18 @@ function tlsHint(o: KvConnectOptions): NatsErrorContext['tls'] {
   return undefined;
 }
 
+/** The settings of a bucket as the audit reports them, from the client's status. */
+export function bucketConfigOf(st: KvStatus): BucketConfig {
+  return {
+    history: st.history,
+    replicas: st.replicas,
+    ttlMs: st.ttl,
+    storage: String(st.storage),
+    description: st.description,
+    maxValueSize: st.maxValueSize,
+  };
+}
+
 /**
  * Connect with the project's options. Returns within about timeoutMs per server + 1 s, whatever the peer does.
  * Throws a SourceFailure whose message is the one line to show. `client`: client options on top of those (watch
@@ -489,14 +502,7 @@ export async function readKvLive(
 
     ctx.phase = 'bucket';
     const st = await kv.status();
-    const config: BucketConfig = {
-      history: st.history,
-      replicas: st.replicas,
-      ttlMs: st.ttl,
-      storage: String(st.storage),
-      description: st.description,
-      maxValueSize: st.maxValueSize,
-    };
+    const config = bucketConfigOf(st);
     const takenAt = new Date().toISOString();
     const keys = new Map<string, KvRevision[]>();
     const names: string[] = [];
