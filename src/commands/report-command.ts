@@ -1,4 +1,5 @@
 // `peer-audit report`: its flags, and the incident report written with them.
+import { activeConfig } from '../config/config.js';
 import { defineCommand, type CliContext } from './cli-context.js';
 import { judgedSourceArgs, outputFlags, ruleFlags, sourceFlags } from './flag-groups.js';
 
@@ -15,6 +16,12 @@ export const reportCommandModule = (cli: CliContext) =>
             .option('from', {
               type: 'string',
               describe: 'Render a scan saved with `scan --format json` instead of scanning',
+            })
+            .option('baseline', {
+              type: 'string',
+              describe:
+                'Baseline of accepted findings, left out as in scan (default: peer-audit-baseline.json beside the ' +
+                'config, else in the project; --no-baseline for none)',
             })
             .option('journal', {
               type: 'string',
@@ -39,6 +46,8 @@ export const reportCommandModule = (cli: CliContext) =>
           ...judgedSourceArgs(a),
           from: a.from,
           journals: a.journal,
+          baseline: a.baseline as string | false | undefined,
+          configDir: activeConfig().dir,
           format: a.format,
           output: a.output,
           failOn: a['fail-on'],

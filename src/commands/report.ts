@@ -10,8 +10,9 @@ import { loadSavedScan, SavedScanError } from '../report/saved.js';
 import { checkOutputFile, writeOutput } from './output.js';
 import { scanWithModel, type ScanArgs } from './scan.js';
 import { SourceFailure } from '../errors.js';
+import { withBaseline, type BaselineArgs } from './baseline-apply.js';
 
-export interface ReportArgs extends ScanArgs {
+export interface ReportArgs extends ScanArgs, Pick<BaselineArgs, 'baseline' | 'configDir'> {
   /** A saved `scan --format json` file to render instead of scanning. */
   from?: string;
   /** Repair journals to show under "Repairs applied". */
@@ -48,6 +49,12 @@ export async function reportCommand(a: ReportArgs, notice: (msg: string) => void
     const scanned = await scanWithModel(a, notice);
     result = withContext(scanned.result, scanned.model);
   }
+
+  // The baseline, as scan applies it; a saved scan that was already judged against one keeps that judgement.
+  if (result.baseline) {
+    if (a.baseline)
+      notice(`${a.from} was saved with the baseline ${result.baseline.file} applied; --baseline not used`);
+  } else ({ report: result } = await withBaseline(result, a, notice));
 
   const journals: { file: string; journal: Journal }[] = [];
   for (const file of a.journals ?? []) {

@@ -1,30 +1,16 @@
-import path from 'node:path';
 import type { ChalkInstance } from 'chalk';
 import { auditWithModel, type Audited, type AuditOptions } from '../audit.js';
 import type { Severity } from '../model/types.js';
-import { loadRules } from '../engine/registry.js';
 import { displayServers } from '../sources/servers.js';
 import { renderReportChunks, type ReportFormat } from '../report/format.js';
 import { withContext } from '../report/runs.js';
-import { exitCodeFor, summarise, type ScanResult } from '../report/result.js';
+import { exitCodeFor } from '../report/result.js';
 import { DEFAULT_BUCKET, kvOptions, type ConnectArgs } from './options.js';
 import { nextSteps } from '../report/next-steps.js';
 import { checkOutputFile, writeOutput } from './output.js';
 import { PhaseTimes, ProgressLine } from './progress.js';
-import { escapeControl } from '../model/text.js';
-import { ConfigError, UsageError } from '../errors.js';
-import { displayPath } from '../config/config.js';
-import {
-  applyBaseline,
-  BASELINE_FILE,
-  baselineReport,
-  formatBaseline,
-  judgeFor,
-  JUSTIFICATION_PLACEHOLDER,
-  readBaseline,
-  updateBaseline,
-  type BaselineReport,
-} from '../config/baseline.js';
+import { UsageError } from '../errors.js';
+import { withBaseline, type BaselineArgs } from './baseline-apply.js';
 
 /** The scan's flags: the library's options as they are, plus how the flags choose the sources. */
 export interface ScanArgs
@@ -78,27 +64,15 @@ export async function scanWithModel(a: ScanArgs, notice: (msg: string) => void =
   return scanned;
 }
 
-export interface ScanOutputArgs {
+export interface ScanOutputArgs extends BaselineArgs {
   format: ReportFormat;
   output?: string;
   failOn: Severity;
   /** Stylish shows errors only; the exit code still counts everything. */
   quiet?: boolean;
-  /**
-   * Baseline file; false: use none (`--no-baseline`);
-   * undefined: peer-audit-baseline.json beside the config, else in the project.
-   */
-  baseline?: string | false;
-  /** The config file's folder, when a config is in use (the default baseline lives there). */
-  configDir?: string;
-  /** Accept every current finding into the baseline (keeping the justifications of entries that still match). */
-  updateBaseline?: boolean;
   /** Exit 1 when more warnings than this are reported (after the baseline). */
   maxWarnings?: number;
 }
-
-/** The scan result as reported: findings the baseline accepts are left out and summarised in `baseline`. */
-export type ScanReport = ScanResult & { baseline?: BaselineReport };
 
 export async function scanCommand(
   a: ScanArgs & ScanOutputArgs,
@@ -115,70 +89,7 @@ export async function scanCommand(
   // The runs section and evidence contexts: what reports need beyond the findings (also in the JSON).
   const result = withContext(scanned.result, scanned.model);
 
-  // Baseline: read it (a missing default file is simply no baseline), update it on request, apply it.
-  let report: ScanReport = result;
-  let baselineLine: string | undefined;
-  if (a.baseline !== false) {
-    const file = a.baseline ? path.resolve(a.baseline) : path.join(a.configDir ?? result.projectRoot, BASELINE_FILE);
-    const shown = displayPath(file);
-    let baseline = await readBaseline(file, shown);
-    if (!baseline && a.baseline && !a.updateBaseline)
-      throw new ConfigError(`${shown}: no such baseline file (write one with scan --update-baseline)`);
-    const judged = judgeFor(await loadRules(), result.sources, a.severities ?? {});
-    if (a.updateBaseline) {
-      if (!result.complete) {
-        for (const r of result.incompleteReasons) notice(`incomplete: ${r}`);
-        throw new ConfigError(
-          `not updating ${shown}: the scan is incomplete, ` +
-            `and a baseline written from part of the evidence would drop entries`,
-        );
-      }
-      const upd = updateBaseline(result.findings, baseline, judged);
-      await writeOutput(formatBaseline(upd.baseline), file, '--baseline');
-      baseline = upd.baseline;
-      const todo = upd.baseline.entries.filter((e) => e.justification === JUSTIFICATION_PLACEHOLDER).length;
-      notice(
-        `wrote ${shown}: ${upd.baseline.entries.length} entr${upd.baseline.entries.length === 1 ? 'y' : 'ies'} ` +
-          `(${upd.added} new, ${upd.kept} kept, ${upd.removed} removed)` +
-          (todo ? `; ${todo} need${todo === 1 ? 's' : ''} a justification` : ''),
-      );
-    }
-    if (baseline) {
-      const outcome = applyBaseline(result.findings, baseline, judged);
-      report = {
-        ...result,
-        summary: summarise(outcome.shown),
-        findings: outcome.shown,
-        baseline: baselineReport(file, baseline, outcome),
-      };
-      const m = outcome.matched;
-      if (m.length > 0 || outcome.stale.length > 0) {
-        const counts = summarise(m);
-        baselineLine =
-          `Baseline ${shown}: ${m.length} known problem${m.length === 1 ? '' : 's'} not shown` +
-          (m.length
-            ? ` (${counts.errors} error${counts.errors === 1 ? '' : 's'}, ` +
-              `${counts.warnings} warning${counts.warnings === 1 ? '' : 's'}, ${counts.infos} info)`
-            : '') +
-          (outcome.stale.length
-            ? `; ${outcome.stale.length} stale entr${outcome.stale.length === 1 ? 'y' : 'ies'}`
-            : '') +
-          '.';
-      }
-      if (outcome.stale.length > 0 && !a.updateBaseline) {
-        notice(
-          `${shown}: ${outcome.stale.length} ` +
-            `entr${outcome.stale.length === 1 ? 'y no longer matches' : 'ies no longer match'} any finding ` +
-            `(stale; --update-baseline removes ${outcome.stale.length === 1 ? 'it' : 'them'}):`,
-        );
-        for (const e of outcome.stale)
-          notice(
-            `  ${e.fingerprint}  ${e.ruleId}  ${escapeControl(e.subject ?? '')}` +
-              `${e.message ? ` — ${escapeControl(e.message)}` : ''}`,
-          );
-      }
-    }
-  }
+  const { report, line: baselineLine } = await withBaseline(result, a, notice);
 
   const steps = nextSteps(report.findings, {
     ...a,

@@ -178,25 +178,25 @@ export function updateBaseline(
   return { baseline: { format: BASELINE_FORMAT, entries }, added, kept, removed };
 }
 
-export interface BaselineOutcome {
+export interface BaselineOutcome<F extends Finding = Finding> {
   /** Findings not in the baseline: what the report shows and the exit code counts. */
-  shown: Finding[];
+  shown: F[];
   /** Findings the baseline accepts. */
-  matched: Finding[];
+  matched: F[];
   /** Entries whose finding is gone (rule judged by this scan, nothing with that fingerprint). */
   stale: BaselineEntry[];
   /** Entries this scan could not judge (rule off, or its sources not read). */
   unchecked: number;
 }
 
-export function applyBaseline(
-  findings: Finding[],
+export function applyBaseline<F extends Finding>(
+  findings: F[],
   baseline: Baseline,
   judged: (e: BaselineEntry) => boolean,
-): BaselineOutcome {
+): BaselineOutcome<F> {
   const byFp = new Map(baseline.entries.map((e) => [e.fingerprint, e]));
-  const shown: Finding[] = [];
-  const matched: Finding[] = [];
+  const shown: F[] = [];
+  const matched: F[] = [];
   const present = new Set<string>();
   for (const f of findings) {
     present.add(f.fingerprint);
@@ -212,17 +212,23 @@ export function applyBaseline(
   return { shown, matched, stale, unchecked };
 }
 
-/** The `baseline` section of the JSON report. */
-export interface BaselineReport {
+/** The `baseline` section of the JSON report (the report's BaselineSection). */
+export interface BaselineReport<F extends Finding = Finding> {
   file: string;
   /** Findings the baseline accepted (not in `findings`, not in `summary`). */
   matched: number;
   suppressed: Array<{ fingerprint: string; ruleId: string; severity: string; justification: string }>;
   stale: Array<{ fingerprint: string; ruleId: string; subject?: string; message?: string }>;
   unchecked: number;
+  /** The accepted findings in full. */
+  accepted: F[];
 }
 
-export function baselineReport(file: string, baseline: Baseline, o: BaselineOutcome): BaselineReport {
+export function baselineReport<F extends Finding>(
+  file: string,
+  baseline: Baseline,
+  o: BaselineOutcome<F>,
+): BaselineReport<F> {
   const byFp = new Map(baseline.entries.map((e) => [e.fingerprint, e]));
   return {
     file,
@@ -240,5 +246,6 @@ export function baselineReport(file: string, baseline: Baseline, o: BaselineOutc
       message: e.message,
     })),
     unchecked: o.unchecked,
+    accepted: o.matched,
   };
 }

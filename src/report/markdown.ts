@@ -1,13 +1,21 @@
 // The incident report a person reads: what was asked, what was claimed, what really happened, when, why,
 // what to do, what was repaired, and what the audit could and could not read. Rendered from the scan result
 // alone (plus rule docs and repair journals), so a saved JSON scan renders the same report later.
+import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { PHASE_AGENT } from '../model/state.js';
 import type { Journal } from '../model/journal-format.js';
 import { groupByCause, type CauseGroup } from './causes.js';
 import { formatLocation } from './location.js';
 import { redactText } from '../model/redact.js';
-import type { CycleRecord, ReportedEvidence, ReportedFinding, RunRecord, ScanResult } from './result.js';
+import type {
+  BaselineSection,
+  CycleRecord,
+  ReportedEvidence,
+  ReportedFinding,
+  RunRecord,
+  ScanResult,
+} from './result.js';
 import type { RuleDoc } from './rule-docs.js';
 import { excerptOf, mdCode, mdFence, mdInline } from '../model/text.js';
 import { describeSource, describeStats } from './stylish.js';
@@ -96,6 +104,7 @@ function* linesOf(result: ScanResult, opts: MarkdownOptions): Generator<string> 
       (opts.from ? ` · rendered from the saved scan ${mdCode(opts.from)}` : ''),
   );
   out.push('');
+  if (result.baseline) out.push(baselineLine(result.baseline, result.projectRoot), '');
 
   // ------------------------------------------------------------ summary
   out.push('## Summary', '');
@@ -741,4 +750,16 @@ function sourcesSection(result: ScanResult, items: RunRecord[]): string[] {
       '',
     );
   return out.map((l) => (l.length > 20000 ? excerptOf(l, 20000) : l));
+}
+
+/** What the baseline left out: accepted findings are not in this report, stale entries no longer match. */
+function baselineLine(b: BaselineSection, root: string): string {
+  const rel = path.relative(root, b.file);
+  const file = rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : b.file;
+  const stale = b.stale.length;
+  return (
+    `Baseline ${mdCode(file)}: ${b.matched} accepted finding${b.matched === 1 ? '' : 's'} not shown` +
+    (stale ? `; ${stale} stale entr${stale === 1 ? 'y' : 'ies'} (no longer matching any finding)` : '') +
+    '.'
+  );
 }

@@ -23,6 +23,24 @@ export interface ScanResult {
   runs?: RunsSection;
   /** Which runs of the bucket were audited (when KV was read): this project's, or all of them. */
   scope?: ScanScope;
+  /** The baseline applied: `findings` and `summary` then hold only what it does not accept. */
+  baseline?: BaselineSection;
+}
+
+/** What a baseline of accepted findings did to a scan. */
+export interface BaselineSection {
+  /** The baseline file. */
+  file: string;
+  /** Findings the baseline accepted (not in `findings`, not in `summary`). */
+  matched: number;
+  /** Each accepted finding: fingerprint, rule, severity and the team's justification. */
+  suppressed: Array<{ fingerprint: string; ruleId: string; severity: string; justification: string }>;
+  /** Entries whose finding is gone. */
+  stale: Array<{ fingerprint: string; ruleId: string; subject?: string; message?: string }>;
+  /** Entries this scan could not judge (rule off, or its sources not read). */
+  unchecked: number;
+  /** The accepted findings in full, as in `findings`: SARIF lists them as unchanged and suppressed. */
+  accepted?: ReportedFinding[];
 }
 
 export interface ScanScope {

@@ -39,7 +39,11 @@ export function toSarif(result: ScanResult, opts: SarifOptions) {
   // The severity of each rule's first finding; a saved scan may name a rule this version does not have: it
   // still gets a descriptor.
   const firstSeverity = new Map<string, ReportedFinding['severity']>();
-  for (const f of result.findings) if (!firstSeverity.has(f.ruleId)) firstSeverity.set(f.ruleId, f.severity);
+  // With a baseline, the findings it accepts are listed too, as unchanged and suppressed with the team's reason,
+  // so code scanning and SARIF viewers show what is new.
+  const accepted = result.baseline?.accepted ?? [];
+  for (const f of [...result.findings, ...accepted])
+    if (!firstSeverity.has(f.ruleId)) firstSeverity.set(f.ruleId, f.severity);
   const ruleIds = [...opts.rules.keys(), ...[...firstSeverity.keys()].filter((id) => !opts.rules.has(id))];
   const index = new Map(ruleIds.map((id, i) => [id, i]));
   const knownFiles = projectFiles(result);
@@ -49,7 +53,8 @@ export function toSarif(result: ScanResult, opts: SarifOptions) {
     ruleDescriptor(id, opts.rules.get(id), firstSeverity.get(id) ?? 'warning', opts.docsBaseUri),
   );
 
-  const results = result.findings.map((f) => {
+  const justification = new Map(result.baseline?.suppressed.map((x) => [x.fingerprint, x.justification]));
+  const toResult = (f: ReportedFinding, state: 'new' | 'unchanged' | undefined) => {
     const anchor = anchorOf(f, result, knownFiles, fallback);
     const kv = f.evidence.flatMap((e) => (e.location.kind === 'kv' ? [e.location] : []));
     // Logical locations name each key once; properties keep every key@revision the evidence cites.
@@ -97,6 +102,18 @@ export function toSarif(result: ScanResult, opts: SarifOptions) {
       // GitHub reads primaryLocationLineHash; ours comes from the rule and target, never from the anchor line,
       // so KV findings that share an anchor do not merge into one alert, and line moves do not split one.
       partialFingerprints: { primaryLocationLineHash: `${f.fingerprint}:1`, 'peerAudit/v1': f.fingerprint },
+      ...(state ? { baselineState: state } : {}),
+      ...(state === 'unchanged'
+        ? {
+            suppressions: [
+              {
+                kind: 'external',
+                status: 'accepted',
+                justification: escapeControl(justification.get(f.fingerprint) ?? ''),
+              },
+            ],
+          }
+        : {}),
       properties: {
         fingerprint: f.fingerprint,
         subject: f.subject,
@@ -111,7 +128,9 @@ export function toSarif(result: ScanResult, opts: SarifOptions) {
         })),
       },
     };
-  });
+  };
+  const state = result.baseline ? 'new' : undefined;
+  const results = [...result.findings.map((f) => toResult(f, state)), ...accepted.map((f) => toResult(f, 'unchanged'))];
 
   const notifications = [
     // A source with nothing to read (no transcripts for the project) is no failure, but it is said.

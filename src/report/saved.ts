@@ -202,6 +202,38 @@ export const findingSchema = z
   })
   .describe('One problem, with its evidence.');
 
+const baselineSchema = z
+  .looseObject({
+    file: z.string().describe('The baseline file.'),
+    matched: z.number().describe('Findings the baseline accepted (not in `findings`, not in `summary`).'),
+    suppressed: z
+      .array(
+        z.looseObject({
+          fingerprint: z.string().describe('The accepted finding.'),
+          ruleId: z.string().describe('Its rule.'),
+          severity: z.string().describe('Its severity.'),
+          justification: z.string().describe("The team's reason for accepting it."),
+        }),
+      )
+      .describe('Each accepted finding, with its justification.'),
+    stale: z
+      .array(
+        z.looseObject({
+          fingerprint: z.string().describe('The entry.'),
+          ruleId: z.string().describe('Its rule.'),
+          subject: z.string().optional().describe('What it was about.'),
+          message: z.string().optional().describe('What it said.'),
+        }),
+      )
+      .describe('Entries that no longer match any finding.'),
+    unchecked: z.number().describe('Entries this scan could not judge (rule off, or its sources not read).'),
+    accepted: z
+      .array(findingSchema)
+      .optional()
+      .describe('The accepted findings in full, as in `findings`: SARIF lists them as unchanged and suppressed.'),
+  })
+  .describe('The baseline applied (`scan` and `report` with a peer-audit-baseline.json).');
+
 export const savedScanSchema = z
   .looseObject({
     version: z.literal(1).describe('Format version. Version 1 only gains optional fields.'),
@@ -227,6 +259,7 @@ export const savedScanSchema = z
       .describe('How many findings of each severity.'),
     findings: z.array(findingSchema).describe('What was found, each with evidence a person can open.'),
     runs: runsSchema.optional(),
+    baseline: baselineSchema.optional(),
   })
   .describe('A scan saved with `scan --format json` (version 1), as `report --from` reads it.');
 

@@ -6,8 +6,26 @@ import { runCli } from '../helpers/cli.js';
 import { OFFLINE, seedProject, writeJson } from '../config/seed-project.js';
 import { JUSTIFICATION_PLACEHOLDER, type Baseline } from '../../src/config/baseline.js';
 import type { Finding } from '../../src/model/types.js';
+import type { ValidateFunction } from 'ajv';
+import { loadSarifSchema } from '../helpers/sarif-schema.js';
 
 const WAL = '.agent-os/specs/2025-08-05-wal-operation-handling-fix';
+
+interface SarifLog {
+  runs: {
+    results: {
+      ruleId: string;
+      baselineState?: string;
+      suppressions?: { kind: string; status: string; justification: string }[];
+      properties: { fingerprint: string };
+    }[];
+  }[];
+}
+
+let validate: ValidateFunction;
+beforeAll(async () => {
+  ({ validate } = await loadSarifSchema());
+});
 
 interface Report {
   summary: { errors: number; warnings: number; infos: number };
@@ -122,6 +140,65 @@ describe('baseline round trip', () => {
     expect(j.baseline!.suppressed.find((s) => s.fingerprint === keep.fingerprint)?.justification).toBe(
       'Known: cycle 1 is being reopened',
     );
+  });
+
+  it('SARIF marks new findings "new" and accepted ones "unchanged", suppressed with the justification', async () => {
+    const j = JSON.parse((await runCli(['scan', ...OFFLINE, '--format', 'json'], { cwd: root })).stdout) as Report;
+    const r = await runCli(['scan', ...OFFLINE, '--format', 'sarif'], { cwd: root });
+    expect(r.code, r.stderr).toBe(1);
+    const sarif = JSON.parse(r.stdout) as SarifLog;
+    expect(validate(sarif), JSON.stringify(validate.errors)).toBe(true);
+    const results = sarif.runs[0]!.results;
+    const byState = (s: string) => results.filter((x) => x.baselineState === s).map((x) => x.properties.fingerprint);
+    expect(byState('new').sort()).toEqual(j.findings.map((f) => f.fingerprint).sort());
+    expect(byState('unchanged')).toHaveLength(j.baseline!.matched);
+    expect(results).toHaveLength(j.findings.length + j.baseline!.matched);
+    const keep = results.find((x) => x.ruleId === 'false-success')!;
+    expect(keep.baselineState).toBe('unchanged');
+    expect(keep.suppressions).toEqual([
+      { kind: 'external', status: 'accepted', justification: 'Known: cycle 1 is being reopened' },
+    ]);
+    expect(results.filter((x) => x.baselineState === 'new').every((x) => x.suppressions === undefined)).toBe(true);
+    // Without a baseline no result carries a baseline state.
+    const none = JSON.parse(
+      (await runCli(['scan', ...OFFLINE, '--format', 'sarif', '--no-baseline'], { cwd: root })).stdout,
+    ) as SarifLog;
+    expect(none.runs[0]!.results.some((x) => x.baselineState !== undefined || x.suppressions)).toBe(false);
+  });
+
+  it('report honours the baseline like scan: fresh, as SARIF, and from a saved scan', async () => {
+    const j = JSON.parse((await runCli(['scan', ...OFFLINE, '--format', 'json'], { cwd: root })).stdout) as Report;
+    const md = await runCli(['report', ...OFFLINE], { cwd: root });
+    expect(md.code, md.stderr).toBe(1);
+    expect(md.stdout).toContain(
+      `Baseline \`peer-audit-baseline.json\`: ${j.baseline!.matched} accepted findings not shown; ` +
+        '1 stale entry (no longer matching any finding).',
+    );
+    expect(md.stdout).toContain('truncated-file');
+    expect(md.stdout).not.toContain('false-success');
+    const all = await runCli(['report', ...OFFLINE, '--no-baseline'], { cwd: root });
+    expect(all.stdout).toContain('false-success');
+    expect(all.stdout).not.toContain('accepted findings not shown');
+
+    const states = (out: string) =>
+      (JSON.parse(out) as SarifLog).runs[0]!.results.map(
+        (x) => `${x.properties.fingerprint}:${x.baselineState}`,
+      ).sort();
+    const fromScan = states((await runCli(['scan', ...OFFLINE, '--format', 'sarif'], { cwd: root })).stdout);
+    const fresh = await runCli(['report', ...OFFLINE, '--format', 'sarif'], { cwd: root });
+    expect(fresh.code, fresh.stderr).toBe(1);
+    expect(states(fresh.stdout)).toEqual(fromScan);
+
+    // A saved scan keeps the baseline it was judged with, accepted findings in full.
+    const saved = path.join(root, 'scan.json');
+    await runCli(['scan', ...OFFLINE, '--format', 'json', '-o', saved], { cwd: root });
+    const from = await runCli(['report', '--from', saved, '--format', 'sarif', '--baseline', 'other.json'], {
+      cwd: root,
+    });
+    expect(from.code, from.stderr).toBe(1);
+    expect(states(from.stdout)).toEqual(fromScan);
+    expect(from.stderr).toContain(`--baseline not used`);
+    await fs.rm(saved);
   });
 
   it('--update-baseline again keeps the justifications that still match, drops the stale entry, adds the new one', async () => {

@@ -3,19 +3,12 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Ajv, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import type { ValidateFunction } from 'ajv';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO, runCli } from '../helpers/cli.js';
 import type { Finding } from '../../src/model/types.js';
+import { loadSarifSchema } from '../helpers/sarif-schema.js';
 
-// ajv-formats is CommonJS; under NodeNext its default export is the module object.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
-  ajv: Ajv,
-) => Ajv;
-
-// The SARIF 2.1.0 schema (2.1.0-rtm.5, the released version) as Microsoft's SARIF test matchers ship it.
-const SCHEMA_FILE = path.join(REPO, 'node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json');
 const INCIDENTS = path.join(REPO, 'fixtures/incidents');
 
 interface SarifLog {
@@ -57,17 +50,12 @@ interface SarifLog {
 let validate: ValidateFunction;
 
 beforeAll(async () => {
-  const schema = JSON.parse(await fs.readFile(SCHEMA_FILE, 'utf8')) as Record<string, unknown>;
-  // The schema declares draft-04. Nothing in it means something else under draft-07 (boolean
-  // exclusiveMinimum/Maximum would): only its two header fields need the draft-07 spelling.
+  const loaded = await loadSarifSchema();
+  const schema = loaded.schema;
   expect(schema.$schema).toBe('http://json-schema.org/draft-04/schema#');
   expect(schema.title).toMatch(/SARIF\) Version 2\.1\.0/);
   expect(JSON.stringify(schema)).not.toMatch(/"exclusive(Minimum|Maximum)"/);
-  const { id, $schema: _draft, ...rest } = schema;
-  // One pattern in the schema ("…]?$") is not valid in unicode mode; JSON Schema regexes are ECMA-262 without it.
-  const ajv = new Ajv({ allErrors: true, strict: false, unicodeRegExp: false });
-  addFormats(ajv);
-  validate = ajv.compile({ $schema: 'http://json-schema.org/draft-07/schema#', $id: id as string, ...rest });
+  validate = loaded.validate;
 });
 
 async function sarifOf(fixture: string, logs = 'logs') {
