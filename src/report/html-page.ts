@@ -77,7 +77,8 @@ details.evidence pre { background: var(--bg); }
 .hl { font-weight: 700; }
 table { border-collapse: collapse; margin: 10px 0; width: 100%; font-size: 0.92em; }
 th, td { border: 1px solid var(--line); padding: 5px 8px; text-align: left; vertical-align: top;
-  overflow-wrap: anywhere; }
+  overflow-wrap: break-word; }
+thead th { white-space: nowrap; }
 thead th, tfoot th, tfoot td { background: var(--panel); }
 td.num, th.num { text-align: right; white-space: nowrap; }
 td.when { white-space: nowrap; }

@@ -7,7 +7,7 @@
 import type { Journal } from '../model/journal-format.js';
 import { redactText } from '../model/redact.js';
 import type { CauseGroup } from './causes.js';
-import { docHtml } from './html-doc.js';
+import { docHtml, inlineDoc } from './html-doc.js';
 import { costTable } from './html-cost.js';
 import { esc, escLines, num } from './html-escape.js';
 import { CSP, SCRIPT, STYLE } from './html-page.js';
@@ -193,7 +193,7 @@ export function* htmlChunks(result: ScanResult, opts: HtmlOptions): Generator<st
     const doc = opts.rules.get(id);
     out.push(`<h3>${esc(id)}</h3>`);
     out.push(
-      `<p>${plural(perRule.get(id) ?? 0, 'finding')} · ${esc(doc?.summary ?? '')} · ` +
+      `<p>${plural(perRule.get(id) ?? 0, 'finding')} · ${inlineDoc(doc?.summary ?? '')} · ` +
         `rule doc ${code(doc?.docPath ?? `rules/${id}.md`)}</p>`,
     );
     const todo = doc?.sections['What to do'];
@@ -298,22 +298,20 @@ function timelineSection(run: RunRecord, index: number, many: boolean): string[]
 // ---------------------------------------------------------------- findings
 
 function groupSection(g: CauseGroup, n: number, rules: Map<string, RuleDoc>): string[] {
-  // A finding under its group's title needs no title of its own; one that follows from it, or one of several
-  // roots, is headed by its rule's title.
-  const titled = (f: ReportedFinding, arrow: boolean) =>
-    findingBlock(f, `${arrow ? '→ ' : ''}${rules.get(f.ruleId)?.title ?? f.ruleId}`);
+  // A root is the group's title; a finding that follows from it is headed by its own rule's title.
+  const titled = (f: ReportedFinding) => findingBlock(f, `→ ${rules.get(f.ruleId)?.title ?? f.ruleId}`);
   const out: string[] = [];
   out.push(`<section class="cause ${esc(g.severity)}" id="cause-${n}">`);
   out.push(`<h3>${n}. ${esc(g.title)}</h3>`);
   if (g.roots.length > 1) out.push(`<p>The same failure in ${num(g.roots.length)} places:</p>`);
-  for (const f of g.roots) out.push(...(g.roots.length > 1 ? titled(f, false) : findingBlock(f)));
+  for (const f of g.roots) out.push(...findingBlock(f));
   if (g.follows.length) {
     out.push('<div class="follows">');
     out.push(
       `<p class="follows-head">Follows from it (${num(g.follows.length)}): ` +
         `${g.follows.map((f) => code(f.ruleId)).join(', ')}</p>`,
     );
-    for (const f of g.follows) out.push(...titled(f, true));
+    for (const f of g.follows) out.push(...titled(f));
     out.push('</div>');
   }
   out.push('</section>');
