@@ -16,6 +16,8 @@ const SOURCES = ['--kv-snapshot', 'kv-snapshot.jsonl', '--logs', 'logs', '--no-c
 const CHROMIUM = process.env.PEER_AUDIT_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(REPO, 'test/artifacts/html-report');
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
+const SKIPPED = `browser test skipped: no Chromium at ${CHROMIUM} (install Debian's chromium, or set PEER_AUDIT_CHROMIUM)`;
+if (!HAVE_CHROMIUM) console.warn(SKIPPED);
 
 const EVIL =
   '<script>window.pwned = 1; alert(1)</script> "><img src=x onerror="window.pwned = 2; alert(1)"> </style> ' +
@@ -70,7 +72,7 @@ async function open(file: string, context?: BrowserContext): Promise<Watch> {
 const visibleFindings = (page: Page) => page.locator('article.finding:visible').count();
 
 describe.skipIf(!HAVE_CHROMIUM)(
-  `the seed incident's HTML report in Chromium (${HAVE_CHROMIUM ? CHROMIUM : `skipped: no browser at ${CHROMIUM}; install Debian's chromium or set PEER_AUDIT_CHROMIUM`})`,
+  `the seed incident's HTML report in Chromium (${HAVE_CHROMIUM ? CHROMIUM : SKIPPED})`,
   () => {
     let report: string;
     let findings: number;
