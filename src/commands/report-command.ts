@@ -7,7 +7,8 @@ export const reportCommandModule = (cli: CliContext) =>
   defineCommand({
     command: 'report',
     describe:
-      'Write an incident report (Markdown): request, claims, timeline, findings by root cause, advice, ' +
+      'Write an incident report (Markdown, or one self-contained HTML file): request, claims, timeline, findings by ' +
+      'root cause, advice, ' +
       'repairs, sources',
     builder: (y) =>
       ruleFlags(
@@ -28,13 +29,17 @@ export const reportCommandModule = (cli: CliContext) =>
               array: true,
               describe: 'Repair journal to show under "Repairs applied" (repeatable)',
             }),
-          { default: 'markdown', describe: 'Report format (markdown: the incident report)' },
+          {
+            default: 'markdown',
+            describe: 'Report format (markdown, or html: the incident report as one file that opens in any browser)',
+          },
         ),
       )
         .example(
           '$0 report --kv-snapshot kv-snapshot.jsonl --logs logs -o incident.md',
           'Scan and write the incident report',
         )
+        .example('$0 report --format html -o incident.html', 'The same report as one HTML file, for any browser')
         .example(
           '$0 report --from scan.json --journal .peer-audit/journal/<id>.json -o incident.md',
           'Report on a saved scan, with the repair applied',

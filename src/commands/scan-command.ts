@@ -11,7 +11,7 @@ export const scanCommandModule = (cli: CliContext) =>
       ruleFlags(
         outputFlags(sourceFlags(y), {
           default: 'stylish',
-          describe: 'Report format: stylish, json, sarif (GitHub code scanning) or markdown (incident report)',
+          describe: 'Report format: stylish, json, sarif (GitHub code scanning), markdown or html (incident report)',
         }),
       )
         .option('baseline', {

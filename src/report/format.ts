@@ -7,7 +7,7 @@ import type { Journal } from '../model/journal-format.js';
 import { redactResult } from '../model/redact.js';
 import type { ScanResult } from './result.js';
 
-export const REPORT_FORMATS = ['stylish', 'json', 'sarif', 'markdown'] as const;
+export const REPORT_FORMATS = ['stylish', 'json', 'sarif', 'markdown', 'html'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
 export interface RenderOptions {
@@ -19,9 +19,9 @@ export interface RenderOptions {
   baselineLine?: string;
   /** Stylish: what to run next. */
   nextSteps?: Array<{ command: string; why: string }>;
-  /** Markdown: repair journals to show. */
+  /** Markdown and HTML: repair journals to show. */
   journals?: { file: string; journal: Journal }[];
-  /** Markdown: the saved scan the report is rendered from. */
+  /** Markdown and HTML: the saved scan the report is rendered from. */
   from?: string;
   /** SARIF: project file for findings whose evidence names none (default README.md). */
   fallbackAnchor?: string;
@@ -68,6 +68,10 @@ export async function renderReportChunks(
         import('./rule-docs.js'),
       ]);
       return markdownChunks(safe, { rules: await loadRuleDocs(), journals: opts.journals, from: opts.from });
+    }
+    case 'html': {
+      const [{ htmlChunks }, { loadRuleDocs }] = await Promise.all([import('./html.js'), import('./rule-docs.js')]);
+      return htmlChunks(safe, { rules: await loadRuleDocs(), journals: opts.journals, from: opts.from });
     }
   }
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { PHASE_AGENT } from '../model/state.js';
 import type { Journal } from '../model/journal-format.js';
-import { groupByCause, type CauseGroup } from './causes.js';
+import { groupByCause, type CauseGroup, type CauseMeta } from './causes.js';
 import { formatLocation } from './location.js';
 import { redactText } from '../model/redact.js';
 import type {
@@ -29,9 +29,9 @@ export interface MarkdownOptions {
   from?: string;
 }
 
-const KIND = { kv: 'KV', file: 'file', log: 'log', bucket: 'bucket' } as const;
-const MAX_TABLE_ROWS = 400;
-const MAX_DIFF_LINES = 200;
+export const KIND = { kv: 'KV', file: 'file', log: 'log', bucket: 'bucket' } as const;
+export const MAX_TABLE_ROWS = 400;
+export const MAX_DIFF_LINES = 200;
 
 export function formatMarkdown(result: ScanResult, opts: MarkdownOptions): string {
   return [...markdownChunks(result, opts)].join('');
@@ -68,16 +68,37 @@ function* tidied(pieces: Iterable<string>): Generator<string> {
   yield '\n';
 }
 
-function* linesOf(result: ScanResult, opts: MarkdownOptions): Generator<string> {
+/** What a report is about: the run and cycle most findings concern, the other runs with findings, the causes. */
+export interface ReportFrame {
+  result: ScanResult;
+  groups: CauseGroup[];
+  /** The run the report is about (the one with the weightiest findings). */
+  run: RunRecord | undefined;
+  /** The other runs with findings. */
+  others: RunRecord[];
+  cycle: CycleRecord | undefined;
+  cycleNo: number | undefined;
+}
+
+export function reportFrame(result: ScanResult, rules: Map<string, CauseMeta>): ReportFrame {
   const items = result.runs?.items ?? [];
   const primary = primaryRun(result, items);
   const cycleNo = primary ? primaryCycle(result, primary.run) : undefined;
   const cycle = primary?.run.cycles.find((c) => c.number === cycleNo);
-  const groups = groupByCause(result.findings, opts.rules);
+  const groups = groupByCause(result.findings, rules);
+  // The other runs with findings (primaryRun finds a run whenever there is one).
+  const others = primary ? items.filter((r) => r !== primary.run && findingsOf(result, r).length > 0) : [];
+  return { result, groups, run: primary?.run, others, cycle, cycleNo };
+}
+
+function* linesOf(result: ScanResult, opts: MarkdownOptions): Generator<string> {
+  const items = result.runs?.items ?? [];
+  const frame = reportFrame(result, opts.rules);
+  const { groups, run, others, cycleNo } = frame;
   const out: string[] = [];
 
   // ------------------------------------------------------------ title and warning
-  const subject = primary ? (primary.run.spec ?? primary.run.keyPrefix ?? primary.run.id) : undefined;
+  const subject = run ? (run.spec ?? run.keyPrefix ?? run.id) : undefined;
   out.push(
     `# ${
       result.findings.length === 0
@@ -108,13 +129,11 @@ function* linesOf(result: ScanResult, opts: MarkdownOptions): Generator<string> 
 
   // ------------------------------------------------------------ summary
   out.push('## Summary', '');
-  // The other runs with findings (primaryRun finds a run whenever there is one).
-  const others = primary ? items.filter((r) => r !== primary.run && findingsOf(result, r).length > 0) : [];
-  out.push(...summary(result, groups, primary?.run, others, cycle, cycleNo).map((p) => `${p}\n`));
+  out.push(...summary(frame).map((p) => `${p}\n`));
 
   // ------------------------------------------------------------ timeline
   out.push('## Timeline', '');
-  const timelineRuns = primary ? [primary.run, ...others] : [];
+  const timelineRuns = run ? [run, ...others] : [];
   const drawn = timelineRuns.filter((r) => r.cycles.length > 0 || r.sessions.some((s) => s.events.length > 0));
   if (!result.runs) {
     out.push(
@@ -278,30 +297,50 @@ function primaryCycle(result: ScanResult, run: RunRecord): number | undefined {
 
 // ---------------------------------------------------------------- summary
 
-function summary(
-  result: ScanResult,
-  groups: CauseGroup[],
-  run: RunRecord | undefined,
-  others: RunRecord[],
-  cycle: CycleRecord | undefined,
-  cycleNo: number | undefined,
-): string[] {
+/** How the summary marks up its text: Markdown here, HTML in the HTML report. */
+export interface Markup {
+  /** Text from the evidence, escaped for the format. */
+  text(s: string): string;
+  /** A literal (a path, a key, a value) shown as code, escaped. */
+  code(s: string): string;
+  /** Emphasis around text already marked up. */
+  strong(marked: string): string;
+}
+
+const MARKDOWN: Markup = { text: (s) => mdInline(s), code: (s) => mdCode(s), strong: (s) => `**${s}**` };
+
+/** The summary's paragraphs, as Markdown. */
+function summary(frame: ReportFrame): string[] {
+  const { points, paras } = summaryParts(frame, MARKDOWN);
+  return [...(points.length ? [points.map((x) => `- ${x}`).join('\n')] : []), ...paras];
+}
+
+/**
+ * The summary: its key points (asked for, claimed, what really happened, what is missing), then paragraphs on
+ * the spec folder, failed calls, other runs and the counts, each marked up by `m`.
+ */
+export function summaryParts(
+  { result, groups, run, others, cycle, cycleNo }: ReportFrame,
+  m: Markup,
+): { points: string[]; paras: string[] } {
   const paras: string[] = [];
   const sentences: string[] = [];
   if (run?.request)
     sentences.push(
-      `**Asked for:** “${mdInline(run.request.text)}” (${mdCode(formatLocation(run.request.location))}` +
-        `${run.request.location.timestamp ? `, ${mdInline(humanTime(run.request.location.timestamp))} UTC` : ''}).`,
+      `${m.strong('Asked for:')} “${m.text(run.request.text)}” (${m.code(formatLocation(run.request.location))}` +
+        `${run.request.location.timestamp ? `, ${m.text(humanTime(run.request.location.timestamp))} UTC` : ''}).`,
     );
   else if (run)
-    sentences.push('**Asked for:** no transcript of the request was read, so what the user asked for is not known.');
+    sentences.push(
+      `${m.strong('Asked for:')} no transcript of the request was read, so what the user asked for is not known.`,
+    );
 
   if (run && cycle) {
-    const what = cycle.instruction ? `${cycle.instruction} cycle ${cycle.number}` : `cycle ${cycle.number}`;
+    const what = cycle.instruction ? `${m.text(cycle.instruction)} cycle ${cycle.number}` : `cycle ${cycle.number}`;
     const claimsKv = [...new Set(cycle.claims.map((c) => c.excerpt))];
     const metaClaim =
       cycle.metaEntry?.status && /^(complete|completed|done)$/i.test(cycle.metaEntry.status)
-        ? `the meta marks it “${mdInline(cycle.metaEntry.status)}”`
+        ? `the meta marks it “${m.text(cycle.metaEntry.status)}”`
         : undefined;
     const ofCycle = run.sessions.filter((s) => !s.cycles || s.cycles.includes(cycle.number));
     const logClaims = ofCycle.flatMap((s) => s.events.filter((e) => e.kind === 'claim'));
@@ -310,7 +349,7 @@ function summary(
       parts.push(
         `the cycle state says ${claimsKv
           .slice(0, 3)
-          .map((c) => mdCode(c))
+          .map((c) => m.code(c))
           .join(', ')}${claimsKv.length > 3 ? ` and ${claimsKv.length - 3} more` : ''}`,
       );
     if (metaClaim) parts.push(metaClaim);
@@ -318,13 +357,13 @@ function summary(
       parts.push(
         `the transcript says ${logClaims
           .slice(0, 2)
-          .map((e) => `“${mdInline(e.text)}” (${mdCode(formatLocation(e.location))})`)
+          .map((e) => `“${m.text(e.text)}” (${m.code(formatLocation(e.location))})`)
           .join(' and ')}`,
       );
     sentences.push(
       parts.length
-        ? `**Claimed:** ${what} finished — ${parts.join('; ')}.`
-        : `**Claimed:** nothing in the state or the transcript claims that ${what} finished.`,
+        ? `${m.strong('Claimed:')} ${what} finished — ${parts.join('; ')}.`
+        : `${m.strong('Claimed:')} nothing in the state or the transcript claims that ${what} finished.`,
     );
 
     const spawned = new Set(
@@ -339,7 +378,7 @@ function summary(
           .some((q) => q.status !== 'absent' && q.status !== 'pending');
         const noSpawn = ofCycle.length > 0 && !spawned.has(p.name) ? `, and no ${PHASE_AGENT[p.name]} was spawned` : '';
         return (
-          `**${p.name} never ran** (no entry in any of the ${cycle.revisions.length} revisions${noSpawn})` +
+          `${m.strong(`${p.name} never ran`)} (no entry in any of the ${cycle.revisions.length} revisions${noSpawn})` +
           `${laterRan ? ', yet the phases after it ran' : ''}`
         );
       }
@@ -347,16 +386,19 @@ function summary(
         .slice(cycle.phases.indexOf(p) + 1)
         .some((q) => q.status === 'completed' || q.status === 'running');
       if (p.status === 'pending' && laterRan)
-        return `**${p.name} never ran**: it is still ${mdCode(p.raw ?? p.status)}, yet the phases after it ran`;
-      return `${p.name} is ${mdInline(p.raw ?? p.status)}`;
+        return (
+          `${m.strong(`${p.name} never ran`)}: it is still ${m.code(p.raw ?? p.status)}, ` +
+          'yet the phases after it ran'
+        );
+      return `${p.name} is ${m.text(p.raw ?? p.status)}`;
     });
     const signals = [...new Set(cycle.signals.map((s) => s.what))];
     sentences.push(
-      `**What really happened:** ${phaseText.join('; ')}.` +
+      `${m.strong('What really happened:')} ${phaseText.join('; ')}.` +
         (signals.length
           ? ` The state itself contradicts the claim: ${signals
               .slice(0, 4)
-              .map((s) => mdInline(s))
+              .map((s) => m.text(s))
               .join('; ')}.`
           : ''),
     );
@@ -365,15 +407,15 @@ function summary(
   if (run && !cycle && cycleNo !== undefined) {
     const key = run.keyPrefix ? `${run.keyPrefix}.cycle.${cycleNo}` : `cycle ${cycleNo}`;
     sentences.push(
-      `**What really happened:** the state of cycle ${cycleNo} (${mdCode(key)}) could not be read as a cycle; ` +
+      `${m.strong('What really happened:')} the state of cycle ${cycleNo} (${m.code(key)}) ` +
+        'could not be read as a cycle; ' +
         `the findings below say what the transcripts and the other keys show.`,
     );
   }
-  const missing = missingParts(result, run);
-  if (missing.length) sentences.push(`**Missing or damaged:** ${missing.join('; ')}.`);
-  if (sentences.length) paras.push(sentences.map((x) => `- ${x}`).join('\n'));
+  const missing = missingParts(result, run, m);
+  if (missing.length) sentences.push(`${m.strong('Missing or damaged:')} ${missing.join('; ')}.`);
 
-  if (run) for (const f of run.folders) paras.push(folderSentence(f, run));
+  if (run) for (const f of run.folders) paras.push(folderSentence(f, run, m));
 
   const failed = run ? run.sessions.flatMap((s) => s.events.filter((e) => e.kind === 'failed-call')) : [];
   if (failed.length) {
@@ -381,23 +423,23 @@ function summary(
       .slice(0, 4)
       .map(
         (e) =>
-          `${mdCode(formatLocation(e.location))} “${mdInline(e.text)}”` +
-          `${e.retriedAt ? ` (succeeded on retry at ${mdCode(formatLocation(e.retriedAt))})` : ' (never retried)'}`,
+          `${m.code(formatLocation(e.location))} “${m.text(e.text)}”` +
+          `${e.retriedAt ? ` (succeeded on retry at ${m.code(formatLocation(e.retriedAt))})` : ' (never retried)'}`,
       );
     paras.push(
-      `**Failed calls in the transcript:** ${failed.length}: ${shown.join('; ')}` +
+      `${m.strong('Failed calls in the transcript:')} ${failed.length}: ${shown.join('; ')}` +
         `${failed.length > 4 ? `; and ${failed.length - 4} more (see the timeline)` : ''}.`,
     );
   }
 
   if (others.length) {
     paras.push(
-      `**Also affected:** ${others
+      `${m.strong('Also affected:')} ${others
         .map((r) => {
           const fs = findingsOf(result, r);
           return (
-            `${mdCode(r.keyPrefix ?? r.folders[0]?.path ?? r.id)} ` +
-            `(${[...new Set(fs.map((f) => f.ruleId))].join(', ')})`
+            `${m.code(r.keyPrefix ?? r.folders[0]?.path ?? r.id)} ` +
+            `(${[...new Set(fs.map((f) => m.text(f.ruleId)))].join(', ')})`
           );
         })
         .join('; ')}.`,
@@ -410,26 +452,26 @@ function summary(
       `explained by ${groups.length} root cause${groups.length === 1 ? '' : 's'} (below).` +
       (redacted ? ` ${redacted} secret${redacted === 1 ? ' was' : 's were'} masked in the quoted evidence.` : ''),
   );
-  return paras;
+  return { points: sentences, paras };
 }
 
 /** What the run lacks, in a few words per finding kind. */
-function missingParts(result: ScanResult, run: RunRecord | undefined): string[] {
+function missingParts(result: ScanResult, run: RunRecord | undefined, m: Markup): string[] {
   const out: string[] = [];
   const fs = run ? findingsOf(result, run) : result.findings;
   const by = (id: string) => fs.filter((f) => f.ruleId === id);
   for (const f of by('missing-execute-phase')) out.push(`the execute phase of cycle ${f.subject.cycle ?? '?'}`);
   for (const f of by('missing-tasks-md'))
-    out.push(`${mdCode('tasks.md')} in ${mdCode(f.subject.folder ?? folderOfEvidence(f) ?? '?')}`);
-  for (const f of by('missing-spec-file')) out.push(mdInline(lowerFirst(f.message.replace(/\.\s*$/, ''))));
+    out.push(`${m.code('tasks.md')} in ${m.code(f.subject.folder ?? folderOfEvidence(f) ?? '?')}`);
+  for (const f of by('missing-spec-file')) out.push(m.text(lowerFirst(f.message.replace(/\.\s*$/, ''))));
   const residue = by('heredoc-artifact')
     .map((f) => f.evidence.find((e) => e.location.kind === 'file')?.location)
     .filter((l) => l?.kind === 'file');
   if (residue.length)
     out.push(
-      `heredoc residue ${mdCode('EOF < /dev/null')} at ${residue.map((l) => mdCode(formatLocation(l!))).join(' and ')}`,
+      `heredoc residue ${m.code('EOF < /dev/null')} at ${residue.map((l) => m.code(formatLocation(l!))).join(' and ')}`,
     );
-  for (const f of by('truncated-file')) out.push(mdInline(lowerFirst(f.message.replace(/\.\s*$/, ''))));
+  for (const f of by('truncated-file')) out.push(m.text(lowerFirst(f.message.replace(/\.\s*$/, ''))));
   return out;
 }
 
@@ -443,17 +485,17 @@ function folderOfEvidence(f: ReportedFinding): string | undefined {
   return l?.kind === 'file' ? l.path : undefined;
 }
 
-function folderSentence(f: RunRecord['folders'][number], run: RunRecord): string {
+function folderSentence(f: RunRecord['folders'][number], run: RunRecord, m: Markup): string {
   const files = f.files.map(
     (x) =>
-      `${mdCode(x.path.slice(f.path.length + 1))} ` +
+      `${m.code(x.path.slice(f.path.length + 1))} ` +
       `(${x.lines} line${x.lines === 1 ? '' : 's'}${x.endsWithNewline ? '' : ', no final newline'})`,
   );
   const tasks = f.tasks
-    ? `${mdCode('tasks.md')} has ${f.tasks.checked} of ${f.tasks.total} boxes checked`
-    : `there is **no ${mdCode('tasks.md')}**`;
+    ? `${m.code('tasks.md')} has ${f.tasks.checked} of ${f.tasks.total} boxes checked`
+    : `there is ${m.strong(`no ${m.code('tasks.md')}`)}`;
   return (
-    `**Spec folder** ${mdCode(f.path)}${run.spec ? ` (spec ${mdCode(run.spec)})` : ''}: ` +
+    `${m.strong('Spec folder')} ${m.code(f.path)}${run.spec ? ` (spec ${m.code(run.spec)})` : ''}: ` +
     `${files.join(', ') || 'no files'}; ${tasks}.`
   );
 }
@@ -640,20 +682,7 @@ function repairsSection(journals: { file: string; journal: Journal }[]): string[
     out.push('');
     j.changes.forEach((c, i) => {
       const target = c.kind === 'kv' ? c.key : c.path;
-      const before = c.before_b64 === null ? '' : readable(c.before_b64);
-      const after = readable(c.after_b64);
-      const patch = createTwoFilesPatch(
-        `${target} (before)`,
-        `${target} (after)`,
-        before,
-        after,
-        undefined,
-        undefined,
-        { context: 3 },
-      )
-        .split('\n')
-        .slice(2)
-        .map((x) => clean(x));
+      const patch = changePatch(c);
       const cut = patch.length > MAX_DIFF_LINES;
       out.push(
         `Change ${i + 1}, ${mdCode(target)}${c.kind === 'kv' && c.before_b64 === null ? ' (new key)' : ''}: ` +
@@ -664,6 +693,19 @@ function repairsSection(journals: { file: string; journal: Journal }[]): string[
     });
   }
   return out;
+}
+
+/** A journalled change as the lines of a unified diff, before → after, secrets masked. */
+export function changePatch(c: Journal['changes'][number]): string[] {
+  const target = c.kind === 'kv' ? c.key : c.path;
+  const before = c.before_b64 === null ? '' : readable(c.before_b64);
+  const after = readable(c.after_b64);
+  return createTwoFilesPatch(`${target} (before)`, `${target} (after)`, before, after, undefined, undefined, {
+    context: 3,
+  })
+    .split('\n')
+    .slice(2)
+    .map((x) => redactText(x).text);
 }
 
 /** Journal bytes as text to diff: pretty JSON when it parses, else the text, else a note. */

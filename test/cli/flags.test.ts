@@ -84,10 +84,13 @@ describe('an empty or missing path is a usage error, on every command that takes
 
 const valueCases: Array<[string[], string]> = [
   // Fixed sets of values, with the one meant.
-  [['scan', '--format', 'jsno'], '--format "jsno" is not one of stylish, json, sarif, markdown (did you mean json?)'],
+  [
+    ['scan', '--format', 'jsno'],
+    '--format "jsno" is not one of stylish, json, sarif, markdown, html (did you mean json?)',
+  ],
   [
     ['report', '--format', 'markdwn'],
-    '--format "markdwn" is not one of stylish, json, sarif, markdown (did you mean markdown?)',
+    '--format "markdwn" is not one of stylish, json, sarif, markdown, html (did you mean markdown?)',
   ],
   [['watch', '--format', 'jsn'], '--format "jsn" is not one of stylish, json (did you mean json?)'],
   [['rules', '--format', 'xml'], '--format "xml" is not one of stylish, json'],

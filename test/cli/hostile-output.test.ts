@@ -68,7 +68,7 @@ const live = () => ['--server', server.url, '--logs', 'logs', '--allow-unknown-k
 
 describe('no command prints a raw escape sequence from the evidence', () => {
   it('scan in every format, to stdout', async () => {
-    for (const format of ['stylish', 'json', 'sarif', 'markdown']) {
+    for (const format of ['stylish', 'json', 'sarif', 'markdown', 'html']) {
       const r = await cli(['scan', ...live(), '--format', format]);
       expect(r.code, `${format}: ${r.stderr}`).toBe(1);
       expectNoRawControls(r, `scan --format ${format}`);
@@ -78,7 +78,7 @@ describe('no command prints a raw escape sequence from the evidence', () => {
   });
 
   it('report in every format', async () => {
-    for (const format of ['markdown', 'json', 'sarif']) {
+    for (const format of ['markdown', 'html', 'json', 'sarif']) {
       const r = await cli(['report', ...live(), '--format', format]);
       expect([0, 1], `${format}: ${r.stderr}`).toContain(r.code);
       expectNoRawControls(r, `report --format ${format}`);
