@@ -1,8 +1,8 @@
 // Parses a scan's transcript files, each into a FileOutcome at its index: on this thread (several files at a
 // time, so reading one overlaps with decoding another) and, for large inputs, in worker threads as well that
 // take files from the same queue, largest first. A thread that cannot start or dies leaves its files to this
-// one; either way the outcomes are the same. This module is also the workers' entry: a worker loads it by its
-// own URL (so only the compiled .js runs in workers; from TypeScript sources, as in tests, none are started).
+// one; either way the outcomes are the same. A worker runs log-worker.js beside this module (so only the compiled
+// .js runs in workers; from TypeScript sources, as in tests, none are started).
 import os from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { parseFile } from './parse-file.js';
@@ -78,7 +78,7 @@ export async function parseJobs(
       const inFlight = new Map<number, ParseJob>();
       let worker: Worker;
       try {
-        worker = new Worker(new URL(import.meta.url), { workerData: { [WORKER_FLAG]: true } });
+        worker = new Worker(new URL('./log-worker.js', import.meta.url), { workerData: { [WORKER_FLAG]: true } });
       } catch {
         return;
       }
@@ -123,8 +123,9 @@ const WORKER_FLAG = 'peerAuditLogWorker';
 
 type WorkerMessage = { kind: 'bytes'; bytes: number } | { kind: 'done'; index: number; outcome: FileOutcome };
 
-// Inside a parsing thread: parse the files the main thread sends, report bytes as they are read.
-if (!isMainThread && (workerData as Record<string, unknown> | null)?.[WORKER_FLAG] === true && parentPort) {
+/** Inside a parsing thread (log-worker.ts): parse the files the main thread sends, report bytes as they are read. */
+export function serveParseJobs(): void {
+  if (isMainThread || (workerData as Record<string, unknown> | null)?.[WORKER_FLAG] !== true || !parentPort) return;
   const port = parentPort;
   port.on('message', (job: ParseJob) => {
     const onBytes = (bytes: number): void => port.postMessage({ kind: 'bytes', bytes } satisfies WorkerMessage);
