@@ -29,6 +29,7 @@ export default defineRule({
     sources: ['kv', 'logs'],
     fixable: false,
     title: 'A phase was marked done with no agent behind it',
+    causedBy: [{ rule: 'missing-execute-phase', when: 'same-cycle' }],
   },
   check({ model, report }) {
     const bucket = model.bucket;

@@ -159,10 +159,23 @@ export function spawnTree(s: LogSession, root: Spawn): Spawn[] {
   return out;
 }
 
-/** The tool calls a spawn and its own subagents made, in session order. */
+const callsCache = new WeakMap<LogSession, Map<string, Array<{ call: ToolCall; at: number }>>>();
+
+/** The tool calls a spawn and its own subagents made, in session order (indexed by subagent once per session). */
 export function treeCalls(s: LogSession, tree: Spawn[]): ToolCall[] {
-  const ids = new Set(tree.map((sp) => sp.id));
-  return s.events.filter((e): e is ToolCall => e.kind === 'tool' && e.actor !== 'main' && ids.has(e.actor.spawnId));
+  let bySpawn = callsCache.get(s);
+  if (!bySpawn) {
+    const index = new Map<string, Array<{ call: ToolCall; at: number }>>();
+    s.events.forEach((e, at) => {
+      if (e.kind !== 'tool' || e.actor === 'main') return;
+      const list = index.get(e.actor.spawnId) ?? [];
+      list.push({ call: e, at });
+      index.set(e.actor.spawnId, list);
+    });
+    callsCache.set(s, (bySpawn = index));
+  }
+  const all = tree.flatMap((sp) => bySpawn.get(sp.id) ?? []);
+  return all.sort((a, b) => a.at - b.at).map((x) => x.call);
 }
 
 /** Every subagent of the tree has records of its own: its calls can be told. */
