@@ -71,4 +71,27 @@ describe('Spawn.resultDetail', () => {
       expect(got[2].result?.isError).toBe(true);
     });
   }
+
+  it('reads tool_use_result of stream-json output the same way', async () => {
+    const stream = [
+      { type: 'system', subtype: 'init', session_id: 's-2', claude_code_version: '2.1.70' },
+      {
+        type: 'assistant',
+        parent_tool_use_id: null,
+        session_id: 's-2',
+        message: { role: 'assistant', content: task(1, 't1').message.content },
+      },
+      {
+        type: 'user',
+        parent_tool_use_id: null,
+        session_id: 's-2',
+        message: { role: 'user', content: result(2, 't1', {}).message.content },
+        tool_use_result: { status: 'async_launched', agentId: 'a1', totalToolUseCount: 0 },
+      },
+    ];
+    for (const fast of [true, false]) {
+      const got = await spawns(stream, fast);
+      expect(got.map((sp) => sp.resultDetail)).toEqual([{ status: 'async_launched', totalToolUseCount: 0 }]);
+    }
+  });
 });
