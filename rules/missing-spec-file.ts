@@ -37,7 +37,10 @@ export default defineRule({
     sources: ['specs', 'kv', 'logs'],
     fixable: false,
     title: 'A spec document is missing',
-    causedBy: [{ rule: 'missing-execute-phase', when: 'same-run' }],
+    causedBy: [
+      { rule: 'missing-execute-phase', when: 'same-run' },
+      { rule: 'claimed-file-not-written', when: 'shared-evidence' },
+    ],
   },
   check({ model, report }) {
     const bucket = model.bucket;

@@ -245,10 +245,18 @@ export interface Spawn {
   ref: LogRef;
   /** The Task/Agent tool_result in the parent. Absent: the spawn never returned. */
   result?: ToolResult;
+  /** What the result's toolUseResult says of the subagent, when it says it. */
+  resultDetail?: SpawnResultDetail;
   /** The subagent's last assistant text, if its records were found. */
   finalText?: { text: string; ref: LogRef };
   /** Where the subagent's own records came from. */
   transcript?: 'inline' | 'sibling-file' | 'subagents-dir' | 'stream-json' | 'progress-mirror' | 'none';
+}
+
+/** Of a Task/Agent result's toolUseResult: `status` ("completed", "async_launched", …) and `totalToolUseCount`. */
+export interface SpawnResultDetail {
+  status?: string;
+  totalToolUseCount?: number;
 }
 
 export interface TextEvent {

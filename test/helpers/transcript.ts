@@ -8,6 +8,8 @@ export class Transcript {
   // Records, or raw lines written as given (`raw`: broken JSON, blank lines).
   private recs: (object | string)[] = [];
   private n = 0;
+  /** The agent id the records that follow belong to (an inline sidechain), or undefined for the main agent. */
+  private agent?: string;
   private rec(type: 'user' | 'assistant', content: unknown, extra: object = {}) {
     this.n++;
     this.recs.push({
@@ -21,6 +23,7 @@ export class Transcript {
       message: { role: type, content },
       uuid: `u${this.n}`,
       timestamp: new Date(Date.UTC(2025, 7, 5, 16, 0, this.n)).toISOString(),
+      ...(this.agent !== undefined ? { isSidechain: true, agentId: this.agent } : {}),
       ...extra,
     });
     return this;
@@ -37,7 +40,25 @@ export class Transcript {
       { type: 'tool_result', tool_use_id: id, content: isError ? `Exit code 1\n${out}` : out, is_error: isError },
     ]);
   }
-  task(id: string, agent: string, result?: string) {
+  /** The records that follow are the subagent `agentId`'s (inline sidechain records naming it), until asMain(). */
+  asAgent(agentId: string) {
+    this.agent = agentId;
+    return this;
+  }
+  asMain() {
+    this.agent = undefined;
+    return this;
+  }
+  /** Any tool call and its result (Write, Edit, …). */
+  tool(id: string, name: string, input: Record<string, unknown>, out = 'ok', isError = false) {
+    this.rec('assistant', [{ type: 'tool_use', id, name, input }]);
+    return this.rec('user', [{ type: 'tool_result', tool_use_id: id, content: out, is_error: isError }]);
+  }
+  /**
+   * A Task call and its result; `detail` is the result record's toolUseResult (agentId, status, totalToolUseCount),
+   * which links the subagent's sidechain records to the spawn.
+   */
+  task(id: string, agent: string, result?: string, detail?: Record<string, unknown>) {
     this.rec('assistant', [
       {
         type: 'tool_use',
@@ -50,9 +71,15 @@ export class Transcript {
         },
       },
     ]);
-    return result === undefined
-      ? this
-      : this.rec('user', [{ type: 'tool_result', tool_use_id: id, content: [{ type: 'text', text: result }] }]);
+    return result === undefined ? this : this.taskResult(id, result, detail);
+  }
+  /** The result of Task call `id` (after the subagent's records, when it has some). */
+  taskResult(id: string, result: string, detail?: Record<string, unknown>) {
+    return this.rec(
+      'user',
+      [{ type: 'tool_result', tool_use_id: id, content: [{ type: 'text', text: result }] }],
+      detail === undefined ? {} : { toolUseResult: detail },
+    );
   }
   raw(line: string) {
     this.recs.push(line);

@@ -150,6 +150,7 @@ describe('readLogs: composed PEER planning run', () => {
           timestamp: '2026-02-12T10:00:12.700Z',
         },
       },
+      resultDetail: { status: 'completed', totalToolUseCount: 1 },
       finalText: {
         text: PLAN_TEXT,
         ref: {

@@ -197,6 +197,7 @@ class SessionBuilder {
     } else {
       call.result = unit.spawnText === undefined ? unit.result : { ...unit.result, text: unit.spawnText };
       call.agentId ??= unit.agentId;
+      if (unit.spawnDetail) call.resultDetail = unit.spawnDetail;
     }
   }
 

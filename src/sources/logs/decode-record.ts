@@ -4,7 +4,15 @@
 // view tools showed cut short at once), spawn-to-agent links and agent_progress mirrors. Every text kept is
 // cut to a fixed length, so memory does not grow with what a transcript holds. A RecordDecoder keeps what
 // later records of the same file refer back to (sidechain roots, view tool calls).
-import type { LogEvent, LogRef, Spawn, StreamResultEvent, TextEvent, ToolCall } from '../../model/types.js';
+import type {
+  LogEvent,
+  LogRef,
+  Spawn,
+  SpawnResultDetail,
+  StreamResultEvent,
+  TextEvent,
+  ToolCall,
+} from '../../model/types.js';
 import {
   DeferredData,
   type LocalActor,
@@ -204,6 +212,8 @@ export class RecordDecoder {
     if (withoutTrailer !== undefined) unit.spawnText = withoutTrailer;
     const agentId = (isObj(detail) ? str(detail.agentId) : undefined) ?? trailerAgentId;
     if (agentId) unit.agentId = agentId;
+    const spawnDetail = isObj(detail) ? spawnResultDetail(detail) : undefined;
+    if (spawnDetail) unit.spawnDetail = spawnDetail;
     this.file.units.push(unit);
   }
 
@@ -305,6 +315,16 @@ function bounded(value: unknown, depth: number): unknown {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value).slice(0, INPUT_ITEMS_MAX)) out[k] = bounded(v, depth + 1);
   return out;
+}
+
+/** A Task result's status ("completed", "async_launched") and tool call count, when its toolUseResult has them. */
+function spawnResultDetail(detail: JsonRecord): SpawnResultDetail | undefined {
+  const out: SpawnResultDetail = {};
+  const status = str(detail.status);
+  if (status !== undefined) out.status = status;
+  const count = detail.totalToolUseCount;
+  if (typeof count === 'number' && Number.isInteger(count) && count >= 0) out.totalToolUseCount = count;
+  return status !== undefined || out.totalToolUseCount !== undefined ? out : undefined;
 }
 
 /** User text: a string content, or the text blocks of an array content joined by newlines. */

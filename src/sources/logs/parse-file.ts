@@ -155,7 +155,7 @@ const F_MESSAGE = FIELDS.indexOf('message');
 const F_DATA = FIELDS.indexOf('data');
 const F_TOOL_USE_RESULT = FIELDS.indexOf('toolUseResult');
 const F_TOOL_USE_RESULT_STREAM = FIELDS.indexOf('tool_use_result');
-const NESTED_KEYS = new KeyTable(['type', 'agentId']);
+const NESTED_KEYS = new KeyTable(['type', 'agentId', 'status', 'totalToolUseCount']);
 /** Fields RecordDecoder reads only until the file has a value for them (noteEnvelope). */
 const ENVELOPE = new Set<number>(
   (['sessionId', 'session_id', 'version', 'claude_code_version', 'cwd'] as const).map((k) => FIELDS.indexOf(k)),
@@ -199,7 +199,8 @@ const nestedMembers = new Members();
 /**
  * The record on a line, holding what RecordDecoder reads and nothing else: envelope fields always; `message` for
  * user and assistant records; `data` for agent_progress (for other progress records only its type);
- * of toolUseResult only whether it is a string (kept), an object (only its agentId kept) or something else.
+ * of toolUseResult only whether it is a string (kept), an object (only its agentId, status and totalToolUseCount
+ * kept) or something else.
  * Undefined when the line is not a well-formed object: the caller then parses it whole.
  */
 function readRecord(b: Buffer, envelopeKnown: boolean): JsonRecord | undefined {
@@ -240,8 +241,8 @@ function readRecord(b: Buffer, envelopeKnown: boolean): JsonRecord | undefined {
 }
 
 /**
- * A toolUseResult as far as it matters: a string whole, of an object only its agentId, any other value as a
- * stand-in of its kind.
+ * A toolUseResult as far as it matters: a string whole, of an object only its agentId, status and
+ * totalToolUseCount (what a Task result says of its subagent), any other value as a stand-in of its kind.
  */
 function toolUseResultSummary(b: Buffer, s: number, e: number): unknown {
   const c = b[s];
@@ -254,6 +255,8 @@ function toolUseResultSummary(b: Buffer, s: number, e: number): unknown {
     const id = NESTED_KEYS.lookup(b, m.keyStart(i), m.keyEnd(i));
     if (id === -2) return decodeValue(b, s, e);
     if (id === 1) out.agentId = decodeValue(b, m.valueStart(i), m.valueEnd(i));
+    else if (id === 2) out.status = decodeValue(b, m.valueStart(i), m.valueEnd(i));
+    else if (id === 3) out.totalToolUseCount = decodeValue(b, m.valueStart(i), m.valueEnd(i));
   }
   return out;
 }

@@ -3,7 +3,7 @@
 // agent_progress mirrors whose data is decoded only if needed), with the file's envelope facts (session id,
 // version, first and last timestamp), its inline sidechain roots and its corrupt lines. parse-file.ts and
 // decode-record.ts fill a ParsedFile; assemble.ts joins ParsedFiles into sessions.
-import type { CorruptLine, LogEvent, ToolResult } from '../../model/types.js';
+import type { CorruptLine, LogEvent, SpawnResultDetail, ToolResult } from '../../model/types.js';
 import type { JsonRecord } from './read-lines.js';
 
 export type FileRole =
@@ -36,6 +36,8 @@ export interface ResultUnit {
   /** The text is already cut to VIEW_RESULT_MAX (its call, a view tool, was in the same file). */
   viewCut?: true;
   agentId?: string;
+  /** What a Task result's toolUseResult says of its subagent (status, totalToolUseCount). */
+  spawnDetail?: SpawnResultDetail;
   mirror: boolean;
   uuid?: string;
 }
