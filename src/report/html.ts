@@ -18,6 +18,7 @@ import {
   MAX_DIFF_LINES,
   MAX_TABLE_ROWS,
   reportFrame,
+  baselineNote,
   summaryParts,
   type Markup,
 } from './markdown.js';
@@ -87,6 +88,10 @@ export function* htmlChunks(result: ScanResult, opts: HtmlOptions): Generator<st
       `<span class="count warning">${plural(warnings, 'warning')}</span>` +
       `<span class="count info">${num(infos)} info</span></div>`,
   );
+  if (result.baseline) {
+    const { file, said } = baselineNote(result.baseline, result.projectRoot);
+    out.push(`<p class="meta">Baseline ${code(file)}: ${esc(said)}</p>`);
+  }
   if (!result.complete) {
     out.push(
       '<div class="alert" role="alert"><strong>⚠ Incomplete evidence.</strong> Some of the evidence could not be ' +

@@ -795,13 +795,20 @@ function sourcesSection(result: ScanResult, items: RunRecord[]): string[] {
 }
 
 /** What the baseline left out: accepted findings are not in this report, stale entries no longer match. */
-function baselineLine(b: BaselineSection, root: string): string {
+export function baselineNote(b: BaselineSection, root: string): { file: string; said: string } {
   const rel = path.relative(root, b.file);
   const file = rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : b.file;
   const stale = b.stale.length;
-  return (
-    `Baseline ${mdCode(file)}: ${b.matched} accepted finding${b.matched === 1 ? '' : 's'} not shown` +
-    (stale ? `; ${stale} stale entr${stale === 1 ? 'y' : 'ies'} (no longer matching any finding)` : '') +
-    '.'
-  );
+  return {
+    file,
+    said:
+      `${b.matched} accepted finding${b.matched === 1 ? '' : 's'} not shown` +
+      (stale ? `; ${stale} stale entr${stale === 1 ? 'y' : 'ies'} (no longer matching any finding)` : '') +
+      '.',
+  };
+}
+
+function baselineLine(b: BaselineSection, root: string): string {
+  const { file, said } = baselineNote(b, root);
+  return `Baseline ${mdCode(file)}: ${said}`;
 }

@@ -176,6 +176,12 @@ describe('baseline round trip', () => {
     );
     expect(md.stdout).toContain('truncated-file');
     expect(md.stdout).not.toContain('false-success');
+    const html = await runCli(['report', ...OFFLINE, '--format', 'html'], { cwd: root });
+    expect(html.code, html.stderr).toBe(1);
+    expect(html.stdout).toContain(
+      `Baseline <code>peer-audit-baseline.json</code>: ${j.baseline!.matched} accepted findings not shown; ` +
+        '1 stale entry (no longer matching any finding).',
+    );
     const all = await runCli(['report', ...OFFLINE, '--no-baseline'], { cwd: root });
     expect(all.stdout).toContain('false-success');
     expect(all.stdout).not.toContain('accepted findings not shown');
