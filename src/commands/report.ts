@@ -10,6 +10,7 @@ import { loadSavedScan, SavedScanError } from '../report/saved.js';
 import { checkOutputFile, writeOutput } from './output.js';
 import { scanWithModel, type ScanArgs } from './scan.js';
 import { SourceFailure } from '../errors.js';
+import { activeConfig } from '../config/config.js';
 
 export interface ReportArgs extends ScanArgs {
   /** A saved `scan --format json` file to render instead of scanning. */
@@ -46,7 +47,7 @@ export async function reportCommand(a: ReportArgs, notice: (msg: string) => void
       notice(`${a.from} has no runs section (saved by an older peer-audit): the report has no timeline`);
   } else {
     const scanned = await scanWithModel(a, notice);
-    result = withContext(scanned.result, scanned.model);
+    result = withContext(scanned.result, scanned.model, activeConfig().config.prices);
   }
 
   const journals: { file: string; journal: Journal }[] = [];

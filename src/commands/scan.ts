@@ -13,7 +13,7 @@ import { checkOutputFile, writeOutput } from './output.js';
 import { PhaseTimes, ProgressLine } from './progress.js';
 import { escapeControl } from '../model/text.js';
 import { ConfigError, UsageError } from '../errors.js';
-import { displayPath } from '../config/config.js';
+import { activeConfig, displayPath } from '../config/config.js';
 import {
   applyBaseline,
   BASELINE_FILE,
@@ -113,7 +113,7 @@ export async function scanCommand(
   if (a.output) checkOutputFile(a.output); // before the scan, not after it
   const scanned = await scanWithModel(a, notice);
   // The runs section and evidence contexts: what reports need beyond the findings (also in the JSON).
-  const result = withContext(scanned.result, scanned.model);
+  const result = withContext(scanned.result, scanned.model, activeConfig().config.prices);
 
   // Baseline: read it (a missing default file is simply no baseline), update it on request, apply it.
   let report: ScanReport = result;
