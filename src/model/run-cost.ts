@@ -3,7 +3,8 @@
 // the whole run; money when prices are configured; and what repeated or skipped phases cost (waste).
 import { logLocation, spawnPhase } from './log-facts.js';
 import { PHASE_AGENT, PHASES, type PhaseName } from './state.js';
-import type { Actor, ActorUsage, LogLocation, LogSession, Spawn } from './types.js';
+import { isHumanTurn } from './transcript-facts.js';
+import type { Actor, ActorUsage, LogEvent, LogLocation, LogSession, Spawn } from './types.js';
 
 export interface TokenCounts {
   input: number;
@@ -224,20 +225,31 @@ function segments(spawns: SpawnFacts[]): SpawnFacts[][] {
   return out;
 }
 
-/** Repeated phases and phases that ran after a skipped one: the spawns whose cost is waste, with the reasons. */
-function wasted(spawns: SpawnFacts[]): { spawns: Set<SpawnFacts>; why: string[] } {
+/**
+ * Repeated phases and phases that ran after a skipped one: the spawns whose cost is waste, with the reasons. A phase
+ * spawned again after the person answered (a continuation once the user approved, or declined) is not a repeat.
+ */
+function wasted(s: LogSession, spawns: SpawnFacts[]): { spawns: Set<SpawnFacts>; why: string[] } {
   const out = new Set<SpawnFacts>();
   const why: string[] = [];
   const lines = (fs: SpawnFacts[]) => fs.map((f) => f.spawn.ref.line).join(', ');
+  const at = new Map<LogEvent, number>(s.events.map((e, i) => [e, i]));
+  const humans = s.events.flatMap((e, i) => (isHumanTurn(e) ? [i] : []));
+  const answeredBetween = (a: SpawnFacts, b: SpawnFacts): boolean => {
+    const from = at.get(a.spawn) ?? -1;
+    const to = at.get(b.spawn) ?? -1;
+    return humans.some((i) => i > from && i < to);
+  };
   for (const seg of segments(spawns)) {
     for (const phase of PHASES) {
       const of = seg.filter((f) => spawnPhase(f.spawn) === phase);
-      if (of.length < 2) continue;
-      const repeats = of.slice(1);
+      const repeats = of.filter((f, i) => i > 0 && !answeredBetween(of[i - 1], f));
+      if (repeats.length === 0) continue;
       for (const f of repeats) out.add(f);
       why.push(
-        `${PHASE_AGENT[phase]} was spawned ${of.length} times for one cycle (lines ${lines(of)}): ` +
-          `the repeat${repeats.length === 1 ? '' : 's'} at line${repeats.length === 1 ? '' : 's'} ${lines(repeats)}`,
+        `${PHASE_AGENT[phase]} was spawned ${of.length} times for one cycle (lines ${lines(of)}) with no answer ` +
+          `from the user between: the repeat${repeats.length === 1 ? '' : 's'} at ` +
+          `line${repeats.length === 1 ? '' : 's'} ${lines(repeats)}`,
       );
     }
     // Only a segment that starts with the planner shows a whole cycle: a resumed one may rely on earlier sessions.
@@ -300,7 +312,7 @@ export function runCost(sessions: LogSession[], prices?: Prices): RunCost | unde
         location: logLocation(f.spawn.ref),
       });
     }
-    const w = wasted(facts.spawns);
+    const w = wasted(s, facts.spawns);
     for (const f of w.spawns) {
       waste.acc.add(f.acc);
       if (f.interval) waste.intervals.push(f.interval);
