@@ -51,8 +51,10 @@ export function costSummary(cost: RunCost): string {
     ? `; waste ${shortCount(totalTokens(cost.waste.tokens))} tokens` +
       `${money(cost.waste, cost.currency) ? `, ${money(cost.waste, cost.currency)}` : ''}`
     : '';
+  // Transcripts of versions that wrote no `message.usage`: no figure rather than a count of zero.
+  const tokens = cost.responses === 0 ? 'no token counts in the transcripts' : tokenWords(cost.tokens);
   return (
-    `${tokenWords(cost.tokens)}, ${duration(cost.wallMs)}, ` +
+    `${tokens}, ${duration(cost.wallMs)}, ` +
     `${cost.toolCalls} tool call${cost.toolCalls === 1 ? '' : 's'}${m ? `, ${m}` : ''}${waste}`
   );
 }

@@ -513,9 +513,11 @@ function costSection(run: RunRecord, many: boolean): string[] {
   if (many) out.push(`### ${mdInline(run.keyPrefix ?? run.folders[0]?.path ?? run.id)}`, '');
   const cur = cost.currency;
   out.push(
-    `From the transcripts, each API response counted once: ${cost.responses} response` +
-      `${cost.responses === 1 ? '' : 's'}. A phase's wall time is while its subagents ran, ` +
-      "the coordinator's while no PEER subagent ran.",
+    (cost.responses === 0
+      ? 'The transcripts record no token counts (no `message.usage`): only time and tool calls are known. '
+      : `From the transcripts, each API response counted once: ${cost.responses} response` +
+        `${cost.responses === 1 ? '' : 's'}. `) +
+      "A phase's wall time is while its subagents ran, the coordinator's while no PEER subagent ran.",
     '',
   );
   const head = ['Phase', 'Agents', 'Input', 'Output', 'Cache read', 'Cache write', 'Tokens', 'Wall time', 'Tool calls'];

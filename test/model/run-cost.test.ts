@@ -9,6 +9,8 @@ import { runCost, type Prices } from '../../src/model/run-cost.js';
 import { readLogs } from '../../src/sources/logs.js';
 import { loadConfigFile } from '../../src/config/config-file.js';
 import { ConfigError } from '../../src/errors.js';
+import { costSummary } from '../../src/report/cost-format.js';
+import { Transcript } from '../helpers/transcript.js';
 
 const SEED = path.resolve('fixtures/incidents/wal-operation-handling-fix');
 const LOG = 'logs/output-peer-test-2.jsonl';
@@ -372,6 +374,20 @@ describe('each API response is counted once', () => {
     });
     expect(repeated.phases.find((p) => p.phase === 'execute')).toMatchObject({ agents: 2, wallMs: 19_000 });
     expect(runCost([session(true)])!.waste).toBeUndefined();
+  });
+
+  it('transcripts with no token counts: time and tool calls, and the tokens said to be unknown', async () => {
+    const dir = await new Transcript()
+      .human('/peer --instruction=create-spec')
+      .task('t1', 'peer-planner', 'planned')
+      .bash('b1', 'ls', 'ok')
+      .write();
+    dirs.push(dir);
+    const { data } = await readLogs([dir], dir);
+    const cost = runCost(data.sessions)!;
+    expect(cost).toMatchObject({ responses: 0, toolCalls: 2, wallMs: 4000 }); // records 1 s apart, 5 of them
+    expect(cost.tokens).toEqual({ input: 0, output: 0, cacheRead: 0, cacheWrite: 0 });
+    expect(costSummary(cost)).toBe('no token counts in the transcripts, 4 s, 2 tool calls');
   });
 
   it('a run with no transcripts has no cost', () => {
