@@ -25,6 +25,7 @@ import { summarise, type ScanResult } from './report/result.js';
 import type { Skipped } from './repair/plan.js';
 import type { Outcome } from './repair/apply.js';
 import { parseDuration } from './model/duration.js';
+import type { Prices } from './model/run-cost.js';
 import { DEFAULT_BUCKET } from './config/config.js';
 import { SourceFailure, UsageError } from './errors.js';
 import { VERSION } from './version.js';
@@ -32,6 +33,7 @@ import { VERSION } from './version.js';
 export type { Model } from './model/build.js';
 export type { Evidence, Finding, Location, Severity, SourceReport, Subject } from './model/types.js';
 export type { Fix, JsonOp } from './model/fix.js';
+export type { Prices, RunCost } from './model/run-cost.js';
 export type { Change, Journal } from './model/journal-format.js';
 export type { Rule, RuleMeta, RuleOptions } from './engine/rule.js';
 export type { KvConnectOptions } from './sources/kv.js';
@@ -97,6 +99,8 @@ export interface AuditOptions {
   expectHistory?: number;
   /** Rule severities (`off` skips the rule), applied by the engine. */
   severities?: Record<string, Severity | 'off'>;
+  /** Model prices per million tokens: each run's cost then carries money. */
+  prices?: Prices;
   /** Audit every run in the bucket, not only this project's. */
   allRuns?: boolean;
   /** `peer.*` keys no layout explains leave the KV source complete. */
@@ -117,7 +121,7 @@ export interface Audited {
 /** The result as `scan --format json` reports it (runs and evidence contexts included), before any baseline. */
 export async function audit(o: AuditOptions): Promise<ScanResult> {
   const { result, model } = await auditWithModel(o);
-  return withContext(result, model);
+  return withContext(result, model, o.prices);
 }
 
 /** The findings and sources of one audit, with the model; no runs section or evidence contexts. */

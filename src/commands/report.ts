@@ -11,6 +11,7 @@ import { checkOutputFile, writeOutput } from './output.js';
 import { scanWithModel, type ScanArgs } from './scan.js';
 import { SourceFailure } from '../errors.js';
 import { withBaseline, type BaselineArgs } from './baseline-apply.js';
+import { activeConfig } from '../config/config.js';
 
 export interface ReportArgs extends ScanArgs, Pick<BaselineArgs, 'baseline' | 'configDir'> {
   /** A saved `scan --format json` file to render instead of scanning. */
@@ -47,7 +48,7 @@ export async function reportCommand(a: ReportArgs, notice: (msg: string) => void
       notice(`${a.from} has no runs section (saved by an older peer-audit): the report has no timeline`);
   } else {
     const scanned = await scanWithModel(a, notice);
-    result = withContext(scanned.result, scanned.model);
+    result = withContext(scanned.result, scanned.model, activeConfig().config.prices);
   }
 
   // The baseline, as scan applies it; a saved scan that was already judged against one keeps that judgement.

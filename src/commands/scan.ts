@@ -11,6 +11,7 @@ import { checkOutputFile, writeOutput } from './output.js';
 import { PhaseTimes, ProgressLine } from './progress.js';
 import { UsageError } from '../errors.js';
 import { withBaseline, type BaselineArgs } from './baseline-apply.js';
+import { activeConfig } from '../config/config.js';
 
 /** The scan's flags: the library's options as they are, plus how the flags choose the sources. */
 export interface ScanArgs
@@ -87,7 +88,7 @@ export async function scanCommand(
   if (a.output) checkOutputFile(a.output); // before the scan, not after it
   const scanned = await scanWithModel(a, notice);
   // The runs section and evidence contexts: what reports need beyond the findings (also in the JSON).
-  const result = withContext(scanned.result, scanned.model);
+  const result = withContext(scanned.result, scanned.model, activeConfig().config.prices);
 
   const { report, line: baselineLine } = await withBaseline(result, a, notice);
 

@@ -19,6 +19,20 @@ export const configSchema = z.strictObject({
       expectHistory: z.number().int().min(1).optional(),
     })
     .optional(),
+  prices: z
+    .strictObject({
+      currency: z.string().min(1),
+      models: z.record(
+        z.string().min(1),
+        z.strictObject({
+          input: z.number().min(0),
+          output: z.number().min(0),
+          cacheRead: z.number().min(0),
+          cacheWrite: z.number().min(0),
+        }),
+      ),
+    })
+    .optional(),
   sources: z
     .strictObject({
       server: z.string().min(1).optional(),
@@ -46,7 +60,8 @@ function describeInput(v: unknown): string {
 
 /** Known setting names at each level, for "did you mean". */
 const KNOWN_KEYS: Record<string, string[]> = {
-  '': ['$schema', 'rules', 'ruleOptions', 'sources'],
+  '': ['$schema', 'rules', 'ruleOptions', 'prices', 'sources'],
+  prices: ['currency', 'models'],
   ruleOptions: ['staleAfter', 'expectReplicas', 'expectHistory'],
   sources: ['server', 'bucket', 'project', 'specs', 'logs', 'allRuns', 'allowUnknownKeys'],
 };

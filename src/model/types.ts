@@ -307,6 +307,24 @@ export interface LogSession {
   lastTimestamp?: string;
   /** The last physical line of the main file was cut off (no newline and not JSON). */
   truncatedTail?: boolean;
+  /** Tokens the session's API responses used, per actor and model, each response counted once. */
+  usage?: ActorUsage[];
+}
+
+/** What one actor (the main agent or a subagent) of a session used with one model: sums over its API responses. */
+export interface ActorUsage {
+  actor: Actor;
+  /** `message.model` of the responses, when the transcript names it. */
+  model?: string;
+  input: number;
+  output: number;
+  cacheRead: number;
+  cacheWrite: number;
+  /** API responses counted (each once, however many records carry it). */
+  responses: number;
+  /** Time of the first and last response (ms since the epoch). */
+  firstMs?: number;
+  lastMs?: number;
 }
 
 export interface LogData {

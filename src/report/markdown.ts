@@ -20,6 +20,8 @@ import type { RuleDoc } from './rule-docs.js';
 import { excerptOf, mdCode, mdFence, mdInline } from '../model/text.js';
 import { describeSource, describeStats } from './stylish.js';
 import { ganttBars, humanTime, mermaidGantt, timelineRows } from './timeline.js';
+import { duration, money, totalTokens, wholeCount } from './cost-format.js';
+import type { CostLine, RunCost } from '../model/run-cost.js';
 
 export interface MarkdownOptions {
   rules: Map<string, RuleDoc>;
@@ -146,6 +148,14 @@ function* linesOf(result: ScanResult, opts: MarkdownOptions): Generator<string> 
   }
   for (const run of drawn) {
     out.push(...timelineSection(run, drawn.length > 1));
+    yield flush(out);
+  }
+
+  // ------------------------------------------------------------ cost
+  const costed = timelineRuns.filter((r) => r.cost);
+  if (costed.length) {
+    out.push('## Cost', '');
+    for (const run of costed) out.push(...costSection(run, costed.length > 1));
     yield flush(out);
   }
 
@@ -543,6 +553,69 @@ function timelineSection(run: RunRecord, many: boolean): string[] {
     if (rows.length > MAX_TABLE_ROWS) out.push(`| … | | ${rows.length - MAX_TABLE_ROWS} more events left out | |`);
     out.push('');
   }
+  return out;
+}
+
+// ---------------------------------------------------------------- cost
+
+function costSection(run: RunRecord, many: boolean): string[] {
+  const cost = run.cost!;
+  const out: string[] = [];
+  if (many) out.push(`### ${mdInline(run.keyPrefix ?? run.folders[0]?.path ?? run.id)}`, '');
+  const cur = cost.currency;
+  out.push(
+    (cost.responses === 0
+      ? 'The transcripts record no token counts (no `message.usage`): only time and tool calls are known. '
+      : `From the transcripts, each API response counted once: ${cost.responses} response` +
+        `${cost.responses === 1 ? '' : 's'}. `) +
+      "A phase's wall time is while its subagents ran, the coordinator's while no PEER subagent ran.",
+    '',
+  );
+  const head = ['Phase', 'Agents', 'Input', 'Output', 'Cache read', 'Cache write', 'Tokens', 'Wall time', 'Tool calls'];
+  if (cur) head.push(`Money (${mdInline(cur)})`);
+  out.push(`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`);
+  const row = (name: string, agents: string, l: CostLine): string => {
+    const t = l.tokens;
+    const cells = [
+      name,
+      agents,
+      wholeCount(t.input),
+      wholeCount(t.output),
+      wholeCount(t.cacheRead),
+      wholeCount(t.cacheWrite),
+      wholeCount(totalTokens(t)),
+      duration(l.wallMs),
+      String(l.toolCalls),
+    ];
+    if (cur) cells.push(l.money === undefined ? '—' : (money(l, cur)?.replace(` ${cur}`, '') ?? '—'));
+    return `| ${cells.join(' | ')} |`;
+  };
+  const agentName = (x: RunCost['subagents'][number]) =>
+    `${mdInline(x.agentType || '(no type)')}, ${mdCode(formatLocation(x.location), true)}`;
+  for (const p of cost.phases) {
+    const of = cost.subagents.filter((x) => (x.phase ?? 'coordinator') === p.phase);
+    // One subagent: named on its phase's line; several: a line each under it.
+    out.push(row(`**${p.phase}**${of.length === 1 ? `: ${agentName(of[0])}` : ''}`, String(p.agents), p));
+    if (of.length > 1) for (const x of of) out.push(row(`↳ ${agentName(x)}`, '', x));
+  }
+  out.push(row('**Total**', String(cost.subagents.length), cost));
+  out.push('');
+  if (cost.waste) {
+    const w = cost.waste;
+    const m = money(w, cur);
+    out.push(
+      `**Waste:** ${wholeCount(totalTokens(w.tokens))} tokens, ${duration(w.wallMs)}, ` +
+        `${w.toolCalls} tool call${w.toolCalls === 1 ? '' : 's'}${m ? `, ${mdInline(m)}` : ''}: ` +
+        `${w.why.map((x) => mdInline(x)).join('; ')}.`,
+      '',
+    );
+  }
+  if (cost.unpriced?.length)
+    out.push(
+      `No price is configured for ${cost.unpriced.map((m) => mdCode(m)).join(', ')}: ` +
+        'the lines that used it have no money (see `prices` in the config).',
+      '',
+    );
   return out;
 }
 

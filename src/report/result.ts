@@ -1,6 +1,7 @@
 import type { Evidence, Finding, KvLocation, LogLocation, Severity, SourceReport } from '../model/types.js';
 import { SEVERITY_RANK } from '../model/types.js';
 import type { PhaseName, PhaseStatus } from '../model/state.js';
+import type { RunCost } from '../model/run-cost.js';
 
 /**
  * The versioned scan result: the JSON output, and what every other format is rendered from.
@@ -106,6 +107,8 @@ export interface RunRecord {
   sessions: SessionRecord[];
   /** What the user asked for: the first human turn of the run's first transcript. */
   request?: RequestRecord;
+  /** What the run's transcripts cost (tokens, wall time, tool calls, money with prices); absent: no transcripts. */
+  cost?: RunCost;
 }
 
 export interface FolderRecord {

@@ -33,6 +33,7 @@ import type {
   SessionRecord,
 } from './result.js';
 import { excerptOf } from '../model/text.js';
+import { runCost, type Prices } from '../model/run-cost.js';
 
 /** At most this many key events per transcript; the rest are counted. */
 const MAX_EVENTS = 200;
@@ -41,11 +42,11 @@ const CONTEXT_LINES = 2;
 const JSON_CONTEXT_MAX = 1200;
 
 /** The scan result with the runs section and evidence contexts added (a new object; the input is not changed). */
-export function withContext(result: ScanResult, model: Model): ScanResult {
+export function withContext(result: ScanResult, model: Model, prices?: Prices): ScanResult {
   return {
     ...result,
     findings: result.findings.map((f) => addContext(f, model)),
-    runs: describeRuns(model, result.findings),
+    runs: describeRuns(model, result.findings, prices),
   };
 }
 
@@ -58,7 +59,7 @@ const CLEAN_RUNS = 50;
  * The runs the findings are about (by key prefix, spec name, folder or session), described; the others are
  * counted in `omitted`. A bucket of years of healthy cycles would otherwise put every one of them in each scan.
  */
-export function describeRuns(model: Model, findings: ReportedFinding[]): RunsSection {
+export function describeRuns(model: Model, findings: ReportedFinding[], prices?: Prices): RunsSection {
   const prefixes = new Set<string>();
   const specs = new Set<string>();
   const folders = new Set<string>();
@@ -82,7 +83,7 @@ export function describeRuns(model: Model, findings: ReportedFinding[]): RunsSec
   const items: RunRecord[] = [];
   let omitted = 0;
   for (const run of model.runs) {
-    if (wanted(run)) items.push(runRecord(run));
+    if (wanted(run)) items.push(runRecord(run, prices));
     else omitted++;
   }
   for (const s of model.unattachedSessions) {
@@ -91,12 +92,20 @@ export function describeRuns(model: Model, findings: ReportedFinding[]): RunsSec
       continue;
     }
     const rec = sessionRecord(s, undefined);
-    items.push({ id: `session:${s.sessionId}`, folders: [], cycles: [], sessions: [rec], ...requestOf([rec]) });
+    const cost = runCost([s], prices);
+    items.push({
+      id: `session:${s.sessionId}`,
+      folders: [],
+      cycles: [],
+      sessions: [rec],
+      ...requestOf([rec]),
+      ...(cost ? { cost } : {}),
+    });
   }
   return { version: 1, items, ...(omitted > 0 ? { omitted } : {}) };
 }
 
-function runRecord(run: Run): RunRecord {
+function runRecord(run: Run, prices: Prices | undefined): RunRecord {
   const sessions = [...run.sessions]
     .sort((a, b) => (a.firstTimestamp ?? '').localeCompare(b.firstTimestamp ?? ''))
     .map((x) =>
@@ -127,6 +136,8 @@ function runRecord(run: Run): RunRecord {
     sessions,
     ...requestOf(sessions),
   };
+  const cost = runCost(run.sessions, prices);
+  if (cost) rec.cost = cost;
   return rec;
 }
 

@@ -54,6 +54,61 @@ const rev = z.looseObject({
   operation: z.string().describe('PUT, DEL or PURGE.'),
 });
 
+const tokenCounts = z
+  .looseObject({
+    input: z.number().describe('Input tokens not read from the cache (`usage.input_tokens`).'),
+    output: z.number().describe('Output tokens (`usage.output_tokens`).'),
+    cacheRead: z.number().describe('Input tokens read from the cache (`usage.cache_read_input_tokens`).'),
+    cacheWrite: z.number().describe('Input tokens written to the cache (`usage.cache_creation_input_tokens`).'),
+  })
+  .describe('Tokens, each API response counted once.');
+const costLine = {
+  tokens: tokenCounts,
+  wallMs: z.number().describe('Wall time in milliseconds.'),
+  toolCalls: z.number().describe('Tool calls made (tool_use blocks, subagent spawns included).'),
+  money: z
+    .number()
+    .optional()
+    .describe('Cost in the configured currency; absent without prices, or when a model of the line has no price.'),
+};
+const runCost = z
+  .looseObject({
+    ...costLine,
+    responses: z.number().describe('API responses counted.'),
+    currency: z.string().optional().describe('The currency of `money` (when prices are configured).'),
+    unpriced: z.array(z.string()).optional().describe('Models used with no configured price.'),
+    phases: z
+      .array(
+        z.looseObject({
+          phase: z
+            .enum(['plan', 'execute', 'express', 'review', 'coordinator'])
+            .describe('The PEER phase, or the coordinator (the main agent and subagents of no phase).'),
+          agents: z.number().describe('Subagents counted under it.'),
+          ...costLine,
+        }),
+      )
+      .describe('Per phase that ran, then the coordinator; wall time of a phase: while its subagents ran.'),
+    subagents: z
+      .array(
+        z.looseObject({
+          agentType: z.string().describe('subagent_type of the spawn ("" when absent).'),
+          phase: z.string().optional().describe('The PEER phase it is counted under; absent: the coordinator.'),
+          location: logLoc.describe("The spawn's log line."),
+          ...costLine,
+        }),
+      )
+      .describe('Per subagent, in spawn order; wall time: from its spawn to its result.'),
+    waste: z
+      .looseObject({
+        ...costLine,
+        why: z.array(z.string()).describe('Which phases were repeated or ran after a skipped phase, in words.'),
+      })
+      .optional()
+      .describe('What repeated phases, and phases that ran after a skipped one, cost.'),
+  })
+  .optional()
+  .describe("What the run's transcripts cost; absent when the run has no transcripts.");
+
 /** One run of the runs section: `report --from` checks each as it is read. */
 export const runSchema = z.looseObject({
   id: z.string().describe('The run: its key prefix, else spec name, folder or session.'),
@@ -137,6 +192,7 @@ export const runSchema = z.looseObject({
     .looseObject({ text: z.string().describe('The request, escaped and cut.'), location: logLoc })
     .optional()
     .describe('What the user asked for: the first human turn of the transcript.'),
+  cost: runCost,
 });
 
 const runsSchema = z

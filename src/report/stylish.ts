@@ -3,6 +3,7 @@ import type { Finding, Severity, SourceReport } from '../model/types.js';
 import { formatLocation } from './location.js';
 import type { ScanResult } from './result.js';
 import { escapeControl } from '../model/text.js';
+import { costSummary } from './cost-format.js';
 
 export interface StylishOptions {
   chalk: ChalkInstance;
@@ -57,6 +58,7 @@ export function formatStylish(result: ScanResult, opts: StylishOptions): string 
       c.yellow.bold('No problems found in the part of the evidence that could be read: this is NOT a clean result.'),
     );
   }
+  out.push(...costLines(result).map((l) => c.dim(l)));
   out.push(c.dim(`Sources: ${result.sources.map(describeSource).join(' · ') || 'none'}`));
   if (result.summary.redacted)
     out.push(
@@ -70,6 +72,19 @@ export function formatStylish(result: ScanResult, opts: StylishOptions): string 
     for (const s of opts.nextSteps) out.push(`  ${escapeControl(s.command)}${c.dim(`   # ${escapeControl(s.why)}`)}`);
   }
   return `${out.join('\n')}\n`;
+}
+
+const COST_LINES_MAX = 5;
+
+/** One line per run with transcripts: what it cost (the Markdown and JSON reports have the detail). */
+function costLines(result: ScanResult): string[] {
+  const costed = (result.runs?.items ?? []).filter((r) => r.cost);
+  const lines = costed
+    .slice(0, COST_LINES_MAX)
+    .map((r) => `Cost${costed.length > 1 ? ` of ${escapeControl(r.keyPrefix ?? r.id)}` : ''}: ${costSummary(r.cost!)}`);
+  const more = costed.length - COST_LINES_MAX;
+  if (more > 0) lines.push(`… and ${more} more run${more === 1 ? '' : 's'} with a cost (see --format markdown)`);
+  return lines;
 }
 
 function sev(c: ChalkInstance, s: Severity): string {

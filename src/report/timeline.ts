@@ -3,6 +3,7 @@
 import { PHASE_AGENT, PHASES, type PhaseName } from '../model/state.js';
 import { msOf as ms } from '../model/transcript-facts.js';
 import type { CycleRecord, KeyEventRecord, RunRecord } from './result.js';
+import { shortCount, totalTokens } from './cost-format.js';
 
 export interface TimelineRow {
   /** ISO time, when known. */
@@ -236,20 +237,23 @@ export function ganttBars(run: RunRecord): GanttBar[] {
           break;
         case 'spawn': {
           const ret = s.events.find((x) => x.kind === 'return' && x.spawnId === e.spawnId);
+          // What the subagent used, on its bar: the chart's bars are sized by wall time already.
+          const used = run.cost?.subagents.find((x) => x.location.line === line && x.location.path === e.location.path);
+          const tokens = used ? ` ${shortCount(totalTokens(used.tokens))} tokens` : '';
           const end = ms(ret?.location.timestamp);
           const failed = !ret || ret.failed;
           bars.push(
             end !== undefined && end >= t
               ? {
                   section,
-                  name: `${e.agent ?? 'subagent'} (line ${line})`,
+                  name: `${e.agent ?? 'subagent'} (line ${line})${tokens}`,
                   tags: failed ? ['crit'] : [],
                   start: t,
                   end,
                 }
               : {
                   section,
-                  name: `${e.agent ?? 'subagent'} never returned (line ${line})`,
+                  name: `${e.agent ?? 'subagent'} never returned (line ${line})${tokens}`,
                   tags: ['crit', 'milestone'],
                   start: t,
                   end: t,

@@ -265,7 +265,7 @@ describe('cost', () => {
   });
 
   it('the report has a Cost section when a run has cost, and none when none has', async () => {
-    const items = seed.runs!.items.map((r): RunRecord => (r.keyPrefix ? ({ ...r, cost } as RunRecord) : r));
+    const items = seed.runs!.items.map((r): RunRecord => (r.keyPrefix ? ({ ...r, cost } as unknown as RunRecord) : r));
     const html = await renderReport({ ...seed, runs: { ...seed.runs!, items } }, 'html');
     expect(html).toContain('<section id="cost">\n<h2>Cost</h2>');
     expect(html).toContain('<li><a href="#cost">Cost</a></li>');

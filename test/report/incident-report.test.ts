@@ -175,6 +175,7 @@ describe('incident report of the seed incident (report --kv-snapshot … --logs 
     expect(headings(report, 2)).toEqual([
       'Summary',
       'Timeline',
+      'Cost',
       'Findings by root cause',
       'Recommendations',
       'Repairs applied',
@@ -447,7 +448,7 @@ describe('report --journal: the repairs applied, with before and after', () => {
 
 describe('reports of every bundled incident', () => {
   for (const fixture of ['v2-skipped-execute', 'v2-review-rewrite', 'healthy-v1', 'healthy-v2']) {
-    it(`${fixture}: one title, the six sections, well-formed Mermaid, every finding once`, async () => {
+    it(`${fixture}: one title, the seven sections, well-formed Mermaid, every finding once`, async () => {
       const dir = path.join(REPO, 'fixtures/incidents', fixture);
       const r = await runCli(['report', ...SOURCES, '--now', '2025-08-25T00:00:00Z'], { cwd: dir });
       const j = await runCli(['scan', ...SOURCES, '--now', '2025-08-25T00:00:00Z', '--format', 'json'], { cwd: dir });
@@ -458,6 +459,7 @@ describe('reports of every bundled incident', () => {
       expect(headings(md, 2)).toEqual([
         'Summary',
         'Timeline',
+        'Cost',
         'Findings by root cause',
         'Recommendations',
         'Repairs applied',

@@ -4,10 +4,19 @@
 // stand in only for a spawn without a file of its own, pairs tool calls with their first result, and orders
 // each session's events by time (an event without a timestamp keeps its place beside its predecessor).
 import path from 'node:path';
-import type { Actor, LogEvent, LogSession, Spawn, TextEvent, ToolCall } from '../../model/types.js';
+import type { Actor, ActorUsage, LogEvent, LogSession, Spawn, TextEvent, ToolCall } from '../../model/types.js';
 import { VIEW_RESULT_MAX, VIEW_TOOLS } from './decode-record.js';
 import { materialiseMirror } from './parse-file.js';
-import type { ChainRoot, EventUnit, LinkUnit, LocalActor, MirrorUnit, ParsedFile, ResultUnit } from './parsed.js';
+import type {
+  ChainRoot,
+  EventUnit,
+  LinkUnit,
+  LocalActor,
+  MirrorUnit,
+  ParsedFile,
+  ResultUnit,
+  UsageUnit,
+} from './parsed.js';
 import { cut, ownCopy, stripPlugin, toMs } from './values.js';
 
 /**
@@ -94,6 +103,8 @@ class SessionBuilder {
   /** agent_progress records, in read order, with the sequence number of their place. */
   private readonly mirrors: Array<{ unit: MirrorUnit; file: ParsedFile; seq: number }> = [];
   private readonly files: ParsedFile[] = [];
+  /** Each API response once, by its key, with the actor it was made by. */
+  private readonly usage = new Map<string, { unit: UsageUnit; actor: Actor }>();
   private seq = 0;
 
   constructor(private readonly main: ParsedFile) {
@@ -143,10 +154,13 @@ class SessionBuilder {
     // Sequence numbers follow read order, so events without a timestamp keep their place.
     const base = this.seq;
     this.seq += file.units.length;
-    const chained: Array<{ unit: EventUnit; seq: number }> = [];
+    const chained: Array<{ unit: EventUnit | UsageUnit; seq: number }> = [];
     const links: LinkUnit[] = [];
     file.units.forEach((unit, index) => {
-      if (unit.kind === 'event') {
+      if (unit.kind === 'usage') {
+        if (isChainActor(unit.local)) chained.push({ unit, seq: base + index });
+        else this.addUsage(unit, unit.local === 'main' ? owner : unit.local);
+      } else if (unit.kind === 'event') {
         if (isChainActor(unit.local)) chained.push({ unit, seq: base + index });
         else this.addEvent(unit, unit.local === 'main' ? owner : unit.local, base + index);
       } else if (unit.kind === 'result') {
@@ -176,6 +190,46 @@ class SessionBuilder {
       this.registerCall(event);
     }
     this.items.push(item);
+  }
+
+  /** A response seen again (an agent_progress copy, a record in another file) is merged, not counted twice. */
+  private addUsage(unit: UsageUnit, actor: Actor): void {
+    const known = this.usage.get(unit.key);
+    if (!known) {
+      this.usage.set(unit.key, { unit, actor });
+      return;
+    }
+    const k = known.unit;
+    k.input = Math.max(k.input, unit.input);
+    k.output = Math.max(k.output, unit.output);
+    k.cacheRead = Math.max(k.cacheRead, unit.cacheRead);
+    k.cacheWrite = Math.max(k.cacheWrite, unit.cacheWrite);
+  }
+
+  /** The responses summed per actor and model, in the order they were first read. */
+  private usageTotals(): ActorUsage[] {
+    const totals = new Map<string, ActorUsage>();
+    for (const { unit, actor } of this.usage.values()) {
+      const id = `${actor === 'main' ? '' : actor.spawnId}\u0000${unit.model ?? ''}`;
+      let t = totals.get(id);
+      if (!t) {
+        const who: Actor = actor === 'main' ? 'main' : { spawnId: actor.spawnId };
+        t = { actor: who, input: 0, output: 0, cacheRead: 0, cacheWrite: 0, responses: 0 };
+        if (unit.model !== undefined) t.model = unit.model;
+        totals.set(id, t);
+      }
+      t.input += unit.input;
+      t.output += unit.output;
+      t.cacheRead += unit.cacheRead;
+      t.cacheWrite += unit.cacheWrite;
+      t.responses++;
+      if (unit.ms !== undefined) {
+        if (t.firstMs === undefined || unit.ms < t.firstMs) t.firstMs = unit.ms;
+        if (t.lastMs === undefined || unit.ms > t.lastMs) t.lastMs = unit.ms;
+      }
+    }
+    this.usage.clear();
+    return [...totals.values()];
   }
 
   private registerCall(call: ToolCall | Spawn): void {
@@ -210,7 +264,7 @@ class SessionBuilder {
    * ≤2.0.27 sidechains carry no agent id: a chain belongs to the spawn whose prompt its root repeats,
    * else to the latest spawn still running when the chain started. Chains matching no spawn are dropped.
    */
-  private resolveInlineChains(file: ParsedFile, units: Array<{ unit: EventUnit; seq: number }>): void {
+  private resolveInlineChains(file: ParsedFile, units: Array<{ unit: EventUnit | UsageUnit; seq: number }>): void {
     const owner = new Map<string, Spawn>();
     const taken = new Set<Spawn>();
     const roots = [...file.chains.values()].sort((a, b) => (a.ms ?? 0) - (b.ms ?? 0));
@@ -225,6 +279,10 @@ class SessionBuilder {
       const spawn =
         'chain' in local ? owner.get(local.chain) : [...this.spawns.values()].find((s) => s.agentId === local.agentId);
       if (!spawn) continue;
+      if (unit.kind === 'usage') {
+        this.addUsage(unit, { spawnId: spawn.id });
+        continue;
+      }
       spawn.transcript ??= 'inline';
       this.addEvent(unit, { spawnId: spawn.id }, seq);
     }
@@ -271,6 +329,8 @@ class SessionBuilder {
     if (firsts.length) session.firstTimestamp = firsts.reduce((a, b) => (b.ms < a.ms ? b : a)).iso;
     if (lasts.length) session.lastTimestamp = lasts.reduce((a, b) => (b.ms > a.ms ? b : a)).iso;
     if (main.truncatedTail) session.truncatedTail = true;
+    const usage = this.usageTotals();
+    if (usage.length) session.usage = usage;
     for (const f of this.files) {
       if (f.corruptTotal > f.corrupt.length) (session.corruptCounts ??= {})[f.path] = f.corruptTotal;
     }
@@ -293,6 +353,7 @@ class SessionBuilder {
       }
       for (const unit of materialiseMirror(mirror.file, mirror.unit)) {
         if (unit.kind === 'result') results.push(unit);
+        if (unit.kind === 'usage') this.addUsage(unit, { spawnId: mirror.unit.spawnId });
         if (unit.kind !== 'event') continue;
         const item = this.mirrorItem(unit, mirror.seq);
         if (item.event.kind === 'tool' || item.event.kind === 'spawn') {

@@ -20,6 +20,7 @@ import {
   type ParsedFile,
   type ResultUnit,
   type Unit,
+  type UsageUnit,
 } from './parsed.js';
 import type { JsonRecord } from './read-lines.js';
 import { cut, isObj, ownCopy, str, stripPlugin, toMs } from './values.js';
@@ -38,6 +39,8 @@ const INPUT_ITEMS_MAX = 50;
 const INPUT_DEPTH_MAX = 4;
 
 const SPAWN_TOOLS = new Set(['Task', 'Agent']);
+/** The model Claude Code names on the error messages it writes itself (no API call behind them). */
+const SYNTHETIC_MODEL = '<synthetic>';
 const EXIT_CODE_FAILURE = /^Exit code [1-9]\d*/;
 const AGENT_TRAILER = /^agentId: ([A-Za-z0-9_-]+)/;
 const INTERRUPT_MARKER = '[Request interrupted by user';
@@ -51,6 +54,8 @@ export class RecordDecoder {
   /** tool_use ids of view tools (Read, Grep, …) in this file. */
   private readonly viewCalls = new Set<string>();
   private readonly ids = new Map<string, string>();
+  /** The usage unit of each API response in this file, by its key, so the records of one response merge. */
+  private readonly usages = new Map<string, UsageUnit>();
 
   constructor(readonly file: ParsedFile) {}
 
@@ -69,8 +74,10 @@ export class RecordDecoder {
       this.file.uuids.add(uuid);
     }
     const ref = this.ref(line, uuid, str(rec.timestamp));
-    if (type === 'assistant') this.assistant(rec.message, local, ref, false);
-    else if (type === 'user') this.user(rec, local, ref, false);
+    if (type === 'assistant') {
+      this.assistant(rec.message, local, ref, false);
+      this.usage(rec, local, ref, false);
+    } else if (type === 'user') this.user(rec, local, ref, false);
     else if (type === 'progress') this.progress(rec, line, uuid, lineStart);
     else if (type === 'result') this.streamResult(rec, ref);
     else this.taskLink(rec, uuid);
@@ -254,9 +261,44 @@ export class RecordDecoder {
     if (!isObj(inner)) return [];
     const ref = this.ref(unit.line, unit.uuid, str(inner.timestamp) ?? unit.timestamp);
     const local = { spawnId: unit.spawnId };
-    if (inner.type === 'assistant') this.assistant(inner.message, local, ref, true);
-    else if (inner.type === 'user') this.user(inner, local, ref, true);
+    if (inner.type === 'assistant') {
+      this.assistant(inner.message, local, ref, true);
+      this.usage(inner, local, ref, true);
+    } else if (inner.type === 'user') this.user(inner, local, ref, true);
     return this.file.units;
+  }
+
+  /**
+   * The token counts of an assistant record (`message.usage`), merged into one unit per API response: its records
+   * (one per content block) carry the counts so far, so the largest of each count is the response's.
+   */
+  private usage(rec: JsonRecord, local: LocalActor, ref: LogRef, mirror: boolean): void {
+    const message = rec.message;
+    if (!isObj(message) || !isObj(message.usage)) return;
+    const model = str(message.model);
+    // Claude Code's own error messages are not API responses.
+    if (model === SYNTHETIC_MODEL) return;
+    const key = str(message.id) ?? str(rec.requestId) ?? ref.uuid;
+    if (!key) return;
+    const u = message.usage;
+    const input = tokens(u.input_tokens);
+    const output = tokens(u.output_tokens);
+    const cacheRead = tokens(u.cache_read_input_tokens);
+    const cacheWrite = tokens(u.cache_creation_input_tokens);
+    const known = this.usages.get(key);
+    if (known) {
+      known.input = Math.max(known.input, input);
+      known.output = Math.max(known.output, output);
+      known.cacheRead = Math.max(known.cacheRead, cacheRead);
+      known.cacheWrite = Math.max(known.cacheWrite, cacheWrite);
+      return;
+    }
+    const unit: UsageUnit = { kind: 'usage', key, input, output, cacheRead, cacheWrite, local, mirror, uuid: ref.uuid };
+    if (model !== undefined) unit.model = this.intern(model);
+    const ms = toMs(ref.timestamp);
+    if (ms !== undefined) unit.ms = ms;
+    this.usages.set(key, unit);
+    this.file.units.push(unit);
   }
 
   private streamResult(rec: JsonRecord, ref: LogRef): void {
@@ -277,6 +319,11 @@ export class RecordDecoder {
     const spawnId = str(rec.tool_use_id);
     if (agentId && spawnId) this.file.units.push({ kind: 'link', spawnId, agentId, uuid });
   }
+}
+
+/** A token count as written, or 0 when it is missing or not a count. */
+function tokens(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0;
 }
 
 function makeSpawn(id: string, toolName: Spawn['toolName'], input: JsonRecord, ref: LogRef): Spawn {

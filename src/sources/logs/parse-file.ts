@@ -144,6 +144,7 @@ const FIELDS = [
   'task_id',
   'tool_use_id',
   'result',
+  'requestId',
   // Decoded only for the record types that use them:
   'message',
   'data',

@@ -69,7 +69,27 @@ export interface MirrorUnit {
   data?: JsonRecord;
 }
 
-export type Unit = EventUnit | ResultUnit | LinkUnit | MirrorUnit;
+/**
+ * The token counts of one API response (an assistant message), counted once: Claude Code writes one record per
+ * content block, each with the message's usage so far, so the records of one message are merged (largest count).
+ */
+export interface UsageUnit {
+  kind: 'usage';
+  /** The message id, else the request id, else the record's uuid. */
+  key: string;
+  model?: string;
+  input: number;
+  output: number;
+  cacheRead: number;
+  cacheWrite: number;
+  /** Time of the message's first record. */
+  ms?: number;
+  local: LocalActor;
+  mirror: boolean;
+  uuid?: string;
+}
+
+export type Unit = EventUnit | ResultUnit | LinkUnit | MirrorUnit | UsageUnit;
 
 export interface ChainRoot {
   id: string;
