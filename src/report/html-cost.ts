@@ -63,6 +63,22 @@ export function costTable(cost: unknown): string | undefined {
     '<th class="num">Wall time</th><th class="num">Tool calls</th>' +
     `${money ? `<th class="num">Cost${currency}</th>` : ''}` +
     `</tr></thead><tbody>${rows.map((r) => line(r, 'td')).join('')}</tbody>` +
-    `<tfoot>${line(total, 'th')}</tfoot></table>`
+    `<tfoot>${line(total, 'th')}</tfoot></table>` +
+    wasteLine(cost.waste)
+  );
+}
+
+/** What repeated phases, and phases run after a skipped one, cost, with the reasons in words. */
+function wasteLine(waste: unknown): string {
+  if (!isObj(waste)) return '';
+  const w = row('Waste', waste);
+  const tokens = [w.input, w.output, w.cacheRead, w.cacheWrite].reduce<number>((a, b) => a + (b ?? 0), 0);
+  const why = Array.isArray(waste.why) ? waste.why.filter((x): x is string => typeof x === 'string') : [];
+  return (
+    `<p class="waste"><strong>Waste:</strong> ${num(tokens)} tokens` +
+    `${w.wallMs === undefined ? '' : `, ${esc(duration(w.wallMs))}`}` +
+    `${w.toolCalls === undefined ? '' : `, ${num(w.toolCalls)} tool call${w.toolCalls === 1 ? '' : 's'}`}` +
+    `${w.money === undefined ? '' : `, ${esc(w.money.toFixed(2))}`}` +
+    `${why.length ? `: ${why.map(esc).join('; ')}` : ''}.</p>`
   );
 }

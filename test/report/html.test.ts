@@ -182,8 +182,13 @@ describe('the seed incident as HTML', () => {
     );
     expect(seedHtml).toContain('<div class="search" id="search" role="search" hidden>');
     expect(seedHtml).not.toMatch(/<article[^>]* hidden/);
-    // No run of the seed has cost data: no cost section.
-    expect(seedHtml).not.toContain('id="cost"');
+    // The seed's cost, as counted by hand from its transcript (test/model/run-cost.test.ts): the whole run's row,
+    // and the waste of the phases that ran after the skipped execute.
+    expect(seedHtml).toContain(
+      '<tfoot><tr><th>Whole run</th><td>—</td><td class="num">370</td><td class="num">10,357</td>' +
+        '<td class="num">2,419,632</td><td class="num">175,336</td><td class="num">15m 27s</td>' +
+        '<td class="num">77</td></tr></tfoot></table><p class="waste"><strong>Waste:</strong> 1,467,847 tokens',
+    );
   });
 });
 
