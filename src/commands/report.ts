@@ -26,6 +26,7 @@ const SOURCE_FLAGS: [keyof ScanArgs, string][] = [
   ['kvSnapshot', '--kv-snapshot'],
   ['logs', '--logs'],
   ['specs', '--specs'],
+  ['files', '--files'],
   ['server', '--server'],
 ];
 

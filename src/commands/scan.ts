@@ -34,6 +34,7 @@ export interface ScanArgs
       AuditOptions,
       | 'project'
       | 'specs'
+      | 'files'
       | 'kvSnapshot'
       | 'now'
       | 'staleAfter'
@@ -56,6 +57,7 @@ export function auditOptionsOf(a: ScanArgs, notice: (msg: string) => void = () =
     project: a.project,
     specs: a.specs,
     logs: a.useLogs ? a.logs : false,
+    files: a.files,
     kvSnapshot: a.kvSnapshot,
     kv: a.useKv ? () => kvOptions(a) : undefined,
     bucket: a.bucket,
