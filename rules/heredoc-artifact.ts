@@ -30,7 +30,7 @@ export default defineRule({
     for (const file of model.specs?.productFiles ?? []) check(file, { folder: '.agent-os/product' });
     // Repository files (--files): a spec or product file the specs source read is judged above, once.
     for (const file of model.files?.candidates ?? []) {
-      if (specFile(model, file.path)) continue;
+      if (specFile(model, file.path) !== file) continue;
       const dir = file.path.lastIndexOf('/');
       check(file, { folder: dir < 0 ? '.' : file.path.slice(0, dir) });
     }
