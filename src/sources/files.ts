@@ -1,18 +1,18 @@
 // Repository files (`--files '<glob>'`): any text files of the project, searched for the heredoc residue.
 //
-// A tree can be large (a monorepo, generated code), so the search runs on raw bytes: each file is read into one
-// reused buffer and searched for `/dev/null` with Buffer.indexOf; only the line around a hit is decoded, and only
-// a file with a line shaped like the residue is decoded whole and handed to the model, where the rule judges it
-// as it judges a spec file. Everything else is counted and let go. `.gitignore` files (the root's and nested ones)
-// are honoured, `.git/` is never entered, symbolic links are not followed, and a file with a NUL byte in its
-// first 8 KB is binary (as git decides) and skipped.
-import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync, type Dirent } from 'node:fs';
+// A tree can be large (a monorepo, generated code), so the search runs on raw bytes (files-search.ts, in worker
+// threads too when there are many files): each file is read into one reused buffer and searched for `/dev/null`;
+// only the line start before a hit is decoded, and only a file with a line shaped like the residue is decoded whole
+// and handed to the model, where the rule judges it as it judges a spec file. Everything else is counted and let
+// go. `.gitignore` files (the root's and nested ones) are honoured, `.git/` is never entered, symbolic links are
+// not followed, and a file with a NUL byte in its first 8 KB is binary (as git decides) and skipped.
+import { readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
-import { residueShaped } from '../model/residue.js';
 import type { RepoFileData, SourceReport } from '../model/types.js';
 import { UsageError } from '../errors.js';
 import { toSpecFile } from './specs.js';
+import { searchFiles, type Searched } from './files-search.js';
 
 export interface FileSourceOptions {
   projectRoot: string;
@@ -20,21 +20,8 @@ export interface FileSourceOptions {
   globs: string[];
 }
 
-const NEEDLE = Buffer.from('/dev/null');
-/** Git's test for a binary file: a NUL byte in the first 8,000-odd bytes. */
-const BINARY_PROBE = 8192;
-/** A file is read in pieces of this size; most files fit in one. */
-const CHUNK = 4 * 1024 * 1024;
 /** The largest file decoded whole when it holds a residue-shaped line (a string cannot be much longer). */
 const MAX_DECODED = 256 * 1024 * 1024;
-/**
- * A hit far into a long line (minified code) is judged from the line's first bytes only: residue starts with
- * blanks, a word, blanks and `<`, so a start that is anything else cannot become residue further on.
- */
-const LONG_START = 512;
-const RESIDUE_START = /^\s*(?:[A-Za-z_][A-Za-z0-9_]*)?\s*(?:<\s*)?$/;
-/** Files read between turns of the event loop, so sources read side by side keep moving. */
-const FILES_PER_TURN = 256;
 
 interface Pattern {
   glob: string;
@@ -186,8 +173,8 @@ export async function readRepoFiles(o: FileSourceOptions): Promise<{ data: RepoF
     report.ok = false;
     report.problems.push({ where: rel, reason });
   };
-  const reader = new FileReader();
-  let sinceTurn = 0;
+  // Matched files, in walk order (sorted per folder): searched after the walk, in threads when there are many.
+  const rels: string[] = [];
 
   const ignored = (levels: IgnoreLevel[], rel: string, dir: boolean): boolean => {
     let out = false;
@@ -200,7 +187,7 @@ export async function readRepoFiles(o: FileSourceOptions): Promise<{ data: RepoF
     return out;
   };
 
-  const walk = async (dirRel: string, levels: IgnoreLevel[]): Promise<void> => {
+  const walk = (dirRel: string, levels: IgnoreLevel[]): void => {
     const abs = dirRel === '' ? projectRoot : path.join(projectRoot, dirRel);
     let entries: Dirent[];
     try {
@@ -227,116 +214,42 @@ export async function readRepoFiles(o: FileSourceOptions): Promise<{ data: RepoF
       if (e.name === '.git') continue;
       const rel = join(dirRel, e.name);
       if (e.isDirectory()) {
-        if (enter(rel) && !ignored(levels, rel, true)) await walk(rel, levels);
+        if (enter(rel) && !ignored(levels, rel, true)) walk(rel, levels);
         continue;
       }
       if (!matches(rel) || ignored(levels, rel, false)) continue;
-      if (!e.isFile()) {
-        count(e.isSymbolicLink() ? 'links not followed' : 'not regular files, not read');
-        continue;
-      }
-      if (++sinceTurn >= FILES_PER_TURN) {
-        sinceTurn = 0;
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-      const r = reader.search(path.join(abs, e.name));
-      if (r.kind === 'error') {
-        problem(rel, `cannot read: ${r.code}`);
-        continue;
-      }
-      if (r.kind === 'binary') {
-        count('binary files skipped');
-        continue;
-      }
-      report.stats.files++;
-      report.stats.bytes += r.bytes;
-      if (r.kind === 'candidate') {
-        if (r.whole) data.candidates.push(toSpecFile(rel, rel, r.whole));
-        else if (r.bytes > MAX_DECODED)
-          problem(rel, `holds a line shaped like the residue, but ${r.bytes} bytes is too large to judge`);
-        else {
-          try {
-            data.candidates.push(toSpecFile(rel, rel, readFileSync(path.join(abs, e.name))));
-          } catch (err) {
-            problem(rel, `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-          }
-        }
-      }
+      if (e.isFile()) rels.push(rel);
+      else count(e.isSymbolicLink() ? 'links not followed' : 'not regular files, not read');
     }
   };
-  await walk('', []);
+  walk('', []);
+
+  const outcomes: Searched[] = new Array<Searched>(rels.length);
+  await searchFiles(
+    rels.map((r) => path.join(projectRoot, r)),
+    outcomes,
+  );
+  rels.forEach((rel, i) => {
+    const r = outcomes[i];
+    if (r.kind === 'error') return problem(rel, `cannot read: ${r.code}`);
+    if (r.kind === 'binary') return count('binary files skipped');
+    report.stats.files++;
+    report.stats.bytes += r.bytes;
+    if (r.kind !== 'candidate') return;
+    if (r.whole)
+      return data.candidates.push(
+        toSpecFile(rel, rel, Buffer.from(r.whole.buffer, r.whole.byteOffset, r.whole.byteLength)),
+      );
+    if (r.bytes > MAX_DECODED)
+      return problem(rel, `holds a line shaped like the residue, but ${r.bytes} bytes is too large to judge`);
+    try {
+      data.candidates.push(toSpecFile(rel, rel, readFileSync(path.join(projectRoot, rel))));
+    } catch (err) {
+      problem(rel, `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  });
   if (report.stats.files === 0 && report.ok) report.absent = 'no text files matched';
   return { data, report };
 }
 
 const join = (dir: string, name: string) => (dir === '' ? name : `${dir}/${name}`);
-
-type Searched =
-  | { kind: 'clean'; bytes: number }
-  /** `whole`: the file's bytes when it fit in one read (valid until the next search). */
-  | { kind: 'candidate'; bytes: number; whole?: Buffer }
-  | { kind: 'binary' }
-  | { kind: 'error'; code: string };
-
-/** Searches files for residue-shaped lines through one reused buffer. */
-class FileReader {
-  private buf = Buffer.allocUnsafe(CHUNK);
-
-  search(abs: string): Searched {
-    let fd: number;
-    try {
-      fd = openSync(abs, 'r');
-    } catch (e) {
-      return { kind: 'error', code: (e as NodeJS.ErrnoException).code ?? (e as Error).message };
-    }
-    try {
-      return this.searchOpen(fd);
-    } catch (e) {
-      return { kind: 'error', code: (e as NodeJS.ErrnoException).code ?? (e as Error).message };
-    } finally {
-      closeSync(fd);
-    }
-  }
-
-  private searchOpen(fd: number): Searched {
-    const buf = this.buf;
-    let bytes = 0;
-    let carry = 0;
-    let first = true;
-    for (;;) {
-      const want = buf.length - carry;
-      const got = readSync(fd, buf, carry, want, null);
-      const end = carry + got;
-      bytes += got;
-      if (first && buf.subarray(0, Math.min(end, BINARY_PROBE)).indexOf(0) >= 0) return { kind: 'binary' };
-      if (this.hasCandidate(end, first)) {
-        if (first && got < want) return { kind: 'candidate', bytes, whole: buf.subarray(0, end) };
-        // Read on for the size; the file is then read again whole.
-        for (;;) {
-          const n = readSync(fd, buf, 0, buf.length, null);
-          bytes += n;
-          if (n < buf.length) return { kind: 'candidate', bytes };
-        }
-      }
-      if (got < want) return { kind: 'clean', bytes };
-      // Keep the tail that could be the start of a needle cut by the chunk's end.
-      carry = NEEDLE.length - 1;
-      buf.copy(buf, 0, end - carry, end);
-      first = false;
-    }
-  }
-
-  /** Whether the first `end` bytes hold a hit whose line has the residue's shape (or whose line start is unseen). */
-  private hasCandidate(end: number, first: boolean): boolean {
-    const buf = this.buf.subarray(0, end);
-    for (let at = buf.indexOf(NEEDLE); at >= 0; at = buf.indexOf(NEEDLE, at + NEEDLE.length)) {
-      const nl = at === 0 ? -1 : buf.lastIndexOf(0x0a, at - 1);
-      if (nl < 0 && !first) return true;
-      const start = nl + 1;
-      if (at - start <= LONG_START) {
-        if (residueShaped(`${buf.toString('utf8', start, at)}/dev/null`)) return true;
-      } else if (RESIDUE_START.test(buf.toString('utf8', start, start + LONG_START))) return true;
-    }
-    return false;
-  }
-}

@@ -78,7 +78,7 @@ describe('repository files source (--files)', () => {
   });
 
   it('finds a residue line cut by the read chunk boundary, and one far into a large file', async () => {
-    const chunk = 4 * 1024 * 1024;
+    const chunk = 1024 * 1024;
     const filler = (n: number) => `${'x'.repeat(99)}\n`.repeat(Math.ceil(n / 100)).slice(0, n);
     // The needle "/dev/null" straddles the end of the first chunk.
     const before = `${filler(chunk - 10)}\n`;
