@@ -18,7 +18,7 @@ const CHUNK = 1024 * 1024;
  */
 const LONG_START = 512;
 const RESIDUE_START = /^\s*(?:[A-Za-z_][A-Za-z0-9_]*)?\s*(?:<\s*)?$/;
-/** Files per batch a thread takes from the queue. */
+/** Files per batch a thread takes from the queue (fewer when there are few files). */
 const BATCH = 128;
 /** Below this many files, starting a thread costs more than it saves. */
 const THREADS_FROM_FILES = 1000;
@@ -109,11 +109,14 @@ function threadsFor(files: number): number {
 
 /** Searches every file into outcomes[i]: here and, for many files, in worker threads too; the same either way. */
 export async function searchFiles(paths: string[], outcomes: Searched[]): Promise<void> {
+  const threads = Math.min(threadsFor(paths.length), paths.length);
+  // Every thread gets at least one batch, however few the files.
+  const batch = Math.max(1, Math.min(BATCH, Math.ceil(paths.length / (threads + 1))));
   let next = 0;
   const take = (): [number, number] | undefined => {
     if (next >= paths.length) return undefined;
     const from = next;
-    next = Math.min(paths.length, next + BATCH);
+    next = Math.min(paths.length, next + batch);
     return [from, next];
   };
   const searcher = new FileSearcher();
@@ -125,7 +128,6 @@ export async function searchFiles(paths: string[], outcomes: Searched[]): Promis
     }
   };
   const orphaned: Array<[number, number]> = [];
-  const threads = Math.min(threadsFor(paths.length), Math.ceil(paths.length / BATCH));
   await Promise.all([
     here(),
     ...Array.from({ length: threads }, async () => {

@@ -111,6 +111,21 @@ describe('--files', () => {
     expect((JSON.parse(off.stdout) as ScanResult).sources.map((s) => s.kind)).toEqual(['specs']);
   });
 
+  it('finds the same in worker threads (PEER_AUDIT_FILES_THREADS) as on one thread', async () => {
+    const dir = await project();
+    const scan = async (threads: string) => {
+      const r = await runCli(['scan', ...FILES, '--format', 'json'], {
+        cwd: dir,
+        env: { PEER_AUDIT_FILES_THREADS: threads },
+      });
+      const result = JSON.parse(r.stdout) as ScanResult;
+      return { found: residueAt(result), files: result.sources.find((s) => s.kind === 'files')!.stats };
+    };
+    const one = await scan('0');
+    expect(one.found).toEqual(['Proofs/Basic.lean:5', 'types/index.d.ts:2']);
+    expect(await scan('2')).toEqual(one);
+  });
+
   it('exits 2 for a glob that leaves the project', async () => {
     const dir = await project();
     const r = await runCli(['scan', '--files', '../**', '--no-logs', '--no-kv'], { cwd: dir });
