@@ -34,6 +34,7 @@ interface Pattern {
 export function compileGlobs(globs: string[], projectRoot: string): Pattern[] {
   const out: Pattern[] = [];
   for (const given of globs) {
+    if (given.trim() === '') throw new UsageError('--files needs a glob (an empty one would match nothing meant)');
     let g = given.split(path.sep).join('/');
     if (path.isAbsolute(g)) {
       const rel = path.relative(projectRoot, g).split(path.sep).join('/');
@@ -42,7 +43,7 @@ export function compileGlobs(globs: string[], projectRoot: string): Pattern[] {
       g = rel;
     }
     while (g.startsWith('./')) g = g.slice(2);
-    if (g === '' || g === '.') g = '**';
+    if (g === '' || g === '.') g = '**'; // the project itself: every file
     for (const one of expandBraces(g)) {
       const segments = one.split('/').filter((s) => s !== '' && s !== '.');
       if (segments.includes('..'))
