@@ -3,7 +3,7 @@
 // the same queue as this thread. This module is also the workers' entry: a worker loads it by its own URL (so only
 // the compiled .js runs in workers; from TypeScript sources, as in tests, none are started).
 import os from 'node:os';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { residueShaped } from '../model/residue.js';
 
@@ -18,8 +18,9 @@ const CHUNK = 1024 * 1024;
  */
 const LONG_START = 512;
 const RESIDUE_START = /^\s*(?:[A-Za-z_][A-Za-z0-9_]*)?\s*(?:<\s*)?$/;
-/** Files per batch a thread takes from the queue (fewer when there are few files). */
+/** Files per batch a thread takes from the queue, at most; with threads, a batch also stops at BATCH_BYTES. */
 const BATCH = 128;
+const BATCH_BYTES = 4 * 1024 * 1024;
 /** Below this many files, starting a thread costs more than it saves. */
 const THREADS_FROM_FILES = 1000;
 
@@ -107,27 +108,48 @@ function threadsFor(files: number): number {
   return files >= THREADS_FROM_FILES ? Math.min(os.availableParallelism() - 1, 3) : 0;
 }
 
-/** Searches every file into outcomes[i]: here and, for many files, in worker threads too; the same either way. */
+/**
+ * Searches every file into outcomes[i]: here and, for many files, in worker threads too; the same either way. With
+ * threads, the files go largest first in batches of about BATCH_BYTES, so no thread is left with the big ones.
+ */
 export async function searchFiles(paths: string[], outcomes: Searched[]): Promise<void> {
   const threads = Math.min(threadsFor(paths.length), paths.length);
+  let order = paths.map((_, i) => i);
+  let sizes: number[] | undefined;
+  if (threads > 0) {
+    const known = paths.map((p) => {
+      try {
+        return statSync(p).size;
+      } catch {
+        return 0; // the search says why it cannot be read
+      }
+    });
+    sizes = known;
+    order = order.sort((a, b) => known[b] - known[a] || a - b);
+  }
   // Every thread gets at least one batch, however few the files.
-  const batch = Math.max(1, Math.min(BATCH, Math.ceil(paths.length / (threads + 1))));
+  const most = Math.max(1, Math.min(BATCH, Math.ceil(paths.length / (threads + 1))));
   let next = 0;
-  const take = (): [number, number] | undefined => {
-    if (next >= paths.length) return undefined;
-    const from = next;
-    next = Math.min(paths.length, next + batch);
-    return [from, next];
+  const take = (): number[] | undefined => {
+    if (next >= order.length) return undefined;
+    const batch: number[] = [];
+    let bytes = 0;
+    while (next < order.length && batch.length < most && (batch.length === 0 || bytes < BATCH_BYTES)) {
+      const i = order[next++];
+      batch.push(i);
+      bytes += sizes?.[i] ?? 0;
+    }
+    return batch;
   };
   const searcher = new FileSearcher();
   const here = async (): Promise<void> => {
     for (let b = take(); b; b = take()) {
-      for (let i = b[0]; i < b[1]; i++) outcomes[i] = searcher.search(paths[i]);
+      for (const i of b) outcomes[i] = searcher.search(paths[i]);
       // A turn of the event loop between batches: the workers' messages and the other sources move on.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
   };
-  const orphaned: Array<[number, number]> = [];
+  const orphaned: number[] = [];
   await Promise.all([
     here(),
     ...Array.from({ length: threads }, async () => {
@@ -137,20 +159,20 @@ export async function searchFiles(paths: string[], outcomes: Searched[]): Promis
       } catch {
         return;
       }
-      let inFlight: [number, number] | undefined;
+      let inFlight: number[] | undefined;
       await new Promise<void>((resolve) => {
         const feed = (): void => {
           inFlight = take();
           if (!inFlight) return resolve();
-          worker.postMessage({ from: inFlight[0], paths: paths.slice(inFlight[0], inFlight[1]) });
+          worker.postMessage(inFlight.map((i) => paths[i]));
         };
-        worker.on('message', (msg: { from: number; outcomes: Searched[] }) => {
-          msg.outcomes.forEach((o, k) => (outcomes[msg.from + k] = o));
+        worker.on('message', (found: Searched[]) => {
+          found.forEach((o, k) => (outcomes[inFlight![k]] = o));
           feed();
         });
         // A thread that cannot start or dies leaves its batch to this one.
         const lost = (): void => {
-          if (inFlight) orphaned.push(inFlight);
+          if (inFlight) orphaned.push(...inFlight);
           inFlight = undefined;
           resolve();
         };
@@ -162,7 +184,7 @@ export async function searchFiles(paths: string[], outcomes: Searched[]): Promis
       await worker.terminate();
     }),
   ]);
-  for (const [from, to] of orphaned) for (let i = from; i < to; i++) outcomes[i] = searcher.search(paths[i]);
+  for (const i of orphaned) outcomes[i] = searcher.search(paths[i]);
 }
 
 const WORKER_FLAG = 'peerAuditFilesWorker';
@@ -171,7 +193,5 @@ const WORKER_FLAG = 'peerAuditFilesWorker';
 if (!isMainThread && (workerData as Record<string, unknown> | null)?.[WORKER_FLAG] === true && parentPort) {
   const port = parentPort;
   const searcher = new FileSearcher();
-  port.on('message', (batch: { from: number; paths: string[] }) => {
-    port.postMessage({ from: batch.from, outcomes: batch.paths.map((p) => searcher.search(p)) });
-  });
+  port.on('message', (batch: string[]) => port.postMessage(batch.map((p) => searcher.search(p))));
 }
