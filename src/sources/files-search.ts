@@ -84,7 +84,7 @@ export class FileSearcher {
   /** Whether the first `end` bytes hold a hit whose line has the residue's shape (or whose line start is unseen). */
   private hasCandidate(end: number, first: boolean): boolean {
     const buf = this.buf.subarray(0, end);
-    for (let at = buf.indexOf(NEEDLE); at >= 0; at = buf.indexOf(NEEDLE, at + NEEDLE.length)) {
+    for (let at = findNeedle(buf, 0); at >= 0; at = findNeedle(buf, at + NEEDLE.length)) {
       const nl = at === 0 ? -1 : buf.lastIndexOf(0x0a, at - 1);
       if (nl < 0 && !first) return true;
       const start = nl + 1;
@@ -94,6 +94,28 @@ export class FileSearcher {
     }
     return false;
   }
+}
+
+/**
+ * The first `/dev/null` in `buf` at or after `from`, or -1: Buffer.indexOf of the `v` (a memchr) and a check of the
+ * bytes around it, about twice as fast on text as a Boyer-Moore-Horspool search for the whole needle.
+ */
+export function findNeedle(buf: Buffer, from: number): number {
+  const last = buf.length - 6;
+  for (let v = buf.indexOf(0x76, from + 3); v >= 0 && v <= last; v = buf.indexOf(0x76, v + 1)) {
+    if (
+      buf[v - 3] === 0x2f &&
+      buf[v - 2] === 0x64 &&
+      buf[v - 1] === 0x65 &&
+      buf[v + 1] === 0x2f &&
+      buf[v + 2] === 0x6e &&
+      buf[v + 3] === 0x75 &&
+      buf[v + 4] === 0x6c &&
+      buf[v + 5] === 0x6c
+    )
+      return v - 3;
+  }
+  return -1;
 }
 
 /**

@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileGlobs, expandBraces, readRepoFiles } from '../../src/sources/files.js';
+import { findNeedle } from '../../src/sources/files-search.js';
 import { UsageError } from '../../src/errors.js';
 import { tempProject } from '../helpers/evidence.js';
 
@@ -121,5 +122,26 @@ describe('repository files source (--files)', () => {
   it('expands braces, nested and several', () => {
     expect(expandBraces('{a,b}/{c,d{e,f}}')).toEqual(['a/c', 'a/de', 'a/df', 'b/c', 'b/de', 'b/df']);
     expect(expandBraces('x{y}z')).toEqual(['x{y}z']);
+  });
+
+  it('finds /dev/null exactly where Buffer.indexOf does, near misses and edges included', () => {
+    const needle = Buffer.from('/dev/null');
+    const abc = Buffer.from('/devnul v/\n');
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    let checked = 0;
+    for (let t = 0; t < 5000; t++) {
+      const b = Buffer.alloc(rnd(40));
+      for (let i = 0; i < b.length; i++) b[i] = abc[rnd(abc.length)];
+      if (rnd(3) === 0 && b.length >= 9) needle.copy(b, rnd(b.length - 8));
+      for (let from = 0; from <= b.length; from++) {
+        expect(findNeedle(b, from)).toBe(b.indexOf(needle, from));
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(50_000);
   });
 });
