@@ -1,5 +1,5 @@
-// The byte search of `--files`: each file read through one reused buffer and searched for `/dev/null` with
-// Buffer.indexOf; only the line start before a hit is decoded. For many files, worker threads take batches from
+// The byte search of `--files`: each file read through one reused buffer and searched for `/dev/null` on the raw
+// bytes (findNeedle); only the line start before a hit is decoded. For many files, worker threads take batches from
 // the same queue as this thread. This module is also the workers' entry: a worker loads it by its own URL (so only
 // the compiled .js runs in workers; from TypeScript sources, as in tests, none are started).
 import os from 'node:os';
