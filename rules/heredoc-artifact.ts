@@ -1,7 +1,7 @@
 import { defineRule } from '../src/engine/rule.js';
 import type { KeyRecord, Model } from '../src/model/build.js';
 import { logLocation, cut } from '../src/model/log-facts.js';
-import { runByPrefix } from '../src/model/lookup.js';
+import { runByPrefix, specFile } from '../src/model/lookup.js';
 import { DEFAULT_DELIMITER, findResidue, heredocWords, residueAt } from '../src/model/residue.js';
 import { runSubject } from '../src/model/subject.js';
 import type { Evidence, LogSession, SpecFile, Subject, ToolCall } from '../src/model/types.js';
@@ -14,9 +14,9 @@ export default defineRule({
     id: 'heredoc-artifact',
     severity: 'error',
     summary:
-      'Shell residue `<WORD> < /dev/null` left by a broken heredoc write, in a spec or product file or in a ' +
-      'string of a KV state value.',
-    sources: ['specs', 'kv', 'logs'],
+      'Shell residue `<WORD> < /dev/null` left by a broken heredoc write, in a spec or product file, a string of a ' +
+      'KV state value, or a repository file (`--files`).',
+    sources: ['specs', 'kv', 'logs', 'files'],
     fixable: true,
     title: 'Heredoc residue in spec files',
   },
@@ -28,6 +28,12 @@ export default defineRule({
       }
     }
     for (const file of model.specs?.productFiles ?? []) check(file, { folder: '.agent-os/product' });
+    // Repository files (--files): a spec or product file the specs source read is judged above, once.
+    for (const file of model.files?.candidates ?? []) {
+      if (specFile(model, file.path) !== file) continue;
+      const dir = file.path.lastIndexOf('/');
+      check(file, { folder: dir < 0 ? '.' : file.path.slice(0, dir) });
+    }
 
     function check(file: SpecFile, subject: Subject) {
       const writer = writers.get(file.path);

@@ -9,7 +9,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { buildModel, type Model } from './model/build.js';
 import { keyCoverage, scopeRuns } from './model/scope.js';
-import type { Finding, KvData, LogData, Severity, SourceReport, SpecData } from './model/types.js';
+import type { Finding, KvData, LogData, RepoFileData, Severity, SourceReport, SpecData } from './model/types.js';
 import { JOURNAL_FORMAT, type Change, type Journal } from './model/journal-format.js';
 import { loadRules } from './engine/registry.js';
 import { runRules } from './engine/run.js';
@@ -18,6 +18,7 @@ import type { KvConnectOptions } from './sources/kv.js';
 import { displayServers } from './sources/servers.js';
 import { readSnapshot } from './sources/snapshot.js';
 import { readSpecs } from './sources/specs.js';
+import { readRepoFiles } from './sources/files.js';
 import { defaultLogDirs, noTranscriptsReport, readLogs } from './sources/logs.js';
 import { peerSessions } from './model/peer-sessions.js';
 import { withContext } from './report/runs.js';
@@ -82,6 +83,11 @@ export interface AuditOptions {
   specs?: string;
   /** Transcript files, folders or globs; undefined or empty: Claude Code's folder for the project; false: none. */
   logs?: string[] | false;
+  /**
+   * Globs of repository files (relative to the project) to search for the heredoc residue, honouring .gitignore;
+   * undefined or empty: none.
+   */
+  files?: string[];
   /** A KV snapshot file to read instead of a live server. */
   kvSnapshot?: string;
   /**
@@ -165,15 +171,23 @@ export async function auditWithModel(a: AuditOptions): Promise<Audited> {
       ? times.time('logs', readLogs(logPatterns, projectRoot, progress.counts.logs, { defaultDirs }))
       : Promise.resolve({ data: { sessions: [] }, report: noTranscriptsReport(projectRoot) });
 
-  const [kv, specs, logs] = await Promise.all([kvTask, specTask, logTask]).finally(() => progress.stop?.());
+  const fileTask = a.files?.length
+    ? times.time('files', readRepoFiles({ projectRoot, globs: a.files }))
+    : Promise.resolve(undefined);
+
+  const [kv, specs, logs, files] = await Promise.all([kvTask, specTask, logTask, fileTask]).finally(() =>
+    progress.stop?.(),
+  );
   times.mark('read');
   let kvData: KvData | undefined;
   let specData: SpecData | undefined;
   let logData: LogData | undefined;
+  let fileData: RepoFileData | undefined;
   for (const [src, set] of [
     [kv, (d: unknown) => (kvData = d as KvData)],
     [specs, (d: unknown) => (specData = d as SpecData)],
     [logs, (d: unknown) => (logData = d as LogData)],
+    [files, (d: unknown) => (fileData = d as RepoFileData)],
   ] as const) {
     if (!src) continue;
     sources.push(src.report);
@@ -195,7 +209,7 @@ export async function auditWithModel(a: AuditOptions): Promise<Audited> {
   }
 
   const bucket = kvData?.bucket ?? a.bucket ?? DEFAULT_BUCKET;
-  const built = buildModel({ projectRoot, bucket, kv: kvData, specs: specData, logs: logData });
+  const built = buildModel({ projectRoot, bucket, kv: kvData, specs: specData, logs: logData, files: fileData });
   // The runs of this project (a shared bucket holds every project's), and the keys that are no run.
   const scope = scopeRuns(built, a.allRuns === true);
   const model = scope.model;

@@ -10,7 +10,9 @@
 //
 // Sizes: small (1 % of the large transcripts, 1k keys, 100 spec folders), medium (10 %, 10k keys, 1,000 folders),
 // mid (300/1024 of the large transcripts, transcripts only: the memory target's 300 MB point), large (100 %,
-// 100k keys, 10,000 folders). Each size also gets a progress-heavy transcript corpus of the same size.
+// 100k keys, 10,000 folders). Each size also gets a progress-heavy transcript corpus of the same size. The sizes
+// with spec folders also get a repository tree of text files as large as their transcripts (1 GB at large), where
+// `scan --files '**/*'` is measured against `grep -rn 'EOF < /dev/null'` over the same tree.
 // Run time on 2 cores: small alone about a minute; all sizes about 10 minutes and up to ~4 GB of temporary files.
 //
 // Environment:
@@ -18,6 +20,7 @@
 //                               mid 300/1024)
 //   PEER_AUDIT_BENCH_SIZES      which corpora, e.g. "small" (a smoke run) or "small,medium" (default all four)
 //   PEER_AUDIT_BENCH_PROGRESS   0: leave out the progress-heavy transcript corpora
+//   PEER_AUDIT_BENCH_FILES      0: leave out the repository tree (--files against grep -rn)
 //   PEER_AUDIT_BENCH_CHECKS     0: leave out the same-findings scans (fast path off, threads off, other build)
 //   PEER_AUDIT_BENCH_COMPARE_BIN another build's bin/peer-audit.js: its findings must equal these on every corpus
 //   PEER_AUDIT_BENCH_STARTUP_RUNS runs of each start-up case, median kept (default 15; 0: not measured)
@@ -38,6 +41,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import fg from 'fast-glob';
 import { BUCKET, loadKv, peerWrites, startNats } from './kv.mjs';
 import { generateSpecs, specNames } from './specs.mjs';
+import { generateRepoTree, RESIDUE } from './files.mjs';
 import { generateTranscripts } from './transcripts.mjs';
 
 const env = process.env;
@@ -58,6 +62,8 @@ const REPEAT = Math.max(1, Number(env.PEER_AUDIT_BENCH_REPEAT ?? 1));
 const GET_SAMPLE = Number(env.PEER_AUDIT_BENCH_GET_SAMPLE ?? 3000);
 const TIMEOUT_MS = Number(env.PEER_AUDIT_BENCH_TIMEOUT_S ?? 120) * 1000;
 const PROGRESS = env.PEER_AUDIT_BENCH_PROGRESS !== '0';
+const FILES = env.PEER_AUDIT_BENCH_FILES !== '0';
+const GREP = ['/usr/bin/grep', '/bin/grep'].find((p) => existsSync(p)) ?? 'grep';
 const CHECKS = env.PEER_AUDIT_BENCH_CHECKS !== '0';
 const COMPARE_BIN = env.PEER_AUDIT_BENCH_COMPARE_BIN ? path.resolve(env.PEER_AUDIT_BENCH_COMPARE_BIN) : undefined;
 const STARTUP_RUNS = Number(env.PEER_AUDIT_BENCH_STARTUP_RUNS ?? 15);
@@ -520,6 +526,18 @@ async function main() {
         }
       }
 
+      // ---------------------------------------------------------------- repository files against grep -rn
+      let filesRow;
+      if (full && FILES) {
+        log(`${size.name}: generating a ${fmt(size.logMB)} MB repository tree`);
+        filesRow = await attempt('files', () => filesCase(dir, size.logMB * 1e6));
+        if (filesRow.error === undefined)
+          log(
+            `${size.name}: files ${fmt(filesRow.scanMs / 1000, 2)} s vs grep -rn ${fmt(filesRow.grepMs / 1000, 2)} s ` +
+              `→ ${fmt(filesRow.vsGrep, 2)}×`,
+          );
+      }
+
       // ---------------------------------------------------------------- same findings
       /** Scans again with other switches or another build; the findings must equal the first scan's. */
       const recheck = async (list, { name, cwd, args, result }, suffix, opts) => {
@@ -572,6 +590,7 @@ async function main() {
         progressLogs: heavy?.row,
         kv: kvRow,
         specs: specsRow,
+        files: filesRow,
         all: allRow,
       };
       results.sizes.push(row);
@@ -595,6 +614,55 @@ async function main() {
   console.log('');
   console.log(targetsTable(results));
   log(`figures written to ${path.relative(process.cwd(), RESULTS)} (bench ran ${fmt(results.benchSeconds)} s)`);
+}
+
+/**
+ * The repository tree case: a tree of about `bytes` of text files, `grep -rn` over it (after one unmeasured run
+ * that brings the tree into the page cache, so both read from memory), and `scan --files '**' + '/*'` without
+ * transcripts or KV. grep writes to a pipe: with its output on /dev/null GNU grep stops at the first match.
+ */
+async function filesCase(dir, bytes) {
+  const tree = path.join(dir, 'repo');
+  const gen = generateRepoTree(tree, bytes);
+  const grepArgs = ['-rn', RESIDUE, '.'];
+  await measure(GREP, grepArgs, { cwd: tree });
+  const grep = await best(REPEAT, () => measure(GREP, grepArgs, { cwd: tree }));
+  const s = await scan(
+    'files',
+    tree,
+    ['--project', tree, '--files', '**/*', '--no-logs', '--no-kv'],
+    path.join(dir, 'scan-files.json'),
+  );
+  const expected = new Set(gen.residue.map((r) => `${r.path}:${r.line}`));
+  // Residue lines found where they were written, and findings anywhere else (look-alikes must stay quiet).
+  let findings = 0;
+  let extra = 0;
+  if (!s.timedOut) {
+    for (const f of JSON.parse(readFileSync(s.file, 'utf8')).findings) {
+      const l = f.evidence[0].location;
+      if (f.ruleId === 'heredoc-artifact' && expected.has(`${l.path}:${l.line}`)) findings++;
+      else extra++;
+    }
+  }
+  const row = {
+    bytes: gen.bytes,
+    files: gen.files,
+    largeFiles: gen.largeFiles,
+    expected: expected.size,
+    findings,
+    extra,
+    grepLines: grep.stdout.split('\n').filter(Boolean).length,
+    timedOut: s.timedOut,
+    scanMs: s.ms,
+    cpuMs: s.cpuMs,
+    readMs: s.phases?.files,
+    rssKb: s.rssKb,
+    grepMs: Math.round(grep.ms),
+    grepCpuMs: grep.cpuMs,
+    vsGrep: s.timedOut ? undefined : s.ms / grep.ms,
+  };
+  await rm(tree, { recursive: true, force: true });
+  return row;
 }
 
 function printRow(r) {
@@ -661,6 +729,15 @@ export function table(results) {
       'specs',
     ),
     col('all three', (r) => `${over(r.all)}${fmt(r.all.scanMs / 1000, 2)} s, ${fmt(MiB(r.all.rssKb))} MB`, 'all'),
+    col(
+      '--files vs grep -rn',
+      (r) =>
+        r.files.error
+          ? `failed: ${r.files.error}`
+          : `${fmt(mb(r.files.bytes))} MB, ${fmt(r.files.files)} files: ${over(r.files)}${fmt(r.files.scanMs / 1000, 2)} s ` +
+            `vs ${fmt(r.files.grepMs / 1000, 2)} s → ${fmt(r.files.vsGrep, 2)}× (${r.files.findings}/${r.files.expected} found)`,
+      'files',
+    ),
   ];
   const out = grid(cols);
   const m = results.machine;
@@ -705,6 +782,8 @@ export const TARGETS = {
   reportFromMs: 10_000,
   reportFromRssMB: 300,
   kvReadVsFloor: 1.3,
+  filesVsGrep: 1.5,
+  filesMinBytes: 1e9,
 };
 
 const NOT = 'not measured';
@@ -896,6 +975,36 @@ export function targets(results, { startupModule = true, reportFromModule = true
       `≤ ${T.kvReadVsFloor}×`,
       NOT,
       notLarge((r) => `${fmt(r.kv.readVsFloor, 2)}×`),
+    );
+
+  // --files over a tree of at least 1 GB against grep -rn over the same tree.
+  const tree = [...results.sizes].reverse().find((r) => r.files && !r.files.error);
+  if (tree && tree.files.bytes >= T.filesMinBytes) {
+    const f = tree.files;
+    add(
+      'scan --files vs grep -rn',
+      `${tree.size}, ${fmt(mb(f.bytes))} MB, ${fmt(f.files)} files`,
+      f.timedOut
+        ? `stopped after ${fmt(f.scanMs / 1000)} s`
+        : `${fmt(f.vsGrep, 2)}× (${fmt(f.scanMs / 1000, 2)} s vs ${fmt(f.grepMs / 1000, 2)} s)`,
+      `≤ ${T.filesVsGrep}×`,
+      f.timedOut || f.findings !== f.expected || f.extra ? 'MISS' : judge(f.vsGrep <= T.filesVsGrep),
+      f.findings !== f.expected || f.extra
+        ? `${f.findings} of ${f.expected} residue lines found, ${f.extra} other findings`
+        : undefined,
+    );
+  } else
+    add(
+      'scan --files vs grep -rn',
+      'a tree of 1 GB or more',
+      '–',
+      `≤ ${T.filesVsGrep}×`,
+      NOT,
+      !FILES
+        ? 'PEER_AUDIT_BENCH_FILES=0'
+        : tree
+          ? `largest tree ${fmt(mb(tree.files.bytes))} MB: ${fmt(tree.files.vsGrep, 2)}×`
+          : 'no tree was measured',
     );
 
   add('hook p95', '–', '–', '< 300 ms', NOT, 'no hook command yet');

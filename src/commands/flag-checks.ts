@@ -7,7 +7,18 @@ import { parseDuration } from '../model/duration.js';
 import { UsageError } from '../errors.js';
 
 /** Flags naming a file or folder: an empty value would silently mean "the default" (e.g. the live server). */
-const PATH_FLAGS = ['kv-snapshot', 'logs', 'project', 'specs', 'output', 'config', 'baseline', 'from', 'journal'];
+const PATH_FLAGS = [
+  'kv-snapshot',
+  'logs',
+  'files',
+  'project',
+  'specs',
+  'output',
+  'config',
+  'baseline',
+  'from',
+  'journal',
+];
 
 /** Flags whose empty value would widen what a command touches (`repair --spec ""` would match every spec). */
 const VALUE_FLAGS = ['spec', 'server', 'bucket'];

@@ -77,6 +77,13 @@ export function sourceFlags<T>(y: Argv<T>) {
       type: 'string',
       describe: 'Audit a KV snapshot file (from `peer-audit snapshot`) instead of a live server',
     })
+    .option('files', {
+      type: 'string',
+      array: true,
+      describe:
+        'Also search repository files for heredoc residue: a glob relative to the project (repeatable; ' +
+        '.gitignore is honoured, binary files are skipped; --no-files for none)',
+    })
     .option('kv', {
       type: 'boolean',
       default: true,
@@ -181,6 +188,8 @@ export function evidenceArgs(a: Record<string, unknown>) {
     project: a.project as string,
     specs: a.specs as string | undefined,
     ...logChoice(a.logs, a['default-logs'] as boolean),
+    // --no-files arrives as [false].
+    files: Array.isArray(a.files) ? a.files.filter((g): g is string => typeof g === 'string') : undefined,
     kvSnapshot: a['kv-snapshot'] as string | undefined,
     useKv: a.kv as boolean,
     allRuns: a['all-runs'] === true,

@@ -28,6 +28,7 @@ const SOURCE_FLAGS: [keyof ScanArgs, string][] = [
   ['kvSnapshot', '--kv-snapshot'],
   ['logs', '--logs'],
   ['specs', '--specs'],
+  ['files', '--files'],
   ['server', '--server'],
 ];
 

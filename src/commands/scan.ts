@@ -21,6 +21,7 @@ export interface ScanArgs
       AuditOptions,
       | 'project'
       | 'specs'
+      | 'files'
       | 'kvSnapshot'
       | 'now'
       | 'staleAfter'
@@ -43,6 +44,7 @@ export function auditOptionsOf(a: ScanArgs, notice: (msg: string) => void = () =
     project: a.project,
     specs: a.specs,
     logs: a.useLogs ? a.logs : false,
+    files: a.files,
     kvSnapshot: a.kvSnapshot,
     kv: a.useKv ? () => kvOptions(a) : undefined,
     bucket: a.bucket,

@@ -43,6 +43,7 @@ export const configSchema = z.strictObject({
       project: z.string().min(1).optional(),
       specs: z.string().min(1).optional(),
       logs: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
+      files: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
       allRuns: z.boolean().optional(),
       allowUnknownKeys: z.boolean().optional(),
     })
@@ -63,7 +64,7 @@ const KNOWN_KEYS: Record<string, string[]> = {
   '': ['$schema', 'rules', 'ruleOptions', 'prices', 'sources'],
   prices: ['currency', 'models'],
   ruleOptions: ['staleAfter', 'expectReplicas', 'expectHistory'],
-  sources: ['server', 'bucket', 'project', 'specs', 'logs', 'allRuns', 'allowUnknownKeys'],
+  sources: ['server', 'bucket', 'project', 'specs', 'logs', 'files', 'allRuns', 'allowUnknownKeys'],
 };
 
 /** One line per problem: `<where>: <what>`. */

@@ -84,6 +84,14 @@ async function ruleIdsOf(): Promise<string[]> {
   return (await loadRules()).map((r) => r.meta.id);
 }
 
+/** The --files globs as --print-config shows them: a list, or null for none (--no-files arrives as [false]). */
+function filesSetting(v: unknown): string[] | null {
+  const list = (Array.isArray(v) ? v : v === null || v === undefined ? [] : [v]).filter(
+    (g): g is string => typeof g === 'string',
+  );
+  return list.length ? list : null;
+}
+
 /** Whether a NATS context was chosen (flag or environment): it then outranks the config's server. */
 function contextChosen(argv: Record<string, unknown>): boolean {
   if (argv.context === false) return false; // --no-context
@@ -132,6 +140,9 @@ export async function configMiddleware(argv: Record<string, unknown>, yargsInsta
       'logs',
       (Array.isArray(src.logs) ? src.logs : [src.logs]).map((g) => resolveFrom(base, g)),
     );
+  // Globs stay relative to the project, as on the command line.
+  if (defined.has('files') && !given('files') && src.files)
+    set('files', Array.isArray(src.files) ? src.files : [src.files]);
   if (defined.has('all-runs') && !given('all-runs') && src.allRuns !== undefined) set('all-runs', src.allRuns);
   if (defined.has('allow-unknown-keys') && !given('allow-unknown-keys') && src.allowUnknownKeys !== undefined)
     set('allow-unknown-keys', src.allowUnknownKeys);
@@ -184,6 +195,7 @@ export async function configMiddleware(argv: Record<string, unknown>, yargsInsta
         ),
         // --no-logs arrives as [false].
         logs: Array.isArray(logs) && logs.every((l) => l === false) ? false : logs,
+        files: filesSetting(pick<unknown>('files', src.files, null)),
         allRuns: pick('all-runs', src.allRuns, false),
         allowUnknownKeys: pick('allow-unknown-keys', src.allowUnknownKeys, false),
       },

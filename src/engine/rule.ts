@@ -2,7 +2,7 @@ import type { Model } from '../model/build.js';
 import type { Evidence, Severity, Subject } from '../model/types.js';
 import type { Fix } from '../model/fix.js';
 
-export type RuleSource = 'kv' | 'specs' | 'logs';
+export type RuleSource = 'kv' | 'specs' | 'logs' | 'files';
 
 export interface RuleMeta {
   /** Kebab-case id; the file name of the rule module. */

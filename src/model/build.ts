@@ -1,6 +1,6 @@
 // Builds the one read-only model every rule sees: parsed KV state, spec folders and log sessions,
 // correlated into Runs by key prefix / spec name.
-import type { KvData, KvRevision, LogData, LogSession, SpecData, SpecFolder } from './types.js';
+import type { KvData, KvRevision, LogData, LogSession, RepoFileData, SpecData, SpecFolder } from './types.js';
 import {
   classifyKey,
   decodeJson,
@@ -61,6 +61,8 @@ export interface Model {
   kv?: KvData;
   specs?: SpecData;
   logs?: LogData;
+  /** Repository files matched by `--files`, searched for the heredoc residue. */
+  files?: RepoFileData;
   keys: KeyRecord[];
   runs: Run[];
   folders: SpecFolder[];
@@ -77,6 +79,7 @@ export interface ModelInput {
   kv?: KvData;
   specs?: SpecData;
   logs?: LogData;
+  files?: RepoFileData;
 }
 
 export function buildModel(input: ModelInput): Model {
@@ -265,6 +268,7 @@ export function buildModel(input: ModelInput): Model {
     kv: input.kv,
     specs: input.specs,
     logs: input.logs,
+    ...(input.files ? { files: input.files } : {}),
     keys,
     runs,
     folders,

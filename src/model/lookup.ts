@@ -23,6 +23,7 @@ function lookup(model: Model): Lookup {
   for (const k of model.keys) if (!l.keys.has(k.info.key)) l.keys.set(k.info.key, k);
   for (const f of model.folders) for (const x of f.files) if (!l.files.has(x.path)) l.files.set(x.path, x);
   for (const x of model.specs?.productFiles ?? []) if (!l.files.has(x.path)) l.files.set(x.path, x);
+  for (const x of model.files?.candidates ?? []) if (!l.files.has(x.path)) l.files.set(x.path, x);
   for (const run of model.runs) {
     if (run.prefix !== undefined && !l.byPrefix.has(run.prefix)) l.byPrefix.set(run.prefix, run);
     for (const cycle of run.cycles) {
@@ -79,7 +80,10 @@ export function keyRecord(model: Model, key: string): KeyRecord | undefined {
   return lookup(model).keys.get(key);
 }
 
-/** A file of a spec folder, or of .agent-os/product, by its project-relative path. */
+/**
+ * A file of a spec folder, of .agent-os/product, or matched by --files (a spec file first), by its project-relative
+ * path.
+ */
 export function specFile(model: Model, path: string): SpecFile | undefined {
   return lookup(model).files.get(path);
 }

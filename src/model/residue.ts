@@ -29,6 +29,14 @@ export function residueAt(line: string, words: ReadonlySet<string>): { residue: 
   return { residue: m[0], rest: line.slice(m[0].length) };
 }
 
+/**
+ * Whether a line (or its start, up to and including `/dev/null`) has the residue's shape, whatever its word: what a
+ * byte search of a large tree keeps for findResidue to judge. Never false where findResidue could report the line.
+ */
+export function residueShaped(line: string): boolean {
+  return RESIDUE_LINE.test(line);
+}
+
 export interface Residue {
   line: number;
   text: string;

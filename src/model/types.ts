@@ -76,7 +76,7 @@ export interface Finding {
 
 // ---------------------------------------------------------------- source coverage
 
-export type SourceKind = 'kv' | 'kv-snapshot' | 'specs' | 'logs';
+export type SourceKind = 'kv' | 'kv-snapshot' | 'specs' | 'logs' | 'files';
 
 export interface SourceProblem {
   /** File path, key, or other place the problem is at. */
@@ -194,6 +194,18 @@ export interface SpecData {
    * Recaps (`.agent-os/recaps/*.md`, `.agent-os/product/recaps/*.md`): what complete-tasks wrote when a spec was done.
    */
   recaps?: SpecFile[];
+}
+
+// ---------------------------------------------------------------- repository files (--files)
+
+export interface RepoFileData {
+  /** The globs given, relative to the project root. */
+  globs: string[];
+  /**
+   * The files holding a line shaped like the residue (`<WORD> < /dev/null` at a line start), read whole; every other
+   * file matched was searched and holds none. `name` is the project-relative path, like `path`.
+   */
+  candidates: SpecFile[];
 }
 
 // ---------------------------------------------------------------- logs

@@ -137,7 +137,8 @@ async function planFile(rel: string, g: Group, model: Model, plan: Plan): Promis
     return;
   }
   const known = specFile(model, rel);
-  if (known && known.bytes !== before.length) {
+  // The lines were judged on the bytes the scan read: any change since, and the fix proves nothing.
+  if (known && (known.bytes !== before.length || textOf(before) !== known.text)) {
     plan.skipped.push({ target: rel, why: 'the file changed since it was scanned' });
     return;
   }
@@ -157,6 +158,12 @@ async function planFile(rel: string, g: Group, model: Model, plan: Plan): Promis
     status: 'planned',
   };
   plan.changes.push(change);
+}
+
+/** A file's text as the sources decode it (a leading byte-order mark dropped). */
+function textOf(buf: Buffer): string {
+  const text = buf.toString('utf8');
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 /** Unified diff of one change: pretty JSON for state values, the text itself for files. */

@@ -8,6 +8,8 @@ export interface EvidenceFlags {
   specs?: string;
   logs?: string[];
   useLogs?: boolean;
+  /** `--files` globs. */
+  files?: string[];
   kvSnapshot?: string;
   useKv?: boolean;
   /** The server as shown to people (no credentials). */
@@ -31,6 +33,7 @@ function flagWords(f: EvidenceFlags, live: boolean): string[] {
   if (f.specs) w.push('--specs', f.specs);
   if (f.useLogs === false) w.push('--no-logs');
   else for (const l of f.logs ?? []) w.push('--logs', l);
+  for (const g of f.files ?? []) w.push('--files', g);
   if (!live) {
     if (f.kvSnapshot) w.push('--kv-snapshot', f.kvSnapshot);
     else if (f.useKv === false) w.push('--no-kv');
@@ -50,8 +53,11 @@ export function nextSteps(findings: readonly Finding[], f: EvidenceFlags): Array
   const steps: Array<{ command: string; why: string }> = [];
   const fixable = new Map<string, number>();
   const resumable = new Set<string>();
+  // Fixable findings of no spec (repository files): repaired by rule.
+  const noSpecRules = new Set<string>();
   for (const x of findings) {
     const spec = x.subject.spec;
+    if (!spec && x.fix?.length) noSpecRules.add(x.ruleId);
     if (!spec) continue;
     if (x.fix && x.fix.length > 0) fixable.set(spec, (fixable.get(spec) ?? 0) + 1);
     if (RESUMABLE.has(x.ruleId) && x.subject.keyPrefix) resumable.add(spec);
@@ -69,6 +75,11 @@ export function nextSteps(findings: readonly Finding[], f: EvidenceFlags): Array
   }
   if (fixable.size > SHOWN_SPECS)
     steps.push({ command: line(['repair', ...flags]), why: `all ${fixable.size} specs with fixable findings` });
+  for (const rule of [...noSpecRules].sort())
+    steps.push({
+      command: line(['repair', '--rule', rule, ...flags]),
+      why: `see the changes that fix the ${rule} findings outside spec folders (a dry run; ${applyHint})`,
+    });
   // reopen writes to the live bucket: offered only when the scan read it.
   if (!f.kvSnapshot && f.useKv !== false) {
     for (const spec of [...resumable].slice(0, SHOWN_SPECS)) {

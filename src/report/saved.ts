@@ -208,7 +208,7 @@ const runsSchema = z
 
 /** One source of the scan: `report --from` checks each as it is read. */
 export const sourceSchema = z.looseObject({
-  kind: z.string().describe('kv, kv-snapshot, specs or logs.'),
+  kind: z.string().describe('kv, kv-snapshot, specs, logs or files.'),
   ref: z.string().describe('What was asked for: server URL + bucket, snapshot path, spec root, log glob.'),
   ok: z.boolean().describe('False when the source could not be read at all, or evidence in it was lost.'),
   error: z.string().optional().describe('One line: why the source could not be read.'),

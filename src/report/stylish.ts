@@ -163,6 +163,9 @@ const STAT_WORDS: Record<string, [string, string]> = {
   'PEER keys of no run': ['PEER key of no run', 'PEER keys of no run'],
   'unknown PEER keys': ['unknown PEER key', 'unknown PEER keys'],
   'unknown PEER keys (allowed)': ['unknown PEER key (allowed)', 'unknown PEER keys (allowed)'],
+  'binary files skipped': ['binary file skipped', 'binary files skipped'],
+  'links not followed': ['link not followed', 'links not followed'],
+  'not regular files, not read': ['special file not read', 'special files not read'],
 };
 
 function statWords(k: string, v: number): string {
