@@ -9,6 +9,7 @@
 import { readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
+import picomatch from 'picomatch';
 import type { RepoFileData, SourceReport } from '../model/types.js';
 import { UsageError } from '../errors.js';
 import { toSpecFile } from './specs.js';
@@ -25,12 +26,12 @@ const MAX_DECODED = 256 * 1024 * 1024;
 
 interface Pattern {
   glob: string;
-  /** The literal folders it starts with ("" for the project root). */
+  /** The literal folders it starts with ("" for the project root): where the walk for it starts. */
   base: string;
-  re: RegExp;
+  matches: (rel: string) => boolean;
 }
 
-/** The globs as matchers of project-relative paths; a usage error for one that leaves the project. */
+/** The globs as matchers of project-relative paths (picomatch); a usage error for one that leaves the project. */
 export function compileGlobs(globs: string[], projectRoot: string): Pattern[] {
   const out: Pattern[] = [];
   for (const given of globs) {
@@ -44,17 +45,14 @@ export function compileGlobs(globs: string[], projectRoot: string): Pattern[] {
     }
     while (g.startsWith('./')) g = g.slice(2);
     if (g === '' || g === '.') g = '**'; // the project itself: every file
-    for (const one of expandBraces(g)) {
-      const segments = one.split('/').filter((s) => s !== '' && s !== '.');
-      if (segments.includes('..'))
-        throw new UsageError(`--files ${given}: globs are relative to the project and cannot leave it ("..")`);
-      const literal = segments.findIndex((s) => /[*?[]/.test(s));
-      const baseSegments = literal < 0 ? segments : segments.slice(0, literal);
-      const base = baseSegments.join('/');
-      // A glob with nothing to expand names a file, or a folder: then every file below it.
-      if (literal < 0 && isDirectory(path.join(projectRoot, base))) segments.push('**');
-      out.push({ glob: given, base: literal < 0 ? base : baseSegments.join('/'), re: segmentsRegExp(segments) });
-    }
+    // ".." as a path segment, also inside braces ("{..,x}/y")
+    if (/(^|[/{,])\.\.($|[/},])/.test(g))
+      throw new UsageError(`--files ${given}: globs are relative to the project and cannot leave it ("..")`);
+    const scanned = picomatch.scan(g);
+    // A glob with nothing to expand names a file, or a folder: then every file below it.
+    if (!scanned.isGlob && isDirectory(path.join(projectRoot, g))) g = `${g.replace(/\/+$/, '')}/**`;
+    const base = picomatch.scan(g).base.replace(/^\.$/, '');
+    out.push({ glob: given, base, matches: picomatch(g, { dot: true }) });
   }
   return out;
 }
@@ -65,86 +63,6 @@ function isDirectory(abs: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** `{a,b}x` → `ax`, `bx` (nested and several braces too; a brace without a comma is literal). */
-export function expandBraces(glob: string, limit = 1024): string[] {
-  let depth = 0;
-  let open = -1;
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
-    if (c === '\\') {
-      i++;
-      continue;
-    }
-    if (c === '{') {
-      if (depth++ === 0) open = i;
-    } else if (c === '}' && depth > 0 && --depth === 0) {
-      const inner = glob.slice(open + 1, i);
-      const parts = splitTopLevel(inner);
-      if (parts.length < 2) continue;
-      const out: string[] = [];
-      for (const p of parts) {
-        for (const e of expandBraces(glob.slice(0, open) + p + glob.slice(i + 1), limit)) {
-          out.push(e);
-          if (out.length > limit) throw new UsageError(`--files ${glob}: the braces expand to too many globs`);
-        }
-      }
-      return [...new Set(out)];
-    }
-  }
-  return [glob];
-}
-
-function splitTopLevel(s: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let from = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i];
-    if (c === '\\') i++;
-    else if (c === '{') depth++;
-    else if (c === '}') depth--;
-    else if (c === ',' && depth === 0) {
-      out.push(s.slice(from, i));
-      from = i + 1;
-    }
-  }
-  out.push(s.slice(from));
-  return out;
-}
-
-const escapeRe = (c: string) => c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-
-function segmentsRegExp(segments: string[]): RegExp {
-  let re = '';
-  segments.forEach((seg, i) => {
-    const last = i === segments.length - 1;
-    if (seg === '**') {
-      re += last ? '.*' : '(?:[^/]+/)*';
-      return;
-    }
-    for (let k = 0; k < seg.length; k++) {
-      const c = seg[k];
-      if (c === '\\' && k + 1 < seg.length) re += escapeRe(seg[++k]);
-      else if (c === '*') re += '[^/]*';
-      else if (c === '?') re += '[^/]';
-      else if (c === '[') {
-        const end = seg.indexOf(']', k + 2);
-        if (end < 0) {
-          re += '\\[';
-          continue;
-        }
-        let body = seg.slice(k + 1, end);
-        const negated = body[0] === '!' || body[0] === '^';
-        if (negated) body = body.slice(1);
-        re += `[${negated ? '^/' : ''}${body.replace(/[\\\]]/g, '\\$&')}]`;
-        k = end;
-      } else re += escapeRe(c);
-    }
-    if (!last) re += '/';
-  });
-  return new RegExp(`^${re}$`);
 }
 
 /** The `.gitignore` rules in force in one folder, with the folder they are relative to. */
@@ -165,7 +83,7 @@ export async function readRepoFiles(o: FileSourceOptions): Promise<{ data: RepoF
   const data: RepoFileData = { globs: o.globs, candidates: [] };
   const patterns = compileGlobs(o.globs, projectRoot);
   const bases = patterns.map((p) => p.base);
-  const matches = (rel: string) => patterns.some((p) => p.re.test(rel));
+  const matches = (rel: string) => patterns.some((p) => p.matches(rel));
   // A folder is entered when a glob can match below it.
   const enter = (rel: string) =>
     bases.some((b) => b === '' || rel === b || rel.startsWith(`${b}/`) || b.startsWith(`${rel}/`));

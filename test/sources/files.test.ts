@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compileGlobs, expandBraces, readRepoFiles } from '../../src/sources/files.js';
+import { compileGlobs, readRepoFiles } from '../../src/sources/files.js';
 import { findNeedle } from '../../src/sources/files-search.js';
 import { UsageError } from '../../src/errors.js';
 import { tempProject } from '../helpers/evidence.js';
@@ -119,9 +119,12 @@ describe('repository files source (--files)', () => {
     expect(compileGlobs([path.join(root, 'src', '*.ts')], root)[0].base).toBe('src');
   });
 
-  it('expands braces, nested and several', () => {
-    expect(expandBraces('{a,b}/{c,d{e,f}}')).toEqual(['a/c', 'a/de', 'a/df', 'b/c', 'b/de', 'b/df']);
-    expect(expandBraces('x{y}z')).toEqual(['x{y}z']);
+  it('matches braces, nested and several, and dot files', () => {
+    const [p] = compileGlobs(['{a,b}/{c,d{e,f}}'], '/nonexistent');
+    for (const rel of ['a/c', 'a/de', 'a/df', 'b/c', 'b/de', 'b/df']) expect(p.matches(rel), rel).toBe(true);
+    for (const rel of ['a/d', 'c/c', 'a/c/x']) expect(p.matches(rel), rel).toBe(false);
+    expect(compileGlobs(['**/*.md'], '/nonexistent')[0].matches('.github/x.md')).toBe(true);
+    expect(() => compileGlobs(['{..,x}/y'], '/nonexistent')).toThrow(/cannot leave it/);
   });
 
   it('finds /dev/null exactly where Buffer.indexOf does, near misses and edges included', () => {
