@@ -32,10 +32,10 @@ export default defineRule({
     for (const file of model.files?.candidates ?? []) {
       if (specFile(model, file.path) !== file) continue;
       const dir = file.path.lastIndexOf('/');
-      check(file, { folder: dir < 0 ? '.' : file.path.slice(0, dir) });
+      check(file, { folder: dir < 0 ? '.' : file.path.slice(0, dir) }, true);
     }
 
-    function check(file: SpecFile, subject: Subject) {
+    function check(file: SpecFile, subject: Subject, repoFile = false) {
       const writer = writers.get(file.path);
       const found = findResidue(file, writer ? heredocWords(writer.command!.split('\n')[0]) : []);
       found.forEach((r, n) => {
@@ -48,7 +48,7 @@ export default defineRule({
             : 'in the middle of the file';
         const evidence: Evidence[] = [
           {
-            location: { kind: 'file', path: file.path, line: r.line },
+            location: { kind: 'file', path: file.path, line: r.line, ...(repoFile ? { source: 'files' } : {}) },
             excerpt: excerptOf(r.text),
             note: `residue ${where}`,
           },

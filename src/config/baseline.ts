@@ -17,7 +17,7 @@ const entrySchema = z.looseObject({
   subject: z.string().optional(),
   message: z.string().optional(),
   /** Evidence sources the finding rested on (kv, specs, logs): a scan that did not read them cannot judge it. */
-  sources: z.array(z.enum(['kv', 'specs', 'logs'])).optional(),
+  sources: z.array(z.enum(['kv', 'specs', 'logs', 'files'])).optional(),
   justification: z.string(),
 });
 
@@ -91,17 +91,18 @@ export function shortMessage(m: string): string {
   return first.length > 140 ? `${first.slice(0, 139)}…` : first;
 }
 
-type EvidenceSource = 'kv' | 'specs' | 'logs';
+type EvidenceSource = 'kv' | 'specs' | 'logs' | 'files';
 const SOURCE_OF_LOCATION: Record<string, EvidenceSource> = { kv: 'kv', bucket: 'kv', file: 'specs', log: 'logs' };
 
 /** The evidence sources a finding rests on. */
 export function findingSources(f: Finding): EvidenceSource[] {
   const out = new Set<EvidenceSource>();
   for (const e of f.evidence) {
-    const s = SOURCE_OF_LOCATION[e.location.kind];
+    const l = e.location;
+    const s = l.kind === 'file' && l.source === 'files' ? 'files' : SOURCE_OF_LOCATION[l.kind];
     if (s) out.add(s);
   }
-  return (['kv', 'specs', 'logs'] as const).filter((s) => out.has(s));
+  return (['kv', 'specs', 'logs', 'files'] as const).filter((s) => out.has(s));
 }
 
 /**

@@ -22,6 +22,8 @@ export interface FileLocation {
   path: string;
   line?: number;
   endLine?: number;
+  /** `files`: a repository file read by `--files` (not a spec or product file); a baseline records the source. */
+  source?: 'files';
 }
 export interface LogLocation {
   kind: 'log';

@@ -21,8 +21,12 @@ const fileLoc = z
     path: z.string().describe('Path relative to the project root (forward slashes).'),
     line: z.number().optional().describe('1-based line.'),
     endLine: z.number().optional().describe('Last line of a range.'),
+    source: z
+      .literal('files')
+      .optional()
+      .describe('`files`: a repository file read by `--files`; absent: a spec or product folder file.'),
   })
-  .describe('A file (of a spec folder or the product folder).');
+  .describe('A file (of a spec folder, the product folder, or `--files`).');
 const logLocFields = {
   kind: z.literal('log'),
   path: z.string().describe('Transcript path, relative to the project root when inside it, else absolute.'),

@@ -137,6 +137,19 @@ describe('baseline', () => {
     expect(judged({ fingerprint: '1'.repeat(16), ruleId: 'false-success', justification: '' })).toBe(false);
   });
 
+  it('a --files finding rests on the files source: a scan without --files neither judges nor drops it', () => {
+    const f = finding('1111111111111111', 'heredoc-artifact', ['file']);
+    f.evidence = [{ location: { kind: 'file', path: 'src/a.sql', line: 3, source: 'files' }, excerpt: '' }];
+    expect(findingSources(f)).toEqual(['files']);
+    const upd = updateBaseline([f], undefined, () => true);
+    expect(upd.baseline.entries[0]!.sources).toEqual(['files']);
+    const rules = [rule('heredoc-artifact', ['specs', 'files'])];
+    expect(judgeFor(rules, [source('specs')], {})(upd.baseline.entries[0]!)).toBe(false);
+    expect(judgeFor(rules, [source('specs'), source('files')], {})(upd.baseline.entries[0]!)).toBe(true);
+    const again = updateBaseline([], upd.baseline, judgeFor(rules, [source('specs')], {}));
+    expect(again.baseline.entries.map((e) => e.fingerprint)).toEqual(['1111111111111111']);
+  });
+
   it('finding sources and short messages', () => {
     expect(findingSources(finding('x', 'r', ['log', 'bucket', 'file', 'kv']))).toEqual(['kv', 'specs', 'logs']);
     expect(
