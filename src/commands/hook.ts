@@ -1,0 +1,333 @@
+// `peer-audit hook`: one Claude Code hook event in, at most one decision out. A session or subagent about to finish
+// is judged on its own run (its transcript, its spec folder, the KV keys of its spec) and sent back to work when
+// the run has errors it can still fix; a file just written with heredoc residue, or a state write that just
+// failed, is reported at once. The hook never traps the agent: it blocks a session at most --max-blocks times,
+// again only for a different reason, and on its own failure it says so in a systemMessage and blocks nothing.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { auditWithModel } from '../audit.js';
+import type { Severity } from '../model/types.js';
+import { callFailed, classifyStateCommand, cut } from '../model/log-facts.js';
+import { findResidue, heredocWords } from '../model/residue.js';
+import { toSpecFile } from '../sources/specs.js';
+import { displayPath } from '../sources/paths.js';
+import { kvOptions, type ConnectArgs } from './options.js';
+import { parseHookEvent, type HookEvent } from './hook-event.js';
+import { BLOCKING_RULES, blockingFindings, blockReason, sessionScope } from './hook-judge.js';
+import { recordBlock, sessionState } from './hook-state.js';
+
+/** What the hook prints: a decision, a message for the user, or nothing. */
+export type HookAnswer = { decision: 'block'; reason: string } | { systemMessage: string } | undefined;
+
+export interface HookArgs extends ConnectArgs {
+  kvSnapshot?: string;
+  /** false: judge files and transcripts only (`--no-kv`). */
+  useKv: boolean;
+  maxBlocks: number;
+  severities?: Record<string, Severity | 'off'>;
+  /** The time rules judge by; default now. */
+  now?: string;
+}
+
+/** A failure of the hook itself: said in a systemMessage, never a block. */
+class HookFailure extends Error {}
+
+export function failureAnswer(msg: string): HookAnswer {
+  return { systemMessage: `peer-audit hook: ${msg.replace(/\s*[\r\n]+\s*/g, ' ').trim()}` };
+}
+
+export async function runHook(a: HookArgs, input: string): Promise<HookAnswer> {
+  const parsed = parseHookEvent(input);
+  if ('error' in parsed) return failureAnswer(parsed.error);
+  const event = parsed.event;
+  try {
+    switch (event.hook_event_name) {
+      case 'Stop':
+      case 'SubagentStop':
+        return await judgeStop(a, event);
+      case 'PostToolUse':
+      case 'PostToolUseFailure':
+        return await judgeToolUse(event);
+      default:
+        return undefined;
+    }
+  } catch (e) {
+    return failureAnswer(e instanceof HookFailure ? e.message : `internal error: ${(e as Error).message}`);
+  }
+}
+
+// ---------------------------------------------------------------- Stop, SubagentStop
+
+/** Spec names (and v1 instruction names) looked for in a transcript, at most this many of each (the most named). */
+const MAX_NAMES = 20;
+const KEY_NAME = /peer\.(spec|instruction)\.([A-Za-z0-9_-]+)/g;
+const FOLDER_NAME = /specs\/\d{4}-\d{2}-\d{2}-([A-Za-z0-9_-]+)/g;
+const SPEC_FLAG = /--spec[= ]([A-Za-z0-9][A-Za-z0-9_-]*)/g;
+
+/**
+ * The runs a transcript names, from its raw text (one pass per pattern, no parsing): the spec names of its keys
+ * (`peer.spec.<name>`), spec folders (`specs/<date>-<name>`) and `/peer --spec=<name>`; and v1 instruction names.
+ */
+export function namedRuns(text: string): { specs: string[]; instructions: string[] } {
+  const specs = new Map<string, number>();
+  const instructions = new Map<string, number>();
+  const add = (m: Map<string, number>, name: string) => m.set(name, (m.get(name) ?? 0) + 1);
+  for (const m of text.matchAll(KEY_NAME)) add(m[1] === 'spec' ? specs : instructions, m[2]);
+  for (const m of text.matchAll(FOLDER_NAME)) add(specs, m[1]);
+  for (const m of text.matchAll(SPEC_FLAG)) add(specs, m[1]);
+  const top = (m: Map<string, number>) =>
+    [...m]
+      .sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1))
+      .slice(0, MAX_NAMES)
+      .map(([n]) => n);
+  return { specs: top(specs), instructions: top(instructions) };
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fs.stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** How many bytes of a sibling agent file are read to see whose session it belongs to. */
+const HEAD_BYTES = 8192;
+
+/**
+ * The transcript files of the session: its main file, its subagents' folder (`<session>/subagents/`, Claude Code
+ * 2.1.2+), the sibling `agent-<id>.jsonl` files whose first records name the session (2.0.28–2.1.1), and the
+ * subagent transcript of a SubagentStop.
+ */
+async function sessionFiles(transcript: string, sessionId: string, agentTranscript?: string): Promise<string[]> {
+  const files = [transcript];
+  const dir = path.dirname(transcript);
+  const subagents = path.join(dir, path.basename(transcript, '.jsonl'), 'subagents');
+  if (await exists(subagents)) files.push(subagents);
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  const needle = `"sessionId":"${sessionId}"`;
+  for (const name of names) {
+    if (!/^agent-.+\.jsonl$/.test(name)) continue;
+    const abs = path.join(dir, name);
+    if (abs === transcript) continue;
+    const fh = await fs.open(abs, 'r').catch(() => undefined);
+    if (!fh) continue;
+    try {
+      const buf = Buffer.alloc(HEAD_BYTES);
+      const { bytesRead } = await fh.read(buf, 0, HEAD_BYTES, 0);
+      if (
+        buf
+          .subarray(0, bytesRead)
+          .toString('utf8')
+          .replace(/":\s+"/g, '":"')
+          .includes(needle)
+      )
+        files.push(abs);
+    } finally {
+      await fh.close();
+    }
+  }
+  if (agentTranscript) {
+    const abs = path.resolve(agentTranscript);
+    const covered = files.some((f) => abs === f || abs.startsWith(f + path.sep));
+    if (!covered) {
+      if (!(await exists(abs))) throw new HookFailure(`the subagent transcript ${agentTranscript} does not exist`);
+      files.push(abs);
+    }
+  }
+  return files;
+}
+
+async function judgeStop(a: HookArgs, event: HookEvent): Promise<HookAnswer> {
+  const project = path.resolve(event.cwd);
+  if (!event.transcript_path) throw new HookFailure(`the ${event.hook_event_name} event names no transcript_path`);
+  const transcript = path.resolve(project, event.transcript_path);
+  const text = await fs.readFile(transcript, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    throw new HookFailure(`cannot read the transcript ${event.transcript_path}: ${e.code ?? e.message}`);
+  });
+  const subagent = event.hook_event_name === 'SubagentStop';
+  const agentFile = subagent ? event.agent_transcript_path : undefined;
+  let names = namedRuns(text);
+  if (agentFile) {
+    const agentText = await fs.readFile(path.resolve(project, agentFile), 'utf8').catch(() => '');
+    const more = namedRuns(agentText);
+    names = {
+      specs: [...new Set([...names.specs, ...more.specs])],
+      instructions: [...new Set([...names.instructions, ...more.instructions])],
+    };
+  }
+  // A session that names no PEER run is none of the hook's business.
+  if (names.specs.length === 0 && names.instructions.length === 0) return undefined;
+
+  const logs = await sessionFiles(transcript, event.session_id, agentFile && path.resolve(project, agentFile));
+  const kvKeys = [
+    ...names.specs.map((n) => `peer.spec.${n}.>`),
+    ...names.instructions.map((n) => `peer.instruction.${n}.>`),
+  ];
+  const { result, model } = await auditWithModel({
+    project,
+    logs,
+    specNames: names.specs,
+    kvKeys,
+    kvSnapshot: a.kvSnapshot ? path.resolve(a.kvSnapshot) : undefined,
+    kv: a.kvSnapshot || !a.useKv ? undefined : () => kvOptions(a),
+    bucket: a.bucket,
+    severities: a.severities,
+    now: a.now,
+  }).catch((e: Error) => {
+    throw new HookFailure(e.message);
+  });
+  // Evidence that could not be read at all: no judgement (a block on part of the evidence could be wrong).
+  const unread = result.sources.find((s) => s.error !== undefined);
+  if (unread) throw new HookFailure(`not judged: ${unread.error}`);
+
+  const scope = sessionScope(model, event.session_id);
+  if (!scope) return undefined;
+  let blocking = blockingFindings(result.findings, scope);
+  if (subagent) blocking = blocking.filter((f) => subagentCanFix(f, agentFile && path.resolve(project, agentFile)));
+  if (blocking.length === 0) return undefined;
+  return limitBlocks(a, event, project, blocking);
+}
+
+/**
+ * What a subagent can put right itself: files and state it writes, and a read or script of its own transcript.
+ * Spawning a missing phase, or taking back the run's claim, is the main session's work.
+ */
+const SUBAGENT_RULES = new Set([
+  'heredoc-artifact',
+  'truncated-file',
+  'missing-spec-file',
+  'missing-tasks-md',
+  'invalid-state-value',
+]);
+
+function subagentCanFix(f: Parameters<typeof blockReason>[0][number], agentFile: string | undefined): boolean {
+  if (SUBAGENT_RULES.has(f.ruleId)) return true;
+  if (f.ruleId !== 'kv-read-failure' && f.ruleId !== 'script-failure') return false;
+  return (
+    agentFile !== undefined &&
+    f.evidence.some((e) => e.location.kind === 'log' && path.resolve(e.location.path) === agentFile)
+  );
+}
+
+/** Blocks unless the session has had its blocks, or was already sent back for these same findings. */
+async function limitBlocks(
+  a: HookArgs,
+  event: HookEvent,
+  project: string,
+  blocking: Parameters<typeof blockReason>[0],
+): Promise<HookAnswer> {
+  const fingerprints = [...new Set(blocking.map((f) => f.fingerprint))].sort();
+  const prev = await sessionState(project, event.session_id);
+  const heads = [...new Set(blocking.map((f) => BLOCKING_RULES[f.ruleId].head))].join('; ');
+  if (prev && prev.blocks >= a.maxBlocks) {
+    return failureAnswer(
+      `not blocking again (${prev.blocks} block${prev.blocks === 1 ? '' : 's'} in this session, ` +
+        `--max-blocks ${a.maxBlocks}); still open: ${heads}. Run peer-audit scan for the evidence.`,
+    );
+  }
+  if (event.stop_hook_active && prev && sameList(prev.fingerprints, fingerprints)) {
+    return failureAnswer(
+      `not blocking again for the same ${blocking.length === 1 ? 'error' : 'errors'}; still open: ${heads}. ` +
+        'Run peer-audit scan for the evidence.',
+    );
+  }
+  await recordBlock(project, event.session_id, fingerprints, new Date()).catch((e: NodeJS.ErrnoException) => {
+    // Without the counter the limit cannot be kept: not blocking is the safe side.
+    throw new HookFailure(`cannot write the block counter under ${project}/.peer-audit: ${e.code ?? e.message}`);
+  });
+  return {
+    decision: 'block',
+    reason: blockReason(blocking, event.hook_event_name === 'SubagentStop' ? 'subagent' : 'session'),
+  };
+}
+
+function sameList(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+// ---------------------------------------------------------------- PostToolUse
+
+/** `> file`, `>> file`, `tee [-a] file`: where a shell command writes. */
+const WRITTEN = /(?:^|[^<>&\d])>>?\s*(["']?)([^\s"'|;&<>()]+)\1|\btee\s+(?:-a\s+)?(["']?)([^\s"'|;&<>()]+)\3/g;
+
+/** The files a Bash command writes by redirection or tee. */
+export function filesWritten(command: string): string[] {
+  const out = new Set<string>();
+  for (const m of command.matchAll(WRITTEN)) {
+    const file = m[2] ?? m[4];
+    if (file && file !== '/dev/null' && !file.startsWith('&')) out.add(file);
+  }
+  return [...out];
+}
+
+/** Inside <project>/.agent-os/ (the files PEER writes), as a project-relative path; else undefined. */
+function agentOsPath(project: string, file: string): string | undefined {
+  const home = process.env.HOME;
+  const expanded = file.startsWith('~/') && home ? path.join(home, file.slice(2)) : file;
+  const abs = path.resolve(project, expanded);
+  const rel = path.relative(project, abs);
+  if (rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
+  return rel.split(path.sep)[0] === '.agent-os' ? displayPath(abs, project) : undefined;
+}
+
+/** The text of a tool's response, whatever its shape (Bash: stdout and stderr; others: a string or an object). */
+function responseText(r: unknown): { text: string; isError: boolean } {
+  if (typeof r === 'string') return { text: r, isError: false };
+  if (!r || typeof r !== 'object') return { text: '', isError: false };
+  const o = r as Record<string, unknown>;
+  const parts = ['stdout', 'stderr', 'output', 'error', 'content']
+    .map((k) => o[k])
+    .filter((v) => typeof v === 'string');
+  const code = o.exit_code ?? o.exitCode ?? o.returnCode;
+  const isError =
+    o.is_error === true || o.isError === true || o.interrupted === true || (typeof code === 'number' && code !== 0);
+  return { text: parts.join('\n'), isError };
+}
+
+async function judgeToolUse(event: HookEvent): Promise<HookAnswer> {
+  const project = path.resolve(event.cwd);
+  const input = event.tool_input ?? {};
+  const tool = event.tool_name;
+  const problems: string[] = [];
+  let targets: string[] = [];
+  let words: string[] = [];
+  if (tool === 'Write' || tool === 'Edit' || tool === 'MultiEdit') {
+    if (typeof input.file_path === 'string') targets = [input.file_path];
+  } else if (tool === 'Bash' && typeof input.command === 'string') {
+    const command = input.command;
+    targets = filesWritten(command);
+    words = heredocWords(command);
+    const op = classifyStateCommand(command);
+    const response = responseText(event.tool_response);
+    const failed =
+      event.hook_event_name === 'PostToolUseFailure' ||
+      callFailed({ result: { isError: response.isError, text: response.text } } as Parameters<typeof callFailed>[0]);
+    if (op?.kind === 'write' && failed) {
+      const said = response.text.split('\n').find((l) => l.trim() !== '') ?? 'no output';
+      problems.push(
+        `the state write failed: \`${cut(command.split('\n')[0], 160)}\` answered "${cut(said.trim(), 160)}"` +
+          `${op.rawKey ? ` (key ${op.rawKey})` : ''}; the state was not written: fix the cause and run it again ` +
+          'before going on.',
+      );
+    }
+  } else return undefined;
+
+  for (const target of targets) {
+    const rel = agentOsPath(project, target);
+    if (!rel) continue;
+    const abs = path.join(project, rel);
+    const buf = await fs.readFile(abs).catch(() => undefined);
+    if (!buf) continue;
+    const file = toSpecFile(rel, path.basename(abs), buf);
+    for (const r of findResidue(file, words)) {
+      problems.push(
+        `${rel}:${r.line} holds the heredoc residue "${cut(r.text.trim(), 80)}"` +
+          `${r.lastLine ? ' as its last line' : ''}: the heredoc's end marker was written into the file. Delete ` +
+          `${r.glued ? 'the residue from that line (keep the text after it)' : 'that line'}` +
+          `${r.lastLine ? ' and check that the text before it is complete' : ''}.`,
+      );
+    }
+  }
+  if (problems.length === 0) return undefined;
+  return { decision: 'block', reason: ['peer-audit:', ...problems].join('\n') };
+}
