@@ -329,5 +329,5 @@ async function judgeToolUse(event: HookEvent): Promise<HookAnswer> {
     }
   }
   if (problems.length === 0) return undefined;
-  return { decision: 'block', reason: ['peer-audit:', ...problems].join('\n') };
+  return { decision: 'block', reason: ['peer-audit: fix what was just written:', ...problems].join('\n') };
 }
