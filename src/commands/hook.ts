@@ -15,6 +15,7 @@ import { kvOptions, type ConnectArgs } from './options.js';
 import { parseHookEvent, type HookEvent } from './hook-event.js';
 import { BLOCKING_RULES, blockingFindings, blockReason, sessionScope } from './hook-judge.js';
 import { recordBlock, sessionState } from './hook-state.js';
+import { PhaseTimes } from './progress.js';
 
 /** What the hook prints: a decision, a message for the user, or nothing. */
 export type HookAnswer = { decision: 'block'; reason: string } | { systemMessage: string } | undefined;
@@ -60,27 +61,44 @@ export async function runHook(a: HookArgs, input: string): Promise<HookAnswer> {
 
 /** Spec names (and v1 instruction names) looked for in a transcript, at most this many of each (the most named). */
 const MAX_NAMES = 20;
-const KEY_NAME = /peer\.(spec|instruction)\.([A-Za-z0-9_-]+)/g;
-const FOLDER_NAME = /specs\/\d{4}-\d{2}-\d{2}-([A-Za-z0-9_-]+)/g;
-const SPEC_FLAG = /--spec[= ]([A-Za-z0-9][A-Za-z0-9_-]*)/g;
+/** What comes before a run's name in a transcript: its keys, its spec folders, the /peer command's flag. */
+const NAME_MARKS: Array<{ mark: string; kind: 'spec' | 'instruction'; date?: true }> = [
+  { mark: 'peer.spec.', kind: 'spec' },
+  { mark: 'peer.instruction.', kind: 'instruction' },
+  { mark: 'specs/', kind: 'spec', date: true },
+  { mark: '--spec=', kind: 'spec' },
+];
+const NAME_BYTE = new Uint8Array(256);
+for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-') NAME_BYTE[c.charCodeAt(0)] = 1;
+const DATE_PREFIX = /^\d{4}-\d{2}-\d{2}-/;
 
 /**
- * The runs a transcript names, from its raw text (one pass per pattern, no parsing): the spec names of its keys
- * (`peer.spec.<name>`), spec folders (`specs/<date>-<name>`) and `/peer --spec=<name>`; and v1 instruction names.
+ * The runs a transcript names, from its raw bytes (a byte search per mark, no parsing, no decoding): the spec
+ * names of its keys (`peer.spec.<name>`), spec folders (`specs/<date>-<name>`) and `/peer --spec=<name>`; and v1
+ * instruction names (`peer.instruction.<name>`).
  */
-export function namedRuns(text: string): { specs: string[]; instructions: string[] } {
-  const specs = new Map<string, number>();
-  const instructions = new Map<string, number>();
-  const add = (m: Map<string, number>, name: string) => m.set(name, (m.get(name) ?? 0) + 1);
-  for (const m of text.matchAll(KEY_NAME)) add(m[1] === 'spec' ? specs : instructions, m[2]);
-  for (const m of text.matchAll(FOLDER_NAME)) add(specs, m[1]);
-  for (const m of text.matchAll(SPEC_FLAG)) add(specs, m[1]);
+export function namedRuns(buf: Buffer): { specs: string[]; instructions: string[] } {
+  const found = { spec: new Map<string, number>(), instruction: new Map<string, number>() };
+  for (const { mark, kind, date } of NAME_MARKS) {
+    const needle = Buffer.from(mark);
+    for (let at = buf.indexOf(needle); at !== -1; at = buf.indexOf(needle, at + 1)) {
+      let end = at + needle.length;
+      while (end < buf.length && NAME_BYTE[buf[end]] === 1) end++;
+      let name = buf.toString('latin1', at + needle.length, end);
+      if (date) {
+        if (!DATE_PREFIX.test(name)) continue;
+        name = name.slice(11);
+      }
+      if (name === '' || name.startsWith('-')) continue;
+      found[kind].set(name, (found[kind].get(name) ?? 0) + 1);
+    }
+  }
   const top = (m: Map<string, number>) =>
     [...m]
       .sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1))
       .slice(0, MAX_NAMES)
       .map(([n]) => n);
-  return { specs: top(specs), instructions: top(instructions) };
+  return { specs: top(found.spec), instructions: top(found.instruction) };
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -141,14 +159,14 @@ async function judgeStop(a: HookArgs, event: HookEvent): Promise<HookAnswer> {
   const project = path.resolve(event.cwd);
   if (!event.transcript_path) throw new HookFailure(`the ${event.hook_event_name} event names no transcript_path`);
   const transcript = path.resolve(project, event.transcript_path);
-  const text = await fs.readFile(transcript, 'utf8').catch((e: NodeJS.ErrnoException) => {
+  const text = await fs.readFile(transcript).catch((e: NodeJS.ErrnoException) => {
     throw new HookFailure(`cannot read the transcript ${event.transcript_path}: ${e.code ?? e.message}`);
   });
   const subagent = event.hook_event_name === 'SubagentStop';
   const agentFile = subagent ? event.agent_transcript_path : undefined;
   let names = namedRuns(text);
   if (agentFile) {
-    const agentText = await fs.readFile(path.resolve(project, agentFile), 'utf8').catch(() => '');
+    const agentText = await fs.readFile(path.resolve(project, agentFile)).catch(() => Buffer.alloc(0));
     const more = namedRuns(agentText);
     names = {
       specs: [...new Set([...names.specs, ...more.specs])],
@@ -163,7 +181,9 @@ async function judgeStop(a: HookArgs, event: HookEvent): Promise<HookAnswer> {
     ...names.specs.map((n) => `peer.spec.${n}.>`),
     ...names.instructions.map((n) => `peer.instruction.${n}.>`),
   ];
+  const times = new PhaseTimes();
   const { result, model } = await auditWithModel({
+    timings: times,
     project,
     logs,
     specNames: names.specs,
@@ -176,6 +196,7 @@ async function judgeStop(a: HookArgs, event: HookEvent): Promise<HookAnswer> {
   }).catch((e: Error) => {
     throw new HookFailure(e.message);
   });
+  times.print();
   // Evidence that could not be read at all: no judgement (a block on part of the evidence could be wrong).
   const unread = result.sources.find((s) => s.error !== undefined);
   if (unread) throw new HookFailure(`not judged: ${unread.error}`);
