@@ -103,6 +103,8 @@ export interface AuditOptions {
   staleAfter?: string;
   expectReplicas?: number;
   expectHistory?: number;
+  /** Run only these rules (by id); default all. */
+  rules?: string[];
   /** Rule severities (`off` skips the rule), applied by the engine. */
   severities?: Record<string, Severity | 'off'>;
   /** Audit every run in the bucket, not only this project's. */
@@ -240,7 +242,7 @@ export async function auditWithModel(a: AuditOptions): Promise<Audited> {
   }
   if (logs && logData) logs.report.stats.peerRuns = peerSessions(model).length;
   times.mark('model');
-  const rules = await loadRules();
+  const rules = (await loadRules()).filter((r) => !a.rules || a.rules.includes(r.meta.id));
   const now = a.now ?? new Date().toISOString();
   if (!Number.isFinite(Date.parse(now))) throw new UsageError(`--now ${a.now} is not an ISO-8601 time`);
   const { findings, failures } = runRules(model, rules, ruleOptionsOf(a, now), a.severities ?? {});

@@ -5,15 +5,13 @@
 // again only for a different reason, and on its own failure it says so in a systemMessage and blocks nothing.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { auditWithModel } from '../audit.js';
-import type { Severity } from '../model/types.js';
+import type { Finding, Severity } from '../model/types.js';
 import { callFailed, classifyStateCommand, cut } from '../model/log-facts.js';
 import { findResidue, heredocWords } from '../model/residue.js';
-import { toSpecFile } from '../sources/specs.js';
 import { displayPath } from '../sources/paths.js';
 import { kvOptions, type ConnectArgs } from './options.js';
 import { parseHookEvent, type HookEvent } from './hook-event.js';
-import { BLOCKING_RULES, blockingFindings, blockReason, sessionScope } from './hook-judge.js';
+
 import { recordBlock, sessionState } from './hook-state.js';
 import { PhaseTimes } from './progress.js';
 
@@ -176,6 +174,11 @@ async function judgeStop(a: HookArgs, event: HookEvent): Promise<HookAnswer> {
   // A session that names no PEER run is none of the hook's business.
   if (names.specs.length === 0 && names.instructions.length === 0) return undefined;
 
+  // The audit and its rules are loaded only here: a PostToolUse event, the most frequent, needs none of them.
+  const [{ auditWithModel }, { BLOCKING_RULES, blockingFindings, sessionScope }] = await Promise.all([
+    import('../audit.js'),
+    import('./hook-judge.js'),
+  ]);
   const logs = await sessionFiles(transcript, event.session_id, agentFile && path.resolve(project, agentFile));
   const kvKeys = [
     ...names.specs.map((n) => `peer.spec.${n}.>`),
@@ -184,6 +187,8 @@ async function judgeStop(a: HookArgs, event: HookEvent): Promise<HookAnswer> {
   const times = new PhaseTimes();
   const { result, model } = await auditWithModel({
     timings: times,
+    // Only the rules that can block: the others' findings would be dropped anyway.
+    rules: Object.keys(BLOCKING_RULES),
     project,
     logs,
     specNames: names.specs,
@@ -221,7 +226,7 @@ const SUBAGENT_RULES = new Set([
   'invalid-state-value',
 ]);
 
-function subagentCanFix(f: Parameters<typeof blockReason>[0][number], agentFile: string | undefined): boolean {
+function subagentCanFix(f: Finding, agentFile: string | undefined): boolean {
   if (SUBAGENT_RULES.has(f.ruleId)) return true;
   if (f.ruleId !== 'kv-read-failure' && f.ruleId !== 'script-failure') return false;
   return (
@@ -231,12 +236,8 @@ function subagentCanFix(f: Parameters<typeof blockReason>[0][number], agentFile:
 }
 
 /** Blocks unless the session has had its blocks, or was already sent back for these same findings. */
-async function limitBlocks(
-  a: HookArgs,
-  event: HookEvent,
-  project: string,
-  blocking: Parameters<typeof blockReason>[0],
-): Promise<HookAnswer> {
+async function limitBlocks(a: HookArgs, event: HookEvent, project: string, blocking: Finding[]): Promise<HookAnswer> {
+  const { BLOCKING_RULES, blockReason } = await import('./hook-judge.js');
   const fingerprints = [...new Set(blocking.map((f) => f.fingerprint))].sort();
   const prev = await sessionState(project, event.session_id);
   const heads = [...new Set(blocking.map((f) => BLOCKING_RULES[f.ruleId].head))].join('; ');
@@ -339,6 +340,8 @@ async function judgeToolUse(event: HookEvent): Promise<HookAnswer> {
     const abs = path.join(project, rel);
     const buf = await fs.readFile(abs).catch(() => undefined);
     if (!buf) continue;
+    // Loaded only for a file to check: most calls write nothing under .agent-os/.
+    const { toSpecFile } = await import('../sources/specs.js');
     const file = toSpecFile(rel, path.basename(abs), buf);
     for (const r of findResidue(file, words)) {
       problems.push(
