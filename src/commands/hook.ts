@@ -269,14 +269,16 @@ function sameList(a: string[], b: string[]): boolean {
 
 // ---------------------------------------------------------------- PostToolUse
 
+/** A path as a shell word: double-quoted, single-quoted or bare. */
+const PATH_WORD = String.raw`(?:"([^"]+)"|'([^']+)'|([^\s"'|;&<>()]+))`;
 /** `> file`, `>> file`, `tee [-a] file`: where a shell command writes. */
-const WRITTEN = /(?:^|[^<>&\d])>>?\s*(["']?)([^\s"'|;&<>()]+)\1|\btee\s+(?:-a\s+)?(["']?)([^\s"'|;&<>()]+)\3/g;
+const WRITTEN = new RegExp(String.raw`(?:^|[^<>&\d])>>?\s*${PATH_WORD}|\btee\s+(?:-a\s+)?${PATH_WORD}`, 'g');
 
 /** The files a Bash command writes by redirection or tee. */
 export function filesWritten(command: string): string[] {
   const out = new Set<string>();
   for (const m of command.matchAll(WRITTEN)) {
-    const file = m[2] ?? m[4];
+    const file = m.slice(1).find((g) => g !== undefined);
     if (file && file !== '/dev/null' && !file.startsWith('&')) out.add(file);
   }
   return [...out];
