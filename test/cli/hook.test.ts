@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, REPO, runCli } from '../helpers/cli.js';
 import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.js';
 import { loadSnapshotIntoServer } from '../helpers/kv-load.js';
+import { readKvLive } from '../../src/sources/kv.js';
+import { connect } from 'nats';
 
 const INCIDENTS = path.join(REPO, 'fixtures/incidents');
 const SEED_SESSION = '4b8f1c2e-7d3a-4e59-9a61-0c5d2e8f7a13';
@@ -267,6 +269,21 @@ describe('peer-audit hook: live KV', () => {
     await loadSnapshotIntoServer(path.join(INCIDENTS, 'wal-operation-handling-fix/kv-snapshot.jsonl'), server.url);
   });
   afterAll(async () => server?.stop());
+
+  it('reads only the keys of the subjects asked for, one history per subject', async () => {
+    const nc = await connect({ servers: server.url.replace('nats://', ''), reconnect: false });
+    const kv = await nc.jetstream().views.kv('agent-os-peer-state', { bindOnly: true });
+    await kv.put('peer.spec.other-run.meta', '{"spec_name":"other-run"}');
+    await kv.put('peer.spec.wal-operation-handling-fix-2.meta', '{}');
+    await nc.close();
+    const opts = { servers: server.url, bucket: 'agent-os-peer-state', timeoutMs: 2000 };
+    const all = await readKvLive(opts);
+    expect([...all.data.keys.keys()]).toHaveLength(4);
+    const one = await readKvLive(opts, undefined, [`${KEY}.>`, `${KEY}.>`]);
+    expect(one.report.ok).toBe(true);
+    expect([...one.data.keys.keys()]).toEqual([`${KEY}.cycle.1`, `${KEY}.meta`]);
+    expect(one.data.keys.get(`${KEY}.cycle.1`)!.map((r) => r.revision)).toEqual([2, 3, 5, 7, 9]);
+  });
 
   it('reads the keys of the run from a real nats-server and blocks as from the snapshot', async () => {
     const { dir, transcript } = await incident('wal-operation-handling-fix', CLAIM_LINE);
