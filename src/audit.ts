@@ -17,6 +17,7 @@ import { DEFAULT_RULE_OPTIONS, type RuleOptions } from './engine/rule.js';
 import type { KvConnectOptions } from './sources/kv.js';
 import { displayServers } from './sources/servers.js';
 import { readSnapshot } from './sources/snapshot.js';
+import { keepKeys } from './sources/key-filter.js';
 import { readSpecs } from './sources/specs.js';
 import { readRepoFiles } from './sources/files.js';
 import { defaultLogDirs, noTranscriptsReport, readLogs } from './sources/logs.js';
@@ -49,8 +50,8 @@ export { VERSION } from './version.js';
 export { parseDuration } from './model/duration.js';
 
 // The NATS client and the repair code are loaded when a server is read or a repair is planned, not by every scan.
-async function readKvLive(o: KvConnectOptions, progress: ReadProgress['kv']) {
-  return (await import('./sources/kv.js')).readKvLive(o, progress);
+async function readKvLive(o: KvConnectOptions, progress: ReadProgress['kv'], keys?: string[]) {
+  return (await import('./sources/kv.js')).readKvLive(o, progress, keys);
 }
 
 /** Counters the sources advance as they read: what a progress line shows. */
@@ -95,6 +96,13 @@ export interface AuditOptions {
    * server is read (so settings that cannot be used are reported after the project check).
    */
   kv?: KvConnectOptions | (() => KvConnectOptions);
+  /**
+   * Only the KV keys matching these subjects (NATS wildcards, e.g. `peer.spec.x.>`), live or from a snapshot;
+   * default every key. For judging one run without reading a whole bucket.
+   */
+  kvKeys?: string[];
+  /** Only the spec folders of these spec names (the folder name without its date); default every folder. */
+  specNames?: string[];
   /** The bucket named in the result when no KV is read; default agent-os-peer-state. */
   bucket?: string;
   /** The time rules judge staleness by (ISO 8601); default now. */
@@ -103,6 +111,8 @@ export interface AuditOptions {
   staleAfter?: string;
   expectReplicas?: number;
   expectHistory?: number;
+  /** Run only these rules (by id); default all. */
+  rules?: string[];
   /** Rule severities (`off` skips the rule), applied by the engine. */
   severities?: Record<string, Severity | 'off'>;
   /** Model prices per million tokens: each run's cost then carries money. */
@@ -144,9 +154,12 @@ export async function auditWithModel(a: AuditOptions): Promise<Audited> {
   const progress = a.progress ?? { counts: newReadProgress() };
   progress.start?.();
   const kvTask: Promise<{ data: KvData; report: SourceReport } | undefined> = a.kvSnapshot
-    ? times.time('kv', readSnapshot(a.kvSnapshot))
+    ? times.time(
+        'kv',
+        readSnapshot(a.kvSnapshot).then((r) => ({ ...r, data: keepKeys(r.data, a.kvKeys) })),
+      )
     : a.kv
-      ? times.time('kv', readKvLive(typeof a.kv === 'function' ? a.kv() : a.kv, progress.counts.kv))
+      ? times.time('kv', readKvLive(typeof a.kv === 'function' ? a.kv() : a.kv, progress.counts.kv, a.kvKeys))
       : Promise.resolve(undefined);
   const specTask = times.time(
     'specs',
@@ -155,6 +168,7 @@ export async function auditWithModel(a: AuditOptions): Promise<Audited> {
       specsDir: a.specs ? path.resolve(a.specs) : undefined,
       explicit: a.specs !== undefined,
       progress: progress.counts.specs,
+      names: a.specNames ? new Set(a.specNames) : undefined,
     }),
   );
   const useLogs = a.logs !== false;
@@ -246,7 +260,7 @@ export async function auditWithModel(a: AuditOptions): Promise<Audited> {
   }
   if (logs && logData) logs.report.stats.peerRuns = peerSessions(model).length;
   times.mark('model');
-  const rules = await loadRules();
+  const rules = (await loadRules()).filter((r) => !a.rules || a.rules.includes(r.meta.id));
   const now = a.now ?? new Date().toISOString();
   if (!Number.isFinite(Date.parse(now))) throw new UsageError(`--now ${a.now} is not an ISO-8601 time`);
   const { findings, failures } = runRules(model, rules, ruleOptionsOf(a, now), a.severities ?? {});

@@ -20,6 +20,7 @@ import { doctorCommandModule } from './commands/doctor-command.js';
 import { rulesCommandModule } from './commands/rules-command.js';
 import { watchCommandModule } from './commands/watch-command.js';
 import { completionCommandModule } from './commands/completion-command.js';
+import { hookCommandModule } from './commands/hook-command.js';
 
 // yargs' CommonJS build: its help wraps at word boundaries (the ES module build's cuts words in two). Its helpers
 // are taken from the same build: the ES module helpers would load a second copy of the parser.
@@ -47,6 +48,12 @@ function knownOptions(y: unknown): string[] {
   return Object.keys((y as { getOptions?: () => { key: Record<string, unknown> } }).getOptions?.().key ?? {});
 }
 
+/** `peer-audit hook` judging an event (not its install or uninstall). */
+function isHookRun(argv: string[]): boolean {
+  const words = argv.filter((w) => !w.startsWith('-'));
+  return words[0] === 'hook' && words[1] !== 'install' && words[1] !== 'uninstall';
+}
+
 async function main(argv: string[]): Promise<number> {
   const cli = new CliContext();
   // yargs takes the program name and the command to name in the script (its typings leave them out).
@@ -65,6 +72,7 @@ async function main(argv: string[]): Promise<number> {
     doctorCommandModule(cli),
     rulesCommandModule(cli),
     watchCommandModule(cli),
+    hookCommandModule(cli),
     completionCommandModule(showCompletionScript),
   ];
   const optionMeta = () => (parser as unknown as { getOptions(): OptionMeta }).getOptions();
@@ -102,7 +110,7 @@ async function main(argv: string[]): Promise<number> {
     .example('$0 <command> --help', 'Options and examples of a command')
     .demandCommand(
       1,
-      'Name a command: scan, report, watch, repair, reopen, undo, snapshot, doctor, rules or completion.',
+      'Name a command: scan, report, watch, repair, reopen, undo, snapshot, doctor, rules, hook or completion.',
     )
     .strict()
     .version(VERSION)
@@ -117,6 +125,12 @@ async function main(argv: string[]): Promise<number> {
     return cli.exitCode;
   } catch (e) {
     const err = e as Error;
+    // A hook that exits 2 blocks Claude Code's agent with its stderr: the hook's own failures never do.
+    if (isHookRun(argv)) {
+      const line = `peer-audit hook: ${escapeControl(err.message.split('\n')[0])}`;
+      process.stdout.write(`${JSON.stringify({ systemMessage: line })}\n`);
+      return 0;
+    }
     if (err instanceof CliExit) {
       const lines = err.message ? err.message.split('\n') : [];
       for (const line of lines) process.stderr.write(`peer-audit: ${escapeControl(line)}\n`);

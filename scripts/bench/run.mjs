@@ -24,6 +24,8 @@
 //   PEER_AUDIT_BENCH_CHECKS     0: leave out the same-findings scans (fast path off, threads off, other build)
 //   PEER_AUDIT_BENCH_COMPARE_BIN another build's bin/peer-audit.js: its findings must equal these on every corpus
 //   PEER_AUDIT_BENCH_STARTUP_RUNS runs of each start-up case, median kept (default 15; 0: not measured)
+//   PEER_AUDIT_BENCH_HOOK_RUNS  runs of the hook's Stop event (10 MB session, 10k keys), p95 kept (default 20; 0: not
+//                               measured)
 //   PEER_AUDIT_BENCH_REPEAT     runs per measurement, best one kept (default 1)
 //   PEER_AUDIT_BENCH_DIR        where to build the corpora (default a new folder in the system temp folder)
 //   PEER_AUDIT_BENCH_KEEP       1: keep the corpora afterwards
@@ -67,6 +69,7 @@ const GREP = ['/usr/bin/grep', '/bin/grep'].find((p) => existsSync(p)) ?? 'grep'
 const CHECKS = env.PEER_AUDIT_BENCH_CHECKS !== '0';
 const COMPARE_BIN = env.PEER_AUDIT_BENCH_COMPARE_BIN ? path.resolve(env.PEER_AUDIT_BENCH_COMPARE_BIN) : undefined;
 const STARTUP_RUNS = Number(env.PEER_AUDIT_BENCH_STARTUP_RUNS ?? 15);
+const HOOK_RUNS = Number(env.PEER_AUDIT_BENCH_HOOK_RUNS ?? 20);
 const ALL_SIZES = [
   { name: 'small', logMB: LARGE_MB / 100, keys: 1_000, folders: 100, checks: true },
   { name: 'medium', logMB: LARGE_MB / 10, keys: 10_000, folders: 1_000, checks: true },
@@ -407,6 +410,14 @@ async function main() {
 
   const nats = await startNats(root);
   try {
+    // The hook on its own bucket, before the corpora: its latency is what an agent waits for at every stop.
+    const measureHook = HOOK_RUNS > 0 ? await optional('hook.mjs', 'measureHook') : undefined;
+    if (measureHook) {
+      log(`hook: ${HOOK_RUNS} runs of a Stop event (10 MB session, 10k keys)`);
+      results.hook = await attempt('hook', () =>
+        measureHook({ bin: BIN, repo: REPO, natsUrl: nats.url, root, runs: HOOK_RUNS }),
+      );
+    }
     for (const size of SIZES) {
       const t0 = performance.now();
       const dir = path.join(root, size.name);
@@ -607,6 +618,7 @@ async function main() {
   results.targets = targets(results, {
     startupModule: existsSync(path.join(HERE, 'startup.mjs')),
     reportFromModule: Boolean(measureReportFrom),
+    hookModule: existsSync(path.join(HERE, 'hook.mjs')),
   });
   mkdirSync(path.dirname(RESULTS), { recursive: true });
   writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
@@ -784,6 +796,7 @@ export const TARGETS = {
   kvReadVsFloor: 1.3,
   filesVsGrep: 1.5,
   filesMinBytes: 1e9,
+  hookP95Ms: 300,
 };
 
 const NOT = 'not measured';
@@ -793,7 +806,7 @@ const judge = (ok) => (ok === undefined ? NOT : ok ? 'PASS' : 'MISS');
  * One row per target of the performance issue: what was measured, the limit, PASS / MISS, or "not measured"
  * with the reason. Sizes that were not run are said so; the figure at the largest size that was run is given.
  */
-export function targets(results, { startupModule = true, reportFromModule = true } = {}) {
+export function targets(results, { startupModule = true, reportFromModule = true, hookModule = true } = {}) {
   const rows = [];
   const T = TARGETS;
   const bySize = new Map(results.sizes.map((r) => [r.size, r]));
@@ -1007,7 +1020,30 @@ export function targets(results, { startupModule = true, reportFromModule = true
           : 'no tree was measured',
     );
 
-  add('hook p95', '–', '–', '< 300 ms', NOT, 'no hook command yet');
+  // The hook: a Stop event of a 10 MB session against 10k keys, the 95th percentile of the runs.
+  const h = results.hook;
+  if (h && !h.error)
+    add(
+      'hook p95',
+      `Stop, ${fmt(h.sessionBytes / 1e6, 1)} MB session, ${fmt(h.keys)} keys, ${h.runs} runs`,
+      `${fmt(h.p95Ms)} ms (median ${fmt(h.medianMs)}, best ${fmt(h.bestMs)}` +
+        `${h.cpuMedianMs !== undefined ? `, cpu ${fmt(h.cpuMedianMs)}` : ''})`,
+      `< ${T.hookP95Ms} ms`,
+      judge(h.p95Ms < T.hookP95Ms),
+    );
+  else
+    add(
+      'hook p95',
+      'Stop, 10 MB session, 10k keys',
+      '–',
+      `< ${T.hookP95Ms} ms`,
+      NOT,
+      h?.error
+        ? `failed: ${h.error}`
+        : !hookModule
+          ? 'scripts/bench/hook.mjs is missing'
+          : 'PEER_AUDIT_BENCH_HOOK_RUNS=0',
+    );
 
   // Same findings.
   const checks = results.checks ?? {};

@@ -474,9 +474,15 @@ export function isoTime(ms: number): string {
 }
 
 /** `progress`, when given, counts keys and revisions as they arrive (for a progress line). */
+/**
+ * `keys`, when given, are the subjects to read (NATS wildcards, e.g. `peer.spec.x.>`), one history per subject:
+ * the keys of one run without listing a bucket that holds thousands (one filter per consumer, as servers before
+ * 2.10 take it).
+ */
 export async function readKvLive(
   o: KvConnectOptions,
   progress?: { keys: number; revisions: number },
+  keys?: string[],
 ): Promise<{ data: KvData; report: SourceReport }> {
   const url = displayServers(o.servers);
   if (!BUCKET_NAME.test(o.bucket)) {
@@ -504,7 +510,7 @@ export async function readKvLive(
     const st = await kv.status();
     const config = bucketConfigOf(st);
     const takenAt = new Date().toISOString();
-    const keys = new Map<string, KvRevision[]>();
+    const byKey = new Map<string, KvRevision[]>();
     const names: string[] = [];
     let revisions = 0;
     let bytes = 0;
@@ -512,9 +518,10 @@ export async function readKvLive(
     // after an ordered-consumer reset.
     let lastRevision = 0;
 
-    if (st.values > 0) {
+    for (const filter of st.values > 0 ? (keys ?? ['>']) : []) {
       ctx.phase = 'read';
-      const it: QueuedIterator<KvEntry> = await kv.history({ key: '>' });
+      lastRevision = 0;
+      const it: QueuedIterator<KvEntry> = await kv.history({ key: filter });
       // history() ends by itself once the consumer has caught up; a stalled consumer must not hang us. One timer
       // checks for silence (re-arming a timer per entry costs more than reading the entry).
       const limit = Math.max(1, o.timeoutMs);
@@ -532,13 +539,15 @@ export async function readKvLive(
           if (revision <= lastRevision) continue;
           lastRevision = revision;
           let key = e.key;
-          let list = keys.get(key);
+          let list = byKey.get(key);
           if (!list) {
             list = [];
-            keys.set(key, list);
+            byKey.set(key, list);
             names.push(key);
             if (progress) progress.keys++;
           } else {
+            // Two filters that overlap deliver a key twice.
+            if (keys && list[list.length - 1].revision >= revision) continue;
             key = list[0].key; // one string per key: the entry's own is a slice that keeps its whole subject alive
           }
           const value = copyValue(e.value); // copy: the client may reuse its buffer
@@ -560,7 +569,7 @@ export async function readKvLive(
     // Keys in code-unit order (the default sort's), as a snapshot lists them.
     names.sort();
     const sorted = new Map<string, KvRevision[]>();
-    for (const name of names) sorted.set(name, keys.get(name) as KvRevision[]);
+    for (const name of names) sorted.set(name, byKey.get(name) as KvRevision[]);
     const data: KvData = {
       bucket: o.bucket,
       origin: 'live',

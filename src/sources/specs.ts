@@ -25,6 +25,8 @@ export interface SpecSourceOptions {
   explicit?: boolean;
   /** Counters advanced as folders are read (for a progress line). */
   progress?: { folders: number; foldersTotal: number };
+  /** Read only the folders whose spec name (the folder name without its date) is one of these. */
+  names?: ReadonlySet<string>;
 }
 
 export async function readSpecs(opts: SpecSourceOptions): Promise<{ data: SpecData; report: SourceReport }> {
@@ -58,8 +60,9 @@ export async function readSpecs(opts: SpecSourceOptions): Promise<{ data: SpecDa
       report.ok = false;
       report.error = `cannot list spec folder ${report.ref}: ${entries.code ?? entries.message}`;
     } else {
+      const wanted = opts.names;
       const dirs = entries
-        .filter((e) => e.isDirectory())
+        .filter((e) => e.isDirectory() && (!wanted || wanted.has(DATED_FOLDER.exec(e.name)?.[2] ?? e.name)))
         .map((e) => e.name)
         .sort();
       for (const e of entries) {

@@ -127,6 +127,11 @@ const READING: Record<string, Row[]> = {
     { situation: 'usage error', args: ['watch', '--format', 'sarif'], code: 2 },
   ],
   completion: [{ situation: 'script printed', args: ['completion'], code: 0 }],
+  hook: [
+    { situation: 'no event on stdin: a systemMessage, never a block', args: ['hook', '--server', DOWN], code: 0 },
+    { situation: 'an unknown flag: still 0 (exit 2 would block the agent)', args: ['hook', '--bogus'], code: 0 },
+    { situation: 'install: usage error', args: ['hook', 'install', '--events', 'bogus'], code: 2 },
+  ],
   undo: [
     { situation: 'journal cannot be read', args: ['undo', 'no-such-journal.json', '--server', '$S', '--yes'], code: 2 },
     { situation: 'usage error', args: ['undo', 'j.json', '--timeout', '0'], code: 2 },
