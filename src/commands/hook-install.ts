@@ -2,7 +2,7 @@
 // taken out again exactly, keeping every other setting and hook. Each change shows its diff, keeps the previous
 // file as settings.json.peer-audit.bak and is written atomically. An uninstall that leaves what the backup held
 // writes the backup's bytes back, so install then uninstall gives the file back byte for byte.
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,8 +51,19 @@ export function hookCommand(given?: string): string {
     if (given.trim() === '') throw new UsageError('--command must not be empty');
     return isPeerAuditHook(given) ? given : `${given} # peer-audit hook`;
   }
-  const bin = fileURLToPath(new URL('../../../bin/peer-audit.js', import.meta.url));
-  return `node ${shellWord(bin)} hook`;
+  return `node ${shellWord(path.join(packageRoot(), 'bin', 'peer-audit.js'))} hook`;
+}
+
+/** This install's folder: the nearest one above this module with bin/peer-audit.js (the compiled and the bundled
+ * module sit at different depths under dist/). */
+function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(path.join(dir, 'bin', 'peer-audit.js')) && existsSync(path.join(dir, 'package.json'))) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('cannot find bin/peer-audit.js above this module');
+    dir = up;
+  }
 }
 
 type Json = Record<string, unknown>;
