@@ -24,7 +24,7 @@ describe('repository files source: unreadable files', () => {
     expect(files.problems).toEqual([{ where: 'db/locked.sql', reason: 'cannot read: EACCES' }]);
     expect(result.incompleteReasons).toEqual(['files db/*.sql: 1 part(s) could not be read']);
     expect(result.findings.filter((f) => f.ruleId === 'heredoc-artifact').map((f) => f.evidence[0].location)).toEqual([
-      { kind: 'file', path: 'db/open.sql', line: 1 },
+      { kind: 'file', path: 'db/open.sql', line: 1, source: 'files' },
     ]);
   });
 });
