@@ -4,7 +4,7 @@ import { activeConfig } from '../config/config.js';
 import { defineCommand, type CliContext } from './cli-context.js';
 import { connectionFlags, projectFlag } from './flag-groups.js';
 import { connectArgs } from './options.js';
-import { HOOK_EVENT_CHOICES, type HookEventChoice } from './hook-install.js';
+import { HOOK_EVENT_CHOICES, type HookEventChoice } from './hook-events.js';
 import { UsageError } from '../errors.js';
 
 /** The hook's connect and request timeout: a hook runs while the agent waits. */

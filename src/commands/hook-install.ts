@@ -10,15 +10,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { createTwoFilesPatch } from 'diff';
 import { ConfigError, UsageError } from '../errors.js';
 import { writeAtomic } from './hook-state.js';
-
-/** The hook events peer-audit installs, by the name --events takes. */
-export const HOOK_EVENTS = {
-  stop: { event: 'Stop' },
-  'subagent-stop': { event: 'SubagentStop' },
-  'post-tool-use': { event: 'PostToolUse', matcher: 'Write|Edit|MultiEdit|Bash' },
-} as const;
-export type HookEventChoice = keyof typeof HOOK_EVENTS;
-export const HOOK_EVENT_CHOICES = Object.keys(HOOK_EVENTS) as HookEventChoice[];
+import { HOOK_EVENTS, type HookEventChoice } from './hook-events.js';
 
 export const BACKUP_SUFFIX = '.peer-audit.bak';
 
