@@ -18,7 +18,7 @@ export default defineRule({
       'KV state value, or a repository file (`--files`).',
     sources: ['specs', 'kv', 'logs', 'files'],
     fixable: true,
-    title: 'Heredoc residue in spec files',
+    title: 'Heredoc residue left in files',
   },
   check({ model, report }) {
     const writers = heredocWriters(model.sessions);

@@ -128,7 +128,7 @@ describe('incident report of the seed incident (report --kv-snapshot … --logs 
       expect(follows).toContain(`\`${id}\``);
     // The truncation follows from the heredoc residue; the failed read from reading before the write.
     expect(report).toMatch(
-      /### \d\. Heredoc residue in spec files[\s\S]*#### \d\.\d heredoc-artifact[\s\S]*#### \d\. → truncated-file/,
+      /### \d\. Heredoc residue left in files[\s\S]*#### \d\.\d heredoc-artifact[\s\S]*#### \d\. → truncated-file/,
     );
     expect(report).toMatch(/### \d\. State was read before it was written[\s\S]*#### \d\. → kv-read-failure/);
     // Every finding of the scan is in the report once, by its fingerprint.
@@ -433,7 +433,7 @@ describe('report --journal: the repairs applied, with before and after', () => {
     expect(diffs[0].content).toMatch(/^-EOF < \/dev\/null$/m);
     expect(diffs[0].content).toMatch(/^ 3\. WAL segments written before the fix replay without errors\.$/m);
     // The repaired files no longer carry the residue: the report of the repaired project says so.
-    expect(out).not.toMatch(/### \d\. Heredoc residue in spec files/);
+    expect(out).not.toMatch(/### \d\. Heredoc residue left in files/);
   });
 
   it('refuses a journal that cannot be read (exit 2)', async () => {
