@@ -13,33 +13,38 @@ import { esc, escLines, num } from './html-escape.js';
 import { CSP, SCRIPT, STYLE } from './html-page.js';
 import { formatLocation } from './location.js';
 import {
+  baselineNote,
   changePatch,
+  changeRevisions,
+  changeTarget,
+  contextLines,
+  flush,
+  jsonContextLead,
   KIND,
+  kvKeysOf,
   MAX_DIFF_LINES,
   MAX_TABLE_ROWS,
   reportFrame,
-  baselineNote,
+  sessionsOf,
+  sourceRow,
   summaryParts,
   type Markup,
+  type MarkdownOptions,
 } from './markdown.js';
 import type { ReportedEvidence, ReportedFinding, RunRecord, ScanResult } from './result.js';
 import type { RuleDoc } from './rule-docs.js';
-import { describeSource, describeStats } from './stylish.js';
+import { describeSource } from './stylish.js';
 import { svgTimeline } from './svg-timeline.js';
 import { ganttBars, humanTime, timelineRows } from './timeline.js';
 
-export interface HtmlOptions {
-  rules: Map<string, RuleDoc>;
-  /** Repair journals to show as "repairs applied". */
-  journals?: { file: string; journal: Journal }[];
-  /** The saved scan the report was rendered from, if any. */
-  from?: string;
-}
+/** The same options as the Markdown report's. */
+export type HtmlOptions = MarkdownOptions;
 
 const HTML: Markup = {
   text: esc,
   code: (s) => `<code>${esc(s)}</code>`,
   strong: (s) => `<strong>${s}</strong>`,
+  num,
 };
 const code = HTML.code;
 const plural = (n: number, word: string, many = `${word}s`) => `${num(n)} ${n === 1 ? word : many}`;
@@ -117,7 +122,7 @@ export function* htmlChunks(result: ScanResult, opts: HtmlOptions): Generator<st
   if (points.length) out.push(`<ul class="points">${points.map((p) => `<li>${p}</li>`).join('\n')}</ul>`);
   for (const p of paras) out.push(`<p>${p}</p>`);
   out.push('</section>');
-  yield lines(out);
+  yield flush(out);
 
   // ------------------------------------------------------------ timeline
   out.push('<section id="timeline">\n<h2>Timeline</h2>');
@@ -130,7 +135,7 @@ export function* htmlChunks(result: ScanResult, opts: HtmlOptions): Generator<st
     out.push('<p>No KV state or transcript events with times were read for the runs with findings.</p>');
   for (const [i, r] of drawn.entries()) {
     out.push(...timelineSection(r, i, drawn.length > 1));
-    yield lines(out);
+    yield flush(out);
   }
   out.push('</section>');
 
@@ -181,10 +186,10 @@ export function* htmlChunks(result: ScanResult, opts: HtmlOptions): Generator<st
         '<button type="button" id="expand-evidence">Expand all evidence</button></div>',
     );
   }
-  yield lines(out);
+  yield flush(out);
   for (const [i, g] of groups.entries()) {
     out.push(...groupSection(g, i + 1, opts.rules));
-    yield lines(out);
+    yield flush(out);
   }
   out.push('</section>');
 
@@ -220,14 +225,7 @@ export function* htmlChunks(result: ScanResult, opts: HtmlOptions): Generator<st
       'from the network, and its Content-Security-Policy lets no script run but its own search box.</footer>',
   );
   out.push(`<script>${SCRIPT}</script>\n</body>\n</html>`);
-  yield lines(out);
-}
-
-/** Lines so far, as one piece; the list is emptied. */
-function lines(out: string[]): string {
-  const text = out.length ? `${out.join('\n')}\n` : '';
-  out.length = 0;
-  return text;
+  yield flush(out);
 }
 
 function runName(run: RunRecord): string {
@@ -358,27 +356,11 @@ function evidenceBlock(e: ReportedEvidence, i: number): string {
   );
   const ctx = e.context;
   if (ctx?.lines) {
-    const target = l.kind === 'file' ? (l.line ?? -1) : -1;
-    const end = l.kind === 'file' ? (l.endLine ?? target) : target;
-    const width = String(ctx.lines.start + ctx.lines.text.length - 1).length;
-    const body = ctx.lines.text.map((t, k) => {
-      const no = ctx.lines!.start + k;
-      const hit = no >= target && no <= end;
-      const text = `${hit ? '>' : ' '} ${String(no).padStart(width)} | ${t}`;
-      return hit ? `<span class="hl">${esc(text)}</span>` : esc(text);
-    });
+    const body = contextLines(e).map((x) => (x.hit ? `<span class="hl">${esc(x.text)}</span>` : esc(x.text)));
     out.push(`<pre>${body.join('\n')}</pre>`);
   } else if (e.excerpt) out.push(`<pre>${escLines(e.excerpt)}</pre>`);
   if (ctx?.json) {
-    const p = ctx.json.pointer || '/';
-    const same = l.kind === 'kv' && (l.pointer ?? '') === ctx.json.pointer;
-    const whichValue = same
-      ? 'The value'
-      : `Nothing is at ${code(l.kind === 'kv' ? (l.pointer ?? '') : '')}; the value at ${code(p)} instead`;
-    out.push(
-      `<p>${whichValue}${l.kind === 'kv' ? `, at revision ${num(l.revision)}` : ''}` +
-        `${ctx.json.truncated ? ' (cut short)' : ''}:</p>`,
-    );
+    out.push(`<p>${jsonContextLead(e, HTML)}:</p>`);
     out.push(`<pre>${escLines(ctx.json.text)}</pre>`);
   }
   out.push('</details>');
@@ -406,12 +388,8 @@ function repairsSection(journals: { file: string; journal: Journal }[]): string[
         '</thead><tbody>',
     );
     j.changes.forEach((c, i) => {
-      const target = c.kind === 'kv' ? c.key : c.path;
-      const rev =
-        c.kind === 'kv'
-          ? `${c.revisionSeen} → ${c.revisionWritten ?? '—'}` +
-            `${c.revisionRestored ? ` (restored as ${c.revisionRestored})` : ''}`
-          : 'file';
+      const target = changeTarget(c);
+      const rev = changeRevisions(c);
       out.push(
         `<tr><td>${i + 1}</td><td>${code(target)}</td>` +
           `<td>${esc(c.status)}${c.error ? `: ${esc(clean(c.error))}` : ''}` +
@@ -420,7 +398,7 @@ function repairsSection(journals: { file: string; journal: Journal }[]): string[
     });
     out.push('</tbody></table>');
     j.changes.forEach((c, i) => {
-      const target = c.kind === 'kv' ? c.key : c.path;
+      const target = changeTarget(c);
       const patch = changePatch(c);
       const cut = patch.length > MAX_DIFF_LINES;
       out.push(
@@ -444,12 +422,7 @@ function sourcesSection(result: ScanResult, items: RunRecord[]): string[] {
       '</tr></thead><tbody>',
   );
   for (const s of result.sources) {
-    const stats = s.absent ? `${s.absent} (looked in ${s.ref})` : describeStats(s);
-    const status = s.absent
-      ? 'nothing to read'
-      : s.ok
-        ? 'read'
-        : `<strong>failed</strong>${s.error ? `: ${esc(s.error)}` : ''}`;
+    const { stats, status } = sourceRow(s, HTML);
     out.push(
       `<tr><td>${esc(s.kind)}</td><td>${code(s.ref)}</td><td>${status}</td><td>${esc(stats || '—')}</td>` +
         `<td class="num">${num(s.problems.length)}</td></tr>`,
@@ -471,8 +444,7 @@ function sourcesSection(result: ScanResult, items: RunRecord[]): string[] {
     if (problems.length > 100) out.push(`<li>… and ${num(problems.length - 100)} more</li>`);
     out.push('</ul>');
   }
-  const seen = new Set<string>();
-  const sessions = items.flatMap((r) => r.sessions).filter((s) => !seen.has(s.id) && seen.add(s.id));
+  const sessions = sessionsOf(items);
   if (sessions.length) {
     out.push('<p>Transcripts:</p><ul>');
     for (const s of sessions)
@@ -487,10 +459,7 @@ function sourcesSection(result: ScanResult, items: RunRecord[]): string[] {
       );
     out.push('</ul>');
   }
-  const keys = items.flatMap((r) => [
-    ...(r.meta ? [{ key: r.meta.key, revs: r.meta.revisions.length, last: r.meta.revision }] : []),
-    ...r.cycles.map((c) => ({ key: c.key, revs: c.revisions.length, last: c.revision })),
-  ]);
+  const keys = kvKeysOf(items);
   if (keys.length) {
     out.push('<p>KV keys:</p><ul>');
     for (const k of keys)

@@ -48,7 +48,7 @@ export function* markdownChunks(result: ScanResult, opts: MarkdownOptions): Gene
 }
 
 /** Lines so far, as one piece; the list is emptied. */
-function flush(out: string[]): string {
+export function flush(out: string[]): string {
   const text = out.length ? `${out.join('\n')}\n` : '';
   out.length = 0;
   return text;
@@ -315,9 +315,16 @@ export interface Markup {
   code(s: string): string;
   /** Emphasis around text already marked up. */
   strong(marked: string): string;
+  /** A count or number. */
+  num(n: number): string;
 }
 
-const MARKDOWN: Markup = { text: (s) => mdInline(s), code: (s) => mdCode(s), strong: (s) => `**${s}**` };
+const MARKDOWN: Markup = {
+  text: (s) => mdInline(s),
+  code: (s) => mdCode(s),
+  strong: (s) => `**${s}**`,
+  num: (n) => String(n),
+};
 
 /** The summary's paragraphs, as Markdown. */
 function summary(frame: ReportFrame): string[] {
@@ -672,35 +679,44 @@ function evidenceBlock(e: ReportedEvidence, i: number): string[] {
   );
   const ctx = e.context;
   if (ctx?.lines) {
-    const target = l.kind === 'file' ? (l.line ?? -1) : -1;
-    const end = l.kind === 'file' ? (l.endLine ?? target) : target;
-    const width = String(ctx.lines.start + ctx.lines.text.length - 1).length;
-    out.push(
-      mdFence(
-        ctx.lines.text.map((t, k) => {
-          const no = ctx.lines!.start + k;
-          return `${no >= target && no <= end ? '>' : ' '} ${String(no).padStart(width)} | ${t}`;
-        }),
-      ),
-      '',
-    );
+    out.push(mdFence(contextLines(e).map((x) => x.text)), '');
   } else if (e.excerpt) {
     out.push(mdFence(e.excerpt), '');
   }
   if (ctx?.json) {
-    const p = ctx.json.pointer || '/';
-    const same = l.kind === 'kv' && (l.pointer ?? '') === ctx.json.pointer;
-    const whichValue = same
-      ? 'The value'
-      : `Nothing is at ${mdCode(l.kind === 'kv' ? (l.pointer ?? '') : '')}; the value at ${mdCode(p)} instead`;
-    out.push(
-      `${whichValue}${l.kind === 'kv' ? `, at revision ${l.revision}` : ''}` +
-        `${ctx.json.truncated ? ' (cut short)' : ''}:`,
-      '',
-    );
+    out.push(`${jsonContextLead(e, MARKDOWN)}:`, '');
     out.push(mdFence(ctx.json.text, ctx.json.truncated ? 'text' : 'json'), '');
   }
   return out;
+}
+
+/** The file lines around an evidence location, numbered, the cited ones marked with `>` (`hit`). */
+export function contextLines(e: ReportedEvidence): Array<{ text: string; hit: boolean }> {
+  const l = e.location;
+  const lines = e.context?.lines;
+  if (!lines) return [];
+  const target = l.kind === 'file' ? (l.line ?? -1) : -1;
+  const end = l.kind === 'file' ? (l.endLine ?? target) : target;
+  const width = String(lines.start + lines.text.length - 1).length;
+  return lines.text.map((t, k) => {
+    const no = lines.start + k;
+    const hit = no >= target && no <= end;
+    return { text: `${hit ? '>' : ' '} ${String(no).padStart(width)} | ${t}`, hit };
+  });
+}
+
+/** What the JSON shown beside an evidence location is: the value cited, or its parent when nothing is there. */
+export function jsonContextLead(e: ReportedEvidence, m: Markup): string {
+  const l = e.location;
+  const json = e.context?.json;
+  if (!json) return '';
+  const same = l.kind === 'kv' && (l.pointer ?? '') === json.pointer;
+  const cited = l.kind === 'kv' ? (l.pointer ?? '') : '';
+  const whichValue = same
+    ? 'The value'
+    : `Nothing is at ${m.code(cited)}; the value at ${m.code(json.pointer || '/')} instead`;
+  const revision = l.kind === 'kv' ? `, at revision ${m.num(l.revision)}` : '';
+  return `${whichValue}${revision}${json.truncated ? ' (cut short)' : ''}`;
 }
 
 /**
@@ -741,12 +757,8 @@ function repairsSection(journals: { file: string; journal: Journal }[]): string[
     out.push(`${j.changes.length} change${j.changes.length === 1 ? '' : 's'}, ${applied} applied.`, '');
     out.push('| # | Target | Status | Revision | Rules | Why |', '|---|---|---|---|---|---|');
     j.changes.forEach((c, i) => {
-      const target = c.kind === 'kv' ? c.key : c.path;
-      const rev =
-        c.kind === 'kv'
-          ? `${c.revisionSeen} → ${c.revisionWritten ?? '—'}` +
-            `${c.revisionRestored ? ` (restored as ${c.revisionRestored})` : ''}`
-          : 'file';
+      const target = changeTarget(c);
+      const rev = changeRevisions(c);
       out.push(
         `| ${i + 1} | ${mdCode(target, true)} | ${c.status}${c.error ? `: ${mdInline(clean(c.error))}` : ''} | ` +
           `${mdInline(rev)} | ${mdInline(c.rules.join(', '))} | ${mdInline(clean(c.why.join('; ')))} |`,
@@ -754,7 +766,7 @@ function repairsSection(journals: { file: string; journal: Journal }[]): string[
     });
     out.push('');
     j.changes.forEach((c, i) => {
-      const target = c.kind === 'kv' ? c.key : c.path;
+      const target = changeTarget(c);
       const patch = changePatch(c);
       const cut = patch.length > MAX_DIFF_LINES;
       out.push(
@@ -768,9 +780,21 @@ function repairsSection(journals: { file: string; journal: Journal }[]): string[
   return out;
 }
 
+/** What a journalled change wrote to: its key or file. */
+export function changeTarget(c: Journal['changes'][number]): string {
+  return c.kind === 'kv' ? c.key : c.path;
+}
+
+/** A KV change's revisions: seen → written (and restored); "file" for a file. */
+export function changeRevisions(c: Journal['changes'][number]): string {
+  if (c.kind !== 'kv') return 'file';
+  const restored = c.revisionRestored ? ` (restored as ${c.revisionRestored})` : '';
+  return `${c.revisionSeen} → ${c.revisionWritten ?? '—'}${restored}`;
+}
+
 /** A journalled change as the lines of a unified diff, before → after, secrets masked. */
 export function changePatch(c: Journal['changes'][number]): string[] {
-  const target = c.kind === 'kv' ? c.key : c.path;
+  const target = changeTarget(c);
   const before = c.before_b64 === null ? '' : readable(c.before_b64);
   const after = readable(c.after_b64);
   return createTwoFilesPatch(`${target} (before)`, `${target} (after)`, before, after, undefined, undefined, {
@@ -804,12 +828,7 @@ function sourcesSection(result: ScanResult, items: RunRecord[]): string[] {
   out.push('What was read:', '');
   out.push('| Source | Ref | Status | What was read | Parts left out |', '|---|---|---|---|---|');
   for (const s of result.sources) {
-    const stats = s.absent ? `${s.absent} (looked in ${s.ref})` : describeStats(s);
-    const status = s.absent
-      ? 'nothing to read'
-      : s.ok
-        ? 'read'
-        : `**failed**${s.error ? `: ${mdInline(s.error)}` : ''}`;
+    const { stats, status } = sourceRow(s, MARKDOWN);
     out.push(`| ${s.kind} | ${mdCode(s.ref, true)} | ${status} | ${mdInline(stats || '—')} | ${s.problems.length} |`);
   }
   if (result.sources.length === 0) out.push('| — | | | nothing was read | |');
@@ -829,9 +848,7 @@ function sourcesSection(result: ScanResult, items: RunRecord[]): string[] {
     if (problems.length > 100) out.push(`- … and ${problems.length - 100} more`);
     out.push('');
   }
-  const sessions = items.flatMap((r) => r.sessions);
-  const seen = new Set<string>();
-  const uniq = sessions.filter((s) => !seen.has(s.id) && seen.add(s.id));
+  const uniq = sessionsOf(items);
   if (uniq.length) {
     out.push('Transcripts:', '');
     for (const s of uniq) {
@@ -847,10 +864,7 @@ function sourcesSection(result: ScanResult, items: RunRecord[]): string[] {
     }
     out.push('');
   }
-  const keys = items.flatMap((r) => [
-    ...(r.meta ? [{ key: r.meta.key, revs: r.meta.revisions.length, last: r.meta.revision }] : []),
-    ...r.cycles.map((c) => ({ key: c.key, revs: c.revisions.length, last: c.revision })),
-  ]);
+  const keys = kvKeysOf(items);
   if (keys.length) {
     out.push('KV keys:', '');
     for (const k of keys)
@@ -865,6 +879,31 @@ function sourcesSection(result: ScanResult, items: RunRecord[]): string[] {
       '',
     );
   return out.map((l) => (l.length > 20000 ? excerptOf(l, 20000) : l));
+}
+
+/** A source's row in the appendix: what was read, and whether it was. */
+export function sourceRow(s: ScanResult['sources'][number], m: Markup): { stats: string; status: string } {
+  const stats = s.absent ? `${s.absent} (looked in ${s.ref})` : describeStats(s);
+  const status = s.absent
+    ? 'nothing to read'
+    : s.ok
+      ? 'read'
+      : `${m.strong('failed')}${s.error ? `: ${m.text(s.error)}` : ''}`;
+  return { stats, status };
+}
+
+/** The transcripts of the runs, each once. */
+export function sessionsOf(items: RunRecord[]): RunRecord['sessions'] {
+  const seen = new Set<string>();
+  return items.flatMap((r) => r.sessions).filter((s) => !seen.has(s.id) && seen.add(s.id));
+}
+
+/** The runs' KV keys (meta and cycles): retained revisions and the latest. */
+export function kvKeysOf(items: RunRecord[]): Array<{ key: string; revs: number; last: number }> {
+  return items.flatMap((r) => [
+    ...(r.meta ? [{ key: r.meta.key, revs: r.meta.revisions.length, last: r.meta.revision }] : []),
+    ...r.cycles.map((c) => ({ key: c.key, revs: c.revisions.length, last: c.revision })),
+  ]);
 }
 
 /** What the baseline left out: accepted findings are not in this report, stale entries no longer match. */
