@@ -1,12 +1,11 @@
 // End to end: `peer-audit hook` as Claude Code runs it, one recorded event on stdin, over copies of the bundled
 // incidents (taken at the moment of the run's claim of success) and healthy runs; `hook install` / `uninstall` on
 // real settings files.
-import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, REPO, runCli } from '../helpers/cli.js';
+import { BIN, REPO, runCli, type CliResult } from '../helpers/cli.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.js';
 import { loadSnapshotIntoServer } from '../helpers/kv-load.js';
 import { readKvLive } from '../../src/sources/kv.js';
@@ -17,41 +16,12 @@ const SEED_SESSION = '4b8f1c2e-7d3a-4e59-9a61-0c5d2e8f7a13';
 const WAL = '.agent-os/specs/2025-08-05-wal-operation-handling-fix';
 const KEY = 'peer.spec.wal-operation-handling-fix';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
+/** The built CLI's `hook` with `input` on stdin, in `cwd`, with no NATS settings or config of the machine's. */
+function hook(input: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<CliResult> {
+  return runCli(['hook', ...args], { cwd, env, input });
 }
 
-/** The built CLI with `input` on stdin, in `cwd`, with no NATS settings or config of the machine's. */
-function hook(input: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const e: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', XDG_CONFIG_HOME: path.join(cwd, '.no-config') };
-    for (const k of ['NATS_URL', 'NATS_CONTEXT', 'FORCE_COLOR']) delete e[k];
-    const child = spawn(process.execPath, [BIN, 'hook', ...args], { cwd, env: { ...e, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(input);
-  });
-}
-
-const temps: string[] = [];
-async function tempDir(prefix: string): Promise<string> {
-  const d = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
-  temps.push(d);
-  return d;
-}
-afterAll(async () => {
-  for (const d of temps) await fs.rm(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs();
 
 /**
  * A copy of an incident as its project folder; `upToLine` cuts the main transcript after that line (the moment of
@@ -83,7 +53,7 @@ function stopEvent(dir: string, transcript: string, session: string, more: Recor
 
 const SNAPSHOT = ['--kv-snapshot', 'kv-snapshot.jsonl'];
 
-function decision(r: Run): { decision?: string; reason?: string; systemMessage?: string } {
+function decision(r: CliResult): { decision?: string; reason?: string; systemMessage?: string } {
   expect(r.code).toBe(0);
   expect(r.stderr).toBe('');
   return JSON.parse(r.stdout) as { decision?: string; reason?: string; systemMessage?: string };

@@ -2,10 +2,10 @@
 // counted, never judged; state operations written with the nats CLI's global flags are state operations;
 // transcripts that cannot be read, or that are not there at all, are said in every format.
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO, runCli } from '../helpers/cli.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 import { writeOrdinarySessions } from '../helpers/ordinary-sessions.js';
 import type { Finding } from '../../src/model/types.js';
 
@@ -29,15 +29,7 @@ interface ScanJson {
   findings: Finding[];
 }
 
-const temps: string[] = [];
-async function tempDir(prefix: string): Promise<string> {
-  const d = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
-  temps.push(d);
-  return d;
-}
-afterAll(async () => {
-  for (const d of temps) await fs.rm(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs();
 
 /** Claude Code's folder for a project under a config folder, the way Claude Code names it. */
 const claudeDir = (config: string, project: string) =>

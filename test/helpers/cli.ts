@@ -18,7 +18,7 @@ export interface CliResult {
 
 export function runCli(
   args: string[],
-  opts: { cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number } = {},
+  opts: { cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number; input?: string } = {},
 ): Promise<CliResult> {
   e2eOnly('running the CLI');
   return new Promise((resolve, reject) => {
@@ -36,12 +36,13 @@ export function runCli(
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: opts.cwd ?? REPO,
       env: env as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`peer-audit ${args.join(' ')} did not exit within ${opts.timeoutMs ?? 30000} ms\n${stderr}`));
