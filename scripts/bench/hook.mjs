@@ -17,6 +17,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadKv, peerWrites, startNats } from './kv.mjs';
 import { Rng, codeText } from './rng.mjs';
 import { generateSpecs, specNames } from './specs.mjs';
+import { summary } from './startup.mjs';
 
 /** The target, compared with the 95th percentile. */
 export const HOOK_TARGET_MS = 300;
@@ -103,10 +104,6 @@ function timeHook(bin, args, cwd, input) {
   });
 }
 
-function percentile(sorted, p) {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
-
 /**
  * Builds the project, the session and the bucket under `root`, then times `runs` Stop events (after one warm-up).
  * Returns { medianMs, p95Ms, bestMs, cpuMedianMs, runs, sessionBytes, keys, answer } (answer: what the hook printed, '' for a
@@ -153,16 +150,10 @@ export async function measureHook({ bin, repo, natsUrl, root, runs = 20 }) {
     times.push(r.ms);
     if (r.cpuMs !== undefined) cpu.push(r.cpuMs);
   }
-  const sorted = [...times].sort((a, b) => a - b);
   cpu.sort((a, b) => a - b);
-  const round = (x) => Math.round(x * 10) / 10;
-  const mid = sorted.length / 2;
-  const median = sorted.length % 2 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
   return {
-    medianMs: round(median),
-    p95Ms: round(percentile(sorted, 95)),
-    bestMs: round(sorted[0]),
-    cpuMedianMs: cpu.length ? round(cpu[Math.floor(cpu.length / 2)]) : undefined,
+    ...summary(times),
+    cpuMedianMs: cpu.length ? Math.round(cpu[Math.floor(cpu.length / 2)] * 10) / 10 : undefined,
     runs,
     sessionBytes,
     keys: kv.keys,

@@ -35,11 +35,12 @@ function timeRun(args, cwd, okCodes) {
 }
 
 /** Nearest-rank percentile of sorted values. */
-function percentile(sorted, p) {
+export function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
-function summary(times) {
+/** Median, 95th percentile and best of a list of times in ms, to 0.1 ms. */
+export function summary(times) {
   const sorted = [...times].sort((a, b) => a - b);
   const round = (x) => Math.round(x * 10) / 10;
   const mid = sorted.length / 2;
