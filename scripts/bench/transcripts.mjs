@@ -367,20 +367,7 @@ class SessionGen {
       let acc = '';
       for (let i = 0; i < n; i++) {
         acc += `${sentence(this.rng)}\n`;
-        ctx.w.line(
-          this.envelope(ctx, 'progress', {
-            data: {
-              type: 'bash_progress',
-              output: acc.slice(-2000),
-              fullOutput: acc,
-              elapsedTimeSeconds: i + 1,
-              totalLines: i + 1,
-            },
-            toolUseID: `bash-progress-${i}`,
-            parentToolUseID: id,
-          }),
-          true,
-        );
+        this.bashProgress(ctx, id, acc, i, i + 1);
       }
     }
     this.hook(ctx, 'PostToolUse', id);
@@ -407,21 +394,26 @@ class SessionGen {
     const n = this.rng.int(3, 12);
     for (let i = 1; i <= n; i++) {
       const acc = lines.slice(0, Math.ceil((lines.length * i) / n)).join('\n');
-      ctx.w.line(
-        this.envelope(ctx, 'progress', {
-          data: {
-            type: 'bash_progress',
-            output: acc.slice(-2000),
-            fullOutput: acc,
-            elapsedTimeSeconds: i,
-            totalLines: acc.split('\n').length,
-          },
-          toolUseID: `bash-progress-${i - 1}`,
-          parentToolUseID: id,
-        }),
-        true,
-      );
+      this.bashProgress(ctx, id, acc, i - 1, acc.split('\n').length);
     }
+  }
+
+  /** One bash_progress record, the `step`-th (from 0) of call `id`: the last lines and all of `acc` so far. */
+  bashProgress(ctx, id, acc, step, totalLines) {
+    ctx.w.line(
+      this.envelope(ctx, 'progress', {
+        data: {
+          type: 'bash_progress',
+          output: acc.slice(-2000),
+          fullOutput: acc,
+          elapsedTimeSeconds: step + 1,
+          totalLines,
+        },
+        toolUseID: `bash-progress-${step}`,
+        parentToolUseID: id,
+      }),
+      true,
+    );
   }
 
   /** `longOutput`: the text a long command printed, streamed as bash_progress while it ran. */
