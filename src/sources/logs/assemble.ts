@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Actor, ActorUsage, LogEvent, LogSession, Spawn, TextEvent, ToolCall } from '../../model/types.js';
 import { VIEW_RESULT_MAX, VIEW_TOOLS } from './decode-record.js';
 import { materialiseMirror } from './parse-file.js';
+import { mergeUsage } from './parsed.js';
 import type {
   ChainRoot,
   EventUnit,
@@ -199,11 +200,7 @@ class SessionBuilder {
       this.usage.set(unit.key, { unit, actor });
       return;
     }
-    const k = known.unit;
-    k.input = Math.max(k.input, unit.input);
-    k.output = Math.max(k.output, unit.output);
-    k.cacheRead = Math.max(k.cacheRead, unit.cacheRead);
-    k.cacheWrite = Math.max(k.cacheWrite, unit.cacheWrite);
+    mergeUsage(known.unit, unit);
   }
 
   /** The responses summed per actor and model, in the order they were first read. */

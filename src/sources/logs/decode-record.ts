@@ -20,6 +20,8 @@ import {
   type ParsedFile,
   type ResultUnit,
   type Unit,
+  mergeUsage,
+  type UsageCounts,
   type UsageUnit,
 } from './parsed.js';
 import type { JsonRecord } from './read-lines.js';
@@ -281,19 +283,15 @@ export class RecordDecoder {
     const key = str(message.id) ?? str(rec.requestId) ?? ref.uuid;
     if (!key) return;
     const u = message.usage;
-    const input = tokens(u.input_tokens);
-    const output = tokens(u.output_tokens);
-    const cacheRead = tokens(u.cache_read_input_tokens);
-    const cacheWrite = tokens(u.cache_creation_input_tokens);
+    const counts: UsageCounts = {
+      input: tokens(u.input_tokens),
+      output: tokens(u.output_tokens),
+      cacheRead: tokens(u.cache_read_input_tokens),
+      cacheWrite: tokens(u.cache_creation_input_tokens),
+    };
     const known = this.usages.get(key);
-    if (known) {
-      known.input = Math.max(known.input, input);
-      known.output = Math.max(known.output, output);
-      known.cacheRead = Math.max(known.cacheRead, cacheRead);
-      known.cacheWrite = Math.max(known.cacheWrite, cacheWrite);
-      return;
-    }
-    const unit: UsageUnit = { kind: 'usage', key, input, output, cacheRead, cacheWrite, local, mirror, uuid: ref.uuid };
+    if (known) return mergeUsage(known, counts);
+    const unit: UsageUnit = { kind: 'usage', key, ...counts, local, mirror, uuid: ref.uuid };
     if (model !== undefined) unit.model = this.intern(model);
     const ms = toMs(ref.timestamp);
     if (ms !== undefined) unit.ms = ms;

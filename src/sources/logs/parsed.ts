@@ -89,6 +89,17 @@ export interface UsageUnit {
   uuid?: string;
 }
 
+/** The four token counts of a response. */
+export type UsageCounts = Pick<UsageUnit, 'input' | 'output' | 'cacheRead' | 'cacheWrite'>;
+
+/** Another record of the same response merged in: each count is the largest seen (records carry counts so far). */
+export function mergeUsage(into: UsageCounts, from: UsageCounts): void {
+  into.input = Math.max(into.input, from.input);
+  into.output = Math.max(into.output, from.output);
+  into.cacheRead = Math.max(into.cacheRead, from.cacheRead);
+  into.cacheWrite = Math.max(into.cacheWrite, from.cacheWrite);
+}
+
 export type Unit = EventUnit | ResultUnit | LinkUnit | MirrorUnit | UsageUnit;
 
 export interface ChainRoot {
